@@ -34,6 +34,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     tonic_prost_build::configure()
         .build_server(true)
         .build_client(true)
+        // Deterministic encoding of maps, so request fingerprints are stable.
+        .btree_map(".")
         .compile_fds(fds)?;
     Ok(())
 }

@@ -1,1 +1,37 @@
+//! What every cogov service shares: configuration, telemetry, the database,
+//! the server bootstrap, errors and their mapping to gRPC statuses, the
+//! caller's principal, paging, filtering, idempotency, etags and update
+//! masks.
 
+pub mod auth;
+pub mod clock;
+pub mod config;
+pub mod convert;
+pub mod db;
+pub mod error;
+pub mod etag;
+pub mod fieldmask;
+pub mod filter;
+pub mod idempotency;
+pub mod listing;
+pub mod names;
+pub mod paging;
+pub mod server;
+pub mod telemetry;
+pub mod validate;
+
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use error::{Error, Result};
+
+/// What a service's handlers need from the kit.
+#[derive(Debug, Clone)]
+pub struct Context {
+    /// The service's database.
+    pub db: db::Db,
+    /// Signs page tokens.
+    pub tokens: paging::PageTokens,
+    /// The time source.
+    pub clock: clock::Clock,
+}

@@ -3,11 +3,16 @@
 //! Every package under `proto/` appears here as a module of the same path,
 //! e.g. `cogov.issues.v1` is [`cogov::issues::v1`].
 
-#![allow(clippy::large_enum_variant, clippy::doc_lazy_continuation, clippy::doc_overindented_list_items)]
+#![allow(
+    clippy::large_enum_variant,
+    clippy::doc_lazy_continuation,
+    clippy::doc_overindented_list_items
+)]
 
 /// The encoded `FileDescriptorSet` of every contract, with imports, for
 /// gRPC reflection and for tools that decode messages dynamically.
-pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/cogov_descriptor.bin"));
+pub const FILE_DESCRIPTOR_SET: &[u8] =
+    include_bytes!(concat!(env!("OUT_DIR"), "/cogov_descriptor.bin"));
 
 pub mod cogov {
     pub mod common {

@@ -1,0 +1,145 @@
+//! Database connection and migrations: SQLite (embedded, WAL) or PostgreSQL,
+//! the same code and migrations for both.
+//!
+//! SQLite allows one writer at a time. Rather than let concurrent
+//! transactions collide (SQLITE_BUSY on lock upgrade), writes go through a
+//! pool of one connection and reads through a pool of several; on
+//! PostgreSQL both are the same pool.
+
+use std::time::Duration;
+
+use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbBackend, DbErr};
+use sea_orm_migration::MigratorTrait;
+
+/// How durable SQLite commits are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Default)]
+pub enum SqliteSync {
+    /// WAL with synchronous=NORMAL: survives a killed process, not a power
+    /// cut; about 6× faster.
+    #[default]
+    Normal,
+    /// synchronous=FULL: survives a power cut.
+    Full,
+}
+
+/// Connection settings.
+#[derive(Debug, Clone)]
+pub struct DbConfig {
+    /// `sqlite://path?mode=rwc`, `sqlite::memory:` or `postgres://…`.
+    pub url: String,
+    /// Connections in the (read) pool.
+    pub max_connections: u32,
+    /// SQLite durability.
+    pub sqlite_sync: SqliteSync,
+}
+
+impl DbConfig {
+    /// Defaults for `url`.
+    pub fn new(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            max_connections: 8,
+            sqlite_sync: SqliteSync::Normal,
+        }
+    }
+}
+
+/// A service's database: a read handle and a write handle.
+#[derive(Debug, Clone)]
+pub struct Db {
+    read: DatabaseConnection,
+    write: DatabaseConnection,
+}
+
+impl Db {
+    /// For queries.
+    pub fn read(&self) -> &DatabaseConnection {
+        &self.read
+    }
+
+    /// For transactions that write.
+    pub fn write(&self) -> &DatabaseConnection {
+        &self.write
+    }
+
+    /// SQLite or PostgreSQL.
+    pub fn backend(&self) -> DbBackend {
+        self.write.get_database_backend()
+    }
+
+    /// Checks that the database answers (for readiness).
+    pub async fn ping(&self) -> Result<(), DbErr> {
+        self.write.ping().await
+    }
+
+    /// Closes both pools.
+    pub async fn close(self) -> Result<(), DbErr> {
+        self.read.close().await?;
+        self.write.close().await
+    }
+}
+
+fn options(config: &DbConfig, max_connections: u32) -> ConnectOptions {
+    let mut opts = ConnectOptions::new(config.url.clone());
+    opts.max_connections(max_connections)
+        .min_connections(1)
+        .connect_timeout(Duration::from_secs(10))
+        .acquire_timeout(Duration::from_secs(10))
+        .sqlx_logging(false);
+    let synchronous = match config.sqlite_sync {
+        SqliteSync::Normal => "NORMAL",
+        SqliteSync::Full => "FULL",
+    };
+    opts.map_sqlx_sqlite_opts(move |o| {
+        o.pragma("journal_mode", "WAL")
+            .pragma("synchronous", synchronous)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10))
+            .create_if_missing(true)
+    });
+    opts
+}
+
+/// Connects to the database and runs the service's migrations.
+pub async fn connect<M: MigratorTrait>(config: &DbConfig) -> Result<Db, DbErr> {
+    let db = open(config).await?;
+    M::up(db.write(), None).await?;
+    Ok(db)
+}
+
+/// Connects without migrating (for `cogov migrate`, which migrates itself).
+pub async fn open(config: &DbConfig) -> Result<Db, DbErr> {
+    if config.url.starts_with("sqlite:") {
+        if let Some(dir) = sqlite_parent_dir(&config.url) {
+            std::fs::create_dir_all(dir).map_err(|e| DbErr::Custom(format!("creating {dir}: {e}")))?;
+        }
+        let in_memory = config.url.contains(":memory:") || config.url.contains("mode=memory");
+        let write = Database::connect(options(config, 1)).await?;
+        if in_memory {
+            // Every in-memory connection is its own database: share one.
+            return Ok(Db {
+                read: write.clone(),
+                write,
+            });
+        }
+        let read = Database::connect(options(config, config.max_connections)).await?;
+        Ok(Db { read, write })
+    } else {
+        let pool = Database::connect(options(config, config.max_connections)).await?;
+        Ok(Db {
+            read: pool.clone(),
+            write: pool,
+        })
+    }
+}
+
+/// Runs `M`'s pending migrations.
+pub async fn migrate<M: MigratorTrait>(db: &Db) -> Result<(), DbErr> {
+    M::up(db.write(), None).await
+}
+
+fn sqlite_parent_dir(url: &str) -> Option<&str> {
+    let path = url.strip_prefix("sqlite://")?.split('?').next()?;
+    let dir = std::path::Path::new(path).parent()?.to_str()?;
+    (!dir.is_empty()).then_some(dir)
+}

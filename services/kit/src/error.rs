@@ -1,0 +1,353 @@
+//! The one error type of every service, and its single mapping to
+//! `tonic::Status` with google.rpc details (AIP-193).
+//!
+//! Every error carries an `ErrorInfo` whose `reason` is a stable
+//! UPPER_SNAKE_CASE constant that clients may switch on; the message is for
+//! people and may change.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, FieldViolation, PreconditionViolation, StatusExt};
+
+/// The `ErrorInfo.domain` of every cogov error.
+pub const ERROR_DOMAIN: &str = "cogov.dev";
+
+/// One bad field of a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Violation {
+    /// Path of the field in the request, e.g. `courtyard.display_name`.
+    pub field: String,
+    /// What is wrong, for people.
+    pub description: String,
+}
+
+/// One failed precondition, e.g. an illegal state transition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Precondition {
+    /// The kind of precondition, e.g. `STATE` or `HAS_CHILDREN`.
+    pub kind: String,
+    /// What it is about, e.g. `issues/018f…`.
+    pub subject: String,
+    /// What failed, for people.
+    pub description: String,
+}
+
+/// Everything a cogov handler can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The request is malformed; nothing was changed.
+    #[error("invalid request: {}", describe(.0))]
+    InvalidArgument(Vec<Violation>),
+
+    /// The page token is forged, corrupted or belongs to another query.
+    #[error("invalid page token: {0}")]
+    InvalidPageToken(&'static str),
+
+    /// An idempotency key was reused with a different request.
+    #[error("request_id {0} was already used for a different request")]
+    RequestIdReused(String),
+
+    /// The named resource does not exist.
+    #[error("{resource_type} {name} not found")]
+    NotFound { resource_type: &'static str, name: String },
+
+    /// A resource with the same identity exists.
+    #[error("{resource_type} {name} already exists")]
+    AlreadyExists { resource_type: &'static str, name: String },
+
+    /// The resource is not in a state that allows the operation.
+    #[error("{message}")]
+    FailedPrecondition {
+        reason: &'static str,
+        message: String,
+        violations: Vec<Precondition>,
+    },
+
+    /// The caller's etag is stale, or a concurrent writer won.
+    #[error("{name} was changed by someone else (etag mismatch); read it again and retry")]
+    EtagMismatch { name: String },
+
+    /// The caller is authenticated but may not do this.
+    #[error("{message}")]
+    PermissionDenied { reason: &'static str, message: String },
+
+    /// The caller could not be authenticated.
+    #[error("{message}")]
+    Unauthenticated { reason: &'static str, message: String },
+
+    /// Too many requests; retry after the delay.
+    #[error("rate limit exceeded; retry after {retry_after:?}")]
+    ResourceExhausted { retry_after: Duration },
+
+    /// A dependency (the database) is unavailable; retrying may help.
+    #[error("unavailable: {0}")]
+    Unavailable(String),
+
+    /// A bug or an unexpected failure. Details are logged, not returned.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+fn describe(violations: &[Violation]) -> String {
+    violations
+        .iter()
+        .map(|v| format!("{}: {}", v.field, v.description))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+impl Error {
+    /// A request with one bad field.
+    pub fn invalid(field: impl Into<String>, description: impl Into<String>) -> Self {
+        Error::InvalidArgument(vec![Violation {
+            field: field.into(),
+            description: description.into(),
+        }])
+    }
+
+    /// An illegal step in a state machine.
+    pub fn illegal_transition(subject: impl Into<String>, from: &str, action: &str) -> Self {
+        let subject = subject.into();
+        Error::FailedPrecondition {
+            reason: "ILLEGAL_STATE_TRANSITION",
+            message: format!("{subject} is {from}; it cannot be {action}"),
+            violations: vec![Precondition {
+                kind: "STATE".into(),
+                subject,
+                description: format!("current state {from} does not allow {action}"),
+            }],
+        }
+    }
+
+    /// A precondition other than state, with its own reason.
+    pub fn precondition(
+        reason: &'static str,
+        kind: &str,
+        subject: impl Into<String>,
+        description: impl Into<String>,
+    ) -> Self {
+        let subject = subject.into();
+        let description = description.into();
+        Error::FailedPrecondition {
+            reason,
+            message: format!("{subject}: {description}"),
+            violations: vec![Precondition {
+                kind: kind.into(),
+                subject,
+                description,
+            }],
+        }
+    }
+
+    /// The caller may not see or touch `name`.
+    pub fn out_of_reach(name: impl std::fmt::Display) -> Self {
+        Error::PermissionDenied {
+            reason: "OUT_OF_REACH",
+            message: format!("{name} is not in the caller's reach, or does not exist"),
+        }
+    }
+
+    /// The caller's kind may not call this at all.
+    pub fn forbidden(what: impl std::fmt::Display) -> Self {
+        Error::PermissionDenied {
+            reason: "FORBIDDEN",
+            message: format!("the caller may not {what}"),
+        }
+    }
+
+    /// The stable reason of this error.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Error::InvalidArgument(_) => "INVALID_FIELD",
+            Error::InvalidPageToken(_) => "INVALID_PAGE_TOKEN",
+            Error::RequestIdReused(_) => "REQUEST_ID_REUSED",
+            Error::NotFound { .. } => "RESOURCE_NOT_FOUND",
+            Error::AlreadyExists { .. } => "RESOURCE_ALREADY_EXISTS",
+            Error::FailedPrecondition { reason, .. } => reason,
+            Error::EtagMismatch { .. } => "ETAG_MISMATCH",
+            Error::PermissionDenied { reason, .. } => reason,
+            Error::Unauthenticated { reason, .. } => reason,
+            Error::ResourceExhausted { .. } => "RATE_LIMITED",
+            Error::Unavailable(_) => "BACKEND_UNAVAILABLE",
+            Error::Internal(_) => "INTERNAL",
+        }
+    }
+
+    /// The gRPC code this error maps to.
+    pub fn code(&self) -> Code {
+        match self {
+            Error::InvalidArgument(_) | Error::InvalidPageToken(_) | Error::RequestIdReused(_) => {
+                Code::InvalidArgument
+            }
+            Error::NotFound { .. } => Code::NotFound,
+            Error::AlreadyExists { .. } => Code::AlreadyExists,
+            Error::FailedPrecondition { .. } => Code::FailedPrecondition,
+            Error::EtagMismatch { .. } => Code::Aborted,
+            Error::PermissionDenied { .. } => Code::PermissionDenied,
+            Error::Unauthenticated { .. } => Code::Unauthenticated,
+            Error::ResourceExhausted { .. } => Code::ResourceExhausted,
+            Error::Unavailable(_) => Code::Unavailable,
+            Error::Internal(_) => Code::Internal,
+        }
+    }
+}
+
+impl From<Error> for Status {
+    fn from(err: Error) -> Status {
+        let code = err.code();
+        let mut details = ErrorDetails::new();
+        let mut metadata = HashMap::new();
+        match &err {
+            Error::InvalidArgument(violations) => {
+                details.set_bad_request(
+                    violations
+                        .iter()
+                        .map(|v| FieldViolation::new(&v.field, &v.description))
+                        .collect::<Vec<_>>(),
+                );
+            }
+            Error::InvalidPageToken(why) => {
+                details.add_bad_request_violation("page_token", *why);
+            }
+            Error::RequestIdReused(id) => {
+                details.add_bad_request_violation(
+                    "request_id",
+                    "already used for a different request; use a new request_id",
+                );
+                metadata.insert("request_id".to_owned(), id.clone());
+            }
+            Error::NotFound { resource_type, name } => {
+                details.set_resource_info(*resource_type, name, "", "not found");
+            }
+            Error::AlreadyExists { resource_type, name } => {
+                details.set_resource_info(*resource_type, name, "", "already exists");
+            }
+            Error::FailedPrecondition { violations, .. } => {
+                details.set_precondition_failure(
+                    violations
+                        .iter()
+                        .map(|v| PreconditionViolation::new(&v.kind, &v.subject, &v.description))
+                        .collect::<Vec<_>>(),
+                );
+            }
+            Error::EtagMismatch { name } => {
+                details.set_resource_info("", name, "", "etag mismatch");
+            }
+            Error::ResourceExhausted { retry_after } => {
+                details.set_retry_info(Some(*retry_after));
+            }
+            Error::Internal(cause) => {
+                // The cause may hold SQL or paths: log it, never return it.
+                tracing::error!(error = %cause, "internal error");
+            }
+            Error::Unavailable(cause) => {
+                tracing::warn!(error = %cause, "backend unavailable");
+                details.set_retry_info(Some(Duration::from_secs(1)));
+            }
+            Error::PermissionDenied { .. } | Error::Unauthenticated { .. } => {}
+        }
+        details.set_error_info(err.reason(), ERROR_DOMAIN, metadata);
+        let message = match &err {
+            Error::Internal(_) => "internal error".to_owned(),
+            Error::Unavailable(_) => "a backend is unavailable; retry later".to_owned(),
+            other => other.to_string(),
+        };
+        Status::with_error_details(code, message, details)
+    }
+}
+
+impl From<sea_orm::DbErr> for Error {
+    fn from(err: sea_orm::DbErr) -> Self {
+        use sea_orm::{DbErr, RuntimeErr};
+        match &err {
+            DbErr::ConnectionAcquire(_) | DbErr::Conn(RuntimeErr::SqlxError(_)) => {
+                Error::Unavailable(err.to_string())
+            }
+            _ => Error::Internal(err.to_string()),
+        }
+    }
+}
+
+impl<E: Into<Error>> From<sea_orm::TransactionError<E>> for Error
+where
+    E: std::error::Error,
+{
+    fn from(err: sea_orm::TransactionError<E>) -> Self {
+        match err {
+            sea_orm::TransactionError::Connection(db) => db.into(),
+            sea_orm::TransactionError::Transaction(e) => e.into(),
+        }
+    }
+}
+
+/// A handler's result.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_status_carries_error_info() {
+        let cases = [
+            Error::invalid("street.display_name", "must not be empty"),
+            Error::InvalidPageToken("forged"),
+            Error::RequestIdReused("x".into()),
+            Error::NotFound {
+                resource_type: "Street",
+                name: "streets/1".into(),
+            },
+            Error::illegal_transition("issues/1", "CLOSED", "resolved"),
+            Error::EtagMismatch { name: "streets/1".into() },
+            Error::out_of_reach("courtyards/1"),
+            Error::ResourceExhausted {
+                retry_after: Duration::from_millis(250),
+            },
+            Error::Internal("SELECT secret".into()),
+        ];
+        for err in cases {
+            let reason = err.reason();
+            let code = err.code();
+            let status = Status::from(err);
+            assert_eq!(status.code(), code);
+            let details = status.get_error_details();
+            let info = details.error_info().expect("ErrorInfo on every error");
+            assert_eq!(info.reason, reason);
+            assert_eq!(info.domain, ERROR_DOMAIN);
+        }
+    }
+
+    #[test]
+    fn field_violations_name_the_field() {
+        let status = Status::from(Error::invalid("street.code", "too long"));
+        let details = status.get_error_details();
+        let bad = details.bad_request().expect("BadRequest");
+        assert_eq!(bad.field_violations[0].field, "street.code");
+    }
+
+    #[test]
+    fn internal_causes_are_not_returned() {
+        let status = Status::from(Error::Internal("SELECT * FROM secrets".into()));
+        assert!(!status.message().contains("SELECT"));
+    }
+
+    #[test]
+    fn illegal_transitions_carry_a_precondition_failure() {
+        let status = Status::from(Error::illegal_transition("issues/1", "CLOSED", "resolved"));
+        let details = status.get_error_details();
+        let pf = details.precondition_failure().expect("PreconditionFailure");
+        assert_eq!(pf.violations[0].r#type, "STATE");
+        assert_eq!(pf.violations[0].subject, "issues/1");
+    }
+
+    #[test]
+    fn rate_limits_say_when_to_retry() {
+        let status = Status::from(Error::ResourceExhausted {
+            retry_after: Duration::from_millis(250),
+        });
+        let details = status.get_error_details();
+        assert!(details.retry_info().and_then(|r| r.retry_delay).is_some());
+    }
+}

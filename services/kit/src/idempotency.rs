@@ -1,0 +1,169 @@
+//! Request-id idempotency (AIP-155).
+//!
+//! A create with a `request_id` first claims the id in the same transaction
+//! as the write. A retry finds the claim and gets the first response back;
+//! the same id with a different request (or caller) is refused. Concurrent
+//! identical requests serialise on the claim's primary key, so exactly one
+//! of them writes.
+
+use chrono::{DateTime, Utc};
+use prost::Message;
+use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
+use sea_orm_migration::prelude::{ColumnDef, Index, MigrationName, MigrationTrait, SchemaManager, Table};
+use sha2::{Digest, Sha256};
+
+use crate::auth::Principal;
+use crate::error::{Error, Result};
+
+/// The claims table, one per service database.
+pub mod entity {
+    use sea_orm::entity::prelude::*;
+
+    /// One claimed request id.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "idempotency_keys")]
+    pub struct Model {
+        /// The RPC, e.g. `CreateStreet`.
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub method: String,
+        /// The client's request id.
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub request_id: String,
+        /// SHA-256 of the caller and the encoded request, hex.
+        pub fingerprint: String,
+        /// The encoded first response.
+        pub response: Vec<u8>,
+        /// When it was claimed.
+        pub create_time: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// The migration that creates the claims table; every service lists it.
+#[derive(Debug)]
+pub struct Migration;
+
+impl MigrationName for Migration {
+    fn name(&self) -> &str {
+        "m0000_kit_idempotency_keys"
+    }
+}
+
+#[sea_orm_migration::async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                Table::create()
+                    .table("idempotency_keys")
+                    .col(ColumnDef::new("method").string().not_null())
+                    .col(ColumnDef::new("request_id").string().not_null())
+                    .col(ColumnDef::new("fingerprint").string().not_null())
+                    .col(ColumnDef::new("response").binary().not_null())
+                    .col(ColumnDef::new("create_time").timestamp_with_time_zone().not_null())
+                    .primary_key(Index::create().col("method").col("request_id"))
+                    .to_owned(),
+            )
+            .await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager.drop_table(Table::drop().table("idempotency_keys").to_owned()).await
+    }
+}
+
+/// One request's idempotency key; a no-op when the request has none.
+#[derive(Debug)]
+pub struct Key {
+    method: &'static str,
+    request_id: String,
+    fingerprint: String,
+}
+
+/// What a claim found.
+#[derive(Debug)]
+pub enum Claim<R> {
+    /// First time: go ahead, then [`Key::complete`].
+    New,
+    /// A retry: return this, write nothing.
+    Replay(R),
+}
+
+impl Key {
+    /// The key of `request` with `request_id` by `principal` on `method`.
+    pub fn new<M: Message>(method: &'static str, request_id: &str, principal: &Principal, request: &M) -> Self {
+        let mut hash = Sha256::new();
+        hash.update(principal.describe().as_bytes());
+        hash.update([0]);
+        hash.update(request.encode_to_vec());
+        let fingerprint = hash.finalize().iter().map(|b| format!("{b:02x}")).collect();
+        Self {
+            method,
+            request_id: request_id.to_owned(),
+            fingerprint,
+        }
+    }
+
+    /// Claims the request id inside the caller's transaction.
+    pub async fn claim<C: ConnectionTrait, R: Message + Default>(&self, conn: &C, now: DateTime<Utc>) -> Result<Claim<R>> {
+        if self.request_id.is_empty() {
+            return Ok(Claim::New);
+        }
+        let inserted = entity::Entity::insert(entity::ActiveModel {
+            method: Set(self.method.to_owned()),
+            request_id: Set(self.request_id.clone()),
+            fingerprint: Set(self.fingerprint.clone()),
+            response: Set(Vec::new()),
+            create_time: Set(now),
+        })
+        .on_conflict(
+            OnConflict::columns([entity::Column::Method, entity::Column::RequestId])
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(conn)
+        .await?;
+        if inserted == 1 {
+            return Ok(Claim::New);
+        }
+        let first = entity::Entity::find_by_id((self.method.to_owned(), self.request_id.clone()))
+            .one(conn)
+            .await?
+            .ok_or_else(|| Error::Internal("idempotency claim vanished".into()))?;
+        if first.fingerprint != self.fingerprint {
+            return Err(Error::RequestIdReused(self.request_id.clone()));
+        }
+        let response = R::decode(first.response.as_slice())
+            .map_err(|e| Error::Internal(format!("stored response undecodable: {e}")))?;
+        Ok(Claim::Replay(response))
+    }
+
+    /// Stores the response of a new request, in the same transaction.
+    pub async fn complete<C: ConnectionTrait, R: Message>(&self, conn: &C, response: &R) -> Result<()> {
+        if self.request_id.is_empty() {
+            return Ok(());
+        }
+        entity::Entity::update_many()
+            .col_expr(entity::Column::Response, Expr::value(response.encode_to_vec()))
+            .filter(entity::Column::Method.eq(self.method))
+            .filter(entity::Column::RequestId.eq(self.request_id.as_str()))
+            .exec(conn)
+            .await?;
+        Ok(())
+    }
+}
+
+/// Forgets claims older than `before` (retries come within minutes; a day
+/// or more of retention is plenty).
+pub async fn prune<C: ConnectionTrait>(conn: &C, before: DateTime<Utc>) -> Result<u64> {
+    let res = entity::Entity::delete_many()
+        .filter(entity::Column::CreateTime.lt(before))
+        .exec(conn)
+        .await?;
+    Ok(res.rows_affected)
+}
