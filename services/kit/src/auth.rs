@@ -55,12 +55,18 @@ impl Principal {
 
     /// True for street admins and internal services, who see everything.
     pub fn sees_everything(&self) -> bool {
-        matches!(self, Principal::StreetAdmin { .. } | Principal::Service { .. })
+        matches!(
+            self,
+            Principal::StreetAdmin { .. } | Principal::Service { .. }
+        )
     }
 
     /// True for any staff member.
     pub fn is_staff(&self) -> bool {
-        matches!(self, Principal::StreetAdmin { .. } | Principal::CommunityAdmin { .. })
+        matches!(
+            self,
+            Principal::StreetAdmin { .. } | Principal::CommunityAdmin { .. }
+        )
     }
 
     /// The community of a community admin.
@@ -76,12 +82,17 @@ impl Principal {
         match self {
             Principal::StreetAdmin { subject } => format!("street-admin:{subject}"),
             Principal::CommunityAdmin { subject, community } => {
-                format!("community-admin:{subject}@{}", names::format("communities", *community))
+                format!(
+                    "community-admin:{subject}@{}",
+                    names::format("communities", *community)
+                )
             }
             Principal::Partner { organization, .. } => {
                 format!("partner:{}", names::format("organizations", *organization))
             }
-            Principal::Resident { person } => format!("resident:{}", names::format("persons", *person)),
+            Principal::Resident { person } => {
+                format!("resident:{}", names::format("persons", *person))
+            }
             Principal::Service { name } => format!("service:{name}"),
         }
     }
@@ -92,11 +103,16 @@ impl Principal {
     pub fn parse_spec(spec: &str) -> Result<Principal, String> {
         let (kind, arg) = spec.split_once(':').unwrap_or((spec, ""));
         let need = |collection: &str| {
-            names::parse(collection, arg).ok_or_else(|| format!("`{kind}:` needs a `{collection}/{{uuid}}` name"))
+            names::parse(collection, arg)
+                .ok_or_else(|| format!("`{kind}:` needs a `{collection}/{{uuid}}` name"))
         };
         match kind {
             "street-admin" => Ok(Principal::StreetAdmin {
-                subject: if arg.is_empty() { "dev".into() } else { arg.into() },
+                subject: if arg.is_empty() {
+                    "dev".into()
+                } else {
+                    arg.into()
+                },
             }),
             "community-admin" => Ok(Principal::CommunityAdmin {
                 subject: "dev".into(),
@@ -106,7 +122,9 @@ impl Principal {
                 organization: need("organizations")?,
                 key: "dev".into(),
             }),
-            "resident" => Ok(Principal::Resident { person: need("persons")? }),
+            "resident" => Ok(Principal::Resident {
+                person: need("persons")?,
+            }),
             other => Err(format!(
                 "unknown principal kind `{other}`: use street-admin, community-admin:…, partner:… or resident:…"
             )),
@@ -135,7 +153,9 @@ impl Principal {
             Principal::Resident { person } => Kind::Resident(pb::ResidentPrincipal {
                 person: names::format("persons", *person),
             }),
-            Principal::Service { name } => Kind::Service(pb::ServicePrincipal { service: name.clone() }),
+            Principal::Service { name } => Kind::Service(pb::ServicePrincipal {
+                service: name.clone(),
+            }),
         };
         pb::Principal { kind: Some(kind) }
     }
@@ -229,7 +249,10 @@ impl Authenticator {
     pub fn authenticate(&self, metadata: &MetadataMap) -> Result<Principal, Error> {
         let Some(assertion) = metadata.get_bin(PRINCIPAL_HEADER) else {
             return self.dev_principal.clone().ok_or_else(|| {
-                unauthenticated("PRINCIPAL_MISSING", "no credentials: call through the gateway")
+                unauthenticated(
+                    "PRINCIPAL_MISSING",
+                    "no credentials: call through the gateway",
+                )
             });
         };
         let invalid = || unauthenticated("PRINCIPAL_INVALID", "the principal assertion is invalid");
@@ -237,7 +260,12 @@ impl Authenticator {
         let sig = metadata
             .get_bin(SIGNATURE_HEADER)
             .and_then(|s| s.to_bytes().ok())
-            .ok_or_else(|| unauthenticated("PRINCIPAL_UNSIGNED", "the principal assertion is not signed"))?;
+            .ok_or_else(|| {
+                unauthenticated(
+                    "PRINCIPAL_UNSIGNED",
+                    "the principal assertion is not signed",
+                )
+            })?;
         let mut mac = self.mac();
         mac.update(&bytes);
         // Constant-time comparison.
@@ -249,7 +277,10 @@ impl Authenticator {
             .and_then(convert::from_timestamp)
             .ok_or_else(invalid)?;
         if expire <= self.clock.now() {
-            return Err(unauthenticated("PRINCIPAL_EXPIRED", "the principal assertion has expired"));
+            return Err(unauthenticated(
+                "PRINCIPAL_EXPIRED",
+                "the principal assertion has expired",
+            ));
         }
         assertion
             .principal
@@ -299,40 +330,68 @@ mod tests {
     #[test]
     fn missing_forged_and_expired_assertions_are_refused() {
         let a = auth(None);
-        assert_eq!(a.authenticate(&MetadataMap::new()).unwrap_err().reason(), "PRINCIPAL_MISSING");
+        assert_eq!(
+            a.authenticate(&MetadataMap::new()).unwrap_err().reason(),
+            "PRINCIPAL_MISSING"
+        );
 
-        let p = Principal::StreetAdmin { subject: "x".into() };
+        let p = Principal::StreetAdmin {
+            subject: "x".into(),
+        };
         let mut md = MetadataMap::new();
-        Authenticator::new(b"other secret", None, a.clock.clone()).attach(&mut md, &p, Duration::seconds(30));
-        assert_eq!(a.authenticate(&md).unwrap_err().reason(), "PRINCIPAL_INVALID");
+        Authenticator::new(b"other secret", None, a.clock.clone()).attach(
+            &mut md,
+            &p,
+            Duration::seconds(30),
+        );
+        assert_eq!(
+            a.authenticate(&md).unwrap_err().reason(),
+            "PRINCIPAL_INVALID"
+        );
 
         let mut md = MetadataMap::new();
         a.attach(&mut md, &p, Duration::seconds(30));
         md.remove_bin(SIGNATURE_HEADER);
-        assert_eq!(a.authenticate(&md).unwrap_err().reason(), "PRINCIPAL_UNSIGNED");
+        assert_eq!(
+            a.authenticate(&md).unwrap_err().reason(),
+            "PRINCIPAL_UNSIGNED"
+        );
 
         let mut md = MetadataMap::new();
         a.attach(&mut md, &p, Duration::seconds(30));
         a.clock.advance(Duration::seconds(31));
-        assert_eq!(a.authenticate(&md).unwrap_err().reason(), "PRINCIPAL_EXPIRED");
+        assert_eq!(
+            a.authenticate(&md).unwrap_err().reason(),
+            "PRINCIPAL_EXPIRED"
+        );
     }
 
     #[test]
     fn dev_principal_only_replaces_a_missing_assertion() {
-        let dev = Principal::StreetAdmin { subject: "dev".into() };
+        let dev = Principal::StreetAdmin {
+            subject: "dev".into(),
+        };
         let a = auth(Some(dev.clone()));
         assert_eq!(a.authenticate(&MetadataMap::new()).unwrap(), dev);
         let mut md = MetadataMap::new();
         md.insert_bin(PRINCIPAL_HEADER, BinaryMetadataValue::from_bytes(b"junk"));
-        assert!(a.authenticate(&md).is_err(), "an unsigned assertion never passes");
+        assert!(
+            a.authenticate(&md).is_err(),
+            "an unsigned assertion never passes"
+        );
     }
 
     #[test]
     fn specs_parse() {
         let c = Uuid::now_v7();
-        assert!(matches!(Principal::parse_spec("street-admin"), Ok(Principal::StreetAdmin { .. })));
+        assert!(matches!(
+            Principal::parse_spec("street-admin"),
+            Ok(Principal::StreetAdmin { .. })
+        ));
         assert_eq!(
-            Principal::parse_spec(&format!("community-admin:communities/{c}")).unwrap().admin_community(),
+            Principal::parse_spec(&format!("community-admin:communities/{c}"))
+                .unwrap()
+                .admin_community(),
             Some(c)
         );
         assert!(Principal::parse_spec("partner:organizations/nope").is_err());

@@ -41,7 +41,10 @@ impl DbArgs {
     /// The connection settings, with `default_url` when none is configured.
     pub fn config(&self, default_url: &str) -> DbConfig {
         DbConfig {
-            url: self.database_url.clone().unwrap_or_else(|| default_url.to_owned()),
+            url: self
+                .database_url
+                .clone()
+                .unwrap_or_else(|| default_url.to_owned()),
             max_connections: self.db_max_connections,
             sqlite_sync: self.sqlite_sync,
         }
@@ -76,19 +79,31 @@ impl std::fmt::Debug for SecurityArgs {
 
 /// 32 random bytes as hex, for secrets nobody configured.
 pub fn random_secret() -> String {
-    format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple())
+    format!(
+        "{}{}",
+        uuid::Uuid::new_v4().simple(),
+        uuid::Uuid::new_v4().simple()
+    )
 }
 
 impl SecurityArgs {
     /// The authenticator and page-token signer these settings describe.
     pub fn build(&self, clock: &Clock) -> Result<(Authenticator, PageTokens), String> {
-        let dev = self.dev_principal.as_deref().map(Principal::parse_spec).transpose()?;
+        let dev = self
+            .dev_principal
+            .as_deref()
+            .map(Principal::parse_spec)
+            .transpose()?;
         if dev.is_some() {
-            tracing::warn!("--dev-principal is set: calls without credentials are trusted (development only)");
+            tracing::warn!(
+                "--dev-principal is set: calls without credentials are trusted (development only)"
+            );
         }
         let internal = match (&self.internal_secret, &dev) {
             (Some(s), _) if s.len() >= 16 => s.clone(),
-            (Some(_), _) => return Err("COGOV_INTERNAL_SECRET must be at least 16 characters".into()),
+            (Some(_), _) => {
+                return Err("COGOV_INTERNAL_SECRET must be at least 16 characters".into());
+            }
             (None, Some(_)) => random_secret(),
             (None, None) => {
                 return Err("set COGOV_INTERNAL_SECRET (shared with the gateway), or COGOV_DEV_PRINCIPAL for development".into());

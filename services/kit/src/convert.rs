@@ -42,7 +42,11 @@ pub fn from_date(d: &Date) -> Option<NaiveDate> {
     if !(1..=9999).contains(&d.year) {
         return None;
     }
-    NaiveDate::from_ymd_opt(d.year, u32::try_from(d.month).ok()?, u32::try_from(d.day).ok()?)
+    NaiveDate::from_ymd_opt(
+        d.year,
+        u32::try_from(d.month).ok()?,
+        u32::try_from(d.day).ok()?,
+    )
 }
 
 #[cfg(test)]
@@ -62,11 +66,56 @@ mod tests {
 
     #[test]
     fn refuses_impossible_values() {
-        assert!(from_timestamp(&Timestamp { seconds: 0, nanos: -1 }).is_none());
-        assert!(from_timestamp(&Timestamp { seconds: i64::MAX, nanos: 0 }).is_none());
-        assert!(from_date(&Date { year: 2026, month: 2, day: 30 }).is_none());
-        assert!(from_date(&Date { year: 0, month: 1, day: 1 }).is_none());
-        assert!(from_date(&Date { year: 2026, month: 13, day: 1 }).is_none());
-        assert_eq!(from_date(&Date { year: 2026, month: 11, day: 26 }).map(date), Some(Date { year: 2026, month: 11, day: 26 }));
+        assert!(
+            from_timestamp(&Timestamp {
+                seconds: 0,
+                nanos: -1
+            })
+            .is_none()
+        );
+        assert!(
+            from_timestamp(&Timestamp {
+                seconds: i64::MAX,
+                nanos: 0
+            })
+            .is_none()
+        );
+        assert!(
+            from_date(&Date {
+                year: 2026,
+                month: 2,
+                day: 30
+            })
+            .is_none()
+        );
+        assert!(
+            from_date(&Date {
+                year: 0,
+                month: 1,
+                day: 1
+            })
+            .is_none()
+        );
+        assert!(
+            from_date(&Date {
+                year: 2026,
+                month: 13,
+                day: 1
+            })
+            .is_none()
+        );
+        assert_eq!(
+            from_date(&Date {
+                year: 2026,
+                month: 11,
+                day: 26
+            })
+            .map(date),
+            Some(Date {
+                year: 2026,
+                month: 11,
+                day: 26
+            })
+        );
     }
 }

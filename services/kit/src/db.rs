@@ -111,7 +111,8 @@ pub async fn connect<M: MigratorTrait>(config: &DbConfig) -> Result<Db, DbErr> {
 pub async fn open(config: &DbConfig) -> Result<Db, DbErr> {
     if config.url.starts_with("sqlite:") {
         if let Some(dir) = sqlite_parent_dir(&config.url) {
-            std::fs::create_dir_all(dir).map_err(|e| DbErr::Custom(format!("creating {dir}: {e}")))?;
+            std::fs::create_dir_all(dir)
+                .map_err(|e| DbErr::Custom(format!("creating {dir}: {e}")))?;
         }
         let in_memory = config.url.contains(":memory:") || config.url.contains("mode=memory");
         let write = Database::connect(options(config, 1)).await?;

@@ -51,11 +51,17 @@ pub enum Error {
 
     /// The named resource does not exist.
     #[error("{resource_type} {name} not found")]
-    NotFound { resource_type: &'static str, name: String },
+    NotFound {
+        resource_type: &'static str,
+        name: String,
+    },
 
     /// A resource with the same identity exists.
     #[error("{resource_type} {name} already exists")]
-    AlreadyExists { resource_type: &'static str, name: String },
+    AlreadyExists {
+        resource_type: &'static str,
+        name: String,
+    },
 
     /// The resource is not in a state that allows the operation.
     #[error("{message}")]
@@ -71,11 +77,17 @@ pub enum Error {
 
     /// The caller is authenticated but may not do this.
     #[error("{message}")]
-    PermissionDenied { reason: &'static str, message: String },
+    PermissionDenied {
+        reason: &'static str,
+        message: String,
+    },
 
     /// The caller could not be authenticated.
     #[error("{message}")]
-    Unauthenticated { reason: &'static str, message: String },
+    Unauthenticated {
+        reason: &'static str,
+        message: String,
+    },
 
     /// Too many requests; retry after the delay.
     #[error("rate limit exceeded; retry after {retry_after:?}")]
@@ -218,10 +230,16 @@ impl From<Error> for Status {
                 );
                 metadata.insert("request_id".to_owned(), id.clone());
             }
-            Error::NotFound { resource_type, name } => {
+            Error::NotFound {
+                resource_type,
+                name,
+            } => {
                 details.set_resource_info(*resource_type, name, "", "not found");
             }
-            Error::AlreadyExists { resource_type, name } => {
+            Error::AlreadyExists {
+                resource_type,
+                name,
+            } => {
                 details.set_resource_info(*resource_type, name, "", "already exists");
             }
             Error::FailedPrecondition { violations, .. } => {
@@ -300,7 +318,9 @@ mod tests {
                 name: "streets/1".into(),
             },
             Error::illegal_transition("issues/1", "CLOSED", "resolved"),
-            Error::EtagMismatch { name: "streets/1".into() },
+            Error::EtagMismatch {
+                name: "streets/1".into(),
+            },
             Error::out_of_reach("courtyards/1"),
             Error::ResourceExhausted {
                 retry_after: Duration::from_millis(250),

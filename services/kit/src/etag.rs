@@ -13,7 +13,9 @@ pub fn check(provided: &str, revision: i64, name: &str) -> Result<()> {
     if provided.is_empty() || provided == format(revision) {
         Ok(())
     } else {
-        Err(Error::EtagMismatch { name: name.to_owned() })
+        Err(Error::EtagMismatch {
+            name: name.to_owned(),
+        })
     }
 }
 

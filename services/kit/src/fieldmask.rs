@@ -18,7 +18,10 @@ impl UpdateMask {
     /// path is refused, naming `update_mask`.
     pub fn new(mask: Option<&FieldMask>, mutable: &[&str]) -> Result<Self> {
         let Some(mask) = mask.filter(|m| !m.paths.is_empty()) else {
-            return Err(Error::invalid("update_mask", "is required: list the fields to update, or `*`"));
+            return Err(Error::invalid(
+                "update_mask",
+                "is required: list the fields to update, or `*`",
+            ));
         };
         let mut paths = BTreeSet::new();
         for path in &mask.paths {
@@ -32,7 +35,10 @@ impl UpdateMask {
             } else {
                 return Err(Error::invalid(
                     "update_mask",
-                    format!("`{path}` is not a mutable field; mutable: {}", mutable.join(", ")),
+                    format!(
+                        "`{path}` is not a mutable field; mutable: {}",
+                        mutable.join(", ")
+                    ),
                 ));
             }
         }

@@ -52,7 +52,11 @@ pub enum Filter {
     /// Must not hold.
     Not(Box<Filter>),
     /// `field op value`.
-    Compare { field: String, op: Op, value: String },
+    Compare {
+        field: String,
+        op: Op,
+        value: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -191,7 +195,11 @@ impl Parser {
         while self.keyword("AND") {
             factors.push(self.factor(depth)?);
         }
-        Ok(if factors.len() == 1 { factors.remove(0) } else { Filter::And(factors) })
+        Ok(if factors.len() == 1 {
+            factors.remove(0)
+        } else {
+            Filter::And(factors)
+        })
     }
 
     fn factor(&mut self, depth: usize) -> Result<Filter> {
@@ -199,11 +207,16 @@ impl Parser {
         while self.keyword("OR") {
             terms.push(self.term(depth)?);
         }
-        Ok(if terms.len() == 1 { terms.remove(0) } else { Filter::Or(terms) })
+        Ok(if terms.len() == 1 {
+            terms.remove(0)
+        } else {
+            Filter::Or(terms)
+        })
     }
 
     fn term(&mut self, depth: usize) -> Result<Filter> {
-        if self.keyword("NOT") || matches!(self.peek(), Some(Token::Minus)) && self.next().is_some() {
+        if self.keyword("NOT") || matches!(self.peek(), Some(Token::Minus)) && self.next().is_some()
+        {
             return Ok(Filter::Not(Box::new(self.simple(depth)?)));
         }
         self.simple(depth)
@@ -301,7 +314,10 @@ impl Field {
     }
 
     /// A field with its own condition builder.
-    pub fn custom(name: &'static str, build: fn(Op, &str) -> std::result::Result<SimpleExpr, String>) -> Self {
+    pub fn custom(
+        name: &'static str,
+        build: fn(Op, &str) -> std::result::Result<SimpleExpr, String>,
+    ) -> Self {
         Self {
             name,
             column: None,
@@ -313,19 +329,23 @@ impl Field {
 /// Translates `filter` to a SQL condition over `fields`.
 pub fn to_condition(filter: &Filter, fields: &[Field]) -> Result<Condition> {
     Ok(match filter {
-        Filter::And(items) => items
-            .iter()
-            .try_fold(Condition::all(), |c, f| Ok::<_, Error>(c.add(to_condition(f, fields)?)))?,
-        Filter::Or(items) => items
-            .iter()
-            .try_fold(Condition::any(), |c, f| Ok::<_, Error>(c.add(to_condition(f, fields)?)))?,
+        Filter::And(items) => items.iter().try_fold(Condition::all(), |c, f| {
+            Ok::<_, Error>(c.add(to_condition(f, fields)?))
+        })?,
+        Filter::Or(items) => items.iter().try_fold(Condition::any(), |c, f| {
+            Ok::<_, Error>(c.add(to_condition(f, fields)?))
+        })?,
         Filter::Not(inner) => to_condition(inner, fields)?.not(),
         Filter::Compare { field, op, value } => {
             let spec = fields.iter().find(|f| f.name == field).ok_or_else(|| {
                 let known: Vec<_> = fields.iter().map(|f| f.name).collect();
-                bad(format!("unknown field `{field}`; filterable: {}", known.join(", ")))
+                bad(format!(
+                    "unknown field `{field}`; filterable: {}",
+                    known.join(", ")
+                ))
             })?;
-            Condition::all().add(compare(spec, *op, value).map_err(|e| bad(format!("`{field}`: {e}")))?)
+            Condition::all()
+                .add(compare(spec, *op, value).map_err(|e| bad(format!("`{field}`: {e}")))?)
         }
     })
 }
@@ -377,12 +397,16 @@ fn compare(spec: &Field, op: Op, value: &str) -> std::result::Result<SimpleExpr,
             Ok(ordered(col(), op, b.into()))
         }
         Kind::Int => {
-            let n: i64 = value.parse().map_err(|_| "expected an integer".to_owned())?;
+            let n: i64 = value
+                .parse()
+                .map_err(|_| "expected an integer".to_owned())?;
             Ok(ordered(col(), op, n.into()))
         }
         Kind::Timestamp => {
             let t = chrono::DateTime::parse_from_rfc3339(value)
-                .map_err(|_| "expected an RFC 3339 timestamp such as 2026-11-26T08:00:00Z".to_owned())?
+                .map_err(|_| {
+                    "expected an RFC 3339 timestamp such as 2026-11-26T08:00:00Z".to_owned()
+                })?
                 .with_timezone(&chrono::Utc);
             Ok(ordered(col(), op, t.into()))
         }
@@ -418,7 +442,10 @@ mod tests {
         assert_eq!(Filter::parse("a = 1").unwrap(), Some(cmp("a", Op::Eq, "1")));
         assert_eq!(
             Filter::parse(r#"a = "x y" AND b != z"#).unwrap(),
-            Some(Filter::And(vec![cmp("a", Op::Eq, "x y"), cmp("b", Op::Ne, "z")]))
+            Some(Filter::And(vec![
+                cmp("a", Op::Eq, "x y"),
+                cmp("b", Op::Ne, "z")
+            ]))
         );
         // OR binds tighter than AND.
         assert_eq!(
@@ -439,13 +466,26 @@ mod tests {
             Filter::parse("t >= 2026-01-01T00:00:00Z").unwrap(),
             Some(cmp("t", Op::Ge, "2026-01-01T00:00:00Z"))
         );
-        assert_eq!(Filter::parse(r#"a = "q\"uote""#).unwrap(), Some(cmp("a", Op::Eq, "q\"uote")));
+        assert_eq!(
+            Filter::parse(r#"a = "q\"uote""#).unwrap(),
+            Some(cmp("a", Op::Eq, "q\"uote"))
+        );
     }
 
     #[test]
     fn refuses_malformed_input() {
         for input in [
-            "a", "a =", "= 1", "a = 1 AND", "(a = 1", "a = 1)", "a ! 1", "\"open", "a = 1 b = 2", "AND", "a = AND",
+            "a",
+            "a =",
+            "= 1",
+            "a = 1 AND",
+            "(a = 1",
+            "a = 1)",
+            "a ! 1",
+            "\"open",
+            "a = 1 b = 2",
+            "AND",
+            "a = AND",
         ] {
             assert!(Filter::parse(input).is_err(), "{input}");
         }
@@ -468,6 +508,12 @@ mod tests {
         assert!(condition("pilot = maybe", &fields).is_err());
         assert!(condition("pilot > true", &fields).is_err());
         assert!(condition("street = streets/1", &fields).is_err());
-        assert!(condition(&format!("street = {}", names::format("streets", Uuid::now_v7())), &fields).is_ok());
+        assert!(
+            condition(
+                &format!("street = {}", names::format("streets", Uuid::now_v7())),
+                &fields
+            )
+            .is_ok()
+        );
     }
 }

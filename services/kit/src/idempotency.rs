@@ -10,7 +10,9 @@ use chrono::{DateTime, Utc};
 use prost::Message;
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
-use sea_orm_migration::prelude::{ColumnDef, Index, MigrationName, MigrationTrait, SchemaManager, Table};
+use sea_orm_migration::prelude::{
+    ColumnDef, Index, MigrationName, MigrationTrait, SchemaManager, Table,
+};
 use sha2::{Digest, Sha256};
 
 use crate::auth::Principal;
@@ -65,7 +67,11 @@ impl MigrationTrait for Migration {
                     .col(ColumnDef::new("request_id").string().not_null())
                     .col(ColumnDef::new("fingerprint").string().not_null())
                     .col(ColumnDef::new("response").binary().not_null())
-                    .col(ColumnDef::new("create_time").timestamp_with_time_zone().not_null())
+                    .col(
+                        ColumnDef::new("create_time")
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
                     .primary_key(Index::create().col("method").col("request_id"))
                     .to_owned(),
             )
@@ -73,7 +79,9 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager.drop_table(Table::drop().table("idempotency_keys").to_owned()).await
+        manager
+            .drop_table(Table::drop().table("idempotency_keys").to_owned())
+            .await
     }
 }
 
@@ -96,7 +104,12 @@ pub enum Claim<R> {
 
 impl Key {
     /// The key of `request` with `request_id` by `principal` on `method`.
-    pub fn new<M: Message>(method: &'static str, request_id: &str, principal: &Principal, request: &M) -> Self {
+    pub fn new<M: Message>(
+        method: &'static str,
+        request_id: &str,
+        principal: &Principal,
+        request: &M,
+    ) -> Self {
         let mut hash = Sha256::new();
         hash.update(principal.describe().as_bytes());
         hash.update([0]);
@@ -110,7 +123,11 @@ impl Key {
     }
 
     /// Claims the request id inside the caller's transaction.
-    pub async fn claim<C: ConnectionTrait, R: Message + Default>(&self, conn: &C, now: DateTime<Utc>) -> Result<Claim<R>> {
+    pub async fn claim<C: ConnectionTrait, R: Message + Default>(
+        &self,
+        conn: &C,
+        now: DateTime<Utc>,
+    ) -> Result<Claim<R>> {
         if self.request_id.is_empty() {
             return Ok(Claim::New);
         }
@@ -144,12 +161,19 @@ impl Key {
     }
 
     /// Stores the response of a new request, in the same transaction.
-    pub async fn complete<C: ConnectionTrait, R: Message>(&self, conn: &C, response: &R) -> Result<()> {
+    pub async fn complete<C: ConnectionTrait, R: Message>(
+        &self,
+        conn: &C,
+        response: &R,
+    ) -> Result<()> {
         if self.request_id.is_empty() {
             return Ok(());
         }
         entity::Entity::update_many()
-            .col_expr(entity::Column::Response, Expr::value(response.encode_to_vec()))
+            .col_expr(
+                entity::Column::Response,
+                Expr::value(response.encode_to_vec()),
+            )
             .filter(entity::Column::Method.eq(self.method))
             .filter(entity::Column::RequestId.eq(self.request_id.as_str()))
             .exec(conn)

@@ -3,7 +3,9 @@
 //! creation order) as tie-breaker.
 
 use sea_orm::sea_query::{Condition, IntoCondition};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, Order, QueryFilter, QueryOrder, QuerySelect, Select};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, Order, QueryFilter, QueryOrder, QuerySelect, Select,
+};
 use uuid::Uuid;
 
 use crate::error::{Error, Result};
@@ -24,11 +26,21 @@ pub struct Sort<C> {
 pub fn sort<C: Copy>(order_by: &str, columns: &[(&str, C)], default_desc: bool) -> Result<Sort<C>> {
     let words: Vec<&str> = order_by.split_whitespace().collect();
     let (field, desc) = match words.as_slice() {
-        [] => return Ok(Sort { column: None, desc: default_desc }),
+        [] => {
+            return Ok(Sort {
+                column: None,
+                desc: default_desc,
+            });
+        }
         [f] => (*f, false),
         [f, d] if d.eq_ignore_ascii_case("desc") => (*f, true),
         [f, a] if a.eq_ignore_ascii_case("asc") => (*f, false),
-        _ => return Err(Error::invalid("order_by", "expected `field` or `field desc`")),
+        _ => {
+            return Err(Error::invalid(
+                "order_by",
+                "expected `field` or `field desc`",
+            ));
+        }
     };
     if field == "create_time" {
         return Ok(Sort { column: None, desc });
@@ -36,11 +48,17 @@ pub fn sort<C: Copy>(order_by: &str, columns: &[(&str, C)], default_desc: bool) 
     columns
         .iter()
         .find(|(name, _)| *name == field)
-        .map(|(_, c)| Sort { column: Some(*c), desc })
+        .map(|(_, c)| Sort {
+            column: Some(*c),
+            desc,
+        })
         .ok_or_else(|| {
             let mut known: Vec<&str> = columns.iter().map(|(n, _)| *n).collect();
             known.push("create_time");
-            Error::invalid("order_by", format!("cannot order by `{field}`; use one of {}", known.join(", ")))
+            Error::invalid(
+                "order_by",
+                format!("cannot order by `{field}`; use one of {}", known.join(", ")),
+            )
         })
 }
 
@@ -58,7 +76,13 @@ impl<'a, C: ColumnTrait> Page<'a, C> {
     /// Reads `page_size` and `page_token`; `query` names everything that
     /// shapes the results (method, parent, filter, order), so a token is
     /// refused with any other query.
-    pub fn new(tokens: &'a PageTokens, query: &[&str], page_size: i32, page_token: &str, sort: Sort<C>) -> Result<Self> {
+    pub fn new(
+        tokens: &'a PageTokens,
+        query: &[&str],
+        page_size: i32,
+        page_token: &str,
+        sort: Sort<C>,
+    ) -> Result<Self> {
         let fingerprint = paging::fingerprint(query);
         let size = paging::page_size(page_size)?;
         let cursor = tokens.decode(&fingerprint, page_token)?;
@@ -93,7 +117,11 @@ impl<'a, C: ColumnTrait> Page<'a, C> {
         E: EntityTrait<Column = C>,
         Conn: ConnectionTrait,
     {
-        let order = if self.sort.desc { Order::Desc } else { Order::Asc };
+        let order = if self.sort.desc {
+            Order::Desc
+        } else {
+            Order::Asc
+        };
         let mut select = select;
         if let Some(cursor) = &self.cursor {
             select = select.filter(self.after(cursor, id));
@@ -110,8 +138,18 @@ impl<'a, C: ColumnTrait> Page<'a, C> {
             rows.truncate(self.size as usize);
             let last = rows.last().expect("a full page has a last row");
             let (sort_key, last_id) = key(last);
-            let sort_key = if self.sort.column.is_some() { sort_key } else { SortKey::None };
-            self.tokens.encode(&self.fingerprint, &Cursor { key: sort_key, id: last_id })
+            let sort_key = if self.sort.column.is_some() {
+                sort_key
+            } else {
+                SortKey::None
+            };
+            self.tokens.encode(
+                &self.fingerprint,
+                &Cursor {
+                    key: sort_key,
+                    id: last_id,
+                },
+            )
         } else {
             String::new()
         };
@@ -119,14 +157,22 @@ impl<'a, C: ColumnTrait> Page<'a, C> {
     }
 
     fn after(&self, cursor: &Cursor, id: C) -> Condition {
-        let past_id = if self.sort.desc { id.lt(cursor.id) } else { id.gt(cursor.id) };
+        let past_id = if self.sort.desc {
+            id.lt(cursor.id)
+        } else {
+            id.gt(cursor.id)
+        };
         let value: sea_orm::Value = match &cursor.key {
             SortKey::None => return past_id.into_condition(),
             SortKey::Text(s) => s.clone().into(),
             SortKey::Int(i) => (*i).into(),
         };
         let col = self.sort.column.expect("checked in new");
-        let past_key = if self.sort.desc { col.lt(value.clone()) } else { col.gt(value.clone()) };
+        let past_key = if self.sort.desc {
+            col.lt(value.clone())
+        } else {
+            col.gt(value.clone())
+        };
         Condition::any()
             .add(past_key)
             .add(Condition::all().add(col.eq(value)).add(past_id))

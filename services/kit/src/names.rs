@@ -42,7 +42,13 @@ mod tests {
         let id = new_id();
         assert_eq!(parse("streets", &format("communities", id)), None);
         assert_eq!(parse("streets", &format!("streets/{}", id.simple())), None);
-        assert_eq!(parse("streets", &format!("streets/{}", id.to_string().to_uppercase())), None);
+        assert_eq!(
+            parse(
+                "streets",
+                &format!("streets/{}", id.to_string().to_uppercase())
+            ),
+            None
+        );
         assert_eq!(parse("streets", &format!("streets/{id}/x")), None);
         assert_eq!(parse("streets", "streets/"), None);
         assert_eq!(parse("streets", "streetsx/1"), None);

@@ -66,7 +66,9 @@ impl std::fmt::Debug for PageTokens {
 impl PageTokens {
     /// Tokens signed with `secret`.
     pub fn new(secret: &[u8]) -> Self {
-        Self { key: secret.to_vec() }
+        Self {
+            key: secret.to_vec(),
+        }
     }
 
     fn mac(&self, fingerprint: &[u8], payload: &[u8]) -> Hmac<Sha256> {
@@ -119,15 +121,18 @@ impl PageTokens {
         if payload[0] != VERSION {
             return Err(Error::InvalidPageToken("unknown version"));
         }
-        let id = Uuid::from_slice(&payload[1..17]).map_err(|_| Error::InvalidPageToken("corrupted"))?;
+        let id =
+            Uuid::from_slice(&payload[1..17]).map_err(|_| Error::InvalidPageToken("corrupted"))?;
         let rest = &payload[18..];
         let key = match payload[17] {
             0 if rest.is_empty() => SortKey::None,
             1 => SortKey::Text(
-                String::from_utf8(rest.to_vec()).map_err(|_| Error::InvalidPageToken("corrupted"))?,
+                String::from_utf8(rest.to_vec())
+                    .map_err(|_| Error::InvalidPageToken("corrupted"))?,
             ),
             2 => SortKey::Int(i64::from_be_bytes(
-                rest.try_into().map_err(|_| Error::InvalidPageToken("corrupted"))?,
+                rest.try_into()
+                    .map_err(|_| Error::InvalidPageToken("corrupted"))?,
             )),
             _ => return Err(Error::InvalidPageToken("corrupted")),
         };
@@ -164,8 +169,15 @@ mod tests {
     #[test]
     fn round_trips_every_key_kind() {
         let fp = fingerprint(&["ListStreets", ""]);
-        for key in [SortKey::None, SortKey::Text("牛街 Niujie".into()), SortKey::Int(-42)] {
-            let cursor = Cursor { key, id: Uuid::now_v7() };
+        for key in [
+            SortKey::None,
+            SortKey::Text("牛街 Niujie".into()),
+            SortKey::Int(-42),
+        ] {
+            let cursor = Cursor {
+                key,
+                id: Uuid::now_v7(),
+            };
             let token = tokens().encode(&fp, &cursor);
             assert_eq!(tokens().decode(&fp, &token).unwrap(), Some(cursor));
         }
@@ -182,10 +194,18 @@ mod tests {
         let token = tokens().encode(&fp, &cursor);
         let other = fingerprint(&["ListStreets", "code = \"1\""]);
         assert!(tokens().decode(&other, &token).is_err(), "another filter");
-        assert!(PageTokens::new(b"other").decode(&fp, &token).is_err(), "another secret");
+        assert!(
+            PageTokens::new(b"other").decode(&fp, &token).is_err(),
+            "another secret"
+        );
         let mut bytes = URL_SAFE_NO_PAD.decode(&token).unwrap();
         bytes[5] ^= 1;
-        assert!(tokens().decode(&fp, &URL_SAFE_NO_PAD.encode(bytes)).is_err(), "flipped bit");
+        assert!(
+            tokens()
+                .decode(&fp, &URL_SAFE_NO_PAD.encode(bytes))
+                .is_err(),
+            "flipped bit"
+        );
         for junk in ["x", "!!!", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"] {
             assert!(tokens().decode(&fp, junk).is_err(), "{junk}");
         }

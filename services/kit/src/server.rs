@@ -45,8 +45,9 @@ pub fn shutdown_on_signals() -> CancellationToken {
         let ctrl_c = tokio::signal::ctrl_c();
         #[cfg(unix)]
         {
-            let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-                .expect("installing the SIGTERM handler");
+            let mut term =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                    .expect("installing the SIGTERM handler");
             tokio::select! {
                 _ = ctrl_c => tracing::info!("SIGINT received; shutting down"),
                 _ = term.recv() => tracing::info!("SIGTERM received; shutting down"),
@@ -82,7 +83,11 @@ impl RoleServer {
     /// A server for `role` serving `routes`, whose fully-qualified gRPC
     /// service names are `services` (advertised by health and reflection).
     pub fn new(role: &'static str, routes: Routes, services: Vec<&'static str>) -> Self {
-        Self { role, routes, services }
+        Self {
+            role,
+            routes,
+            services,
+        }
     }
 
     /// Serves on `listener` until `shutdown` is cancelled, then drains.
@@ -95,7 +100,9 @@ impl RoleServer {
         let addr: Option<SocketAddr> = listener.local_addr().ok();
         let (health, health_service) = tonic_health::server::health_reporter();
         for name in &self.services {
-            health.set_service_status(*name, ServingStatus::Serving).await;
+            health
+                .set_service_status(*name, ServingStatus::Serving)
+                .await;
         }
 
         let mut reflection = tonic_reflection::server::Builder::configure()
@@ -105,7 +112,9 @@ impl RoleServer {
         for name in &self.services {
             reflection = reflection.with_service_name(*name);
         }
-        let reflection_v1 = reflection.build_v1().expect("the contracts' descriptors are valid");
+        let reflection_v1 = reflection
+            .build_v1()
+            .expect("the contracts' descriptors are valid");
         let reflection_v1alpha = tonic_reflection::server::Builder::configure()
             .register_encoded_file_descriptor_set(cogov_proto::FILE_DESCRIPTOR_SET)
             .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
@@ -123,7 +132,10 @@ impl RoleServer {
             .http2_keepalive_interval(Some(Duration::from_secs(30)))
             .tcp_nodelay(true)
             .add_routes(routes)
-            .serve_with_incoming_shutdown(TcpListenerStream::new(listener), stop_accepting.clone().cancelled_owned());
+            .serve_with_incoming_shutdown(
+                TcpListenerStream::new(listener),
+                stop_accepting.clone().cancelled_owned(),
+            );
         tracing::info!(role = self.role, ?addr, services = ?self.services, "serving");
 
         tokio::pin!(server);
@@ -154,8 +166,12 @@ impl RoleServer {
 }
 
 async fn go_not_serving(health: &HealthReporter, services: &[&'static str]) {
-    health.set_service_status("", ServingStatus::NotServing).await;
+    health
+        .set_service_status("", ServingStatus::NotServing)
+        .await;
     for name in services {
-        health.set_service_status(*name, ServingStatus::NotServing).await;
+        health
+            .set_service_status(*name, ServingStatus::NotServing)
+            .await;
     }
 }

@@ -64,7 +64,10 @@ impl Check {
                 self.add(field, format!("must be at least {min} characters"));
             }
         } else if len > max {
-            self.add(field, format!("must be at most {max} characters (got {len})"));
+            self.add(
+                field,
+                format!("must be at most {max} characters (got {len})"),
+            );
         } else if value
             .chars()
             .any(|c| c.is_control() && !(multiline && matches!(c, '\n' | '\r' | '\t')))
@@ -81,7 +84,8 @@ impl Check {
             self.add(field, format!("is required: a `{collection}/{{id}}` name"));
             return Uuid::nil();
         }
-        self.optional_name(field, value, collection).unwrap_or_default()
+        self.optional_name(field, value, collection)
+            .unwrap_or_default()
     }
 
     /// An optional resource name in `collection`: `None` when empty.
@@ -92,7 +96,10 @@ impl Check {
         match names::parse(collection, value) {
             Some(id) => Some(id),
             None => {
-                self.add(field, format!("must be a `{collection}/{{id}}` name with a UUID id"));
+                self.add(
+                    field,
+                    format!("must be a `{collection}/{{id}}` name with a UUID id"),
+                );
                 Some(Uuid::nil())
             }
         }
@@ -120,7 +127,10 @@ impl Check {
     /// An integer in `min..=max`.
     pub fn range(&mut self, field: &str, value: i64, min: i64, max: i64) {
         if value < min || value > max {
-            self.add(field, format!("must be between {min} and {max} (got {value})"));
+            self.add(
+                field,
+                format!("must be between {min} and {max} (got {value})"),
+            );
         }
     }
 
@@ -144,7 +154,9 @@ mod tests {
         c.line("c", "two\nlines", 1, 10);
         c.text("d", "two\nlines", 1, 10);
         c.line("e", "   ", 1, 10);
-        let Err(Error::InvalidArgument(v)) = c.finish() else { panic!("expected violations") };
+        let Err(Error::InvalidArgument(v)) = c.finish() else {
+            panic!("expected violations")
+        };
         let fields: Vec<_> = v.iter().map(|v| v.field.as_str()).collect();
         assert_eq!(fields, ["a", "b", "c", "e"]);
     }
