@@ -13,7 +13,7 @@
 //! `field : value` means "has": for a scalar it is equality, for a list
 //! membership. Limits: 2000 characters, nesting depth 16, 64 comparisons.
 
-use sea_orm::sea_query::{Condition, Expr, ExprTrait, SimpleExpr};
+use sea_orm::sea_query::{Condition, Expr, ExprTrait, IntoColumnRef, SimpleExpr};
 use uuid::Uuid;
 
 use crate::error::{Error, Result};
@@ -305,10 +305,10 @@ pub struct Field {
 
 impl Field {
     /// A field on a column.
-    pub fn column(name: &'static str, column: impl Into<Expr>, kind: Kind) -> Self {
+    pub fn column(name: &'static str, column: impl IntoColumnRef, kind: Kind) -> Self {
         Self {
             name,
-            column: Some(column.into()),
+            column: Some(Expr::col(column)),
             kind,
         }
     }
@@ -499,9 +499,9 @@ mod tests {
     #[test]
     fn translates_known_fields_only() {
         let fields = [
-            Field::column("code", Expr::col("code"), Kind::Text),
-            Field::column("pilot", Expr::col("pilot"), Kind::Bool),
-            Field::column("street", Expr::col("street_id"), Kind::Name("streets")),
+            Field::column("code", "code", Kind::Text),
+            Field::column("pilot", "pilot", Kind::Bool),
+            Field::column("street", "street_id", Kind::Name("streets")),
         ];
         assert!(condition("code = \"x\" AND pilot = true", &fields).is_ok());
         assert!(condition("nope = 1", &fields).is_err());

@@ -16,7 +16,9 @@ pub mod idempotency;
 pub mod listing;
 pub mod names;
 pub mod paging;
+pub mod privacy;
 pub mod server;
+pub mod store;
 pub mod telemetry;
 pub mod validate;
 

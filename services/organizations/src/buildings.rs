@@ -1,0 +1,198 @@
+//! Buildings: GetBuilding, ListBuildings, CreateBuilding, UpdateBuilding,
+//! DeleteBuilding.
+
+use cogov_kit::auth::Principal;
+use cogov_kit::fieldmask::UpdateMask;
+use cogov_kit::filter::{self, Field, Kind};
+use cogov_kit::idempotency::{Claim, Key};
+use cogov_kit::listing::{self, Page};
+use cogov_kit::paging::SortKey;
+use cogov_kit::validate::Check;
+use cogov_kit::{Result, convert, etag, names};
+use cogov_proto::organizations::{
+    Building, CreateBuildingRequest, DeleteBuildingRequest, GetBuildingRequest,
+    ListBuildingsRequest, ListBuildingsResponse, UpdateBuildingRequest,
+};
+use sea_orm::ActiveValue::Set;
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
+
+use crate::access::Scope;
+use crate::entity::places::{self, Column, Entity, PlaceKind};
+use crate::places as store;
+use crate::streets::blank;
+use crate::{Organizations, read_id, required};
+
+const KIND: PlaceKind = PlaceKind::Building;
+const MUTABLE: &[&str] = &["display_name", "floor_count", "household_count"];
+
+fn to_proto(m: &places::Model) -> Building {
+    Building {
+        name: m.name(),
+        courtyard: m
+            .parent_id
+            .map(|c| names::format("courtyards", c))
+            .unwrap_or_default(),
+        display_name: m.display_name.clone(),
+        floor_count: m.floor_count,
+        household_count: m.household_count,
+        create_time: Some(convert::timestamp(m.create_time)),
+        update_time: Some(convert::timestamp(m.update_time)),
+        etag: etag::format(m.revision),
+    }
+}
+
+fn check(c: &mut Check, s: &Building, mask: Option<&UpdateMask>) {
+    let want = |f: &str| mask.is_none_or(|m| m.has(f));
+    if want("display_name") {
+        c.line("building.display_name", &s.display_name, 1, 100);
+    }
+    if want("floor_count") {
+        c.range("building.floor_count", s.floor_count.into(), 0, 200);
+    }
+    if want("household_count") {
+        c.range(
+            "building.household_count",
+            s.household_count.into(),
+            0,
+            10_000,
+        );
+    }
+}
+
+/// GetBuilding.
+pub async fn get(svc: &Organizations, scope: &Scope, req: GetBuildingRequest) -> Result<Building> {
+    let id = read_id("name", &req.name, KIND.collection())?;
+    Ok(to_proto(
+        &store::get_visible(svc.ctx.db.read(), scope, KIND, id).await?,
+    ))
+}
+
+/// ListBuildings.
+pub async fn list(
+    svc: &Organizations,
+    scope: &Scope,
+    req: ListBuildingsRequest,
+) -> Result<ListBuildingsResponse> {
+    let fields = [
+        Field::column("courtyard", Column::CourtyardId, Kind::Name("courtyards")),
+        Field::column("community", Column::CommunityId, Kind::Name("communities")),
+        Field::column("display_name", Column::DisplayName, Kind::Text),
+    ];
+    let condition = filter::condition(&req.filter, &fields)?;
+    let sort = listing::sort(
+        &req.order_by,
+        &[("display_name", Column::DisplayName)],
+        false,
+    )?;
+    let page = Page::new(
+        &svc.ctx.tokens,
+        &["ListBuildings", &req.filter, &req.order_by],
+        req.page_size,
+        &req.page_token,
+        sort,
+    )?;
+    let select = Entity::find()
+        .filter(Column::Kind.eq(KIND as i16))
+        .filter(store::visible_condition(scope, KIND))
+        .filter(condition);
+    let (rows, next_page_token) = page
+        .fetch(svc.ctx.db.read(), select, Column::Id, |m| {
+            (SortKey::Text(m.display_name.clone()), m.id)
+        })
+        .await?;
+    Ok(ListBuildingsResponse {
+        buildings: rows.iter().map(to_proto).collect(),
+        next_page_token,
+    })
+}
+
+/// CreateBuilding.
+pub async fn create(
+    svc: &Organizations,
+    scope: &Scope,
+    principal: &Principal,
+    req: CreateBuildingRequest,
+) -> Result<Building> {
+    let key = Key::new("CreateBuilding", &req.request_id, principal, &req);
+    let s = required("building", req.building)?;
+    let mut c = Check::new();
+    let courtyard = c.name("building.courtyard", &s.courtyard, "courtyards");
+    check(&mut c, &s, None);
+    c.request_id(&req.request_id);
+    c.finish()?;
+    if !scope.is_staff() {
+        return Err(cogov_kit::Error::forbidden("create buildings"));
+    }
+
+    let now = svc.ctx.clock.now();
+    let txn = svc.ctx.db.write().begin().await?;
+    if let Claim::Replay(first) = key.claim(&txn, now).await? {
+        return Ok(first);
+    }
+    let parent = store::reference(
+        &txn,
+        scope,
+        "building.courtyard",
+        PlaceKind::Courtyard,
+        courtyard,
+    )
+    .await?;
+    scope.require_community_write(parent.community_id, &s.courtyard)?;
+    let mut row = blank(KIND, now);
+    row.parent_id = Set(Some(courtyard));
+    row.street_id = Set(parent.street_id);
+    row.community_id = Set(parent.community_id);
+    row.courtyard_id = Set(Some(courtyard));
+    row.display_name = Set(s.display_name);
+    row.floor_count = Set(s.floor_count);
+    row.household_count = Set(s.household_count);
+    let out = to_proto(&row.insert(&txn).await?);
+    key.complete(&txn, &out).await?;
+    txn.commit().await?;
+    Ok(out)
+}
+
+/// UpdateBuilding.
+pub async fn update(
+    svc: &Organizations,
+    scope: &Scope,
+    req: UpdateBuildingRequest,
+) -> Result<Building> {
+    let s = required("building", req.building)?;
+    let id = read_id("building.name", &s.name, KIND.collection())?;
+    let mask = UpdateMask::new(req.update_mask.as_ref(), MUTABLE)?;
+    let mut c = Check::new();
+    check(&mut c, &s, Some(&mask));
+    c.finish()?;
+
+    let txn = svc.ctx.db.write().begin().await?;
+    let row = store::get_visible(&txn, scope, KIND, id).await?;
+    scope.require_community_write(row.community_id, &row.name())?;
+    etag::check(&s.etag, row.revision, &row.name())?;
+    let mut am: places::ActiveModel = row.clone().into();
+    if mask.has("display_name") {
+        am.display_name = Set(s.display_name);
+    }
+    if mask.has("floor_count") {
+        am.floor_count = Set(s.floor_count);
+    }
+    if mask.has("household_count") {
+        am.household_count = Set(s.household_count);
+    }
+    am.revision = Set(row.revision + 1);
+    am.update_time = Set(svc.ctx.clock.now());
+    let saved = store::save(&txn, &row, am).await?;
+    txn.commit().await?;
+    Ok(to_proto(&saved))
+}
+
+/// DeleteBuilding.
+pub async fn delete(svc: &Organizations, scope: &Scope, req: DeleteBuildingRequest) -> Result<()> {
+    let id = read_id("name", &req.name, KIND.collection())?;
+    let txn = svc.ctx.db.write().begin().await?;
+    let row = store::get_visible(&txn, scope, KIND, id).await?;
+    scope.require_community_write(row.community_id, &row.name())?;
+    store::delete(&txn, &row, &req.etag).await?;
+    txn.commit().await?;
+    Ok(())
+}

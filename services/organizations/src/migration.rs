@@ -1,0 +1,408 @@
+//! The service's schema, run at start (`cogov serve`, `cogov up`) or by
+//! `cogov migrate`. The same migrations serve SQLite and PostgreSQL.
+
+use sea_orm_migration::prelude::*;
+
+/// The organizations service's migrations, in order.
+#[derive(Debug)]
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(cogov_kit::idempotency::Migration),
+            Box::new(Initial),
+        ]
+    }
+}
+
+struct Initial;
+
+impl MigrationName for Initial {
+    fn name(&self) -> &str {
+        "m0001_organizations_initial"
+    }
+}
+
+fn id() -> ColumnDef {
+    ColumnDef::new("id")
+        .uuid()
+        .not_null()
+        .primary_key()
+        .to_owned()
+}
+
+fn uuid(name: &'static str) -> ColumnDef {
+    ColumnDef::new(name).uuid().not_null().to_owned()
+}
+
+fn opt_uuid(name: &'static str) -> ColumnDef {
+    ColumnDef::new(name).uuid().null().to_owned()
+}
+
+fn text(name: &'static str) -> ColumnDef {
+    ColumnDef::new(name)
+        .text()
+        .not_null()
+        .default("")
+        .to_owned()
+}
+
+fn int(name: &'static str) -> ColumnDef {
+    ColumnDef::new(name)
+        .integer()
+        .not_null()
+        .default(0)
+        .to_owned()
+}
+
+fn flag(name: &'static str) -> ColumnDef {
+    ColumnDef::new(name)
+        .boolean()
+        .not_null()
+        .default(false)
+        .to_owned()
+}
+
+fn time(name: &'static str) -> ColumnDef {
+    ColumnDef::new(name)
+        .timestamp_with_time_zone()
+        .not_null()
+        .to_owned()
+}
+
+fn opt_time(name: &'static str) -> ColumnDef {
+    ColumnDef::new(name)
+        .timestamp_with_time_zone()
+        .null()
+        .to_owned()
+}
+
+/// revision, create_time, update_time: on every mutable table.
+fn versioned(table: &mut TableCreateStatement) -> &mut TableCreateStatement {
+    table
+        .col(
+            ColumnDef::new("revision")
+                .big_integer()
+                .not_null()
+                .default(1),
+        )
+        .col(time("create_time"))
+        .col(time("update_time"))
+}
+
+fn fk(
+    from_table: &'static str,
+    column: &'static str,
+    to_table: &'static str,
+    on_delete: ForeignKeyAction,
+) -> ForeignKeyCreateStatement {
+    ForeignKey::create()
+        .name(format!("fk_{from_table}_{column}"))
+        .from(from_table, column)
+        .to(to_table, "id")
+        .on_delete(on_delete)
+        .to_owned()
+}
+
+fn index(
+    table: &'static str,
+    name: &'static str,
+    columns: &[&'static str],
+) -> IndexCreateStatement {
+    let mut index = Index::create();
+    index.name(format!("ix_{table}_{name}")).table(table);
+    for c in columns {
+        index.col(*c);
+    }
+    index.to_owned()
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Initial {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        use ForeignKeyAction::{Cascade, Restrict};
+
+        m.create_table(
+            versioned(
+                Table::create()
+                    .table("places")
+                    .col(id())
+                    .col(ColumnDef::new("kind").small_integer().not_null())
+                    .col(opt_uuid("parent_id"))
+                    .col(opt_uuid("street_id"))
+                    .col(opt_uuid("community_id"))
+                    .col(opt_uuid("courtyard_id"))
+                    .col(text("display_name"))
+                    .col(text("code"))
+                    .col(text("district"))
+                    .col(text("address"))
+                    .col(int("courtyard_kind"))
+                    .col(int("household_count"))
+                    .col(int("floor_count"))
+                    .col(ColumnDef::new("latitude").double().null())
+                    .col(ColumnDef::new("longitude").double().null())
+                    .col(text("theme"))
+                    .col(opt_uuid("pairing_community_id"))
+                    .col(flag("pilot"))
+                    .col(flag("two_nos_met"))
+                    .col(opt_time("two_nos_last_met_time"))
+                    .col(opt_time("two_nos_update_time")),
+            )
+            .foreign_key(&mut fk("places", "parent_id", "places", Restrict))
+            .to_owned(),
+        )
+        .await?;
+        for (name, cols) in [
+            ("kind_name", &["kind", "display_name", "id"][..]),
+            ("parent", &["parent_id", "kind", "id"][..]),
+            ("street", &["street_id", "kind", "id"][..]),
+            ("community", &["community_id", "kind", "id"][..]),
+            ("courtyard", &["courtyard_id", "kind", "id"][..]),
+        ] {
+            m.create_index(index("places", name, cols)).await?;
+        }
+
+        m.create_table(
+            versioned(
+                Table::create()
+                    .table("organizations")
+                    .col(id())
+                    .col(text("display_name"))
+                    .col(int("kind"))
+                    .col(opt_uuid("parent_id"))
+                    .col(opt_uuid("place_id"))
+                    .col(ColumnDef::new("place_kind").small_integer().null())
+                    .col(opt_uuid("community_id"))
+                    .col(text("description"))
+                    .col(text("credit_code"))
+                    .col(text("phone"))
+                    .col(text("address")),
+            )
+            .foreign_key(&mut fk(
+                "organizations",
+                "parent_id",
+                "organizations",
+                Restrict,
+            ))
+            .foreign_key(&mut fk("organizations", "place_id", "places", Restrict))
+            .to_owned(),
+        )
+        .await?;
+        for (name, cols) in [
+            ("parent", &["parent_id", "id"][..]),
+            ("kind", &["kind", "id"][..]),
+            ("community", &["community_id", "id"][..]),
+            ("place", &["place_id", "id"][..]),
+            ("name", &["display_name", "id"][..]),
+        ] {
+            m.create_index(index("organizations", name, cols)).await?;
+        }
+
+        m.create_table(
+            versioned(
+                Table::create()
+                    .table("persons")
+                    .col(id())
+                    .col(text("display_name"))
+                    .col(uuid("community_id"))
+                    .col(opt_uuid("courtyard_id"))
+                    .col(opt_uuid("building_id"))
+                    .col(text("phone"))
+                    .col(text("address"))
+                    .col(flag("party_member"))
+                    .col(opt_uuid("double_report_unit_id"))
+                    .col(flag("building_head"))
+                    .col(flag("backbone")),
+            )
+            .foreign_key(&mut fk("persons", "community_id", "places", Restrict))
+            .foreign_key(&mut fk("persons", "courtyard_id", "places", Restrict))
+            .foreign_key(&mut fk("persons", "building_id", "places", Restrict))
+            .foreign_key(&mut fk(
+                "persons",
+                "double_report_unit_id",
+                "organizations",
+                Restrict,
+            ))
+            .to_owned(),
+        )
+        .await?;
+        for (name, cols) in [
+            ("community", &["community_id", "id"][..]),
+            ("courtyard", &["courtyard_id", "id"][..]),
+            ("building", &["building_id", "id"][..]),
+            ("name", &["display_name", "id"][..]),
+        ] {
+            m.create_index(index("persons", name, cols)).await?;
+        }
+
+        m.create_table(
+            versioned(
+                Table::create()
+                    .table("memberships")
+                    .col(id())
+                    .col(uuid("person_id"))
+                    .col(uuid("organization_id"))
+                    .col(int("role"))
+                    .col(text("title"))
+                    .col(ColumnDef::new("start_date").date().null())
+                    .col(ColumnDef::new("end_date").date().null()),
+            )
+            .foreign_key(&mut fk("memberships", "person_id", "persons", Restrict))
+            .foreign_key(&mut fk(
+                "memberships",
+                "organization_id",
+                "organizations",
+                Restrict,
+            ))
+            .to_owned(),
+        )
+        .await?;
+        m.create_index(index("memberships", "person", &["person_id", "id"]))
+            .await?;
+        m.create_index(index(
+            "memberships",
+            "organization",
+            &["organization_id", "id"],
+        ))
+        .await?;
+
+        m.create_table(
+            versioned(
+                Table::create()
+                    .table("agreements")
+                    .col(id())
+                    .col(int("kind"))
+                    .col(uuid("organization_id"))
+                    .col(text("title"))
+                    .col(text("description"))
+                    .col(time("start_time"))
+                    .col(opt_time("end_time"))
+                    .col(opt_time("terminate_time"))
+                    .col(text("terminate_reason")),
+            )
+            .foreign_key(&mut fk(
+                "agreements",
+                "organization_id",
+                "organizations",
+                Restrict,
+            ))
+            .to_owned(),
+        )
+        .await?;
+        m.create_index(index(
+            "agreements",
+            "organization",
+            &["organization_id", "id"],
+        ))
+        .await?;
+
+        m.create_table(
+            Table::create()
+                .table("agreement_places")
+                .col(uuid("agreement_id"))
+                .col(uuid("place_id"))
+                .col(ColumnDef::new("place_kind").small_integer().not_null())
+                .col(uuid("community_id"))
+                .col(int("position"))
+                .primary_key(Index::create().col("agreement_id").col("place_id"))
+                .foreign_key(&mut fk(
+                    "agreement_places",
+                    "agreement_id",
+                    "agreements",
+                    Cascade,
+                ))
+                .foreign_key(&mut fk("agreement_places", "place_id", "places", Restrict))
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(index("agreement_places", "place", &["place_id"]))
+            .await?;
+        m.create_index(index("agreement_places", "community", &["community_id"]))
+            .await?;
+
+        m.create_table(
+            versioned(
+                Table::create()
+                    .table("shared_resources")
+                    .col(id())
+                    .col(text("display_name"))
+                    .col(int("kind"))
+                    .col(uuid("owner_id"))
+                    .col(uuid("community_id"))
+                    .col(opt_uuid("courtyard_id"))
+                    .col(text("description"))
+                    .col(int("capacity"))
+                    .col(text("availability"))
+                    .col(flag("open")),
+            )
+            .foreign_key(&mut fk(
+                "shared_resources",
+                "owner_id",
+                "organizations",
+                Restrict,
+            ))
+            .foreign_key(&mut fk(
+                "shared_resources",
+                "community_id",
+                "places",
+                Restrict,
+            ))
+            .foreign_key(&mut fk(
+                "shared_resources",
+                "courtyard_id",
+                "places",
+                Restrict,
+            ))
+            .to_owned(),
+        )
+        .await?;
+        m.create_index(index(
+            "shared_resources",
+            "community",
+            &["community_id", "id"],
+        ))
+        .await?;
+        m.create_index(index("shared_resources", "owner", &["owner_id", "id"]))
+            .await?;
+
+        m.create_table(
+            versioned(
+                Table::create()
+                    .table("talents")
+                    .col(id())
+                    .col(uuid("person_id"))
+                    .col(uuid("community_id"))
+                    .col(int("category"))
+                    .col(text("description"))
+                    .col(flag("available")),
+            )
+            .foreign_key(&mut fk("talents", "person_id", "persons", Cascade))
+            .foreign_key(&mut fk("talents", "community_id", "places", Restrict))
+            .to_owned(),
+        )
+        .await?;
+        m.create_index(index("talents", "community", &["community_id", "id"]))
+            .await?;
+        m.create_index(index("talents", "person", &["person_id", "id"]))
+            .await?;
+        Ok(())
+    }
+
+    async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        for table in [
+            "talents",
+            "shared_resources",
+            "agreement_places",
+            "agreements",
+            "memberships",
+            "persons",
+            "organizations",
+            "places",
+        ] {
+            m.drop_table(Table::drop().table(table).to_owned()).await?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,489 @@
+//! Persons: GetPerson, ListPersons, CreatePerson, UpdatePerson,
+//! DeletePerson. Phone and address are personal data, masked for partners.
+
+use cogov_kit::auth::Principal;
+use cogov_kit::fieldmask::UpdateMask;
+use cogov_kit::filter::{self, Field, Kind, Op};
+use cogov_kit::idempotency::{Claim, Key};
+use cogov_kit::listing::{self, Page};
+use cogov_kit::paging::SortKey;
+use cogov_kit::privacy::mask_phone;
+use cogov_kit::store::Versioned;
+use cogov_kit::validate::Check;
+use cogov_kit::{Error, Result, convert, etag, names};
+use cogov_proto::organizations::{
+    CreatePersonRequest, DeletePersonRequest, GetPersonRequest, ListPersonsRequest,
+    ListPersonsResponse, MembershipRole, Person, UpdatePersonRequest,
+};
+use sea_orm::ActiveValue::Set;
+use sea_orm::sea_query::{Condition, IntoCondition, Query, SimpleExpr};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, TransactionTrait,
+};
+use uuid::Uuid;
+
+use crate::access::{Scope, nothing};
+use crate::entity::memberships;
+use crate::entity::persons::{self, Column, Entity, Model};
+use crate::entity::places::PlaceKind;
+use crate::places as place_store;
+use crate::{Organizations, organizations, read_id, required};
+
+const COLLECTION: &str = "persons";
+const RESOURCE: &str = "Person";
+const VERSIONED: Versioned<Column> = Versioned {
+    id: Column::Id,
+    revision: Column::Revision,
+};
+const MUTABLE: &[&str] = &[
+    "display_name",
+    "community",
+    "courtyard",
+    "building",
+    "phone",
+    "address",
+    "party_member",
+    "double_report_unit",
+    "building_head",
+    "backbone",
+];
+
+fn name(id: Uuid) -> String {
+    names::format(COLLECTION, id)
+}
+
+pub(crate) fn to_proto(m: &Model, scope: &Scope) -> Person {
+    let masked = scope.masks_personal_data();
+    Person {
+        name: name(m.id),
+        display_name: m.display_name.clone(),
+        community: names::format("communities", m.community_id),
+        courtyard: m
+            .courtyard_id
+            .map(|c| names::format("courtyards", c))
+            .unwrap_or_default(),
+        building: m
+            .building_id
+            .map(|b| names::format("buildings", b))
+            .unwrap_or_default(),
+        phone: if masked {
+            mask_phone(&m.phone)
+        } else {
+            m.phone.clone()
+        },
+        address: if masked {
+            String::new()
+        } else {
+            m.address.clone()
+        },
+        party_member: m.party_member,
+        double_report_unit: m
+            .double_report_unit_id
+            .map(|o| names::format("organizations", o))
+            .unwrap_or_default(),
+        building_head: m.building_head,
+        backbone: m.backbone,
+        masked,
+        create_time: Some(convert::timestamp(m.create_time)),
+        update_time: Some(convert::timestamp(m.update_time)),
+        etag: etag::format(m.revision),
+    }
+}
+
+pub(crate) fn visible(scope: &Scope, m: &Model) -> bool {
+    match scope {
+        Scope::Resident(me) => *me == m.id,
+        other => other.sees(Some(m.community_id), m.courtyard_id),
+    }
+}
+
+pub(crate) fn visible_condition(scope: &Scope) -> Condition {
+    match scope {
+        Scope::Resident(me) => Column::Id.eq(*me).into_condition(),
+        Scope::Partner(reach) if reach.courtyards.is_empty() && reach.communities.is_empty() => {
+            nothing()
+        }
+        other => other.condition(Column::CommunityId, Some(Column::CourtyardId)),
+    }
+}
+
+/// Loads a person the caller may see.
+pub(crate) async fn get_visible<C: ConnectionTrait>(
+    conn: &C,
+    scope: &Scope,
+    id: Uuid,
+) -> Result<Model> {
+    match Entity::find_by_id(id).one(conn).await? {
+        Some(m) if visible(scope, &m) => Ok(m),
+        _ => Err(scope.missing(RESOURCE, &name(id))),
+    }
+}
+
+/// Resolves a person named in a request's `field`.
+pub(crate) async fn reference<C: ConnectionTrait>(
+    conn: &C,
+    scope: &Scope,
+    field: &str,
+    id: Uuid,
+) -> Result<Model> {
+    match Entity::find_by_id(id).one(conn).await? {
+        Some(m) if visible(scope, &m) => Ok(m),
+        Some(_) => Err(Error::out_of_reach(name(id))),
+        None => Err(Error::invalid(
+            field,
+            format!("{} does not exist", name(id)),
+        )),
+    }
+}
+
+fn check_phone(c: &mut Check, field: &str, phone: &str) {
+    c.line(field, phone, 0, 32);
+    if !phone
+        .chars()
+        .all(|ch| ch.is_ascii_digit() || matches!(ch, '+' | '-' | ' ' | '(' | ')'))
+    {
+        c.add(field, "may hold only digits, spaces and + - ( )");
+    }
+}
+
+struct Refs {
+    community: Uuid,
+    courtyard: Option<Uuid>,
+    building: Option<Uuid>,
+    unit: Option<Uuid>,
+}
+
+fn check(c: &mut Check, p: &Person, mask: Option<&UpdateMask>) -> Refs {
+    let want = |f: &str| mask.is_none_or(|m| m.has(f));
+    if want("display_name") {
+        c.line("person.display_name", &p.display_name, 1, 100);
+    }
+    if want("phone") {
+        check_phone(c, "person.phone", &p.phone);
+    }
+    if want("address") {
+        c.line("person.address", &p.address, 0, 200);
+    }
+    // The place fields are checked together: each must sit inside the one
+    // above it.
+    let places = want("community") || want("courtyard") || want("building");
+    Refs {
+        community: if places {
+            c.name("person.community", &p.community, "communities")
+        } else {
+            Uuid::nil()
+        },
+        courtyard: if places {
+            c.optional_name("person.courtyard", &p.courtyard, "courtyards")
+        } else {
+            None
+        },
+        building: if places {
+            c.optional_name("person.building", &p.building, "buildings")
+        } else {
+            None
+        },
+        unit: if want("double_report_unit") {
+            c.optional_name(
+                "person.double_report_unit",
+                &p.double_report_unit,
+                "organizations",
+            )
+        } else {
+            None
+        },
+    }
+}
+
+/// Checks that courtyard and building sit inside the community.
+async fn check_places<C: ConnectionTrait>(conn: &C, scope: &Scope, refs: &Refs) -> Result<()> {
+    place_store::reference(
+        conn,
+        scope,
+        "person.community",
+        PlaceKind::Community,
+        refs.community,
+    )
+    .await?;
+    if let Some(courtyard) = refs.courtyard {
+        let y = place_store::reference(
+            conn,
+            scope,
+            "person.courtyard",
+            PlaceKind::Courtyard,
+            courtyard,
+        )
+        .await?;
+        if y.community_id != Some(refs.community) {
+            return Err(Error::invalid(
+                "person.courtyard",
+                "is not in person.community",
+            ));
+        }
+    }
+    if let Some(building) = refs.building {
+        let b = place_store::reference(
+            conn,
+            scope,
+            "person.building",
+            PlaceKind::Building,
+            building,
+        )
+        .await?;
+        if refs.courtyard.is_none() || b.courtyard_id != refs.courtyard {
+            return Err(Error::invalid(
+                "person.building",
+                "is not in person.courtyard",
+            ));
+        }
+    }
+    Ok(())
+}
+
+async fn check_unit<C: ConnectionTrait>(
+    conn: &C,
+    scope: &Scope,
+    unit: Option<Uuid>,
+    party_member: bool,
+) -> Result<()> {
+    if let Some(unit) = unit {
+        if !party_member {
+            return Err(Error::invalid(
+                "person.double_report_unit",
+                "only a party member reports to a work unit (双报到)",
+            ));
+        }
+        organizations::reference(conn, scope, "person.double_report_unit", unit).await?;
+    }
+    Ok(())
+}
+
+fn role_filter(op: Op, value: &str) -> Result<SimpleExpr, String> {
+    let role = MembershipRole::from_str_name(value)
+        .or_else(|| {
+            MembershipRole::from_str_name(&format!(
+                "MEMBERSHIP_ROLE_{}",
+                value.to_ascii_uppercase()
+            ))
+        })
+        .filter(|r| *r != MembershipRole::Unspecified)
+        .ok_or_else(|| format!("unknown role `{value}`"))?;
+    holders(op, memberships::Column::Role.eq(role as i32))
+}
+
+fn organization_filter(op: Op, value: &str) -> Result<SimpleExpr, String> {
+    let org =
+        names::parse("organizations", value).ok_or("expected an `organizations/{id}` name")?;
+    holders(op, memberships::Column::OrganizationId.eq(org))
+}
+
+/// Persons holding a membership that meets `membership`.
+fn holders(op: Op, membership: SimpleExpr) -> Result<SimpleExpr, String> {
+    let sub = Query::select()
+        .column(memberships::Column::PersonId)
+        .from(memberships::Entity)
+        .and_where(membership)
+        .to_owned();
+    match op {
+        Op::Eq | Op::Has => Ok(Column::Id.in_subquery(sub)),
+        Op::Ne => Ok(Column::Id.not_in_subquery(sub)),
+        _ => Err("only `=`, `!=` and `:` apply".into()),
+    }
+}
+
+/// GetPerson.
+pub async fn get(svc: &Organizations, scope: &Scope, req: GetPersonRequest) -> Result<Person> {
+    let id = read_id("name", &req.name, COLLECTION)?;
+    Ok(to_proto(
+        &get_visible(svc.ctx.db.read(), scope, id).await?,
+        scope,
+    ))
+}
+
+/// ListPersons.
+pub async fn list(
+    svc: &Organizations,
+    scope: &Scope,
+    req: ListPersonsRequest,
+) -> Result<ListPersonsResponse> {
+    let fields = [
+        Field::column("community", Column::CommunityId, Kind::Name("communities")),
+        Field::column("courtyard", Column::CourtyardId, Kind::Name("courtyards")),
+        Field::column("building", Column::BuildingId, Kind::Name("buildings")),
+        Field::column("party_member", Column::PartyMember, Kind::Bool),
+        Field::column(
+            "double_report_unit",
+            Column::DoubleReportUnitId,
+            Kind::Name("organizations"),
+        ),
+        Field::column("building_head", Column::BuildingHead, Kind::Bool),
+        Field::column("backbone", Column::Backbone, Kind::Bool),
+        Field::column("display_name", Column::DisplayName, Kind::Text),
+        Field::custom("role", role_filter),
+        Field::custom("organization", organization_filter),
+    ];
+    let condition = filter::condition(&req.filter, &fields)?;
+    let sort = listing::sort(
+        &req.order_by,
+        &[("display_name", Column::DisplayName)],
+        false,
+    )?;
+    let page = Page::new(
+        &svc.ctx.tokens,
+        &["ListPersons", &req.filter, &req.order_by],
+        req.page_size,
+        &req.page_token,
+        sort,
+    )?;
+    let select = Entity::find()
+        .filter(visible_condition(scope))
+        .filter(condition);
+    let (rows, next_page_token) = page
+        .fetch(svc.ctx.db.read(), select, Column::Id, |m| {
+            (SortKey::Text(m.display_name.clone()), m.id)
+        })
+        .await?;
+    Ok(ListPersonsResponse {
+        persons: rows.iter().map(|m| to_proto(m, scope)).collect(),
+        next_page_token,
+    })
+}
+
+/// CreatePerson.
+pub async fn create(
+    svc: &Organizations,
+    scope: &Scope,
+    principal: &Principal,
+    req: CreatePersonRequest,
+) -> Result<Person> {
+    if !scope.is_staff() {
+        return Err(Error::forbidden("register persons"));
+    }
+    let key = Key::new("CreatePerson", &req.request_id, principal, &req);
+    let p = required("person", req.person)?;
+    let mut c = Check::new();
+    let refs = check(&mut c, &p, None);
+    c.request_id(&req.request_id);
+    c.finish()?;
+    scope.require_community_write(Some(refs.community), &p.community)?;
+
+    let now = svc.ctx.clock.now();
+    let txn = svc.ctx.db.write().begin().await?;
+    if let Claim::Replay(first) = key.claim(&txn, now).await? {
+        return Ok(first);
+    }
+    check_places(&txn, scope, &refs).await?;
+    check_unit(&txn, scope, refs.unit, p.party_member).await?;
+    let row = persons::ActiveModel {
+        id: Set(names::new_id()),
+        display_name: Set(p.display_name),
+        community_id: Set(refs.community),
+        courtyard_id: Set(refs.courtyard),
+        building_id: Set(refs.building),
+        phone: Set(p.phone),
+        address: Set(p.address),
+        party_member: Set(p.party_member),
+        double_report_unit_id: Set(refs.unit),
+        building_head: Set(p.building_head),
+        backbone: Set(p.backbone),
+        revision: Set(1),
+        create_time: Set(now),
+        update_time: Set(now),
+    };
+    let out = to_proto(&row.insert(&txn).await?, scope);
+    key.complete(&txn, &out).await?;
+    txn.commit().await?;
+    Ok(out)
+}
+
+/// UpdatePerson.
+pub async fn update(
+    svc: &Organizations,
+    scope: &Scope,
+    req: UpdatePersonRequest,
+) -> Result<Person> {
+    let p = required("person", req.person)?;
+    let id = read_id("person.name", &p.name, COLLECTION)?;
+    let mask = UpdateMask::new(req.update_mask.as_ref(), MUTABLE)?;
+    let mut c = Check::new();
+    let refs = check(&mut c, &p, Some(&mask));
+    c.finish()?;
+
+    let txn = svc.ctx.db.write().begin().await?;
+    let row = get_visible(&txn, scope, id).await?;
+    scope.require_community_write(Some(row.community_id), &name(id))?;
+    etag::check(&p.etag, row.revision, &name(id))?;
+    let mut am: persons::ActiveModel = row.clone().into();
+    if mask.has("community") || mask.has("courtyard") || mask.has("building") {
+        // Moving a person: the destination must be the caller's to change too.
+        scope.require_community_write(Some(refs.community), &p.community)?;
+        check_places(&txn, scope, &refs).await?;
+        am.community_id = Set(refs.community);
+        am.courtyard_id = Set(refs.courtyard);
+        am.building_id = Set(refs.building);
+    }
+    let party_member = if mask.has("party_member") {
+        p.party_member
+    } else {
+        row.party_member
+    };
+    let unit = if mask.has("double_report_unit") {
+        refs.unit
+    } else {
+        row.double_report_unit_id
+    };
+    if mask.has("party_member") || mask.has("double_report_unit") {
+        check_unit(&txn, scope, unit, party_member).await?;
+        am.party_member = Set(party_member);
+        am.double_report_unit_id = Set(unit);
+    }
+    if mask.has("display_name") {
+        am.display_name = Set(p.display_name);
+    }
+    if mask.has("phone") {
+        am.phone = Set(p.phone);
+    }
+    if mask.has("address") {
+        am.address = Set(p.address);
+    }
+    if mask.has("building_head") {
+        am.building_head = Set(p.building_head);
+    }
+    if mask.has("backbone") {
+        am.backbone = Set(p.backbone);
+    }
+    am.revision = Set(row.revision + 1);
+    am.update_time = Set(svc.ctx.clock.now());
+    let saved = VERSIONED
+        .save::<Entity, _>(&txn, id, row.revision, am, &name(id))
+        .await?;
+    txn.commit().await?;
+    Ok(to_proto(&saved, scope))
+}
+
+/// DeletePerson.
+pub async fn delete(svc: &Organizations, scope: &Scope, req: DeletePersonRequest) -> Result<()> {
+    let id = read_id("name", &req.name, COLLECTION)?;
+    let txn = svc.ctx.db.write().begin().await?;
+    let row = get_visible(&txn, scope, id).await?;
+    scope.require_community_write(Some(row.community_id), &name(id))?;
+    etag::check(&req.etag, row.revision, &name(id))?;
+    if memberships::Entity::find()
+        .filter(memberships::Column::PersonId.eq(id))
+        .one(&txn)
+        .await?
+        .is_some()
+    {
+        return Err(Error::precondition(
+            "IN_USE",
+            "IN_USE",
+            name(id),
+            "memberships still refer to the person; remove them first",
+        ));
+    }
+    VERSIONED
+        .delete::<Entity, _>(&txn, id, row.revision, &name(id))
+        .await?;
+    txn.commit().await?;
+    Ok(())
+}
