@@ -1,1 +1,85 @@
-fn main() {}
+//! `cogov`: one binary for every role of the system.
+//!
+//! - `cogov up` runs every role in one process with embedded storage and
+//!   the Niujie demo data;
+//! - `cogov serve <role>` runs one role, as in Kubernetes;
+//! - `cogov migrate <role>` brings a role's database schema up to date.
+
+mod demo;
+mod roles;
+mod up;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use cogov_kit::config::{DbArgs, LogArgs, SecurityArgs, ServeArgs};
+use cogov_kit::telemetry;
+
+use crate::roles::Role;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "cogov",
+    version,
+    about = "Neighbourhood co-governance: organizations, issues, volunteers and deliberation behind one gateway"
+)]
+struct Cli {
+    #[command(flatten)]
+    log: LogArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run every role in one process, with SQLite under the data directory
+    /// and the Niujie demo data loaded on first start.
+    Up(up::UpArgs),
+    /// Run one role (as a Kubernetes Deployment does).
+    Serve {
+        /// The role to run.
+        role: Role,
+        #[command(flatten)]
+        serve: ServeArgs,
+        #[command(flatten)]
+        db: DbArgs,
+        #[command(flatten)]
+        security: SecurityArgs,
+    },
+    /// Bring a role's database schema up to date, then exit.
+    Migrate {
+        /// The role whose database to migrate.
+        role: Role,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    telemetry::init(cli.log.log_format, &cli.log.log);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("starting the tokio runtime");
+    let result = runtime.block_on(async move {
+        match cli.command {
+            Command::Up(args) => up::run(args).await,
+            Command::Serve {
+                role,
+                serve,
+                db,
+                security,
+            } => roles::serve(role, serve, db, security).await,
+            Command::Migrate { role, db } => roles::migrate(role, &db).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e}");
+            eprintln!("cogov: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

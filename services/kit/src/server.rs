@@ -11,10 +11,10 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
 use tokio_util::sync::CancellationToken;
 use tonic::service::Routes;
 use tonic::transport::Server;
+use tonic::transport::server::TcpIncoming;
 use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 
@@ -130,10 +130,12 @@ impl RoleServer {
         let stop_accepting = CancellationToken::new();
         let server = Server::builder()
             .http2_keepalive_interval(Some(Duration::from_secs(30)))
-            .tcp_nodelay(true)
             .add_routes(routes)
+            // Nagle's algorithm would hold back small frames (trailers) until
+            // the peer's delayed ACK, ~40 ms a call. The builder's nodelay
+            // applies only to listeners it binds itself, so set it here.
             .serve_with_incoming_shutdown(
-                TcpListenerStream::new(listener),
+                TcpIncoming::from(listener).with_nodelay(Some(true)),
                 stop_accepting.clone().cancelled_owned(),
             );
         tracing::info!(role = self.role, ?addr, services = ?self.services, "serving");

@@ -1,0 +1,178 @@
+//! `cogov up`: every role in one process, each on its own port, with SQLite
+//! under the data directory and the Niujie demo data on first start.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use cogov_kit::Context;
+use cogov_kit::auth::{Authenticator, Principal};
+use cogov_kit::clock::Clock;
+use cogov_kit::config::random_secret;
+use cogov_kit::db::{DbConfig, SqliteSync};
+use cogov_kit::paging::PageTokens;
+use cogov_kit::server::{ShutdownTimings, shutdown_on_signals};
+use tokio::net::TcpListener;
+use tonic::transport::Channel;
+use tonic_health::pb::HealthCheckRequest;
+use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::health_client::HealthClient;
+
+use crate::demo;
+use crate::roles::Role;
+
+/// Options of `cogov up`.
+#[derive(Debug, clap::Args)]
+pub struct UpArgs {
+    /// Directory of the embedded databases.
+    #[arg(long, env = "COGOV_DATA_DIR", default_value = "data")]
+    data_dir: PathBuf,
+    /// Address to listen on.
+    #[arg(long, env = "COGOV_HOST", default_value = "127.0.0.1")]
+    host: IpAddr,
+    /// The gateway's port; the roles listen on the ports after it
+    /// (organizations on base + 1).
+    #[arg(long, env = "COGOV_BASE_PORT", default_value_t = 50050)]
+    base_port: u16,
+    /// Start without loading the demo data.
+    #[arg(long)]
+    no_demo: bool,
+    /// SQLite durability.
+    #[arg(long, env = "COGOV_SQLITE_SYNC", value_enum, default_value_t = SqliteSync::Normal)]
+    sqlite_sync: SqliteSync,
+    /// Seconds in-flight calls get to finish on shutdown.
+    #[arg(long, env = "COGOV_DRAIN_SECONDS", default_value_t = 5)]
+    drain_seconds: u64,
+}
+
+fn port(base: u16, role: Role) -> u16 {
+    let offset = Role::ALL.iter().position(|r| *r == role).expect("listed") as u16 + 1;
+    base + offset
+}
+
+/// Runs until SIGINT or SIGTERM.
+pub async fn run(args: UpArgs) -> Result<(), String> {
+    let started = Instant::now();
+    let clock = Clock::system();
+    let internal_secret = random_secret();
+    // Until the gateway lands, callers reach the services directly, so a
+    // call without credentials runs as a street admin. Local use only.
+    let dev = Principal::StreetAdmin {
+        subject: "dev".into(),
+    };
+    let auth = Authenticator::new(internal_secret.as_bytes(), Some(dev), clock.clone());
+    let tokens = PageTokens::new(random_secret().as_bytes());
+    let shutdown = shutdown_on_signals();
+    let timings = ShutdownTimings {
+        pre_drain: Duration::ZERO,
+        drain: Duration::from_secs(args.drain_seconds),
+    };
+
+    let mut tasks = Vec::new();
+    let mut addrs = Vec::new();
+    for &role in Role::ALL {
+        let path = args.data_dir.join(format!("{}.db", role.name()));
+        let config = DbConfig {
+            url: format!("sqlite://{}?mode=rwc", path.display()),
+            max_connections: 4,
+            sqlite_sync: args.sqlite_sync,
+        };
+        let db = role.connect(&config).await?;
+        let addr = SocketAddr::new(args.host, port(args.base_port, role));
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|e| format!("{}: listening on {addr}: {e}", role.name()))?;
+        let ctx = Context {
+            db,
+            tokens: tokens.clone(),
+            clock: clock.clone(),
+        };
+        let server = role.server(ctx, auth.clone());
+        tasks.push(tokio::spawn(server.run(
+            listener,
+            shutdown.clone(),
+            timings,
+        )));
+        addrs.push((role, addr));
+    }
+
+    for (role, addr) in &addrs {
+        wait_healthy(*addr)
+            .await
+            .map_err(|e| format!("{} did not become healthy: {e}", role.name()))?;
+    }
+    let healthy = started.elapsed();
+    tracing::info!(elapsed_ms = healthy.as_millis() as u64, "all roles healthy");
+
+    let organizations = channel(addrs[0].1).await?;
+    if !args.no_demo {
+        let loaded = demo::load_if_empty(organizations, &auth).await?;
+        if let Some(summary) = loaded {
+            tracing::info!(
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                "{summary}"
+            );
+        }
+    }
+    print_banner(&addrs, healthy);
+
+    for task in tasks {
+        match task.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => return Err(format!("server error: {e}")),
+            Err(e) => return Err(format!("server task failed: {e}")),
+        }
+    }
+    Ok(())
+}
+
+async fn channel(addr: SocketAddr) -> Result<Channel, String> {
+    Channel::from_shared(format!("http://{addr}"))
+        .map_err(|e| e.to_string())?
+        .connect()
+        .await
+        .map_err(|e| format!("connecting to {addr}: {e}"))
+}
+
+async fn wait_healthy(addr: SocketAddr) -> Result<(), String> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Ok(ch) = channel(addr).await {
+            let status = HealthClient::new(ch)
+                .check(HealthCheckRequest {
+                    service: String::new(),
+                })
+                .await;
+            if let Ok(r) = status
+                && r.into_inner().status == ServingStatus::Serving as i32
+            {
+                return Ok(());
+            }
+        }
+        if Instant::now() > deadline {
+            return Err(format!("no SERVING answer from {addr} within 10 s"));
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+fn print_banner(addrs: &[(Role, SocketAddr)], healthy: Duration) {
+    println!();
+    println!(
+        "cogov is up ({} ms to healthy). Press Ctrl-C to stop.",
+        healthy.as_millis()
+    );
+    println!();
+    for (role, addr) in addrs {
+        println!("  {:<14} grpc://{addr}", role.name());
+    }
+    let org = addrs[0].1;
+    println!();
+    println!("Calls without credentials run as a street admin (development mode).");
+    println!("Try:");
+    println!("  buf curl --protocol grpc --http2-prior-knowledge --list-methods http://{org}");
+    println!(
+        "  buf curl --protocol grpc --http2-prior-knowledge -d '{{\"page_size\": 3}}' \\\n      http://{org}/cogov.organizations.v1.OrganizationsService/ListCommunities"
+    );
+    println!();
+}
