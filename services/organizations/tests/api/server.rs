@@ -1,0 +1,140 @@
+//! The server around the service: health, reflection, authentication of
+//! the principal, graceful shutdown.
+
+use cogov_kit::auth::{Authenticator, Principal};
+use cogov_kit::clock::Clock;
+use cogov_proto::organizations::*;
+use tonic::Code;
+use tonic_health::pb::HealthCheckRequest;
+use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::health_client::HealthClient;
+
+use crate::support::*;
+
+#[tokio::test]
+async fn health_reports_serving_for_the_server_and_the_service() {
+    let env = Env::start(cogov_kit::testing::TestDb::sqlite()).await;
+    let mut health = HealthClient::new(env.server.channel.clone());
+    for service in ["", cogov_organizations::SERVICE_NAME] {
+        let status = health
+            .check(HealthCheckRequest {
+                service: service.into(),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .status;
+        assert_eq!(status, ServingStatus::Serving as i32, "{service:?}");
+    }
+}
+
+#[tokio::test]
+async fn reflection_lists_the_service() {
+    use tonic_reflection::pb::v1::ServerReflectionRequest;
+    use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
+    use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
+    use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
+
+    let env = Env::start(cogov_kit::testing::TestDb::sqlite()).await;
+    let mut client = ServerReflectionClient::new(env.server.channel.clone());
+    let request = ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(MessageRequest::ListServices(String::new())),
+    };
+    let mut stream = client
+        .server_reflection_info(tokio_stream::iter([request]))
+        .await
+        .unwrap()
+        .into_inner();
+    let response = stream.message().await.unwrap().unwrap();
+    let Some(MessageResponse::ListServicesResponse(list)) = response.message_response else {
+        panic!("unexpected reflection answer");
+    };
+    let names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
+    assert!(
+        names.contains(&cogov_organizations::SERVICE_NAME.to_owned()),
+        "{names:?}"
+    );
+    assert!(names.contains(&"grpc.health.v1.Health".to_owned()));
+}
+
+#[tokio::test]
+async fn calls_without_a_valid_principal_are_refused() {
+    let env = Env::start(cogov_kit::testing::TestDb::sqlite()).await;
+    assert_status(
+        env.anonymous()
+            .list_streets(ListStreetsRequest::default())
+            .await,
+        Code::Unauthenticated,
+        "PRINCIPAL_MISSING",
+    );
+    // Signed with another secret: forged.
+    let forger = Authenticator::new(b"not the internal secret", None, Clock::system());
+    let mut forged = cogov_proto::organizations::organizations_service_client::OrganizationsServiceClient::with_interceptor(
+        env.server.channel.clone(),
+        move |mut req: tonic::Request<()>| {
+            forger.attach(req.metadata_mut(), &Principal::StreetAdmin { subject: "x".into() }, chrono::Duration::seconds(60));
+            Ok(req)
+        },
+    );
+    assert_status(
+        forged.list_streets(ListStreetsRequest::default()).await,
+        Code::Unauthenticated,
+        "PRINCIPAL_INVALID",
+    );
+}
+
+#[tokio::test]
+async fn shutdown_turns_health_not_serving_then_drains() {
+    use cogov_kit::server::{RoleServer, ShutdownTimings};
+    use std::time::Duration;
+    use tokio_util::sync::CancellationToken;
+
+    let env = Env::start(cogov_kit::testing::TestDb::sqlite()).await;
+    let server: RoleServer =
+        cogov_organizations::Organizations::new(env.ctx.clone()).server(env.auth.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let shutdown = CancellationToken::new();
+    let timings = ShutdownTimings {
+        pre_drain: Duration::from_millis(500),
+        drain: Duration::from_secs(2),
+    };
+    let task = tokio::spawn(server.run(listener, shutdown.clone(), timings));
+    let channel = tonic::transport::Channel::from_shared(format!("http://{addr}"))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut health = HealthClient::new(channel);
+    let check = |mut h: HealthClient<tonic::transport::Channel>| async move {
+        h.check(HealthCheckRequest {
+            service: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .status
+    };
+    assert_eq!(check(health.clone()).await, ServingStatus::Serving as i32);
+    shutdown.cancel();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    // During the pre-drain pause the server still answers, NOT_SERVING.
+    assert_eq!(
+        check(health.clone()).await,
+        ServingStatus::NotServing as i32
+    );
+    let done = tokio::time::timeout(Duration::from_secs(5), task).await;
+    assert!(
+        matches!(done, Ok(Ok(Ok(())))),
+        "the server stops cleanly: {done:?}"
+    );
+    assert!(
+        health
+            .check(HealthCheckRequest {
+                service: String::new()
+            })
+            .await
+            .is_err()
+    );
+}
