@@ -278,7 +278,7 @@ impl Loader {
                         street: street.clone(),
                         display_name: format!("{zh}社区 {en}"),
                         code: format!("110102013{:03}", communities.len() + 1),
-                        address: format!("北京市西城区牛街{zh}"),
+                        address: format!("北京市西城区{zh}社区居委会"),
                         ..Default::default()
                     }),
                     request_id,
@@ -338,7 +338,7 @@ impl Loader {
                                 CourtyardKind::Estate
                             } as i32,
                             household_count: households,
-                            address: format!("牛街{zh}{}号", k + 1),
+                            address: format!("{zh}{}号", k + 1),
                             location: Some(location),
                             theme: theme.map(|t| t.2.to_owned()).unwrap_or_default(),
                             pairing_community: theme

@@ -1,0 +1,231 @@
+//! `cogov up` as a newcomer runs it: the binary starts, serves the
+//! organizations role with the Niujie demo data, and stops cleanly on
+//! SIGTERM.
+
+use std::collections::{BTreeSet, HashMap};
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use cogov_proto::organizations::organizations_service_client::OrganizationsServiceClient;
+use cogov_proto::organizations::*;
+use tonic::transport::Channel;
+
+/// Stops the server if the test fails half-way.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+async fn all_courtyards(
+    c: &mut OrganizationsServiceClient<Channel>,
+    filter: &str,
+) -> Vec<Courtyard> {
+    let mut out = Vec::new();
+    let mut token = String::new();
+    loop {
+        let page = c
+            .list_courtyards(ListCourtyardsRequest {
+                page_size: 20,
+                page_token: token,
+                filter: filter.into(),
+                order_by: String::new(),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        out.extend(page.courtyards);
+        if page.next_page_token.is_empty() {
+            return out;
+        }
+        token = page.next_page_token;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn up_serves_the_niujie_demo_and_stops_on_sigterm() {
+    let dir = std::env::temp_dir().join(format!("cogov-up-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let port = free_port();
+    let started = Instant::now();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cogov"))
+        .args(["up", "--base-port", &(port - 1).to_string(), "--data-dir"])
+        .arg(&dir)
+        .env("COGOV_LOG", "warn")
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("starting cogov up");
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let mut child = KillOnDrop(child);
+    let address = format!("grpc://127.0.0.1:{port}");
+    loop {
+        let line = rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("cogov up printed its addresses");
+        if line.contains("organizations") && line.contains(&address) {
+            break;
+        }
+    }
+    eprintln!("cogov up: serving the demo after {:?}", started.elapsed());
+
+    let channel = Channel::from_shared(format!("http://127.0.0.1:{port}"))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut c = OrganizationsServiceClient::new(channel);
+    let communities = c
+        .list_communities(ListCommunitiesRequest {
+            page_size: 100,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .communities;
+    assert_eq!(communities.len(), 10);
+    let by_name: HashMap<&str, &str> = communities
+        .iter()
+        .map(|c| (c.display_name.split(' ').next().unwrap(), c.name.as_str()))
+        .collect();
+
+    let courtyards = all_courtyards(&mut c, "").await;
+    assert_eq!(courtyards.len(), 56);
+    let two = [by_name["牛街东里社区"], by_name["牛街西里一区社区"]];
+    assert_eq!(
+        courtyards
+            .iter()
+            .filter(|y| two.contains(&y.community.as_str()))
+            .count(),
+        26
+    );
+    let pilot = all_courtyards(&mut c, "pilot = true").await;
+    assert_eq!(pilot.len(), 8);
+    assert!(pilot.iter().all(|y| two.contains(&y.community.as_str())));
+    let themed: Vec<&Courtyard> = courtyards.iter().filter(|y| !y.theme.is_empty()).collect();
+    assert_eq!(themed.len(), 5);
+    assert!(
+        themed
+            .iter()
+            .all(|y| !y.pairing_community.is_empty() && y.pairing_community != y.community)
+    );
+
+    let orgs = |kind: OrganizationKind| ListOrganizationsRequest {
+        filter: format!("kind = {}", kind.as_str_name()),
+        page_size: 100,
+        ..Default::default()
+    };
+    let groups = c
+        .list_organizations(orgs(OrganizationKind::PartyGroup))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        groups.organizations.len(),
+        56,
+        "a party group in every courtyard"
+    );
+    let firms = c
+        .list_organizations(orgs(OrganizationKind::PropertyFirm))
+        .await
+        .unwrap()
+        .into_inner()
+        .organizations;
+    assert_eq!(firms.len(), 3);
+    let mut served = BTreeSet::new();
+    for firm in &firms {
+        let reach = c
+            .resolve_reach(ResolveReachRequest {
+                organization: firm.name.clone(),
+                at_time: None,
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(!reach.courtyards.is_empty());
+        for y in reach.courtyards {
+            assert!(served.insert(y), "firms serve disjoint courtyards");
+        }
+    }
+    let units = c
+        .list_organizations(orgs(OrganizationKind::SocialUnit))
+        .await
+        .unwrap()
+        .into_inner()
+        .organizations;
+    assert_eq!(units.len(), 4);
+    let teams = c
+        .list_organizations(orgs(OrganizationKind::VolunteerTeam))
+        .await
+        .unwrap()
+        .into_inner()
+        .organizations;
+    let team_names: Vec<&str> = teams.iter().map(|t| t.display_name.as_str()).collect();
+    for brand in ["党员引路岗", "老铁党员先锋队", "园丁志愿队"] {
+        assert!(
+            team_names.iter().any(|t| t.starts_with(brand)),
+            "{brand} in {team_names:?}"
+        );
+    }
+    let experts = c
+        .list_organizations(orgs(OrganizationKind::ExpertGroup))
+        .await
+        .unwrap()
+        .into_inner()
+        .organizations;
+    assert_eq!(experts.len(), 1);
+    let residents = c
+        .list_persons(ListPersonsRequest {
+            page_size: 1000,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .persons;
+    assert!(
+        (250..=400).contains(&residents.len()),
+        "a few hundred residents: {}",
+        residents.len()
+    );
+    assert!(residents.iter().any(|p| !p.double_report_unit.is_empty()));
+    assert!(residents.iter().any(|p| p.building_head));
+
+    // SIGTERM: drain and exit 0.
+    let status = Command::new("kill")
+        .args(["-TERM", &child.0.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let exit = loop {
+        if let Some(exit) = child.0.try_wait().unwrap() {
+            break exit;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "cogov up did not stop within 15 s of SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(exit.success(), "exit status {exit:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
