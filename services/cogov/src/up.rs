@@ -82,6 +82,7 @@ pub async fn run(args: UpArgs) -> Result<(), String> {
         let listener = TcpListener::bind(addr)
             .await
             .map_err(|e| format!("{}: listening on {addr}: {e}", role.name()))?;
+        cogov_kit::idempotency::spawn_pruner(db.clone(), clock.clone());
         let ctx = Context {
             db,
             tokens: tokens.clone(),

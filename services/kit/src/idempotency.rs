@@ -9,13 +9,17 @@
 use chrono::{DateTime, Utc};
 use prost::Message;
 use sea_orm::sea_query::{Expr, OnConflict};
-use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait,
+    QueryFilter, TransactionTrait,
+};
 use sea_orm_migration::prelude::{
     ColumnDef, Index, MigrationName, MigrationTrait, SchemaManager, Table,
 };
 use sha2::{Digest, Sha256};
 
 use crate::auth::Principal;
+use crate::db::Db;
 use crate::error::{Error, Result};
 
 /// The claims table, one per service database.
@@ -182,6 +186,24 @@ impl Key {
     }
 }
 
+/// Runs a create: claims `key` and runs `body` in one write transaction,
+/// stores its response for retries and commits. A retry gets the first
+/// response without running `body`.
+pub async fn create<R, F>(db: &Db, key: &Key, now: DateTime<Utc>, body: F) -> Result<R>
+where
+    R: Message + Default,
+    F: AsyncFnOnce(&DatabaseTransaction) -> Result<R>,
+{
+    let txn = db.write().begin().await?;
+    if let Claim::Replay(first) = key.claim(&txn, now).await? {
+        return Ok(first);
+    }
+    let out = body(&txn).await?;
+    key.complete(&txn, &out).await?;
+    txn.commit().await?;
+    Ok(out)
+}
+
 /// Forgets claims older than `before` (retries come within minutes; a day
 /// or more of retention is plenty).
 pub async fn prune<C: ConnectionTrait>(conn: &C, before: DateTime<Utc>) -> Result<u64> {
@@ -190,4 +212,23 @@ pub async fn prune<C: ConnectionTrait>(conn: &C, before: DateTime<Utc>) -> Resul
         .exec(conn)
         .await?;
     Ok(res.rows_affected)
+}
+
+/// How long request ids are remembered.
+pub const RETENTION: chrono::Duration = chrono::Duration::days(7);
+
+/// Prunes claims older than [`RETENTION`] once an hour, in the background,
+/// for as long as the process runs.
+pub fn spawn_pruner(db: Db, clock: crate::clock::Clock) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
+        loop {
+            every.tick().await;
+            match prune(db.write(), clock.now() - RETENTION).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(pruned = n, "forgot old request ids"),
+                Err(e) => tracing::warn!(error = %e, "pruning request ids failed"),
+            }
+        }
+    })
 }

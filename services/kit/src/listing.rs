@@ -178,3 +178,59 @@ impl<'a, C: ColumnTrait> Page<'a, C> {
             .add(Condition::all().add(col.eq(value)).add(past_id))
     }
 }
+
+/// A list request's paging, filtering and ordering parameters.
+#[derive(Debug, Clone, Copy)]
+pub struct ListQuery<'a> {
+    /// The RPC, e.g. `ListCourtyards`; page tokens are bound to it.
+    pub method: &'a str,
+    /// The parent, for lists of a parent's children; empty otherwise.
+    pub parent: &'a str,
+    /// `page_size` as requested.
+    pub page_size: i32,
+    /// `page_token` as requested.
+    pub page_token: &'a str,
+    /// `filter` as requested.
+    pub filter: &'a str,
+    /// `order_by` as requested.
+    pub order_by: &'a str,
+}
+
+/// What a list may be filtered and ordered by.
+pub struct Spec<'a, C> {
+    /// Filterable fields.
+    pub fields: &'a [crate::filter::Field],
+    /// Orderable fields besides `create_time`.
+    pub sorts: &'a [(&'a str, C)],
+    /// Newest first when `order_by` is empty.
+    pub newest_first: bool,
+    /// The primary key column.
+    pub id: C,
+}
+
+/// Runs a list: parses the filter and order, checks the page token, and
+/// fetches one page of `base` (already narrowed to what the caller may
+/// see). `key` gives a row's sort key and id.
+pub async fn list<E, Conn>(
+    tokens: &PageTokens,
+    conn: &Conn,
+    query: ListQuery<'_>,
+    spec: Spec<'_, E::Column>,
+    base: Select<E>,
+    key: impl Fn(&E::Model) -> (SortKey, Uuid),
+) -> Result<(Vec<E::Model>, String)>
+where
+    E: EntityTrait,
+    Conn: ConnectionTrait,
+{
+    let condition = crate::filter::condition(query.filter, spec.fields)?;
+    let order = sort(query.order_by, spec.sorts, spec.newest_first)?;
+    let page = Page::new(
+        tokens,
+        &[query.method, query.parent, query.filter, query.order_by],
+        query.page_size,
+        query.page_token,
+        order,
+    )?;
+    page.fetch(conn, base.filter(condition), spec.id, key).await
+}

@@ -7,9 +7,9 @@ use std::collections::{BTreeSet, HashMap};
 use chrono::{DateTime, Utc};
 use cogov_kit::auth::Principal;
 use cogov_kit::fieldmask::UpdateMask;
-use cogov_kit::filter::{self, Field, Kind, Op};
-use cogov_kit::idempotency::{Claim, Key};
-use cogov_kit::listing::{self, Page};
+use cogov_kit::filter::{Field, Kind, Op};
+use cogov_kit::idempotency::{self, Key};
+use cogov_kit::listing::{self, ListQuery, Spec};
 use cogov_kit::paging::SortKey;
 use cogov_kit::store::Versioned;
 use cogov_kit::validate::Check;
@@ -374,24 +374,26 @@ pub async fn list(
         }),
         Field::custom("state", state_filter),
     ];
-    let condition = filter::condition(&req.filter, &fields)?;
-    let sort = listing::sort(&req.order_by, &[("title", Column::Title)], false)?;
-    let page = Page::new(
-        &svc.ctx.tokens,
-        &["ListAgreements", &req.filter, &req.order_by],
-        req.page_size,
-        &req.page_token,
-        sort,
-    )?;
     let conn = svc.ctx.db.read();
-    let select = Entity::find()
-        .filter(visible_condition(scope))
-        .filter(condition);
-    let (rows, next_page_token) = page
-        .fetch(conn, select, Column::Id, |m| {
-            (SortKey::Text(m.title.clone()), m.id)
-        })
-        .await?;
+    let query = ListQuery {
+        method: "ListAgreements",
+        parent: "",
+        page_size: req.page_size,
+        page_token: &req.page_token,
+        filter: &req.filter,
+        order_by: &req.order_by,
+    };
+    let spec = Spec {
+        fields: &fields,
+        sorts: &[("title", Column::Title)],
+        newest_first: false,
+        id: Column::Id,
+    };
+    let base = Entity::find().filter(visible_condition(scope));
+    let (rows, next_page_token) = listing::list(&svc.ctx.tokens, conn, query, spec, base, |m| {
+        (SortKey::Text(m.title.clone()), m.id)
+    })
+    .await?;
     let ids: Vec<Uuid> = rows.iter().map(|m| m.id).collect();
     let places = places_of(conn, &ids).await?;
     let now = svc.ctx.clock.now();
@@ -436,40 +438,36 @@ pub async fn create(
     }
 
     let now = svc.ctx.clock.now();
-    let txn = svc.ctx.db.write().begin().await?;
-    if let Claim::Replay(first) = key.claim(&txn, now).await? {
-        return Ok(first);
-    }
-    let partner = organizations::reference(&txn, scope, "agreement.organization", org).await?;
-    if kind == AgreementKind::Service && partner.kind != OrganizationKind::PropertyFirm as i32 {
-        return Err(Error::invalid(
-            "agreement.organization",
-            "a service agreement is made with a property firm",
-        ));
-    }
-    let id = names::new_id();
-    agreements::ActiveModel {
-        id: Set(id),
-        kind: Set(a.kind),
-        organization_id: Set(org),
-        title: Set(a.title),
-        description: Set(a.description),
-        start_time: Set(start),
-        end_time: Set(end),
-        terminate_time: Set(None),
-        terminate_reason: Set(String::new()),
-        revision: Set(1),
-        create_time: Set(now),
-        update_time: Set(now),
-    }
-    .insert(&txn)
-    .await?;
-    write_places(&txn, scope, id, kind, &ids).await?;
-    let row = get_visible(&txn, scope, id).await?;
-    let out = render(&txn, &row, now).await?;
-    key.complete(&txn, &out).await?;
-    txn.commit().await?;
-    Ok(out)
+    idempotency::create(&svc.ctx.db, &key, now, async move |txn| {
+        let partner = organizations::reference(txn, scope, "agreement.organization", org).await?;
+        if kind == AgreementKind::Service && partner.kind != OrganizationKind::PropertyFirm as i32 {
+            return Err(Error::invalid(
+                "agreement.organization",
+                "a service agreement is made with a property firm",
+            ));
+        }
+        let id = names::new_id();
+        agreements::ActiveModel {
+            id: Set(id),
+            kind: Set(a.kind),
+            organization_id: Set(org),
+            title: Set(a.title),
+            description: Set(a.description),
+            start_time: Set(start),
+            end_time: Set(end),
+            terminate_time: Set(None),
+            terminate_reason: Set(String::new()),
+            revision: Set(1),
+            create_time: Set(now),
+            update_time: Set(now),
+        }
+        .insert(txn)
+        .await?;
+        write_places(txn, scope, id, kind, &ids).await?;
+        let row = get_visible(txn, scope, id).await?;
+        render(txn, &row, now).await
+    })
+    .await
 }
 
 /// UpdateAgreement.

@@ -3,9 +3,9 @@
 
 use cogov_kit::auth::Principal;
 use cogov_kit::fieldmask::UpdateMask;
-use cogov_kit::filter::{self, Field, Kind};
-use cogov_kit::idempotency::{Claim, Key};
-use cogov_kit::listing::{self, Page};
+use cogov_kit::filter::{Field, Kind};
+use cogov_kit::idempotency::{self, Key};
+use cogov_kit::listing::{self, ListQuery, Spec};
 use cogov_kit::paging::SortKey;
 use cogov_kit::validate::Check;
 use cogov_kit::{Result, convert, etag, names};
@@ -77,25 +77,25 @@ pub async fn list(
         Field::column("display_name", Column::DisplayName, Kind::Text),
         Field::column("code", Column::Code, Kind::Text),
     ];
-    let condition = filter::condition(&req.filter, &fields)?;
-    let sort = listing::sort(
-        &req.order_by,
-        &[("display_name", Column::DisplayName)],
-        false,
-    )?;
-    let page = Page::new(
-        &svc.ctx.tokens,
-        &["ListCommunities", &req.filter, &req.order_by],
-        req.page_size,
-        &req.page_token,
-        sort,
-    )?;
-    let select = Entity::find()
+    let query = ListQuery {
+        method: "ListCommunities",
+        parent: "",
+        page_size: req.page_size,
+        page_token: &req.page_token,
+        filter: &req.filter,
+        order_by: &req.order_by,
+    };
+    let spec = Spec {
+        fields: &fields,
+        sorts: &[("display_name", Column::DisplayName)],
+        newest_first: false,
+        id: Column::Id,
+    };
+    let base = Entity::find()
         .filter(Column::Kind.eq(KIND as i16))
-        .filter(store::visible_condition(scope, KIND))
-        .filter(condition);
-    let (rows, next_page_token) = page
-        .fetch(svc.ctx.db.read(), select, Column::Id, |m| {
+        .filter(store::visible_condition(scope, KIND));
+    let (rows, next_page_token) =
+        listing::list(&svc.ctx.tokens, svc.ctx.db.read(), query, spec, base, |m| {
             (SortKey::Text(m.display_name.clone()), m.id)
         })
         .await?;
@@ -122,23 +122,19 @@ pub async fn create(
     c.finish()?;
 
     let now = svc.ctx.clock.now();
-    let txn = svc.ctx.db.write().begin().await?;
-    if let Claim::Replay(first) = key.claim(&txn, now).await? {
-        return Ok(first);
-    }
-    store::reference(&txn, scope, "community.street", PlaceKind::Street, street).await?;
-    let mut row = blank(KIND, now);
-    let id = *row.id.as_ref();
-    row.parent_id = Set(Some(street));
-    row.street_id = Set(Some(street));
-    row.community_id = Set(Some(id));
-    row.display_name = Set(s.display_name);
-    row.code = Set(s.code);
-    row.address = Set(s.address);
-    let out = to_proto(&row.insert(&txn).await?);
-    key.complete(&txn, &out).await?;
-    txn.commit().await?;
-    Ok(out)
+    idempotency::create(&svc.ctx.db, &key, now, async move |txn| {
+        store::reference(txn, scope, "community.street", PlaceKind::Street, street).await?;
+        let mut row = blank(KIND, now);
+        let id = *row.id.as_ref();
+        row.parent_id = Set(Some(street));
+        row.street_id = Set(Some(street));
+        row.community_id = Set(Some(id));
+        row.display_name = Set(s.display_name);
+        row.code = Set(s.code);
+        row.address = Set(s.address);
+        Ok(to_proto(&row.insert(txn).await?))
+    })
+    .await
 }
 
 /// UpdateCommunity.

@@ -4,9 +4,9 @@
 use chrono::NaiveDate;
 use cogov_kit::auth::Principal;
 use cogov_kit::fieldmask::UpdateMask;
-use cogov_kit::filter::{self, Field, Kind, Op};
-use cogov_kit::idempotency::{Claim, Key};
-use cogov_kit::listing::{self, Page};
+use cogov_kit::filter::{Field, Kind, Op};
+use cogov_kit::idempotency::{self, Key};
+use cogov_kit::listing::{self, ListQuery, Spec};
 use cogov_kit::paging::SortKey;
 use cogov_kit::store::Versioned;
 use cogov_kit::validate::Check;
@@ -281,20 +281,23 @@ pub async fn list(
         ),
         Field::custom("active", active_filter),
     ];
-    let condition = filter::condition(&req.filter, &fields)?;
-    let sort = listing::sort::<Column>(&req.order_by, &[], false)?;
-    let page = Page::new(
-        &svc.ctx.tokens,
-        &["ListMemberships", &req.filter, &req.order_by],
-        req.page_size,
-        &req.page_token,
-        sort,
-    )?;
-    let select = Entity::find()
-        .filter(visible_condition(scope))
-        .filter(condition);
-    let (rows, next_page_token) = page
-        .fetch(svc.ctx.db.read(), select, Column::Id, |m| {
+    let query = ListQuery {
+        method: "ListMemberships",
+        parent: "",
+        page_size: req.page_size,
+        page_token: &req.page_token,
+        filter: &req.filter,
+        order_by: &req.order_by,
+    };
+    let spec = Spec {
+        fields: &fields,
+        sorts: &[],
+        newest_first: false,
+        id: Column::Id,
+    };
+    let base = Entity::find().filter(visible_condition(scope));
+    let (rows, next_page_token) =
+        listing::list(&svc.ctx.tokens, svc.ctx.db.read(), query, spec, base, |m| {
             (SortKey::None, m.id)
         })
         .await?;
@@ -323,29 +326,26 @@ pub async fn create(
     check_term(checked.start, checked.end)?;
 
     let now = svc.ctx.clock.now();
-    let txn = svc.ctx.db.write().begin().await?;
-    if let Claim::Replay(first) = key.claim(&txn, now).await? {
-        return Ok(first);
-    }
-    persons::reference(&txn, scope, "membership.person", checked.person).await?;
-    organizations::reference(&txn, scope, "membership.organization", checked.organization).await?;
-    require_write(&txn, scope, checked.person, checked.organization).await?;
-    let row = memberships::ActiveModel {
-        id: Set(names::new_id()),
-        person_id: Set(checked.person),
-        organization_id: Set(checked.organization),
-        role: Set(m.role),
-        title: Set(m.title),
-        start_date: Set(checked.start),
-        end_date: Set(checked.end),
-        revision: Set(1),
-        create_time: Set(now),
-        update_time: Set(now),
-    };
-    let out = to_proto(&row.insert(&txn).await?);
-    key.complete(&txn, &out).await?;
-    txn.commit().await?;
-    Ok(out)
+    idempotency::create(&svc.ctx.db, &key, now, async move |txn| {
+        persons::reference(txn, scope, "membership.person", checked.person).await?;
+        organizations::reference(txn, scope, "membership.organization", checked.organization)
+            .await?;
+        require_write(txn, scope, checked.person, checked.organization).await?;
+        let row = memberships::ActiveModel {
+            id: Set(names::new_id()),
+            person_id: Set(checked.person),
+            organization_id: Set(checked.organization),
+            role: Set(m.role),
+            title: Set(m.title),
+            start_date: Set(checked.start),
+            end_date: Set(checked.end),
+            revision: Set(1),
+            create_time: Set(now),
+            update_time: Set(now),
+        };
+        Ok(to_proto(&row.insert(txn).await?))
+    })
+    .await
 }
 
 /// UpdateMembership.

@@ -3,9 +3,9 @@
 
 use cogov_kit::auth::Principal;
 use cogov_kit::fieldmask::UpdateMask;
-use cogov_kit::filter::{self, Field, Kind};
-use cogov_kit::idempotency::{Claim, Key};
-use cogov_kit::listing::{self, Page};
+use cogov_kit::filter::{Field, Kind, Op};
+use cogov_kit::idempotency::{self, Key};
+use cogov_kit::listing::{self, ListQuery, Spec};
 use cogov_kit::paging::SortKey;
 use cogov_kit::store::Versioned;
 use cogov_kit::validate::Check;
@@ -283,32 +283,31 @@ pub async fn list(
                 .and_then(|k| names::parse(k.collection(), value))
                 .ok_or("expected a place name such as `communities/{id}`")?;
             match op {
-                filter::Op::Eq | filter::Op::Has => Ok(Column::PlaceId.eq(id)),
-                filter::Op::Ne => Ok(Column::PlaceId.ne(id)),
+                Op::Eq | Op::Has => Ok(Column::PlaceId.eq(id)),
+                Op::Ne => Ok(Column::PlaceId.ne(id)),
                 _ => Err("only `=`, `!=` and `:` apply".into()),
             }
         }),
         Field::column("community", Column::CommunityId, Kind::Name("communities")),
         Field::column("display_name", Column::DisplayName, Kind::Text),
     ];
-    let condition = filter::condition(&req.filter, &fields)?;
-    let sort = listing::sort(
-        &req.order_by,
-        &[("display_name", Column::DisplayName)],
-        false,
-    )?;
-    let page = Page::new(
-        &svc.ctx.tokens,
-        &["ListOrganizations", &req.filter, &req.order_by],
-        req.page_size,
-        &req.page_token,
-        sort,
-    )?;
-    let select = Entity::find()
-        .filter(visible_condition(scope))
-        .filter(condition);
-    let (rows, next_page_token) = page
-        .fetch(svc.ctx.db.read(), select, Column::Id, |m| {
+    let query = ListQuery {
+        method: "ListOrganizations",
+        parent: "",
+        page_size: req.page_size,
+        page_token: &req.page_token,
+        filter: &req.filter,
+        order_by: &req.order_by,
+    };
+    let spec = Spec {
+        fields: &fields,
+        sorts: &[("display_name", Column::DisplayName)],
+        newest_first: false,
+        id: Column::Id,
+    };
+    let base = Entity::find().filter(visible_condition(scope));
+    let (rows, next_page_token) =
+        listing::list(&svc.ctx.tokens, svc.ctx.db.read(), query, spec, base, |m| {
             (SortKey::Text(m.display_name.clone()), m.id)
         })
         .await?;
@@ -336,36 +335,33 @@ pub async fn create(
     c.finish()?;
 
     let now = svc.ctx.clock.now();
-    let txn = svc.ctx.db.write().begin().await?;
-    if let Claim::Replay(first) = key.claim(&txn, now).await? {
-        return Ok(first);
-    }
-    let community = place_community(&txn, scope, checked.place).await?;
-    scope.require_community_write(community, "an organisation outside the caller's community")?;
-    if let Some(parent) = checked.parent {
-        reference(&txn, scope, "organization.parent", parent).await?;
-        check_parent(&txn, None, parent).await?;
-    }
-    let row = organizations::ActiveModel {
-        id: Set(names::new_id()),
-        display_name: Set(o.display_name),
-        kind: Set(o.kind),
-        parent_id: Set(checked.parent),
-        place_id: Set(checked.place.map(|(_, id)| id)),
-        place_kind: Set(checked.place.map(|(k, _)| k as i16)),
-        community_id: Set(community),
-        description: Set(o.description),
-        credit_code: Set(o.credit_code),
-        phone: Set(o.phone),
-        address: Set(o.address),
-        revision: Set(1),
-        create_time: Set(now),
-        update_time: Set(now),
-    };
-    let out = to_proto(&row.insert(&txn).await?);
-    key.complete(&txn, &out).await?;
-    txn.commit().await?;
-    Ok(out)
+    idempotency::create(&svc.ctx.db, &key, now, async move |txn| {
+        let community = place_community(txn, scope, checked.place).await?;
+        scope
+            .require_community_write(community, "an organisation outside the caller's community")?;
+        if let Some(parent) = checked.parent {
+            reference(txn, scope, "organization.parent", parent).await?;
+            check_parent(txn, None, parent).await?;
+        }
+        let row = organizations::ActiveModel {
+            id: Set(names::new_id()),
+            display_name: Set(o.display_name),
+            kind: Set(o.kind),
+            parent_id: Set(checked.parent),
+            place_id: Set(checked.place.map(|(_, id)| id)),
+            place_kind: Set(checked.place.map(|(k, _)| k as i16)),
+            community_id: Set(community),
+            description: Set(o.description),
+            credit_code: Set(o.credit_code),
+            phone: Set(o.phone),
+            address: Set(o.address),
+            revision: Set(1),
+            create_time: Set(now),
+            update_time: Set(now),
+        };
+        Ok(to_proto(&row.insert(txn).await?))
+    })
+    .await
 }
 
 /// UpdateOrganization.

@@ -3,9 +3,9 @@
 
 use cogov_kit::auth::Principal;
 use cogov_kit::fieldmask::UpdateMask;
-use cogov_kit::filter::{self, Field, Kind, Op};
-use cogov_kit::idempotency::{Claim, Key};
-use cogov_kit::listing::{self, Page};
+use cogov_kit::filter::{Field, Kind, Op};
+use cogov_kit::idempotency::{self, Key};
+use cogov_kit::listing::{self, ListQuery, Spec};
 use cogov_kit::paging::SortKey;
 use cogov_kit::privacy::mask_phone;
 use cogov_kit::store::Versioned;
@@ -322,24 +322,23 @@ pub async fn list(
         Field::custom("role", role_filter),
         Field::custom("organization", organization_filter),
     ];
-    let condition = filter::condition(&req.filter, &fields)?;
-    let sort = listing::sort(
-        &req.order_by,
-        &[("display_name", Column::DisplayName)],
-        false,
-    )?;
-    let page = Page::new(
-        &svc.ctx.tokens,
-        &["ListPersons", &req.filter, &req.order_by],
-        req.page_size,
-        &req.page_token,
-        sort,
-    )?;
-    let select = Entity::find()
-        .filter(visible_condition(scope))
-        .filter(condition);
-    let (rows, next_page_token) = page
-        .fetch(svc.ctx.db.read(), select, Column::Id, |m| {
+    let query = ListQuery {
+        method: "ListPersons",
+        parent: "",
+        page_size: req.page_size,
+        page_token: &req.page_token,
+        filter: &req.filter,
+        order_by: &req.order_by,
+    };
+    let spec = Spec {
+        fields: &fields,
+        sorts: &[("display_name", Column::DisplayName)],
+        newest_first: false,
+        id: Column::Id,
+    };
+    let base = Entity::find().filter(visible_condition(scope));
+    let (rows, next_page_token) =
+        listing::list(&svc.ctx.tokens, svc.ctx.db.read(), query, spec, base, |m| {
             (SortKey::Text(m.display_name.clone()), m.id)
         })
         .await?;
@@ -368,32 +367,28 @@ pub async fn create(
     scope.require_community_write(Some(refs.community), &p.community)?;
 
     let now = svc.ctx.clock.now();
-    let txn = svc.ctx.db.write().begin().await?;
-    if let Claim::Replay(first) = key.claim(&txn, now).await? {
-        return Ok(first);
-    }
-    check_places(&txn, scope, &refs).await?;
-    check_unit(&txn, scope, refs.unit, p.party_member).await?;
-    let row = persons::ActiveModel {
-        id: Set(names::new_id()),
-        display_name: Set(p.display_name),
-        community_id: Set(refs.community),
-        courtyard_id: Set(refs.courtyard),
-        building_id: Set(refs.building),
-        phone: Set(p.phone),
-        address: Set(p.address),
-        party_member: Set(p.party_member),
-        double_report_unit_id: Set(refs.unit),
-        building_head: Set(p.building_head),
-        backbone: Set(p.backbone),
-        revision: Set(1),
-        create_time: Set(now),
-        update_time: Set(now),
-    };
-    let out = to_proto(&row.insert(&txn).await?, scope);
-    key.complete(&txn, &out).await?;
-    txn.commit().await?;
-    Ok(out)
+    idempotency::create(&svc.ctx.db, &key, now, async move |txn| {
+        check_places(txn, scope, &refs).await?;
+        check_unit(txn, scope, refs.unit, p.party_member).await?;
+        let row = persons::ActiveModel {
+            id: Set(names::new_id()),
+            display_name: Set(p.display_name),
+            community_id: Set(refs.community),
+            courtyard_id: Set(refs.courtyard),
+            building_id: Set(refs.building),
+            phone: Set(p.phone),
+            address: Set(p.address),
+            party_member: Set(p.party_member),
+            double_report_unit_id: Set(refs.unit),
+            building_head: Set(p.building_head),
+            backbone: Set(p.backbone),
+            revision: Set(1),
+            create_time: Set(now),
+            update_time: Set(now),
+        };
+        Ok(to_proto(&row.insert(txn).await?, scope))
+    })
+    .await
 }
 
 /// UpdatePerson.

@@ -4,9 +4,9 @@
 
 use cogov_kit::auth::Principal;
 use cogov_kit::fieldmask::UpdateMask;
-use cogov_kit::filter::{self, Field, Kind};
-use cogov_kit::idempotency::{Claim, Key};
-use cogov_kit::listing::{self, Page};
+use cogov_kit::filter::{Field, Kind};
+use cogov_kit::idempotency::{self, Key};
+use cogov_kit::listing::{self, ListQuery, Spec};
 use cogov_kit::paging::SortKey;
 use cogov_kit::store::Versioned;
 use cogov_kit::validate::Check;
@@ -228,24 +228,23 @@ pub async fn list(
         Field::column("courtyard", Column::CourtyardId, Kind::Name("courtyards")),
         Field::column("open", Column::Open, Kind::Bool),
     ];
-    let condition = filter::condition(&req.filter, &fields)?;
-    let sort = listing::sort(
-        &req.order_by,
-        &[("display_name", Column::DisplayName)],
-        false,
-    )?;
-    let page = Page::new(
-        &svc.ctx.tokens,
-        &["ListSharedResources", &req.filter, &req.order_by],
-        req.page_size,
-        &req.page_token,
-        sort,
-    )?;
-    let select = Entity::find()
-        .filter(visible_condition(scope))
-        .filter(condition);
-    let (rows, next_page_token) = page
-        .fetch(svc.ctx.db.read(), select, Column::Id, |m| {
+    let query = ListQuery {
+        method: "ListSharedResources",
+        parent: "",
+        page_size: req.page_size,
+        page_token: &req.page_token,
+        filter: &req.filter,
+        order_by: &req.order_by,
+    };
+    let spec = Spec {
+        fields: &fields,
+        sorts: &[("display_name", Column::DisplayName)],
+        newest_first: false,
+        id: Column::Id,
+    };
+    let base = Entity::find().filter(visible_condition(scope));
+    let (rows, next_page_token) =
+        listing::list(&svc.ctx.tokens, svc.ctx.db.read(), query, spec, base, |m| {
             (SortKey::Text(m.display_name.clone()), m.id)
         })
         .await?;
@@ -277,31 +276,27 @@ pub async fn create(
     )?;
 
     let now = svc.ctx.clock.now();
-    let txn = svc.ctx.db.write().begin().await?;
-    if let Claim::Replay(first) = key.claim(&txn, now).await? {
-        return Ok(first);
-    }
-    organizations::reference(&txn, scope, "shared_resource.owner", checked.owner).await?;
-    check_places(&txn, scope, checked.community, checked.courtyard).await?;
-    let row = shared_resources::ActiveModel {
-        id: Set(names::new_id()),
-        display_name: Set(r.display_name),
-        kind: Set(r.kind),
-        owner_id: Set(checked.owner),
-        community_id: Set(checked.community),
-        courtyard_id: Set(checked.courtyard),
-        description: Set(r.description),
-        capacity: Set(r.capacity),
-        availability: Set(r.availability),
-        open: Set(r.open),
-        revision: Set(1),
-        create_time: Set(now),
-        update_time: Set(now),
-    };
-    let out = to_proto(&row.insert(&txn).await?);
-    key.complete(&txn, &out).await?;
-    txn.commit().await?;
-    Ok(out)
+    idempotency::create(&svc.ctx.db, &key, now, async move |txn| {
+        organizations::reference(txn, scope, "shared_resource.owner", checked.owner).await?;
+        check_places(txn, scope, checked.community, checked.courtyard).await?;
+        let row = shared_resources::ActiveModel {
+            id: Set(names::new_id()),
+            display_name: Set(r.display_name),
+            kind: Set(r.kind),
+            owner_id: Set(checked.owner),
+            community_id: Set(checked.community),
+            courtyard_id: Set(checked.courtyard),
+            description: Set(r.description),
+            capacity: Set(r.capacity),
+            availability: Set(r.availability),
+            open: Set(r.open),
+            revision: Set(1),
+            create_time: Set(now),
+            update_time: Set(now),
+        };
+        Ok(to_proto(&row.insert(txn).await?))
+    })
+    .await
 }
 
 /// UpdateSharedResource.

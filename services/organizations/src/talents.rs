@@ -3,9 +3,9 @@
 
 use cogov_kit::auth::Principal;
 use cogov_kit::fieldmask::UpdateMask;
-use cogov_kit::filter::{self, Field, Kind};
-use cogov_kit::idempotency::{Claim, Key};
-use cogov_kit::listing::{self, Page};
+use cogov_kit::filter::{Field, Kind};
+use cogov_kit::idempotency::{self, Key};
+use cogov_kit::listing::{self, ListQuery, Spec};
 use cogov_kit::paging::SortKey;
 use cogov_kit::store::Versioned;
 use cogov_kit::validate::Check;
@@ -107,20 +107,23 @@ pub async fn list(
         ),
         Field::column("available", Column::Available, Kind::Bool),
     ];
-    let condition = filter::condition(&req.filter, &fields)?;
-    let sort = listing::sort::<Column>(&req.order_by, &[], false)?;
-    let page = Page::new(
-        &svc.ctx.tokens,
-        &["ListTalents", &req.filter, &req.order_by],
-        req.page_size,
-        &req.page_token,
-        sort,
-    )?;
-    let select = Entity::find()
-        .filter(visible_condition(scope))
-        .filter(condition);
-    let (rows, next_page_token) = page
-        .fetch(svc.ctx.db.read(), select, Column::Id, |m| {
+    let query = ListQuery {
+        method: "ListTalents",
+        parent: "",
+        page_size: req.page_size,
+        page_token: &req.page_token,
+        filter: &req.filter,
+        order_by: &req.order_by,
+    };
+    let spec = Spec {
+        fields: &fields,
+        sorts: &[],
+        newest_first: false,
+        id: Column::Id,
+    };
+    let base = Entity::find().filter(visible_condition(scope));
+    let (rows, next_page_token) =
+        listing::list(&svc.ctx.tokens, svc.ctx.db.read(), query, spec, base, |m| {
             (SortKey::None, m.id)
         })
         .await?;
@@ -149,27 +152,23 @@ pub async fn create(
     c.finish()?;
 
     let now = svc.ctx.clock.now();
-    let txn = svc.ctx.db.write().begin().await?;
-    if let Claim::Replay(first) = key.claim(&txn, now).await? {
-        return Ok(first);
-    }
-    let who = persons::reference(&txn, scope, "talent.person", person).await?;
-    scope.require_community_write(Some(who.community_id), &t.person)?;
-    let row = talents::ActiveModel {
-        id: Set(names::new_id()),
-        person_id: Set(person),
-        community_id: Set(who.community_id),
-        category: Set(t.category),
-        description: Set(t.description),
-        available: Set(t.available),
-        revision: Set(1),
-        create_time: Set(now),
-        update_time: Set(now),
-    };
-    let out = to_proto(&row.insert(&txn).await?);
-    key.complete(&txn, &out).await?;
-    txn.commit().await?;
-    Ok(out)
+    idempotency::create(&svc.ctx.db, &key, now, async move |txn| {
+        let who = persons::reference(txn, scope, "talent.person", person).await?;
+        scope.require_community_write(Some(who.community_id), &t.person)?;
+        let row = talents::ActiveModel {
+            id: Set(names::new_id()),
+            person_id: Set(person),
+            community_id: Set(who.community_id),
+            category: Set(t.category),
+            description: Set(t.description),
+            available: Set(t.available),
+            revision: Set(1),
+            create_time: Set(now),
+            update_time: Set(now),
+        };
+        Ok(to_proto(&row.insert(txn).await?))
+    })
+    .await
 }
 
 /// UpdateTalent.

@@ -9,7 +9,8 @@ use crate::support::*;
 
 both!(
     a_retry_returns_the_first_result,
-    concurrent_retries_create_one_resource
+    concurrent_retries_create_one_resource,
+    request_ids_are_forgotten_after_the_retention
 );
 
 fn courtyard(community: &str, name: &str, request_id: &str) -> CreateCourtyardRequest {
@@ -111,4 +112,40 @@ async fn concurrent_retries_create_one_resource(env: Env) {
         .unwrap()
         .into_inner();
     assert_eq!(racers.persons.len(), 1);
+}
+
+async fn request_ids_are_forgotten_after_the_retention(env: Env) {
+    let w = World::build(&env).await;
+    let mut c = env.admin();
+    let id = request_id();
+    let first = c
+        .create_courtyard(courtyard(&w.community_b, "b2", &id))
+        .await
+        .unwrap()
+        .into_inner();
+    let pruned = cogov_kit::idempotency::prune(
+        env.ctx.db.write(),
+        env.clock.now() - cogov_kit::idempotency::RETENTION,
+    )
+    .await
+    .unwrap();
+    assert_eq!(pruned, 0, "a fresh claim is kept");
+    env.clock
+        .advance(cogov_kit::idempotency::RETENTION + chrono::Duration::seconds(1));
+    let pruned = cogov_kit::idempotency::prune(
+        env.ctx.db.write(),
+        env.clock.now() - cogov_kit::idempotency::RETENTION,
+    )
+    .await
+    .unwrap();
+    assert!(pruned >= 1);
+    let later = c
+        .create_courtyard(courtyard(&w.community_b, "b2", &id))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_ne!(
+        first.name, later.name,
+        "a forgotten request id is a new request"
+    );
 }
