@@ -196,6 +196,26 @@ pub struct ListQuery<'a> {
     pub order_by: &'a str,
 }
 
+impl<'a> ListQuery<'a> {
+    /// The query of a top-level list request.
+    pub fn new(
+        method: &'a str,
+        page_size: i32,
+        page_token: &'a str,
+        filter: &'a str,
+        order_by: &'a str,
+    ) -> Self {
+        Self {
+            method,
+            parent: "",
+            page_size,
+            page_token,
+            filter,
+            order_by,
+        }
+    }
+}
+
 /// What a list may be filtered and ordered by.
 pub struct Spec<'a, C> {
     /// Filterable fields.
@@ -206,6 +226,18 @@ pub struct Spec<'a, C> {
     pub newest_first: bool,
     /// The primary key column.
     pub id: C,
+}
+
+impl<'a, C> Spec<'a, C> {
+    /// Oldest first unless `order_by` says otherwise.
+    pub fn new(fields: &'a [crate::filter::Field], sorts: &'a [(&'a str, C)], id: C) -> Self {
+        Self {
+            fields,
+            sorts,
+            newest_first: false,
+            id,
+        }
+    }
 }
 
 /// Runs a list: parses the filter and order, checks the page token, and

@@ -375,20 +375,14 @@ pub async fn list(
         Field::custom("state", state_filter),
     ];
     let conn = svc.ctx.db.read();
-    let query = ListQuery {
-        method: "ListAgreements",
-        parent: "",
-        page_size: req.page_size,
-        page_token: &req.page_token,
-        filter: &req.filter,
-        order_by: &req.order_by,
-    };
-    let spec = Spec {
-        fields: &fields,
-        sorts: &[("title", Column::Title)],
-        newest_first: false,
-        id: Column::Id,
-    };
+    let query = ListQuery::new(
+        "ListAgreements",
+        req.page_size,
+        &req.page_token,
+        &req.filter,
+        &req.order_by,
+    );
+    let spec = Spec::new(&fields, &[("title", Column::Title)], Column::Id);
     let base = Entity::find().filter(visible_condition(scope));
     let (rows, next_page_token) = listing::list(&svc.ctx.tokens, conn, query, spec, base, |m| {
         (SortKey::Text(m.title.clone()), m.id)

@@ -78,20 +78,18 @@ pub async fn list(
         Field::column("community", Column::CommunityId, Kind::Name("communities")),
         Field::column("display_name", Column::DisplayName, Kind::Text),
     ];
-    let query = ListQuery {
-        method: "ListBuildings",
-        parent: "",
-        page_size: req.page_size,
-        page_token: &req.page_token,
-        filter: &req.filter,
-        order_by: &req.order_by,
-    };
-    let spec = Spec {
-        fields: &fields,
-        sorts: &[("display_name", Column::DisplayName)],
-        newest_first: false,
-        id: Column::Id,
-    };
+    let query = ListQuery::new(
+        "ListBuildings",
+        req.page_size,
+        &req.page_token,
+        &req.filter,
+        &req.order_by,
+    );
+    let spec = Spec::new(
+        &fields,
+        &[("display_name", Column::DisplayName)],
+        Column::Id,
+    );
     let base = Entity::find()
         .filter(Column::Kind.eq(KIND as i16))
         .filter(store::visible_condition(scope, KIND));

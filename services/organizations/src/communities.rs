@@ -77,20 +77,18 @@ pub async fn list(
         Field::column("display_name", Column::DisplayName, Kind::Text),
         Field::column("code", Column::Code, Kind::Text),
     ];
-    let query = ListQuery {
-        method: "ListCommunities",
-        parent: "",
-        page_size: req.page_size,
-        page_token: &req.page_token,
-        filter: &req.filter,
-        order_by: &req.order_by,
-    };
-    let spec = Spec {
-        fields: &fields,
-        sorts: &[("display_name", Column::DisplayName)],
-        newest_first: false,
-        id: Column::Id,
-    };
+    let query = ListQuery::new(
+        "ListCommunities",
+        req.page_size,
+        &req.page_token,
+        &req.filter,
+        &req.order_by,
+    );
+    let spec = Spec::new(
+        &fields,
+        &[("display_name", Column::DisplayName)],
+        Column::Id,
+    );
     let base = Entity::find()
         .filter(Column::Kind.eq(KIND as i16))
         .filter(store::visible_condition(scope, KIND));

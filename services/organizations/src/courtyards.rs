@@ -188,20 +188,18 @@ pub async fn list(
         ),
         Field::column("two_nos_met", Column::TwoNosMet, Kind::Bool),
     ];
-    let query = ListQuery {
-        method: "ListCourtyards",
-        parent: "",
-        page_size: req.page_size,
-        page_token: &req.page_token,
-        filter: &req.filter,
-        order_by: &req.order_by,
-    };
-    let spec = Spec {
-        fields: &fields,
-        sorts: &[("display_name", Column::DisplayName)],
-        newest_first: false,
-        id: Column::Id,
-    };
+    let query = ListQuery::new(
+        "ListCourtyards",
+        req.page_size,
+        &req.page_token,
+        &req.filter,
+        &req.order_by,
+    );
+    let spec = Spec::new(
+        &fields,
+        &[("display_name", Column::DisplayName)],
+        Column::Id,
+    );
     let base = Entity::find()
         .filter(Column::Kind.eq(KIND as i16))
         .filter(store::visible_condition(scope, KIND));

@@ -291,20 +291,18 @@ pub async fn list(
         Field::column("community", Column::CommunityId, Kind::Name("communities")),
         Field::column("display_name", Column::DisplayName, Kind::Text),
     ];
-    let query = ListQuery {
-        method: "ListOrganizations",
-        parent: "",
-        page_size: req.page_size,
-        page_token: &req.page_token,
-        filter: &req.filter,
-        order_by: &req.order_by,
-    };
-    let spec = Spec {
-        fields: &fields,
-        sorts: &[("display_name", Column::DisplayName)],
-        newest_first: false,
-        id: Column::Id,
-    };
+    let query = ListQuery::new(
+        "ListOrganizations",
+        req.page_size,
+        &req.page_token,
+        &req.filter,
+        &req.order_by,
+    );
+    let spec = Spec::new(
+        &fields,
+        &[("display_name", Column::DisplayName)],
+        Column::Id,
+    );
     let base = Entity::find().filter(visible_condition(scope));
     let (rows, next_page_token) =
         listing::list(&svc.ctx.tokens, svc.ctx.db.read(), query, spec, base, |m| {

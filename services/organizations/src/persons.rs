@@ -322,20 +322,18 @@ pub async fn list(
         Field::custom("role", role_filter),
         Field::custom("organization", organization_filter),
     ];
-    let query = ListQuery {
-        method: "ListPersons",
-        parent: "",
-        page_size: req.page_size,
-        page_token: &req.page_token,
-        filter: &req.filter,
-        order_by: &req.order_by,
-    };
-    let spec = Spec {
-        fields: &fields,
-        sorts: &[("display_name", Column::DisplayName)],
-        newest_first: false,
-        id: Column::Id,
-    };
+    let query = ListQuery::new(
+        "ListPersons",
+        req.page_size,
+        &req.page_token,
+        &req.filter,
+        &req.order_by,
+    );
+    let spec = Spec::new(
+        &fields,
+        &[("display_name", Column::DisplayName)],
+        Column::Id,
+    );
     let base = Entity::find().filter(visible_condition(scope));
     let (rows, next_page_token) =
         listing::list(&svc.ctx.tokens, svc.ctx.db.read(), query, spec, base, |m| {

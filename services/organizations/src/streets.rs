@@ -67,20 +67,18 @@ pub async fn list(
         Field::column("code", Column::Code, Kind::Text),
         Field::column("district", Column::District, Kind::Text),
     ];
-    let query = ListQuery {
-        method: "ListStreets",
-        parent: "",
-        page_size: req.page_size,
-        page_token: &req.page_token,
-        filter: &req.filter,
-        order_by: &req.order_by,
-    };
-    let spec = Spec {
-        fields: &fields,
-        sorts: &[("display_name", Column::DisplayName)],
-        newest_first: false,
-        id: Column::Id,
-    };
+    let query = ListQuery::new(
+        "ListStreets",
+        req.page_size,
+        &req.page_token,
+        &req.filter,
+        &req.order_by,
+    );
+    let spec = Spec::new(
+        &fields,
+        &[("display_name", Column::DisplayName)],
+        Column::Id,
+    );
     let base = Entity::find()
         .filter(Column::Kind.eq(KIND as i16))
         .filter(store::visible_condition(scope, KIND));

@@ -107,20 +107,14 @@ pub async fn list(
         ),
         Field::column("available", Column::Available, Kind::Bool),
     ];
-    let query = ListQuery {
-        method: "ListTalents",
-        parent: "",
-        page_size: req.page_size,
-        page_token: &req.page_token,
-        filter: &req.filter,
-        order_by: &req.order_by,
-    };
-    let spec = Spec {
-        fields: &fields,
-        sorts: &[],
-        newest_first: false,
-        id: Column::Id,
-    };
+    let query = ListQuery::new(
+        "ListTalents",
+        req.page_size,
+        &req.page_token,
+        &req.filter,
+        &req.order_by,
+    );
+    let spec = Spec::new(&fields, &[], Column::Id);
     let base = Entity::find().filter(visible_condition(scope));
     let (rows, next_page_token) =
         listing::list(&svc.ctx.tokens, svc.ctx.db.read(), query, spec, base, |m| {
