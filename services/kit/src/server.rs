@@ -128,8 +128,13 @@ impl RoleServer {
             .add_service(reflection_v1alpha);
 
         let stop_accepting = CancellationToken::new();
+        let role = self.role;
         let server = Server::builder()
             .http2_keepalive_interval(Some(Duration::from_secs(30)))
+            // One span per call, so every log line of a handler names its RPC.
+            .trace_fn(
+                move |request| tracing::info_span!("rpc", role, method = %request.uri().path()),
+            )
             .add_routes(routes)
             // Nagle's algorithm would hold back small frames (trailers) until
             // the peer's delayed ACK, ~40 ms a call. The builder's nodelay
