@@ -45,6 +45,8 @@ enum Command {
         db: DbArgs,
         #[command(flatten)]
         security: SecurityArgs,
+        #[command(flatten)]
+        links: roles::Links,
     },
     /// Bring a role's database schema up to date, then exit.
     Migrate {
@@ -70,7 +72,8 @@ fn main() -> ExitCode {
                 serve,
                 db,
                 security,
-            } => roles::serve(role, serve, db, security).await,
+                links,
+            } => roles::serve(role, serve, db, security, links).await,
             Command::Migrate { role, db } => roles::migrate(role, &db).await,
         }
     });

@@ -7,6 +7,9 @@ use cogov_kit::config::{DbArgs, SecurityArgs, ServeArgs};
 use cogov_kit::db::{self, Db, DbConfig};
 use cogov_kit::paging::PageTokens;
 use cogov_kit::server::{RoleServer, shutdown_on_signals};
+use std::time::Duration;
+
+use cogov_kit::directory::Directory;
 use tokio::net::TcpListener;
 
 /// A role: one service of the system.
@@ -14,16 +17,34 @@ use tokio::net::TcpListener;
 pub enum Role {
     /// Places, organisations, persons, agreements and reach.
     Organizations,
+    /// Reported problems, their lifecycle, inspections and statistics.
+    Issues,
+}
+
+/// Where a role finds the roles it calls.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Links {
+    /// The organizations role, for places, persons and partners' reach.
+    #[arg(
+        long,
+        env = "COGOV_ORGANIZATIONS_ADDR",
+        default_value = "http://127.0.0.1:50051"
+    )]
+    pub organizations_addr: String,
+    /// Seconds a partner's reach may be cached.
+    #[arg(long, env = "COGOV_REACH_CACHE_SECONDS", default_value_t = 5)]
+    pub reach_cache_seconds: u64,
 }
 
 impl Role {
     /// Every role, in start order.
-    pub const ALL: &'static [Role] = &[Role::Organizations];
+    pub const ALL: &'static [Role] = &[Role::Organizations, Role::Issues];
 
     /// Its name, as on the command line.
     pub fn name(self) -> &'static str {
         match self {
             Role::Organizations => cogov_organizations::ROLE,
+            Role::Issues => cogov_issues::ROLE,
         }
     }
 
@@ -31,6 +52,7 @@ impl Role {
     pub fn default_database_url(self) -> &'static str {
         match self {
             Role::Organizations => cogov_organizations::DEFAULT_DATABASE_URL,
+            Role::Issues => cogov_issues::DEFAULT_DATABASE_URL,
         }
     }
 
@@ -38,15 +60,36 @@ impl Role {
     pub async fn connect(self, config: &DbConfig) -> Result<Db, String> {
         let db = match self {
             Role::Organizations => db::connect::<cogov_organizations::Migrator>(config).await,
+            Role::Issues => db::connect::<cogov_issues::Migrator>(config).await,
         };
         db.map_err(|e| format!("{}: database {}: {e}", self.name(), redact(&config.url)))
     }
 
-    /// Its gRPC server.
-    pub fn server(self, ctx: Context, auth: Authenticator) -> RoleServer {
-        match self {
+    /// Its gRPC server, and starts its background work.
+    pub fn server(
+        self,
+        ctx: Context,
+        auth: Authenticator,
+        links: &Links,
+    ) -> Result<RoleServer, String> {
+        cogov_kit::idempotency::spawn_pruner(ctx.db.clone(), ctx.clock.clone());
+        Ok(match self {
             Role::Organizations => cogov_organizations::Organizations::new(ctx).server(auth),
-        }
+            Role::Issues => {
+                let directory = Directory::new(
+                    &links.organizations_addr,
+                    auth.clone(),
+                    self.name(),
+                    ctx.clock.clone(),
+                    Duration::from_secs(links.reach_cache_seconds),
+                )
+                .map_err(|e| e.to_string())?;
+                let issues =
+                    cogov_issues::Issues::new(ctx, directory, cogov_issues::Settings::default());
+                cogov_issues::transitions::spawn_auto_close(issues.clone());
+                issues.server(auth)
+            }
+        })
     }
 }
 
@@ -70,6 +113,7 @@ pub async fn serve(
     serve: ServeArgs,
     db: DbArgs,
     security: SecurityArgs,
+    links: Links,
 ) -> Result<(), String> {
     let clock = Clock::system();
     let (auth, tokens): (Authenticator, PageTokens) = security.build(&clock)?;
@@ -85,7 +129,7 @@ pub async fn serve(
         clock,
     };
     let shutdown = shutdown_on_signals();
-    role.server(ctx, auth)
+    role.server(ctx, auth, &links)?
         .run(listener, shutdown, serve.timings())
         .await
         .map_err(|e| format!("{}: {e}", role.name()))?;

@@ -68,6 +68,13 @@ pub async fn run(args: UpArgs) -> Result<(), String> {
         drain: Duration::from_secs(args.drain_seconds),
     };
 
+    let links = crate::roles::Links {
+        organizations_addr: format!(
+            "http://{}",
+            SocketAddr::new(args.host, port(args.base_port, Role::Organizations))
+        ),
+        reach_cache_seconds: 5,
+    };
     let mut tasks = Vec::new();
     let mut addrs = Vec::new();
     for &role in Role::ALL {
@@ -82,13 +89,12 @@ pub async fn run(args: UpArgs) -> Result<(), String> {
         let listener = TcpListener::bind(addr)
             .await
             .map_err(|e| format!("{}: listening on {addr}: {e}", role.name()))?;
-        cogov_kit::idempotency::spawn_pruner(db.clone(), clock.clone());
         let ctx = Context {
             db,
             tokens: tokens.clone(),
             clock: clock.clone(),
         };
-        let server = role.server(ctx, auth.clone());
+        let server = role.server(ctx, auth.clone(), &links)?;
         tasks.push(tokio::spawn(server.run(
             listener,
             shutdown.clone(),

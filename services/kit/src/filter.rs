@@ -274,6 +274,9 @@ impl Filter {
     }
 }
 
+/// Builds the condition of a custom field from the operator and value.
+pub type CustomFn = dyn Fn(Op, &str) -> std::result::Result<SimpleExpr, String> + Send + Sync;
+
 /// How a filterable field compares.
 pub enum Kind {
     /// A resource name in the collection, compared by id.
@@ -289,8 +292,9 @@ pub enum Kind {
     /// A protobuf enum: the value's full or short name (`COURTYARD_KIND_ESTATE`
     /// or `ESTATE`), or its number.
     Enum(fn(&str) -> Option<i32>, &'static str),
-    /// Anything else: builds the condition itself (e.g. an EXISTS subquery).
-    Custom(fn(Op, &str) -> std::result::Result<SimpleExpr, String>),
+    /// Anything else: builds the condition itself (e.g. an EXISTS subquery,
+    /// or a comparison with the service's clock).
+    Custom(Box<CustomFn>),
 }
 
 /// A field a list can be filtered on.
@@ -316,12 +320,12 @@ impl Field {
     /// A field with its own condition builder.
     pub fn custom(
         name: &'static str,
-        build: fn(Op, &str) -> std::result::Result<SimpleExpr, String>,
+        build: impl Fn(Op, &str) -> std::result::Result<SimpleExpr, String> + Send + Sync + 'static,
     ) -> Self {
         Self {
             name,
             column: None,
-            kind: Kind::Custom(build),
+            kind: Kind::Custom(Box::new(build)),
         }
     }
 }

@@ -89,7 +89,8 @@ impl<'a, C: ColumnTrait> Page<'a, C> {
         if let Some(c) = &cursor {
             let kind_matches = matches!(
                 (&c.key, sort.column.is_some()),
-                (SortKey::None, false) | (SortKey::Text(_) | SortKey::Int(_), true)
+                (SortKey::None, false)
+                    | (SortKey::Text(_) | SortKey::Int(_) | SortKey::Time(_), true)
             );
             if !kind_matches {
                 return Err(Error::InvalidPageToken("issued for a different order"));
@@ -166,6 +167,7 @@ impl<'a, C: ColumnTrait> Page<'a, C> {
             SortKey::None => return past_id.into_condition(),
             SortKey::Text(s) => s.clone().into(),
             SortKey::Int(i) => (*i).into(),
+            SortKey::Time(t) => (*t).into(),
         };
         let col = self.sort.column.expect("checked in new");
         let past_key = if self.sort.desc {

@@ -38,8 +38,10 @@ pub enum SortKey {
     None,
     /// Sorted by a text column.
     Text(String),
-    /// Sorted by an integer column (counts, depths, microseconds).
+    /// Sorted by an integer column (counts, depths).
     Int(i64),
+    /// Sorted by a timestamp column.
+    Time(chrono::DateTime<chrono::Utc>),
 }
 
 /// Where the next page starts: after (sort key, id).
@@ -94,6 +96,10 @@ impl PageTokens {
                 payload.push(2);
                 payload.extend_from_slice(&i.to_be_bytes());
             }
+            SortKey::Time(t) => {
+                payload.push(3);
+                payload.extend_from_slice(&t.timestamp_micros().to_be_bytes());
+            }
         }
         let tag = self.mac(fingerprint, &payload).finalize().into_bytes();
         payload.extend_from_slice(&tag[..MAC_LEN]);
@@ -134,6 +140,13 @@ impl PageTokens {
                 rest.try_into()
                     .map_err(|_| Error::InvalidPageToken("corrupted"))?,
             )),
+            3 => SortKey::Time(
+                chrono::DateTime::from_timestamp_micros(i64::from_be_bytes(
+                    rest.try_into()
+                        .map_err(|_| Error::InvalidPageToken("corrupted"))?,
+                ))
+                .ok_or(Error::InvalidPageToken("corrupted"))?,
+            ),
             _ => return Err(Error::InvalidPageToken("corrupted")),
         };
         Ok(Some(Cursor { key, id }))

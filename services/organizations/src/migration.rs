@@ -1,6 +1,7 @@
 //! The service's schema, run at start (`cogov serve`, `cogov up`) or by
 //! `cogov migrate`. The same migrations serve SQLite and PostgreSQL.
 
+use cogov_kit::schema::*;
 use sea_orm_migration::prelude::*;
 
 /// The organizations service's migrations, in order.
@@ -23,100 +24,6 @@ impl MigrationName for Initial {
     fn name(&self) -> &str {
         "m0001_organizations_initial"
     }
-}
-
-fn id() -> ColumnDef {
-    ColumnDef::new("id")
-        .uuid()
-        .not_null()
-        .primary_key()
-        .to_owned()
-}
-
-fn uuid(name: &'static str) -> ColumnDef {
-    ColumnDef::new(name).uuid().not_null().to_owned()
-}
-
-fn opt_uuid(name: &'static str) -> ColumnDef {
-    ColumnDef::new(name).uuid().null().to_owned()
-}
-
-fn text(name: &'static str) -> ColumnDef {
-    ColumnDef::new(name)
-        .text()
-        .not_null()
-        .default("")
-        .to_owned()
-}
-
-fn int(name: &'static str) -> ColumnDef {
-    ColumnDef::new(name)
-        .integer()
-        .not_null()
-        .default(0)
-        .to_owned()
-}
-
-fn flag(name: &'static str) -> ColumnDef {
-    ColumnDef::new(name)
-        .boolean()
-        .not_null()
-        .default(false)
-        .to_owned()
-}
-
-fn time(name: &'static str) -> ColumnDef {
-    ColumnDef::new(name)
-        .timestamp_with_time_zone()
-        .not_null()
-        .to_owned()
-}
-
-fn opt_time(name: &'static str) -> ColumnDef {
-    ColumnDef::new(name)
-        .timestamp_with_time_zone()
-        .null()
-        .to_owned()
-}
-
-/// revision, create_time, update_time: on every mutable table.
-fn versioned(table: &mut TableCreateStatement) -> &mut TableCreateStatement {
-    table
-        .col(
-            ColumnDef::new("revision")
-                .big_integer()
-                .not_null()
-                .default(1),
-        )
-        .col(time("create_time"))
-        .col(time("update_time"))
-}
-
-fn fk(
-    from_table: &'static str,
-    column: &'static str,
-    to_table: &'static str,
-    on_delete: ForeignKeyAction,
-) -> ForeignKeyCreateStatement {
-    ForeignKey::create()
-        .name(format!("fk_{from_table}_{column}"))
-        .from(from_table, column)
-        .to(to_table, "id")
-        .on_delete(on_delete)
-        .to_owned()
-}
-
-fn index(
-    table: &'static str,
-    name: &'static str,
-    columns: &[&'static str],
-) -> IndexCreateStatement {
-    let mut index = Index::create();
-    index.name(format!("ix_{table}_{name}")).table(table);
-    for c in columns {
-        index.col(*c);
-    }
-    index.to_owned()
 }
 
 #[async_trait::async_trait]

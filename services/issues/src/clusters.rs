@@ -1,0 +1,309 @@
+//! Recurring problems: detection on every report, and GetIssueCluster,
+//! ListIssueClusters, EscalateIssueCluster, DismissIssueCluster.
+
+use chrono::{DateTime, Duration, Utc};
+use cogov_kit::auth::Principal;
+use cogov_kit::filter::{Field, Kind, Op};
+use cogov_kit::listing::{self, ListQuery, Spec};
+use cogov_kit::paging::SortKey;
+use cogov_kit::validate::Check;
+use cogov_kit::{Error, Result, convert, etag, names};
+use cogov_proto::issues::*;
+use sea_orm::ActiveValue::Set;
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, TransactionTrait,
+};
+use uuid::Uuid;
+
+use crate::access::Scope;
+use crate::entity::clusters::{self as rows, Column, Entity, Model};
+use crate::entity::issues;
+use crate::{Issues, Settings, read_id};
+
+const COLLECTION: &str = "clusters";
+
+async fn issue_names<C: ConnectionTrait>(conn: &C, cluster: Uuid) -> Result<Vec<String>> {
+    let ids: Vec<Uuid> = issues::Entity::find()
+        .select_only()
+        .column(issues::Column::Id)
+        .filter(issues::Column::ClusterId.eq(cluster))
+        .order_by_asc(issues::Column::Id)
+        .into_tuple()
+        .all(conn)
+        .await?;
+    Ok(ids
+        .into_iter()
+        .map(|i| names::format("issues", i))
+        .collect())
+}
+
+async fn render<C: ConnectionTrait>(conn: &C, m: &Model) -> Result<IssueCluster> {
+    Ok(IssueCluster {
+        name: names::format(COLLECTION, m.id),
+        courtyard: names::format("courtyards", m.courtyard_id),
+        community: names::format("communities", m.community_id),
+        sub_item: format!("subItems/{}", m.sub_item_id),
+        issues: issue_names(conn, m.id).await?,
+        state: m.state,
+        escalated_to: m
+            .escalated_to
+            .map(|c| names::format("councils", c))
+            .unwrap_or_default(),
+        topic: m
+            .topic_id
+            .map(|t| names::format("topics", t))
+            .unwrap_or_default(),
+        create_time: Some(convert::timestamp(m.create_time)),
+        update_time: Some(convert::timestamp(m.update_time)),
+        etag: etag::format(m.revision),
+    })
+}
+
+/// After a report: when the courtyard has had `cluster_threshold` reports
+/// of the sub-item within the window, gather them into a cluster (the open
+/// one, or a new one).
+pub async fn detect<C: ConnectionTrait>(
+    conn: &C,
+    settings: &Settings,
+    issue: &issues::Model,
+    now: DateTime<Utc>,
+) -> Result<Option<Uuid>> {
+    let since = now - Duration::days(settings.cluster_window_days);
+    let related: Vec<Uuid> = issues::Entity::find()
+        .select_only()
+        .column(issues::Column::Id)
+        .filter(issues::Column::CourtyardId.eq(issue.courtyard_id))
+        .filter(issues::Column::SubItemId.eq(issue.sub_item_id.clone()))
+        .filter(issues::Column::CreateTime.gte(since))
+        .filter(
+            issues::Column::State
+                .is_not_in([IssueState::Rejected as i32, IssueState::Duplicate as i32]),
+        )
+        .into_tuple()
+        .all(conn)
+        .await?;
+    if (related.len() as u64) < settings.cluster_threshold {
+        return Ok(None);
+    }
+    let existing = Entity::find()
+        .filter(Column::CourtyardId.eq(issue.courtyard_id))
+        .filter(Column::SubItemId.eq(issue.sub_item_id.clone()))
+        .filter(Column::State.is_in([
+            ClusterState::Detected as i32,
+            ClusterState::Escalated as i32,
+        ]))
+        .order_by_desc(Column::Id)
+        .one(conn)
+        .await?;
+    let cluster = match existing {
+        Some(c) => c.id,
+        None => {
+            rows::ActiveModel {
+                id: Set(names::new_id()),
+                courtyard_id: Set(issue.courtyard_id),
+                community_id: Set(issue.community_id),
+                sub_item_id: Set(issue.sub_item_id.clone()),
+                state: Set(ClusterState::Detected as i32),
+                escalated_to: Set(None),
+                topic_id: Set(None),
+                note: Set(String::new()),
+                revision: Set(1),
+                create_time: Set(now),
+                update_time: Set(now),
+            }
+            .insert(conn)
+            .await?
+            .id
+        }
+    };
+    issues::Entity::update_many()
+        .col_expr(issues::Column::ClusterId, Expr::value(cluster))
+        .filter(issues::Column::Id.is_in(related))
+        .filter(issues::Column::ClusterId.is_null())
+        .exec(conn)
+        .await?;
+    Ok(Some(cluster))
+}
+
+fn visible(scope: &Scope) -> sea_orm::sea_query::Condition {
+    scope.place_condition(Column::CommunityId, Column::CourtyardId)
+}
+
+async fn get_visible<C: ConnectionTrait>(conn: &C, scope: &Scope, id: Uuid) -> Result<Model> {
+    Entity::find_by_id(id)
+        .filter(visible(scope))
+        .one(conn)
+        .await?
+        .ok_or_else(|| scope.missing("IssueCluster", &names::format(COLLECTION, id)))
+}
+
+/// GetIssueCluster.
+pub async fn get(svc: &Issues, scope: &Scope, req: GetIssueClusterRequest) -> Result<IssueCluster> {
+    let id = read_id("name", &req.name, COLLECTION)?;
+    let conn = svc.ctx.db.read();
+    render(conn, &get_visible(conn, scope, id).await?).await
+}
+
+/// ListIssueClusters, newest first.
+pub async fn list(
+    svc: &Issues,
+    scope: &Scope,
+    req: ListIssueClustersRequest,
+) -> Result<ListIssueClustersResponse> {
+    let fields = [
+        Field::column("courtyard", Column::CourtyardId, Kind::Name("courtyards")),
+        Field::column("community", Column::CommunityId, Kind::Name("communities")),
+        Field::custom("sub_item", |op, value| {
+            let code = value
+                .strip_prefix("subItems/")
+                .filter(|c| crate::valid_code(c))
+                .ok_or("expected a `subItems/{code}` name")?;
+            match op {
+                Op::Eq | Op::Has => Ok(Column::SubItemId.eq(code)),
+                Op::Ne => Ok(Column::SubItemId.ne(code)),
+                _ => Err("only `=`, `!=` and `:` apply".into()),
+            }
+        }),
+        Field::column(
+            "state",
+            Column::State,
+            Kind::Enum(
+                |s| ClusterState::from_str_name(s).map(|v| v as i32),
+                "CLUSTER_STATE_",
+            ),
+        ),
+    ];
+    let query = ListQuery::new(
+        "ListIssueClusters",
+        req.page_size,
+        &req.page_token,
+        &req.filter,
+        "",
+    );
+    let mut spec = Spec::new(&fields, &[], Column::Id);
+    spec.newest_first = true;
+    let conn = svc.ctx.db.read();
+    let base = Entity::find().filter(visible(scope));
+    let (rows, next_page_token) = listing::list(&svc.ctx.tokens, conn, query, spec, base, |m| {
+        (SortKey::None, m.id)
+    })
+    .await?;
+    let mut clusters = Vec::with_capacity(rows.len());
+    for row in &rows {
+        clusters.push(render(conn, row).await?);
+    }
+    Ok(ListIssueClustersResponse {
+        clusters,
+        next_page_token,
+    })
+}
+
+async fn decide(
+    svc: &Issues,
+    scope: &Scope,
+    name: &str,
+    etag_in: &str,
+    to: ClusterState,
+    council: Option<Uuid>,
+    note: String,
+) -> Result<IssueCluster> {
+    let id = read_id("name", name, COLLECTION)?;
+    let txn = svc.ctx.db.write().begin().await?;
+    let row = get_visible(&txn, scope, id).await?;
+    scope.require_staff(row.community_id, name)?;
+    etag::check(etag_in, row.revision, name)?;
+    if row.state != ClusterState::Detected as i32 {
+        let from = ClusterState::try_from(row.state)
+            .unwrap_or_default()
+            .as_str_name();
+        let verb = if to == ClusterState::Escalated {
+            "escalated"
+        } else {
+            "dismissed"
+        };
+        return Err(Error::illegal_transition(
+            name,
+            from.trim_start_matches("CLUSTER_STATE_"),
+            verb,
+        ));
+    }
+    let now = svc.ctx.clock.now();
+    let mut am: rows::ActiveModel = row.clone().into();
+    am.state = Set(to as i32);
+    am.escalated_to = Set(council);
+    am.note = Set(note);
+    am.revision = Set(row.revision + 1);
+    am.update_time = Set(now);
+    let res = Entity::update_many()
+        .set(am)
+        .filter(Column::Id.eq(id))
+        .filter(Column::Revision.eq(row.revision))
+        .exec(&txn)
+        .await?;
+    if res.rows_affected == 0 {
+        return Err(Error::EtagMismatch {
+            name: name.to_owned(),
+        });
+    }
+    if let Some(council) = council {
+        issues::Entity::update_many()
+            .col_expr(issues::Column::EscalatedTo, Expr::value(council))
+            .filter(issues::Column::ClusterId.eq(id))
+            .exec(&txn)
+            .await?;
+    }
+    let saved = Entity::find_by_id(id)
+        .one(&txn)
+        .await?
+        .expect("just updated");
+    let out = render(&txn, &saved).await?;
+    txn.commit().await?;
+    Ok(out)
+}
+
+/// EscalateIssueCluster.
+pub async fn escalate(
+    svc: &Issues,
+    scope: &Scope,
+    _principal: &Principal,
+    req: EscalateIssueClusterRequest,
+) -> Result<IssueCluster> {
+    let mut c = Check::new();
+    let council = c.name("council", &req.council, "councils");
+    c.text("note", &req.note, 0, 4000);
+    c.finish()?;
+    decide(
+        svc,
+        scope,
+        &req.name,
+        &req.etag,
+        ClusterState::Escalated,
+        Some(council),
+        req.note,
+    )
+    .await
+}
+
+/// DismissIssueCluster.
+pub async fn dismiss(
+    svc: &Issues,
+    scope: &Scope,
+    _principal: &Principal,
+    req: DismissIssueClusterRequest,
+) -> Result<IssueCluster> {
+    let mut c = Check::new();
+    c.text("reason", &req.reason, 0, 4000);
+    c.finish()?;
+    decide(
+        svc,
+        scope,
+        &req.name,
+        &req.etag,
+        ClusterState::Dismissed,
+        None,
+        req.reason,
+    )
+    .await
+}

@@ -1,0 +1,793 @@
+//! Issues: ReportIssue, GetIssue, ListIssues, UpdateIssue, FindSimilarIssues.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Duration, Utc};
+use cogov_kit::auth::Principal;
+use cogov_kit::fieldmask::UpdateMask;
+use cogov_kit::filter::{Field, Kind, Op};
+use cogov_kit::idempotency::{self, Key};
+use cogov_kit::listing::{self, ListQuery, Spec};
+use cogov_kit::paging::SortKey;
+use cogov_kit::privacy::mask_phone;
+use cogov_kit::store::Versioned;
+use cogov_kit::validate::Check;
+use cogov_kit::{Error, Result, convert, etag, names};
+use cogov_proto::common::{ContactDetails, GeoPoint};
+use cogov_proto::issues::*;
+use sea_orm::ActiveValue::Set;
+use sea_orm::sea_query::{Condition, SimpleExpr};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, TransactionTrait,
+};
+use uuid::Uuid;
+
+use crate::access::Scope;
+use crate::entity::issues::{self as rows, Column, Entity, Model};
+use crate::entity::parties;
+use crate::lifecycle::{self, OPEN};
+use crate::taxonomy::find_sub_item;
+use crate::timeline::{self, Entry};
+use crate::{Issues, clusters, media, read_code, read_id, required, two_nos};
+
+pub(crate) const COLLECTION: &str = "issues";
+pub(crate) const RESOURCE: &str = "Issue";
+pub(crate) const VERSIONED: Versioned<Column> = Versioned {
+    id: Column::Id,
+    revision: Column::Revision,
+};
+const MUTABLE: &[&str] = &[
+    "title",
+    "description",
+    "building",
+    "sub_item",
+    "location",
+    "address_text",
+    "media",
+    "priority",
+];
+
+pub(crate) fn name(id: Uuid) -> String {
+    names::format(COLLECTION, id)
+}
+
+fn opt_name(collection: &str, id: Option<Uuid>) -> String {
+    id.map(|i| names::format(collection, i)).unwrap_or_default()
+}
+
+/// Whether an issue is overdue at `now`.
+pub fn overdue(m: &Model, now: DateTime<Utc>) -> bool {
+    let state = IssueState::try_from(m.state).unwrap_or_default();
+    (state == IssueState::Reported && m.respond_by < now)
+        || (lifecycle::is_open(state) && m.resolve_by < now)
+}
+
+/// The SQL form of [`overdue`].
+pub fn overdue_condition(now: DateTime<Utc>) -> Condition {
+    Condition::any()
+        .add(
+            Condition::all()
+                .add(Column::State.eq(IssueState::Reported as i32))
+                .add(Column::RespondBy.lt(now)),
+        )
+        .add(
+            Condition::all()
+                .add(Column::State.is_in(OPEN.map(|s| s as i32)))
+                .add(Column::ResolveBy.lt(now)),
+        )
+}
+
+/// The proto of an issue as `scope` may see it.
+pub fn to_proto(m: &Model, parties: &[parties::Model], scope: &Scope, now: DateTime<Utc>) -> Issue {
+    let masked = scope.masks();
+    let contact = (!m.contact_name.is_empty()
+        || !m.contact_phone.is_empty()
+        || !m.contact_address.is_empty())
+    .then(|| {
+        if masked {
+            ContactDetails {
+                display_name: m.contact_name.chars().take(1).chain("**".chars()).collect(),
+                phone: mask_phone(&m.contact_phone),
+                address: String::new(),
+            }
+        } else {
+            ContactDetails {
+                display_name: m.contact_name.clone(),
+                phone: m.contact_phone.clone(),
+                address: m.contact_address.clone(),
+            }
+        }
+    });
+    let resolved = m.resolve_time.map(|t| cogov_proto::issues::Resolution {
+        note: m.resolution_note.clone(),
+        media: media::from_json(&m.resolution_media),
+        resolver: opt_name("organizations", m.resolver_id),
+        resolve_time: Some(convert::timestamp(t)),
+    });
+    let confirmation = m.confirm_time.map(|t| Confirmation {
+        satisfaction: m.satisfaction,
+        comment: m.confirm_comment.clone(),
+        confirmer: if masked {
+            String::new()
+        } else {
+            opt_name("persons", m.confirmer_id)
+        },
+        confirm_time: Some(convert::timestamp(t)),
+    });
+    Issue {
+        name: name(m.id),
+        courtyard: names::format("courtyards", m.courtyard_id),
+        community: names::format("communities", m.community_id),
+        building: opt_name("buildings", m.building_id),
+        sub_item: format!("subItems/{}", m.sub_item_id),
+        category: format!("categories/{}", m.category_id),
+        title: m.title.clone(),
+        description: m.description.clone(),
+        location: m
+            .latitude
+            .zip(m.longitude)
+            .map(|(latitude, longitude)| GeoPoint {
+                latitude,
+                longitude,
+            }),
+        address_text: m.address_text.clone(),
+        media: media::from_json(&m.media),
+        channel: m.channel,
+        priority: m.priority,
+        reporter: if masked {
+            String::new()
+        } else {
+            opt_name("persons", m.reporter_id)
+        },
+        reporter_contact: contact,
+        masked,
+        state: m.state,
+        respond_by: Some(convert::timestamp(m.respond_by)),
+        resolve_by: Some(convert::timestamp(m.resolve_by)),
+        acknowledge_time: convert::opt_timestamp(m.acknowledge_time),
+        assignee: opt_name("organizations", m.assignee_id),
+        joint_parties: parties
+            .iter()
+            .map(|p| JointParty {
+                organization: names::format("organizations", p.organization_id),
+                check_in_by: Some(convert::timestamp(p.check_in_by)),
+                state: p.state,
+                action_note: p.action_note.clone(),
+                check_in_time: convert::opt_timestamp(p.check_in_time),
+            })
+            .collect(),
+        resolution: resolved,
+        confirmation,
+        close_time: convert::opt_timestamp(m.close_time),
+        reject_reason: m.reject_reason,
+        duplicate_of: opt_name(COLLECTION, m.duplicate_of),
+        duplicate_count: m.duplicate_count,
+        return_count: m.return_count,
+        reopen_count: m.reopen_count,
+        overdue: overdue(m, now),
+        cluster: opt_name("clusters", m.cluster_id),
+        escalated_to: opt_name("councils", m.escalated_to),
+        topic: opt_name("topics", m.topic_id),
+        action_item: m.action_item.clone(),
+        create_time: Some(convert::timestamp(m.create_time)),
+        update_time: Some(convert::timestamp(m.update_time)),
+        etag: etag::format(m.revision),
+    }
+}
+
+/// The parties of each issue in `ids`, in summons order.
+pub async fn parties_of<C: ConnectionTrait>(
+    conn: &C,
+    ids: &[Uuid],
+) -> Result<HashMap<Uuid, Vec<parties::Model>>> {
+    let mut out: HashMap<Uuid, Vec<parties::Model>> = HashMap::new();
+    if ids.is_empty() {
+        return Ok(out);
+    }
+    for row in parties::Entity::find()
+        .filter(parties::Column::IssueId.is_in(ids.iter().copied()))
+        .order_by_asc(parties::Column::Position)
+        .all(conn)
+        .await?
+    {
+        out.entry(row.issue_id).or_default().push(row);
+    }
+    Ok(out)
+}
+
+/// Renders one issue for `scope`.
+pub async fn render<C: ConnectionTrait>(
+    conn: &C,
+    scope: &Scope,
+    m: &Model,
+    now: DateTime<Utc>,
+) -> Result<Issue> {
+    let parties = parties_of(conn, &[m.id]).await?;
+    Ok(to_proto(
+        m,
+        parties.get(&m.id).map_or(&[][..], Vec::as_slice),
+        scope,
+        now,
+    ))
+}
+
+/// Loads an issue the caller may see.
+pub async fn get_visible<C: ConnectionTrait>(conn: &C, scope: &Scope, id: Uuid) -> Result<Model> {
+    let row = Entity::find_by_id(id).one(conn).await?;
+    if let Some(m) = row {
+        let summoned = match scope.partner() {
+            Some(org) => parties::Entity::find_by_id((id, org))
+                .one(conn)
+                .await?
+                .is_some(),
+            None => false,
+        };
+        if scope.sees(&m, summoned) {
+            return Ok(m);
+        }
+    }
+    Err(scope.missing(RESOURCE, &name(id)))
+}
+
+fn check_location(c: &mut Check, field: &str, p: &GeoPoint) {
+    if !p.latitude.is_finite() || !(-90.0..=90.0).contains(&p.latitude) {
+        c.add(format!("{field}.latitude"), "must be between -90 and 90");
+    }
+    if !p.longitude.is_finite() || !(-180.0..=180.0).contains(&p.longitude) {
+        c.add(format!("{field}.longitude"), "must be between -180 and 180");
+    }
+}
+
+fn check_contact(c: &mut Check, contact: &ContactDetails) {
+    c.line(
+        "issue.reporter_contact.display_name",
+        &contact.display_name,
+        0,
+        100,
+    );
+    c.line("issue.reporter_contact.phone", &contact.phone, 0, 32);
+    if !contact
+        .phone
+        .chars()
+        .all(|ch| ch.is_ascii_digit() || matches!(ch, '+' | '-' | ' ' | '(' | ')'))
+    {
+        c.add(
+            "issue.reporter_contact.phone",
+            "may hold only digits, spaces and + - ( )",
+        );
+    }
+    c.line("issue.reporter_contact.address", &contact.address, 0, 200);
+}
+
+/// Checks the descriptive fields in `mask` (all on a report).
+fn check_fields(c: &mut Check, i: &Issue, mask: Option<&UpdateMask>) {
+    let want = |f: &str| mask.is_none_or(|m| m.has(f));
+    if want("title") {
+        c.line("issue.title", &i.title, 0, 200);
+    }
+    if want("description") {
+        c.text("issue.description", &i.description, 0, 4000);
+    }
+    if want("location")
+        && let Some(p) = &i.location
+    {
+        check_location(c, "issue.location", p);
+    }
+    if want("address_text") {
+        c.line("issue.address_text", &i.address_text, 0, 200);
+    }
+    if want("media") {
+        media::check(c, "issue.media", &i.media);
+    }
+    if want("priority") {
+        let _: Priority = c.enumeration("issue.priority", i.priority, false);
+    }
+}
+
+/// Resolves and checks a building against the issue's courtyard.
+async fn check_building(svc: &Issues, building: Option<Uuid>, courtyard: Uuid) -> Result<()> {
+    if let Some(b) = building {
+        match svc.directory.building_courtyard(b).await? {
+            Some(y) if y == courtyard => {}
+            Some(_) => {
+                return Err(Error::invalid(
+                    "issue.building",
+                    "is not in issue.courtyard",
+                ));
+            }
+            None => {
+                return Err(Error::invalid(
+                    "issue.building",
+                    format!("buildings/{b} does not exist"),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// ReportIssue.
+pub async fn report(
+    svc: &Issues,
+    scope: &Scope,
+    principal: &Principal,
+    req: ReportIssueRequest,
+) -> Result<Issue> {
+    let key = Key::new("ReportIssue", &req.request_id, principal, &req);
+    let i = required("issue", req.issue)?;
+    let mut c = Check::new();
+    let courtyard = c.name("issue.courtyard", &i.courtyard, "courtyards");
+    let sub_item = match read_code("issue.sub_item", &i.sub_item, "subItems") {
+        Ok(code) => code,
+        Err(_) => {
+            c.add("issue.sub_item", "is required: a `subItems/{code}` name");
+            String::new()
+        }
+    };
+    let building = c.optional_name("issue.building", &i.building, "buildings");
+    check_fields(&mut c, &i, None);
+    let channel: Channel = c.enumeration("issue.channel", i.channel, false);
+    let mut reporter = c.optional_name("issue.reporter", &i.reporter, "persons");
+    if let Some(contact) = &i.reporter_contact {
+        check_contact(&mut c, contact);
+    }
+    c.request_id(&req.request_id);
+    c.finish()?;
+
+    let place = svc.directory.courtyard(courtyard).await?.ok_or_else(|| {
+        Error::invalid("issue.courtyard", format!("{} does not exist", i.courtyard))
+    })?;
+    let channel = match (scope, channel) {
+        (Scope::Resident { person: me, .. }, _) => {
+            // Residents report as themselves.
+            reporter = Some(*me);
+            if channel == Channel::Unspecified {
+                Channel::App
+            } else {
+                channel
+            }
+        }
+        (Scope::Partner { reach, .. }, _) => {
+            if !reach.covers(Some(place.community), Some(courtyard)) {
+                return Err(Error::out_of_reach(&i.courtyard));
+            }
+            if matches!(channel, Channel::Unspecified) {
+                Channel::Partner
+            } else {
+                channel
+            }
+        }
+        (staff, _) => {
+            staff.require_staff(place.community, &i.courtyard)?;
+            if channel == Channel::Unspecified {
+                Channel::Hotline
+            } else {
+                channel
+            }
+        }
+    };
+    check_building(svc, building, courtyard).await?;
+    if let Some(r) = reporter
+        && !matches!(scope, Scope::Resident { .. })
+        && svc.directory.person(r).await?.is_none()
+    {
+        return Err(Error::invalid(
+            "issue.reporter",
+            format!("persons/{r} does not exist"),
+        ));
+    }
+
+    let item = find_sub_item(svc.ctx.db.read(), &sub_item)
+        .await?
+        .filter(|s| s.active)
+        .ok_or_else(|| {
+            Error::invalid(
+                "issue.sub_item",
+                format!("{} is not an active sub-item", i.sub_item),
+            )
+        })?;
+    let now = svc.ctx.clock.now();
+    let contact = i.reporter_contact.unwrap_or_default();
+    let priority = if i.priority == 0 {
+        Priority::Normal as i32
+    } else {
+        i.priority
+    };
+    let author = principal.describe();
+    let settings = svc.settings.clone();
+    idempotency::create(&svc.ctx.db, &key, now, async move |txn| {
+        let id = names::new_id();
+        let row = rows::ActiveModel {
+            id: Set(id),
+            courtyard_id: Set(courtyard),
+            community_id: Set(place.community),
+            building_id: Set(building),
+            sub_item_id: Set(item.id.clone()),
+            category_id: Set(item.category_id.clone()),
+            title: Set(i.title),
+            description: Set(i.description),
+            latitude: Set(i.location.as_ref().map(|p| p.latitude)),
+            longitude: Set(i.location.as_ref().map(|p| p.longitude)),
+            address_text: Set(i.address_text),
+            media: Set(media::to_json(&i.media)),
+            channel: Set(channel as i32),
+            priority: Set(priority),
+            reporter_id: Set(reporter),
+            contact_name: Set(contact.display_name),
+            contact_phone: Set(contact.phone),
+            contact_address: Set(contact.address),
+            state: Set(IssueState::Reported as i32),
+            respond_by: Set(now + Duration::hours(item.respond_within_hours.into())),
+            resolve_by: Set(now + Duration::days(item.resolve_within_days.into())),
+            acknowledge_time: Set(None),
+            assignee_id: Set(None),
+            dispatch_count: Set(0),
+            resolution_note: Set(String::new()),
+            resolution_media: Set(String::new()),
+            resolver_id: Set(None),
+            resolve_time: Set(None),
+            satisfaction: Set(0),
+            confirm_comment: Set(String::new()),
+            confirmer_id: Set(None),
+            confirm_time: Set(None),
+            close_time: Set(None),
+            reject_reason: Set(0),
+            duplicate_of: Set(None),
+            duplicate_count: Set(0),
+            return_count: Set(0),
+            reopen_count: Set(0),
+            cluster_id: Set(None),
+            escalated_to: Set(None),
+            topic_id: Set(None),
+            action_item: Set(String::new()),
+            revision: Set(1),
+            create_time: Set(now),
+            update_time: Set(now),
+        }
+        .insert(txn)
+        .await?;
+        timeline::record(
+            txn,
+            id,
+            Entry::transition(IssueState::Unspecified, IssueState::Reported, &author, now),
+        )
+        .await?;
+        clusters::detect(txn, &settings, &row, now).await?;
+        if item.two_nos {
+            two_nos::recompute(txn, row.courtyard_id, row.community_id, now).await?;
+        }
+        let row = Entity::find_by_id(id)
+            .one(txn)
+            .await?
+            .expect("just inserted");
+        render(txn, scope, &row, now).await
+    })
+    .await
+}
+
+/// GetIssue.
+pub async fn get(svc: &Issues, scope: &Scope, req: GetIssueRequest) -> Result<Issue> {
+    let id = read_id("name", &req.name, COLLECTION)?;
+    let conn = svc.ctx.db.read();
+    let m = get_visible(conn, scope, id).await?;
+    render(conn, scope, &m, svc.ctx.clock.now()).await
+}
+
+fn code_filter(
+    column: Column,
+    collection: &'static str,
+) -> impl Fn(Op, &str) -> std::result::Result<SimpleExpr, String> {
+    move |op, value| {
+        let code = value
+            .strip_prefix(collection)
+            .and_then(|r| r.strip_prefix('/'))
+            .filter(|c| crate::valid_code(c))
+            .ok_or_else(|| format!("expected a `{collection}/{{code}}` name"))?;
+        match op {
+            Op::Eq | Op::Has => Ok(column.eq(code)),
+            Op::Ne => Ok(column.ne(code)),
+            _ => Err("only `=`, `!=` and `:` apply".into()),
+        }
+    }
+}
+
+fn bool_filter(op: Op, value: &str) -> std::result::Result<bool, String> {
+    let b = match value {
+        "true" => true,
+        "false" => false,
+        _ => return Err("expected true or false".into()),
+    };
+    match op {
+        Op::Eq | Op::Has => Ok(b),
+        Op::Ne => Ok(!b),
+        _ => Err("only `=`, `!=` and `:` apply".into()),
+    }
+}
+
+/// The filterable fields of ListIssues at `now`.
+pub fn fields(now: DateTime<Utc>) -> Vec<Field> {
+    vec![
+        Field::column("courtyard", Column::CourtyardId, Kind::Name("courtyards")),
+        Field::column("community", Column::CommunityId, Kind::Name("communities")),
+        Field::column("building", Column::BuildingId, Kind::Name("buildings")),
+        Field::column(
+            "state",
+            Column::State,
+            Kind::Enum(
+                |s| IssueState::from_str_name(s).map(|v| v as i32),
+                "ISSUE_STATE_",
+            ),
+        ),
+        Field::column("assignee", Column::AssigneeId, Kind::Name("organizations")),
+        Field::custom("sub_item", code_filter(Column::SubItemId, "subItems")),
+        Field::custom("category", code_filter(Column::CategoryId, "categories")),
+        Field::column(
+            "channel",
+            Column::Channel,
+            Kind::Enum(|s| Channel::from_str_name(s).map(|v| v as i32), "CHANNEL_"),
+        ),
+        Field::column(
+            "priority",
+            Column::Priority,
+            Kind::Enum(
+                |s| Priority::from_str_name(s).map(|v| v as i32),
+                "PRIORITY_",
+            ),
+        ),
+        Field::custom("overdue", move |op, value| {
+            let cond = overdue_condition(now);
+            Ok(if bool_filter(op, value)? {
+                cond.into()
+            } else {
+                cond.not().into()
+            })
+        }),
+        Field::column("reporter", Column::ReporterId, Kind::Name("persons")),
+        Field::column("cluster", Column::ClusterId, Kind::Name("clusters")),
+        Field::column("create_time", Column::CreateTime, Kind::Timestamp),
+    ]
+}
+
+/// ListIssues.
+pub async fn list(
+    svc: &Issues,
+    scope: &Scope,
+    req: ListIssuesRequest,
+) -> Result<ListIssuesResponse> {
+    let now = svc.ctx.clock.now();
+    let fields = fields(now);
+    let query = ListQuery::new(
+        "ListIssues",
+        req.page_size,
+        &req.page_token,
+        &req.filter,
+        &req.order_by,
+    );
+    let mut spec = Spec::new(
+        &fields,
+        &[
+            ("resolve_by", Column::ResolveBy),
+            ("update_time", Column::UpdateTime),
+        ],
+        Column::Id,
+    );
+    spec.newest_first = true;
+    let conn = svc.ctx.db.read();
+    let base = Entity::find().filter(scope.issue_condition());
+    let order_by = req.order_by.clone();
+    let (rows, next_page_token) =
+        listing::list(&svc.ctx.tokens, conn, query, spec, base, move |m| {
+            let key = if order_by.starts_with("resolve_by") {
+                SortKey::Time(m.resolve_by)
+            } else {
+                SortKey::Time(m.update_time)
+            };
+            (key, m.id)
+        })
+        .await?;
+    let ids: Vec<Uuid> = rows.iter().map(|m| m.id).collect();
+    let parties = parties_of(conn, &ids).await?;
+    Ok(ListIssuesResponse {
+        issues: rows
+            .iter()
+            .map(|m| {
+                to_proto(
+                    m,
+                    parties.get(&m.id).map_or(&[][..], Vec::as_slice),
+                    scope,
+                    now,
+                )
+            })
+            .collect(),
+        next_page_token,
+    })
+}
+
+/// UpdateIssue: staff edit descriptive fields.
+pub async fn update(
+    svc: &Issues,
+    scope: &Scope,
+    principal: &Principal,
+    req: UpdateIssueRequest,
+) -> Result<Issue> {
+    let i = required("issue", req.issue)?;
+    let id = read_id("issue.name", &i.name, COLLECTION)?;
+    let mask = UpdateMask::new(req.update_mask.as_ref(), MUTABLE)?;
+    let mut c = Check::new();
+    check_fields(&mut c, &i, Some(&mask));
+    let building = if mask.has("building") {
+        c.optional_name("issue.building", &i.building, "buildings")
+    } else {
+        None
+    };
+    c.finish()?;
+    let new_item = if mask.has("sub_item") {
+        let code = read_code("issue.sub_item", &i.sub_item, "subItems")?;
+        Some(
+            find_sub_item(svc.ctx.db.read(), &code)
+                .await?
+                .filter(|s| s.active)
+                .ok_or_else(|| {
+                    Error::invalid(
+                        "issue.sub_item",
+                        format!("{} is not an active sub-item", i.sub_item),
+                    )
+                })?,
+        )
+    } else {
+        None
+    };
+
+    let now = svc.ctx.clock.now();
+    let txn = svc.ctx.db.write().begin().await?;
+    let row = get_visible(&txn, scope, id).await?;
+    scope.require_staff(row.community_id, &name(id))?;
+    etag::check(&i.etag, row.revision, &name(id))?;
+    if mask.has("building") {
+        check_building(svc, building, row.courtyard_id).await?;
+    }
+    let mut am: rows::ActiveModel = row.clone().into();
+    if mask.has("title") {
+        am.title = Set(i.title);
+    }
+    if mask.has("description") {
+        am.description = Set(i.description);
+    }
+    if mask.has("building") {
+        am.building_id = Set(building);
+    }
+    if mask.has("location") {
+        am.latitude = Set(i.location.as_ref().map(|p| p.latitude));
+        am.longitude = Set(i.location.as_ref().map(|p| p.longitude));
+    }
+    if mask.has("address_text") {
+        am.address_text = Set(i.address_text);
+    }
+    if mask.has("media") {
+        am.media = Set(media::to_json(&i.media));
+    }
+    if mask.has("priority") {
+        am.priority = Set(if i.priority == 0 {
+            Priority::Normal as i32
+        } else {
+            i.priority
+        });
+    }
+    let mut two_nos_touched = false;
+    if let Some(item) = &new_item {
+        // Re-categorised: the SLA clocks stay where they were set at report.
+        two_nos_touched = item.two_nos || item.id != row.sub_item_id;
+        am.sub_item_id = Set(item.id.clone());
+        am.category_id = Set(item.category_id.clone());
+    }
+    am.revision = Set(row.revision + 1);
+    am.update_time = Set(now);
+    let saved = VERSIONED
+        .save::<Entity, _>(&txn, id, row.revision, am, &name(id))
+        .await?;
+    let paths: Vec<&str> = mask.paths().collect();
+    timeline::record(
+        &txn,
+        id,
+        Entry::new(IssueUpdateKind::Edit, &principal.describe(), now)
+            .with_text(format!("edited {}", paths.join(", "))),
+    )
+    .await?;
+    if two_nos_touched {
+        two_nos::recompute(&txn, saved.courtyard_id, saved.community_id, now).await?;
+    }
+    let out = render(&txn, scope, &saved, now).await?;
+    txn.commit().await?;
+    Ok(out)
+}
+
+/// FindSimilarIssues.
+pub async fn find_similar(
+    svc: &Issues,
+    scope: &Scope,
+    req: FindSimilarIssuesRequest,
+) -> Result<FindSimilarIssuesResponse> {
+    let mut c = Check::new();
+    let courtyard = c.name("courtyard", &req.courtyard, "courtyards");
+    if let Some(p) = &req.location {
+        check_location(&mut c, "location", p);
+    }
+    c.range("max_results", req.max_results.into(), 0, 100);
+    c.finish()?;
+    let code = read_code("sub_item", &req.sub_item, "subItems")?;
+    let limit = if req.max_results == 0 {
+        10
+    } else {
+        req.max_results as usize
+    };
+    let now = svc.ctx.clock.now();
+    let conn = svc.ctx.db.read();
+    let candidates = Entity::find()
+        .filter(scope.issue_condition())
+        .filter(Column::CourtyardId.eq(courtyard))
+        .filter(Column::SubItemId.eq(code))
+        .filter(Column::State.is_in(OPEN.map(|s| s as i32)))
+        .filter(Column::CreateTime.gte(now - Duration::days(30)))
+        .order_by_desc(Column::CreateTime)
+        .limit(500)
+        .all(conn)
+        .await?;
+    let mut found: Vec<(f64, Model)> = candidates
+        .into_iter()
+        .map(|m| {
+            let d = match (&req.location, m.latitude.zip(m.longitude)) {
+                (Some(p), Some((lat, lon))) => haversine_meters(p.latitude, p.longitude, lat, lon),
+                _ => -1.0,
+            };
+            (d, m)
+        })
+        .collect();
+    if req.location.is_some() {
+        // Nearest first; issues without coordinates after those with.
+        found.sort_by(|(a, x), (b, y)| {
+            let key = |d: f64| if d < 0.0 { f64::INFINITY } else { d };
+            key(*a)
+                .total_cmp(&key(*b))
+                .then(y.create_time.cmp(&x.create_time))
+        });
+    }
+    found.truncate(limit);
+    let ids: Vec<Uuid> = found.iter().map(|(_, m)| m.id).collect();
+    let parties = parties_of(conn, &ids).await?;
+    Ok(FindSimilarIssuesResponse {
+        issues: found
+            .iter()
+            .map(|(d, m)| SimilarIssue {
+                issue: Some(to_proto(
+                    m,
+                    parties.get(&m.id).map_or(&[][..], Vec::as_slice),
+                    scope,
+                    now,
+                )),
+                distance_meters: *d,
+            })
+            .collect(),
+    })
+}
+
+/// Great-circle distance in metres.
+pub fn haversine_meters(lat1: f64, lon1: f64, lat2: f64, lon2: f64) -> f64 {
+    const R: f64 = 6_371_008.8;
+    let (p1, p2) = (lat1.to_radians(), lat2.to_radians());
+    let dp = (lat2 - lat1).to_radians();
+    let dl = (lon2 - lon1).to_radians();
+    let a = (dp / 2.0).sin().powi(2) + p1.cos() * p2.cos() * (dl / 2.0).sin().powi(2);
+    2.0 * R * a.sqrt().asin()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn distances() {
+        // Niujie mosque to the Fayuansi temple: about 700 m.
+        let d = super::haversine_meters(39.8841, 116.3637, 39.8813, 116.3713);
+        assert!((600.0..800.0).contains(&d), "{d}");
+        assert_eq!(super::haversine_meters(39.9, 116.4, 39.9, 116.4), 0.0);
+    }
+}

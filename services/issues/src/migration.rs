@@ -1,0 +1,375 @@
+//! The issues service's schema and its default taxonomy.
+
+use cogov_kit::schema::*;
+use sea_orm_migration::prelude::*;
+
+use crate::taxonomy_seed::{CATEGORIES, SUB_ITEMS};
+
+/// The issues service's migrations, in order.
+#[derive(Debug)]
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(cogov_kit::idempotency::Migration),
+            Box::new(Initial),
+            Box::new(SeedTaxonomy),
+        ]
+    }
+}
+
+struct Initial;
+
+impl MigrationName for Initial {
+    fn name(&self) -> &str {
+        "m0001_issues_initial"
+    }
+}
+
+fn code(name: &'static str) -> ColumnDef {
+    ColumnDef::new(name).string_len(40).not_null().to_owned()
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Initial {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        use ForeignKeyAction::{Cascade, Restrict};
+
+        m.create_table(
+            versioned(
+                Table::create()
+                    .table("categories")
+                    .col(code("id").primary_key())
+                    .col(text("display_name"))
+                    .col(text("english_name"))
+                    .col(int("sort_order")),
+            )
+            .to_owned(),
+        )
+        .await?;
+        m.create_table(
+            versioned(
+                Table::create()
+                    .table("sub_items")
+                    .col(code("id").primary_key())
+                    .col(code("category_id"))
+                    .col(text("display_name"))
+                    .col(text("english_name"))
+                    .col(int("respond_within_hours"))
+                    .col(int("resolve_within_days"))
+                    .col(flag("active"))
+                    .col(int("sort_order"))
+                    .col(flag("two_nos")),
+            )
+            .foreign_key(&mut fk("sub_items", "category_id", "categories", Restrict))
+            .to_owned(),
+        )
+        .await?;
+
+        m.create_table(
+            Table::create()
+                .table("issue_clusters")
+                .col(id())
+                .col(uuid("courtyard_id"))
+                .col(uuid("community_id"))
+                .col(code("sub_item_id"))
+                .col(int("state"))
+                .col(opt_uuid("escalated_to"))
+                .col(opt_uuid("topic_id"))
+                .col(text("note"))
+                .col(
+                    ColumnDef::new("revision")
+                        .big_integer()
+                        .not_null()
+                        .default(1),
+                )
+                .col(time("create_time"))
+                .col(time("update_time"))
+                .foreign_key(&mut fk(
+                    "issue_clusters",
+                    "sub_item_id",
+                    "sub_items",
+                    Restrict,
+                ))
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(index(
+            "issue_clusters",
+            "place",
+            &["courtyard_id", "sub_item_id", "state"],
+        ))
+        .await?;
+        m.create_index(index(
+            "issue_clusters",
+            "community",
+            &["community_id", "id"],
+        ))
+        .await?;
+
+        m.create_table(
+            versioned(
+                Table::create()
+                    .table("issues")
+                    .col(id())
+                    .col(uuid("courtyard_id"))
+                    .col(uuid("community_id"))
+                    .col(opt_uuid("building_id"))
+                    .col(code("sub_item_id"))
+                    .col(code("category_id"))
+                    .col(text("title"))
+                    .col(text("description"))
+                    .col(opt_double("latitude"))
+                    .col(opt_double("longitude"))
+                    .col(text("address_text"))
+                    .col(text("media"))
+                    .col(int("channel"))
+                    .col(int("priority"))
+                    .col(opt_uuid("reporter_id"))
+                    .col(text("contact_name"))
+                    .col(text("contact_phone"))
+                    .col(text("contact_address"))
+                    .col(int("state"))
+                    .col(time("respond_by"))
+                    .col(time("resolve_by"))
+                    .col(opt_time("acknowledge_time"))
+                    .col(opt_uuid("assignee_id"))
+                    .col(int("dispatch_count"))
+                    .col(text("resolution_note"))
+                    .col(text("resolution_media"))
+                    .col(opt_uuid("resolver_id"))
+                    .col(opt_time("resolve_time"))
+                    .col(int("satisfaction"))
+                    .col(text("confirm_comment"))
+                    .col(opt_uuid("confirmer_id"))
+                    .col(opt_time("confirm_time"))
+                    .col(opt_time("close_time"))
+                    .col(int("reject_reason"))
+                    .col(opt_uuid("duplicate_of"))
+                    .col(int("duplicate_count"))
+                    .col(int("return_count"))
+                    .col(int("reopen_count"))
+                    .col(opt_uuid("cluster_id"))
+                    .col(opt_uuid("escalated_to"))
+                    .col(opt_uuid("topic_id"))
+                    .col(text("action_item")),
+            )
+            .foreign_key(&mut fk("issues", "sub_item_id", "sub_items", Restrict))
+            .foreign_key(&mut fk("issues", "duplicate_of", "issues", Restrict))
+            .foreign_key(&mut fk("issues", "cluster_id", "issue_clusters", Restrict))
+            .to_owned(),
+        )
+        .await?;
+        // The lists users need, each ending in id for keyset paging.
+        for (name, cols) in [
+            ("courtyard", &["courtyard_id", "id"][..]),
+            ("community", &["community_id", "id"][..]),
+            ("state", &["state", "id"][..]),
+            ("assignee", &["assignee_id", "state", "id"][..]),
+            (
+                "sub_item",
+                &["sub_item_id", "courtyard_id", "create_time"][..],
+            ),
+            ("respond_by", &["state", "respond_by"][..]),
+            ("resolve_by", &["state", "resolve_by"][..]),
+            ("create_time", &["create_time", "id"][..]),
+            ("community_time", &["community_id", "create_time"][..]),
+            ("reporter", &["reporter_id", "id"][..]),
+            ("cluster", &["cluster_id"][..]),
+        ] {
+            m.create_index(index("issues", name, cols)).await?;
+        }
+
+        m.create_table(
+            Table::create()
+                .table("issue_parties")
+                .col(uuid("issue_id"))
+                .col(uuid("organization_id"))
+                .col(time("check_in_by"))
+                .col(int("state"))
+                .col(text("action_note"))
+                .col(opt_time("check_in_time"))
+                .col(int("position"))
+                .primary_key(Index::create().col("issue_id").col("organization_id"))
+                .foreign_key(&mut fk("issue_parties", "issue_id", "issues", Cascade))
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(index(
+            "issue_parties",
+            "organization",
+            &["organization_id", "state"],
+        ))
+        .await?;
+
+        m.create_table(
+            Table::create()
+                .table("issue_updates")
+                .col(id())
+                .col(uuid("issue_id"))
+                .col(int("kind"))
+                .col(int("from_state"))
+                .col(int("to_state"))
+                .col(text("author"))
+                .col(text("text"))
+                .col(opt_uuid("organization_id"))
+                .col(text("reason_code"))
+                .col(flag("internal"))
+                .col(text("media"))
+                .col(time("create_time"))
+                .foreign_key(&mut fk("issue_updates", "issue_id", "issues", Cascade))
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(index("issue_updates", "issue", &["issue_id", "id"]))
+            .await?;
+
+        m.create_table(
+            Table::create()
+                .table("inspections")
+                .col(id())
+                .col(uuid("courtyard_id"))
+                .col(uuid("community_id"))
+                .col(code("sub_item_id"))
+                .col(int("result"))
+                .col(text("inspector"))
+                .col(text("notes"))
+                .col(text("media"))
+                .col(time("inspect_time"))
+                .col(time("create_time"))
+                .foreign_key(&mut fk("inspections", "sub_item_id", "sub_items", Restrict))
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(index(
+            "inspections",
+            "place",
+            &["courtyard_id", "sub_item_id", "inspect_time"],
+        ))
+        .await?;
+        m.create_index(index("inspections", "community", &["community_id", "id"]))
+            .await?;
+
+        m.create_table(
+            Table::create()
+                .table("two_nos_status")
+                .col(
+                    ColumnDef::new("courtyard_id")
+                        .uuid()
+                        .not_null()
+                        .primary_key(),
+                )
+                .col(uuid("community_id"))
+                .col(flag("met"))
+                .col(opt_time("last_met_time"))
+                .col(time("update_time"))
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(index(
+            "two_nos_status",
+            "community",
+            &["community_id", "courtyard_id"],
+        ))
+        .await?;
+        Ok(())
+    }
+
+    async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        for table in [
+            "two_nos_status",
+            "inspections",
+            "issue_updates",
+            "issue_parties",
+            "issues",
+            "issue_clusters",
+            "sub_items",
+            "categories",
+        ] {
+            m.drop_table(Table::drop().table(table).to_owned()).await?;
+        }
+        Ok(())
+    }
+}
+
+struct SeedTaxonomy;
+
+impl MigrationName for SeedTaxonomy {
+    fn name(&self) -> &str {
+        "m0002_issues_seed_taxonomy"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for SeedTaxonomy {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        let now = chrono::SubsecRound::trunc_subsecs(chrono::Utc::now(), 6);
+        let mut categories = Query::insert()
+            .into_table("categories")
+            .columns([
+                "id",
+                "display_name",
+                "english_name",
+                "sort_order",
+                "revision",
+                "create_time",
+                "update_time",
+            ])
+            .to_owned();
+        for (i, (code, zh, en)) in CATEGORIES.iter().enumerate() {
+            categories.values_panic([
+                (*code).into(),
+                (*zh).into(),
+                (*en).into(),
+                (i as i32 + 1).into(),
+                1i64.into(),
+                now.into(),
+                now.into(),
+            ]);
+        }
+        m.exec_stmt(categories).await?;
+        let mut items = Query::insert()
+            .into_table("sub_items")
+            .columns([
+                "id",
+                "category_id",
+                "display_name",
+                "english_name",
+                "respond_within_hours",
+                "resolve_within_days",
+                "active",
+                "sort_order",
+                "two_nos",
+                "revision",
+                "create_time",
+                "update_time",
+            ])
+            .to_owned();
+        for (i, s) in SUB_ITEMS.iter().enumerate() {
+            items.values_panic([
+                s.code.into(),
+                s.category.into(),
+                s.zh.into(),
+                s.en.into(),
+                s.respond_hours.into(),
+                s.resolve_days.into(),
+                true.into(),
+                (i as i32 + 1).into(),
+                s.two_nos.into(),
+                1i64.into(),
+                now.into(),
+                now.into(),
+            ]);
+        }
+        m.exec_stmt(items).await
+    }
+
+    async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.exec_stmt(Query::delete().from_table("sub_items").to_owned())
+            .await?;
+        m.exec_stmt(Query::delete().from_table("categories").to_owned())
+            .await
+    }
+}

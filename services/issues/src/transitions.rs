@@ -1,0 +1,716 @@
+//! The lifecycle RPCs: AcknowledgeIssue, DispatchIssue, JointDispatchIssue,
+//! CheckInIssue, ReturnIssue, StartIssue, ResolveIssue, ConfirmIssue,
+//! ReopenIssue, RejectIssue, MarkDuplicateIssue, EscalateIssue, and the
+//! automatic closing of resolved issues nobody confirms.
+//!
+//! Each step runs in one transaction: load and check, apply, save guarded
+//! by the revision, record the timeline entry, refresh the courtyard's
+//! two-nos status when it depends on the issue, commit.
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, Duration, Utc};
+use cogov_kit::auth::Principal;
+use cogov_kit::error::Precondition;
+use cogov_kit::validate::Check;
+use cogov_kit::{Error, Result, convert, etag, names};
+use cogov_proto::issues::*;
+use sea_orm::ActiveValue::Set;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
+    TransactionTrait,
+};
+use uuid::Uuid;
+
+use crate::access::Scope;
+use crate::entity::issues::{self as rows, Column, Entity, Model};
+use crate::entity::{parties, sub_items};
+use crate::issues::{self as store, COLLECTION, VERSIONED, name};
+use crate::lifecycle::{self, Action};
+use crate::timeline::{self, Entry};
+use crate::{Issues, media, read_id, two_nos};
+
+fn state_of(m: &Model) -> IssueState {
+    IssueState::try_from(m.state).unwrap_or_default()
+}
+
+fn state_name(s: IssueState) -> &'static str {
+    s.as_str_name().trim_start_matches("ISSUE_STATE_")
+}
+
+/// The next state, or FAILED_PRECONDITION with a PreconditionFailure.
+fn next_state(m: &Model, action: Action) -> Result<IssueState> {
+    let from = state_of(m);
+    lifecycle::next(from, action).ok_or_else(|| {
+        Error::illegal_transition(name(m.id), state_name(from), action.past_participle())
+    })
+}
+
+/// Who is acting: staff covering the issue, or the partner it concerns.
+fn require_assignee(scope: &Scope, m: &Model) -> Result<()> {
+    match scope {
+        Scope::Partner { organization, .. } if m.assignee_id == Some(*organization) => Ok(()),
+        Scope::Partner { .. } => Err(Error::forbidden(format!(
+            "act on {}: it is not dispatched to the caller",
+            name(m.id)
+        ))),
+        other => other.require_staff(m.community_id, &name(m.id)),
+    }
+}
+
+struct Step<'a> {
+    scope: &'a Scope,
+    author: String,
+    now: DateTime<Utc>,
+    txn: DatabaseTransaction,
+    row: Model,
+}
+
+impl<'a> Step<'a> {
+    async fn begin(
+        svc: &'a Issues,
+        scope: &'a Scope,
+        principal: &Principal,
+        issue: &str,
+        etag_in: &str,
+    ) -> Result<Step<'a>> {
+        let id = read_id("name", issue, COLLECTION)?;
+        let txn = svc.ctx.db.write().begin().await?;
+        let row = store::get_visible(&txn, scope, id).await?;
+        etag::check(etag_in, row.revision, &name(id))?;
+        Ok(Step {
+            scope,
+            author: principal.describe(),
+            now: svc.ctx.clock.now(),
+            txn,
+            row,
+        })
+    }
+
+    fn changes(&self) -> rows::ActiveModel {
+        let mut am: rows::ActiveModel = self.row.clone().into();
+        am.revision = Set(self.row.revision + 1);
+        am.update_time = Set(self.now);
+        am
+    }
+
+    /// Saves `am`, records `entries`, refreshes two-nos, commits, renders.
+    async fn finish(self, am: rows::ActiveModel, entries: Vec<Entry>) -> Result<Issue> {
+        let id = self.row.id;
+        let saved = VERSIONED
+            .save::<Entity, _>(&self.txn, id, self.row.revision, am, &name(id))
+            .await?;
+        for entry in entries {
+            timeline::record(&self.txn, id, entry).await?;
+        }
+        refresh_two_nos(&self.txn, &saved, self.now).await?;
+        let out = store::render(&self.txn, self.scope, &saved, self.now).await?;
+        self.txn.commit().await?;
+        Ok(out)
+    }
+
+    fn transition(&self, to: IssueState) -> Entry {
+        Entry::transition(state_of(&self.row), to, &self.author, self.now)
+    }
+}
+
+/// Recomputes the courtyard's two-nos status if the issue's sub-item counts.
+async fn refresh_two_nos<C: ConnectionTrait>(
+    conn: &C,
+    m: &Model,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let counts = sub_items::Entity::find_by_id(m.sub_item_id.clone())
+        .one(conn)
+        .await?
+        .is_some_and(|s| s.two_nos);
+    if counts {
+        two_nos::recompute(conn, m.courtyard_id, m.community_id, now).await?;
+    }
+    Ok(())
+}
+
+fn check_note(c: &mut Check, field: &str, note: &str, required: bool) {
+    c.text(field, note, usize::from(required), 4000);
+}
+
+/// The organisation a dispatch names, which must exist.
+async fn organization(svc: &Issues, field: &str, name: &str) -> Result<Uuid> {
+    let mut c = Check::new();
+    let id = c.name(field, name, "organizations");
+    c.finish()?;
+    if svc.directory.organization(id).await?.is_none() {
+        return Err(Error::invalid(field, format!("{name} does not exist")));
+    }
+    Ok(id)
+}
+
+/// AcknowledgeIssue.
+pub async fn acknowledge(
+    svc: &Issues,
+    scope: &Scope,
+    principal: &Principal,
+    req: AcknowledgeIssueRequest,
+) -> Result<Issue> {
+    let mut c = Check::new();
+    check_note(&mut c, "note", &req.note, false);
+    c.finish()?;
+    let step = Step::begin(svc, scope, principal, &req.name, &req.etag).await?;
+    scope.require_staff(step.row.community_id, &req.name)?;
+    let to = next_state(&step.row, Action::Acknowledge)?;
+    let mut am = step.changes();
+    am.state = Set(to as i32);
+    am.acknowledge_time = Set(Some(step.now));
+    let entry = step.transition(to).with_text(req.note);
+    step.finish(am, vec![entry]).await
+}
+
+/// DispatchIssue.
+pub async fn dispatch(
+    svc: &Issues,
+    scope: &Scope,
+    principal: &Principal,
+    req: DispatchIssueRequest,
+) -> Result<Issue> {
+    let mut c = Check::new();
+    check_note(&mut c, "note", &req.note, false);
+    c.finish()?;
+    let assignee = organization(svc, "assignee", &req.assignee).await?;
+    let step = Step::begin(svc, scope, principal, &req.name, &req.etag).await?;
+    scope.require_staff(step.row.community_id, &req.name)?;
+    let to = next_state(&step.row, Action::Dispatch)?;
+    parties::Entity::delete_many()
+        .filter(parties::Column::IssueId.eq(step.row.id))
+        .exec(&step.txn)
+        .await?;
+    let mut am = step.changes();
+    am.state = Set(to as i32);
+    am.assignee_id = Set(Some(assignee));
+    am.dispatch_count = Set(step.row.dispatch_count + 1);
+    let entries = vec![
+        step.transition(to),
+        Entry::new(IssueUpdateKind::Assignment, &step.author, step.now)
+            .with_organization(assignee)
+            .with_text(req.note),
+    ];
+    step.finish(am, entries).await
+}
+
+/// JointDispatchIssue (吹哨报到).
+pub async fn joint_dispatch(
+    svc: &Issues,
+    scope: &Scope,
+    principal: &Principal,
+    req: JointDispatchIssueRequest,
+) -> Result<Issue> {
+    let now = svc.ctx.clock.now();
+    let mut c = Check::new();
+    check_note(&mut c, "note", &req.note, false);
+    let lead = c.name("lead", &req.lead, "organizations");
+    if req.parties.is_empty() || req.parties.len() > 20 {
+        c.add("parties", "summon 1 to 20 parties");
+    }
+    let mut seen = BTreeSet::from([lead]);
+    let mut summoned = Vec::new();
+    for (i, p) in req.parties.iter().enumerate() {
+        let org = c.name(
+            &format!("parties[{i}].organization"),
+            &p.organization,
+            "organizations",
+        );
+        if !seen.insert(org) && !org.is_nil() {
+            c.add(
+                format!("parties[{i}].organization"),
+                "is the lead or listed twice",
+            );
+        }
+        match p.check_in_by.as_ref().map(convert::from_timestamp) {
+            Some(Some(t)) if t > now => summoned.push((org, t)),
+            Some(Some(_)) => c.add(format!("parties[{i}].check_in_by"), "must be in the future"),
+            Some(None) => c.add(format!("parties[{i}].check_in_by"), "out of range"),
+            None => c.add(format!("parties[{i}].check_in_by"), "is required"),
+        }
+    }
+    c.finish()?;
+    organization(svc, "lead", &req.lead).await?;
+    for (i, p) in req.parties.iter().enumerate() {
+        organization(svc, &format!("parties[{i}].organization"), &p.organization).await?;
+    }
+    let step = Step::begin(svc, scope, principal, &req.name, &req.etag).await?;
+    scope.require_staff(step.row.community_id, &req.name)?;
+    let to = next_state(&step.row, Action::Dispatch)?;
+    parties::Entity::delete_many()
+        .filter(parties::Column::IssueId.eq(step.row.id))
+        .exec(&step.txn)
+        .await?;
+    for (position, (org, by)) in summoned.iter().enumerate() {
+        parties::ActiveModel {
+            issue_id: Set(step.row.id),
+            organization_id: Set(*org),
+            check_in_by: Set(*by),
+            state: Set(PartyState::Summoned as i32),
+            action_note: Set(String::new()),
+            check_in_time: Set(None),
+            position: Set(position as i32),
+        }
+        .insert(&step.txn)
+        .await?;
+    }
+    let mut am = step.changes();
+    am.state = Set(to as i32);
+    am.assignee_id = Set(Some(lead));
+    am.dispatch_count = Set(step.row.dispatch_count + 1);
+    let mut entries = vec![
+        step.transition(to),
+        Entry::new(IssueUpdateKind::Assignment, &step.author, step.now)
+            .with_organization(lead)
+            .with_text(req.note),
+    ];
+    for (org, _) in &summoned {
+        entries.push(
+            Entry::new(IssueUpdateKind::Assignment, &step.author, step.now)
+                .with_organization(*org)
+                .with_text("summoned"),
+        );
+    }
+    step.finish(am, entries).await
+}
+
+/// CheckInIssue: a summoned party reports what it did.
+pub async fn check_in(
+    svc: &Issues,
+    scope: &Scope,
+    principal: &Principal,
+    req: CheckInIssueRequest,
+) -> Result<Issue> {
+    let mut c = Check::new();
+    let org = c.name("organization", &req.organization, "organizations");
+    check_note(&mut c, "action_note", &req.action_note, true);
+    media::check(&mut c, "media", &req.media);
+    c.finish()?;
+    let step = Step::begin(svc, scope, principal, &req.name, "").await?;
+    match scope {
+        Scope::Partner { organization, .. } if *organization == org => {}
+        Scope::Partner { .. } => return Err(Error::forbidden("check in for another organisation")),
+        other => other.require_staff(step.row.community_id, &req.name)?,
+    }
+    let state = state_of(&step.row);
+    if !matches!(state, IssueState::Dispatched | IssueState::InProgress) {
+        return Err(Error::illegal_transition(
+            name(step.row.id),
+            state_name(state),
+            "checked in to",
+        ));
+    }
+    let party = parties::Entity::find_by_id((step.row.id, org))
+        .one(&step.txn)
+        .await?
+        .ok_or_else(|| {
+            Error::precondition(
+                "NOT_SUMMONED",
+                "PARTY",
+                &req.organization,
+                "was not summoned to this issue",
+            )
+        })?;
+    if party.state == PartyState::CheckedIn as i32 {
+        return Err(Error::precondition(
+            "ALREADY_CHECKED_IN",
+            "PARTY",
+            &req.organization,
+            "has already checked in",
+        ));
+    }
+    let mut p: parties::ActiveModel = party.into();
+    p.state = Set(PartyState::CheckedIn as i32);
+    p.action_note = Set(req.action_note.clone());
+    p.check_in_time = Set(Some(step.now));
+    p.update(&step.txn).await?;
+    let am = step.changes();
+    let entry = Entry::new(IssueUpdateKind::CheckIn, &step.author, step.now)
+        .with_organization(org)
+        .with_text(req.action_note)
+        .with_media(req.media);
+    step.finish(am, vec![entry]).await
+}
+
+/// ReturnIssue: the assignee sends it back.
+pub async fn return_issue(
+    svc: &Issues,
+    scope: &Scope,
+    principal: &Principal,
+    req: ReturnIssueRequest,
+) -> Result<Issue> {
+    let mut c = Check::new();
+    let reason: ReturnReason = c.enumeration("reason", req.reason, true);
+    check_note(&mut c, "note", &req.note, false);
+    c.finish()?;
+    let step = Step::begin(svc, scope, principal, &req.name, &req.etag).await?;
+    require_assignee(scope, &step.row)?;
+    let to = next_state(&step.row, Action::Return)?;
+    parties::Entity::delete_many()
+        .filter(parties::Column::IssueId.eq(step.row.id))
+        .exec(&step.txn)
+        .await?;
+    let mut am = step.changes();
+    am.state = Set(to as i32);
+    am.assignee_id = Set(None);
+    am.return_count = Set(step.row.return_count + 1);
+    let mut entry = step
+        .transition(to)
+        .with_text(req.note)
+        .with_reason(reason.as_str_name());
+    if let Some(org) = step.row.assignee_id {
+        entry = entry.with_organization(org);
+    }
+    step.finish(am, vec![entry]).await
+}
+
+/// StartIssue.
+pub async fn start(
+    svc: &Issues,
+    scope: &Scope,
+    principal: &Principal,
+    req: StartIssueRequest,
+) -> Result<Issue> {
+    let mut c = Check::new();
+    check_note(&mut c, "note", &req.note, false);
+    c.finish()?;
+    let step = Step::begin(svc, scope, principal, &req.name, &req.etag).await?;
+    require_assignee(scope, &step.row)?;
+    let to = next_state(&step.row, Action::Start)?;
+    let mut am = step.changes();
+    am.state = Set(to as i32);
+    let entry = step.transition(to).with_text(req.note);
+    step.finish(am, vec![entry]).await
+}
+
+/// ResolveIssue. Refused while a summoned party has not checked in.
+pub async fn resolve(
+    svc: &Issues,
+    scope: &Scope,
+    principal: &Principal,
+    req: ResolveIssueRequest,
+) -> Result<Issue> {
+    let mut c = Check::new();
+    check_note(&mut c, "note", &req.note, true);
+    media::check(&mut c, "media", &req.media);
+    c.finish()?;
+    let step = Step::begin(svc, scope, principal, &req.name, &req.etag).await?;
+    require_assignee(scope, &step.row)?;
+    let to = next_state(&step.row, Action::Resolve)?;
+    let pending: Vec<parties::Model> = parties::Entity::find()
+        .filter(parties::Column::IssueId.eq(step.row.id))
+        .filter(parties::Column::State.eq(PartyState::Summoned as i32))
+        .all(&step.txn)
+        .await?;
+    if !pending.is_empty() {
+        return Err(Error::FailedPrecondition {
+            reason: "PARTIES_PENDING",
+            message: format!(
+                "{}: {} summoned part(ies) have not checked in",
+                req.name,
+                pending.len()
+            ),
+            violations: pending
+                .iter()
+                .map(|p| Precondition {
+                    kind: "PARTY".into(),
+                    subject: names::format("organizations", p.organization_id),
+                    description: "summoned but not checked in".into(),
+                })
+                .collect(),
+        });
+    }
+    let mut am = step.changes();
+    am.state = Set(to as i32);
+    am.resolution_note = Set(req.note.clone());
+    am.resolution_media = Set(media::to_json(&req.media));
+    am.resolver_id = Set(scope.partner().or(step.row.assignee_id));
+    am.resolve_time = Set(Some(step.now));
+    let entry = step
+        .transition(to)
+        .with_text(req.note)
+        .with_media(req.media);
+    step.finish(am, vec![entry]).await
+}
+
+/// ConfirmIssue: the reporter or a building head of the courtyard rates it.
+pub async fn confirm(
+    svc: &Issues,
+    scope: &Scope,
+    principal: &Principal,
+    req: ConfirmIssueRequest,
+) -> Result<Issue> {
+    let mut c = Check::new();
+    c.range("satisfaction", req.satisfaction.into(), 1, 5);
+    c.text("comment", &req.comment, 0, 2000);
+    let named = c.optional_name("confirmer", &req.confirmer, "persons");
+    c.finish()?;
+    let step = Step::begin(svc, scope, principal, &req.name, &req.etag).await?;
+    let confirmer = match scope {
+        Scope::Resident { person: me, .. } => {
+            if named.is_some_and(|n| n != *me) {
+                return Err(Error::invalid(
+                    "confirmer",
+                    "a resident confirms as themselves",
+                ));
+            }
+            Some(*me)
+        }
+        Scope::Partner { .. } => {
+            return Err(Error::forbidden("confirm issues; the reporter confirms"));
+        }
+        staff => {
+            staff.require_staff(step.row.community_id, &req.name)?;
+            named
+        }
+    };
+    if let Some(who) = confirmer
+        && step.row.reporter_id != Some(who)
+    {
+        let person = svc.directory.person(who).await?;
+        let head_here =
+            person.is_some_and(|p| p.building_head && p.courtyard == Some(step.row.courtyard_id));
+        if !head_here {
+            return Err(Error::precondition(
+                "NOT_REPORTER_OR_BUILDING_HEAD",
+                "CONFIRMER",
+                names::format("persons", who),
+                "only the reporter or a building head of the courtyard confirms",
+            ));
+        }
+    }
+    let to = next_state(&step.row, Action::Confirm)?;
+    let mut am = step.changes();
+    am.state = Set(to as i32);
+    am.satisfaction = Set(req.satisfaction);
+    am.confirm_comment = Set(req.comment.clone());
+    am.confirmer_id = Set(confirmer);
+    am.confirm_time = Set(Some(step.now));
+    am.close_time = Set(Some(step.now));
+    let entry = step.transition(to).with_text(
+        format!("satisfaction {}/5. {}", req.satisfaction, req.comment)
+            .trim_end()
+            .to_owned(),
+    );
+    step.finish(am, vec![entry]).await
+}
+
+/// ReopenIssue.
+pub async fn reopen(
+    svc: &Issues,
+    scope: &Scope,
+    principal: &Principal,
+    req: ReopenIssueRequest,
+) -> Result<Issue> {
+    let mut c = Check::new();
+    check_note(&mut c, "reason", &req.reason, true);
+    c.finish()?;
+    let step = Step::begin(svc, scope, principal, &req.name, &req.etag).await?;
+    match scope {
+        Scope::Resident { person: me, .. } if step.row.reporter_id == Some(*me) => {}
+        Scope::Resident { .. } | Scope::Partner { .. } => {
+            return Err(Error::forbidden("reopen issues"));
+        }
+        staff => staff.require_staff(step.row.community_id, &req.name)?,
+    }
+    let to = next_state(&step.row, Action::Reopen)?;
+    let mut am = step.changes();
+    am.state = Set(to as i32);
+    am.reopen_count = Set(step.row.reopen_count + 1);
+    am.close_time = Set(None);
+    am.satisfaction = Set(0);
+    am.confirm_comment = Set(String::new());
+    am.confirmer_id = Set(None);
+    am.confirm_time = Set(None);
+    let entry = step.transition(to).with_text(req.reason);
+    step.finish(am, vec![entry]).await
+}
+
+/// RejectIssue.
+pub async fn reject(
+    svc: &Issues,
+    scope: &Scope,
+    principal: &Principal,
+    req: RejectIssueRequest,
+) -> Result<Issue> {
+    let mut c = Check::new();
+    let reason: RejectReason = c.enumeration("reason", req.reason, true);
+    check_note(&mut c, "note", &req.note, false);
+    c.finish()?;
+    let step = Step::begin(svc, scope, principal, &req.name, &req.etag).await?;
+    scope.require_staff(step.row.community_id, &req.name)?;
+    let to = next_state(&step.row, Action::Reject)?;
+    let mut am = step.changes();
+    am.state = Set(to as i32);
+    am.reject_reason = Set(req.reason);
+    am.close_time = Set(Some(step.now));
+    let entry = step
+        .transition(to)
+        .with_text(req.note)
+        .with_reason(reason.as_str_name());
+    step.finish(am, vec![entry]).await
+}
+
+/// MarkDuplicateIssue: closes this one; the original carries on.
+pub async fn mark_duplicate(
+    svc: &Issues,
+    scope: &Scope,
+    principal: &Principal,
+    req: MarkDuplicateIssueRequest,
+) -> Result<Issue> {
+    let original = read_id("original", &req.original, COLLECTION)?;
+    let step = Step::begin(svc, scope, principal, &req.name, &req.etag).await?;
+    scope.require_staff(step.row.community_id, &req.name)?;
+    if original == step.row.id {
+        return Err(Error::invalid(
+            "original",
+            "an issue is not a duplicate of itself",
+        ));
+    }
+    let orig = match store::get_visible(&step.txn, scope, original).await {
+        Ok(o) => o,
+        Err(Error::NotFound { .. }) => {
+            return Err(Error::invalid(
+                "original",
+                format!("{} does not exist", req.original),
+            ));
+        }
+        Err(e) => return Err(e),
+    };
+    if orig.courtyard_id != step.row.courtyard_id {
+        return Err(Error::invalid("original", "must be in the same courtyard"));
+    }
+    let orig_state = state_of(&orig);
+    if !(lifecycle::is_open(orig_state) || orig_state == IssueState::Resolved) {
+        return Err(Error::precondition(
+            "ORIGINAL_CLOSED",
+            "STATE",
+            &req.original,
+            format!(
+                "is {}; mark duplicates of an issue still being handled",
+                state_name(orig_state)
+            ),
+        ));
+    }
+    let to = next_state(&step.row, Action::MarkDuplicate)?;
+    let mut o: rows::ActiveModel = orig.clone().into();
+    o.duplicate_count = Set(orig.duplicate_count + 1);
+    o.revision = Set(orig.revision + 1);
+    o.update_time = Set(step.now);
+    VERSIONED
+        .save::<Entity, _>(&step.txn, orig.id, orig.revision, o, &req.original)
+        .await?;
+    timeline::record(
+        &step.txn,
+        orig.id,
+        Entry::new(IssueUpdateKind::Comment, &step.author, step.now)
+            .with_text(format!("{} marked a duplicate of this issue", req.name)),
+    )
+    .await?;
+    let mut am = step.changes();
+    am.state = Set(to as i32);
+    am.duplicate_of = Set(Some(original));
+    am.close_time = Set(Some(step.now));
+    let entry = step
+        .transition(to)
+        .with_text(format!("duplicate of {}", req.original));
+    step.finish(am, vec![entry]).await
+}
+
+/// EscalateIssue: records the council a topic should be made in.
+pub async fn escalate(
+    svc: &Issues,
+    scope: &Scope,
+    principal: &Principal,
+    req: EscalateIssueRequest,
+) -> Result<Issue> {
+    let mut c = Check::new();
+    let council = c.name("council", &req.council, "councils");
+    check_note(&mut c, "note", &req.note, false);
+    c.finish()?;
+    let step = Step::begin(svc, scope, principal, &req.name, &req.etag).await?;
+    scope.require_staff(step.row.community_id, &req.name)?;
+    let state = state_of(&step.row);
+    if matches!(state, IssueState::Rejected | IssueState::Duplicate) {
+        return Err(Error::illegal_transition(
+            name(step.row.id),
+            state_name(state),
+            "escalated",
+        ));
+    }
+    let mut am = step.changes();
+    am.escalated_to = Set(Some(council));
+    let entry = Entry::new(IssueUpdateKind::Comment, &step.author, step.now).with_text(
+        format!("escalated to {}. {}", req.council, req.note)
+            .trim_end()
+            .to_owned(),
+    );
+    step.finish(am, vec![entry]).await
+}
+
+/// Closes resolved issues nobody confirmed within the configured days.
+/// Returns how many it closed.
+pub async fn close_unconfirmed(svc: &Issues) -> Result<u64> {
+    let now = svc.ctx.clock.now();
+    let cutoff = now - Duration::days(svc.settings.auto_close_days);
+    let due = Entity::find()
+        .filter(Column::State.eq(IssueState::Resolved as i32))
+        .filter(Column::ResolveTime.lte(cutoff))
+        .all(svc.ctx.db.read())
+        .await?;
+    let mut closed = 0;
+    for row in due {
+        let txn = svc.ctx.db.write().begin().await?;
+        let mut am: rows::ActiveModel = row.clone().into();
+        am.state = Set(IssueState::Closed as i32);
+        am.close_time = Set(Some(now));
+        am.revision = Set(row.revision + 1);
+        am.update_time = Set(now);
+        // A concurrent confirmation wins; skip this one.
+        match VERSIONED
+            .save::<Entity, _>(&txn, row.id, row.revision, am, &name(row.id))
+            .await
+        {
+            Ok(saved) => {
+                timeline::record(
+                    &txn,
+                    row.id,
+                    Entry::transition(
+                        IssueState::Resolved,
+                        IssueState::Closed,
+                        "service:issues",
+                        now,
+                    )
+                    .with_text(format!(
+                        "closed automatically: not confirmed within {} days",
+                        svc.settings.auto_close_days
+                    )),
+                )
+                .await?;
+                refresh_two_nos(&txn, &saved, now).await?;
+                txn.commit().await?;
+                closed += 1;
+            }
+            Err(Error::EtagMismatch { .. }) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(closed)
+}
+
+/// Runs [`close_unconfirmed`] every minute for as long as the process runs.
+pub fn spawn_auto_close(svc: Issues) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
+        loop {
+            every.tick().await;
+            match close_unconfirmed(&svc).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(closed = n, "closed unconfirmed resolved issues"),
+                Err(e) => tracing::warn!(error = %e, "closing unconfirmed issues failed"),
+            }
+        }
+    })
+}

@@ -1,0 +1,185 @@
+//! The two-nos goal (双无: no chaotic parking, no clutter piling):
+//! GetCourtyardTwoNos, ListCourtyardTwoNos, and the recomputation every
+//! change to a two-nos issue or inspection triggers.
+//!
+//! A courtyard meets the goal when, for every two-nos sub-item, it has no
+//! open issue and its last inspection passed. The stored row keeps the last
+//! time the goal was met.
+
+use chrono::{DateTime, Utc};
+use cogov_kit::filter::{self, Field, Kind};
+use cogov_kit::listing::{Page, Sort};
+use cogov_kit::paging::SortKey;
+use cogov_kit::{Result, convert, names};
+use cogov_proto::issues::*;
+use sea_orm::ActiveValue::Set;
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
+use uuid::Uuid;
+
+use crate::access::Scope;
+use crate::entity::{inspections, issues, sub_items, two_nos};
+use crate::lifecycle::OPEN;
+use crate::{Issues, read_id};
+
+/// The live state of each two-nos sub-item in a courtyard.
+async fn items<C: ConnectionTrait>(conn: &C, courtyard: Uuid) -> Result<Vec<TwoNosItem>> {
+    let codes: Vec<String> = sub_items::Entity::find()
+        .filter(sub_items::Column::TwoNos.eq(true))
+        .order_by_asc(sub_items::Column::SortOrder)
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|s| s.id)
+        .collect();
+    let mut out = Vec::with_capacity(codes.len());
+    for code in codes {
+        let open = issues::Entity::find()
+            .filter(issues::Column::CourtyardId.eq(courtyard))
+            .filter(issues::Column::SubItemId.eq(code.clone()))
+            .filter(issues::Column::State.is_in(OPEN.map(|s| s as i32)))
+            .count(conn)
+            .await?;
+        let last = inspections::Entity::find()
+            .filter(inspections::Column::CourtyardId.eq(courtyard))
+            .filter(inspections::Column::SubItemId.eq(code.clone()))
+            .order_by_desc(inspections::Column::InspectTime)
+            .order_by_desc(inspections::Column::Id)
+            .one(conn)
+            .await?;
+        let last_result = last.as_ref().map_or(0, |i| i.result);
+        out.push(TwoNosItem {
+            sub_item: format!("subItems/{code}"),
+            open_issue_count: open as i32,
+            last_inspection: last
+                .map(|i| names::format("inspections", i.id))
+                .unwrap_or_default(),
+            last_result,
+            met: open == 0 && last_result == InspectionResult::Passed as i32,
+        });
+    }
+    Ok(out)
+}
+
+/// Recomputes and stores a courtyard's status; returns whether it is met.
+pub async fn recompute<C: ConnectionTrait>(
+    conn: &C,
+    courtyard: Uuid,
+    community: Uuid,
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    let items = items(conn, courtyard).await?;
+    let met = !items.is_empty() && items.iter().all(|i| i.met);
+    let previous = two_nos::Entity::find_by_id(courtyard).one(conn).await?;
+    let last_met = if met {
+        Some(now)
+    } else {
+        previous.and_then(|p| p.last_met_time)
+    };
+    two_nos::Entity::insert(two_nos::ActiveModel {
+        courtyard_id: Set(courtyard),
+        community_id: Set(community),
+        met: Set(met),
+        last_met_time: Set(last_met),
+        update_time: Set(now),
+    })
+    .on_conflict(
+        OnConflict::column(two_nos::Column::CourtyardId)
+            .update_columns([
+                two_nos::Column::Met,
+                two_nos::Column::LastMetTime,
+                two_nos::Column::UpdateTime,
+            ])
+            .to_owned(),
+    )
+    .exec_without_returning(conn)
+    .await?;
+    Ok(met)
+}
+
+async fn status<C: ConnectionTrait>(
+    conn: &C,
+    courtyard: Uuid,
+    community: Uuid,
+    stored: Option<two_nos::Model>,
+) -> Result<CourtyardTwoNos> {
+    let items = items(conn, courtyard).await?;
+    Ok(CourtyardTwoNos {
+        courtyard: names::format("courtyards", courtyard),
+        community: names::format("communities", community),
+        met: !items.is_empty() && items.iter().all(|i| i.met),
+        items,
+        last_met_time: stored.and_then(|s| convert::opt_timestamp(s.last_met_time)),
+    })
+}
+
+fn sees(scope: &Scope, community: Uuid, courtyard: Uuid) -> bool {
+    // The goal is public: residents see every courtyard's status.
+    matches!(scope, Scope::Resident { .. }) || scope.place_visible(community, courtyard)
+}
+
+/// GetCourtyardTwoNos.
+pub async fn get(
+    svc: &Issues,
+    scope: &Scope,
+    req: GetCourtyardTwoNosRequest,
+) -> Result<CourtyardTwoNos> {
+    let courtyard = read_id("courtyard", &req.courtyard, "courtyards")?;
+    let place = svc
+        .directory
+        .courtyard(courtyard)
+        .await?
+        .ok_or_else(|| scope.missing("Courtyard", &req.courtyard))?;
+    if !sees(scope, place.community, courtyard) {
+        return Err(cogov_kit::Error::out_of_reach(&req.courtyard));
+    }
+    let conn = svc.ctx.db.read();
+    let stored = two_nos::Entity::find_by_id(courtyard).one(conn).await?;
+    status(conn, courtyard, place.community, stored).await
+}
+
+/// ListCourtyardTwoNos: courtyards with any two-nos issue or inspection.
+pub async fn list(
+    svc: &Issues,
+    scope: &Scope,
+    req: ListCourtyardTwoNosRequest,
+) -> Result<ListCourtyardTwoNosResponse> {
+    let fields = [
+        Field::column(
+            "community",
+            two_nos::Column::CommunityId,
+            Kind::Name("communities"),
+        ),
+        Field::column("met", two_nos::Column::Met, Kind::Bool),
+    ];
+    let condition = filter::condition(&req.filter, &fields)?;
+    let page = Page::new(
+        &svc.ctx.tokens,
+        &["ListCourtyardTwoNos", &req.filter],
+        req.page_size,
+        &req.page_token,
+        Sort::<two_nos::Column> {
+            column: None,
+            desc: false,
+        },
+    )?;
+    let visible = match scope {
+        Scope::Resident { .. } => sea_orm::sea_query::Condition::all(),
+        other => other.place_condition(two_nos::Column::CommunityId, two_nos::Column::CourtyardId),
+    };
+    let conn = svc.ctx.db.read();
+    let select = two_nos::Entity::find().filter(visible).filter(condition);
+    let (rows, next_page_token) = page
+        .fetch(conn, select, two_nos::Column::CourtyardId, |m| {
+            (SortKey::None, m.courtyard_id)
+        })
+        .await?;
+    let mut statuses = Vec::with_capacity(rows.len());
+    for row in rows {
+        statuses.push(status(conn, row.courtyard_id, row.community_id, Some(row)).await?);
+    }
+    Ok(ListCourtyardTwoNosResponse {
+        statuses,
+        next_page_token,
+    })
+}

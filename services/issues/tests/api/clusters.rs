@@ -1,0 +1,112 @@
+//! Recurring problems: three reports of one sub-item in one courtyard
+//! within 30 days make a cluster, ready for escalation.
+
+use cogov_proto::issues::*;
+use tonic::Code;
+
+use crate::both;
+use crate::support::*;
+
+both!(three_reports_make_a_cluster);
+
+async fn three_reports_make_a_cluster(env: Env) {
+    let w = World::build(&env).await;
+    let mut c = env.admin();
+    let first = c
+        .report_issue(report(&w.a1, "ebike_parking_charging"))
+        .await
+        .unwrap()
+        .into_inner();
+    env.clock.advance(chrono::Duration::days(10));
+    let second = c
+        .report_issue(report(&w.a1, "ebike_parking_charging"))
+        .await
+        .unwrap()
+        .into_inner();
+    c.report_issue(report(&w.a2, "ebike_parking_charging"))
+        .await
+        .unwrap();
+    assert!(
+        second.cluster.is_empty(),
+        "two reports are not yet a pattern"
+    );
+    env.clock.advance(chrono::Duration::days(10));
+    let third = c
+        .report_issue(report(&w.a1, "ebike_parking_charging"))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!third.cluster.is_empty());
+
+    let cluster = c
+        .get_issue_cluster(GetIssueClusterRequest {
+            name: third.cluster.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(cluster.state, ClusterState::Detected as i32);
+    assert_eq!(cluster.courtyard, w.a1);
+    let mut expected = vec![first.name.clone(), second.name.clone(), third.name.clone()];
+    expected.sort();
+    assert_eq!(cluster.issues, expected);
+
+    // A fourth joins the same cluster.
+    let fourth = c
+        .report_issue(report(&w.a1, "ebike_parking_charging"))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(fourth.cluster, third.cluster);
+
+    let listed = c
+        .list_issue_clusters(ListIssueClustersRequest {
+            filter: format!("courtyard = {} AND state = DETECTED", w.a1),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(listed.clusters.len(), 1);
+
+    let council = format!("councils/{}", uuid::Uuid::now_v7());
+    let escalated = c
+        .escalate_issue_cluster(EscalateIssueClusterRequest {
+            name: cluster.name.clone(),
+            council: council.clone(),
+            note: "e-bike charging needs a shared shed".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        (escalated.state, escalated.escalated_to.as_str()),
+        (ClusterState::Escalated as i32, council.as_str())
+    );
+    let first = c
+        .get_issue(GetIssueRequest {
+            name: first.name.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(first.escalated_to, council);
+    assert_status(
+        c.dismiss_issue_cluster(DismissIssueClusterRequest {
+            name: cluster.name.clone(),
+            ..Default::default()
+        })
+        .await,
+        Code::FailedPrecondition,
+        "ILLEGAL_STATE_TRANSITION",
+    );
+    // Reports older than the window do not count.
+    env.clock.advance(chrono::Duration::days(60));
+    let late = c
+        .report_issue(report(&w.a2, "ebike_parking_charging"))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(late.cluster.is_empty());
+}

@@ -1,0 +1,331 @@
+//! What the other services ask the organizations service: where a courtyard
+//! is, who a person is, what an organisation is, and a partner's reach.
+//!
+//! Calls go over gRPC as this service's own principal. Place facts never
+//! change (a courtyard's community is immutable) and are cached for the
+//! life of the process; reach is cached briefly, never past the moment an
+//! agreement starts or ends, so an ended agreement stops access within the
+//! TTL (event-driven invalidation comes with the event bus).
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use cogov_proto::organizations::organizations_service_client::OrganizationsServiceClient;
+use cogov_proto::organizations::{
+    GetBuildingRequest, GetCourtyardRequest, GetOrganizationRequest, GetPersonRequest,
+    ResolveReachRequest,
+};
+use tonic::service::Interceptor;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::{Channel, Endpoint};
+use tonic::{Code, Status};
+use uuid::Uuid;
+
+use crate::auth::{Authenticator, Principal};
+use crate::clock::Clock;
+use crate::convert;
+use crate::error::{Error, Result};
+use crate::names;
+
+/// A courtyard's place in the hierarchy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CourtyardInfo {
+    /// The courtyard.
+    pub id: Uuid,
+    /// Its community.
+    pub community: Uuid,
+}
+
+/// What the services need to know of a person.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PersonInfo {
+    /// The person.
+    pub id: Uuid,
+    /// Display name.
+    pub display_name: String,
+    /// Home community.
+    pub community: Uuid,
+    /// Home courtyard.
+    pub courtyard: Option<Uuid>,
+    /// A building or stairwell head.
+    pub building_head: bool,
+}
+
+/// What the services need to know of an organisation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrganizationInfo {
+    /// The organisation.
+    pub id: Uuid,
+    /// Display name.
+    pub display_name: String,
+    /// `OrganizationKind` as a number.
+    pub kind: i32,
+    /// The community of its place, if any.
+    pub community: Option<Uuid>,
+}
+
+/// A partner's reach at one moment.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Reach {
+    /// Communities wholly in reach.
+    pub communities: BTreeSet<Uuid>,
+    /// Every courtyard in reach.
+    pub courtyards: BTreeSet<Uuid>,
+}
+
+impl Reach {
+    /// Whether a row of `courtyard` (in `community`) is in reach.
+    pub fn covers(&self, community: Option<Uuid>, courtyard: Option<Uuid>) -> bool {
+        courtyard.is_some_and(|c| self.courtyards.contains(&c))
+            || community.is_some_and(|c| self.communities.contains(&c))
+    }
+}
+
+#[derive(Clone)]
+struct AsService {
+    auth: Authenticator,
+    principal: Principal,
+}
+
+impl Interceptor for AsService {
+    fn call(&mut self, mut request: tonic::Request<()>) -> Result<tonic::Request<()>, Status> {
+        self.auth.attach(
+            request.metadata_mut(),
+            &self.principal,
+            chrono::Duration::seconds(30),
+        );
+        Ok(request)
+    }
+}
+
+type Client = OrganizationsServiceClient<InterceptedService<Channel, AsService>>;
+
+#[derive(Default)]
+struct Cache {
+    courtyards: HashMap<Uuid, Option<CourtyardInfo>>,
+    buildings: HashMap<Uuid, Option<Uuid>>,
+    reach: HashMap<Uuid, (Instant, Reach)>,
+}
+
+/// A client of the organizations service with caches.
+#[derive(Clone)]
+pub struct Directory {
+    client: Client,
+    cache: Arc<Mutex<Cache>>,
+    reach_ttl: Duration,
+    clock: Clock,
+}
+
+impl std::fmt::Debug for Directory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Directory")
+            .field("reach_ttl", &self.reach_ttl)
+            .finish_non_exhaustive()
+    }
+}
+
+fn unavailable(status: Status) -> Error {
+    Error::Unavailable(format!("organizations service: {}", status.message()))
+}
+
+/// `None` for NOT_FOUND, the error otherwise.
+fn found<T>(result: Result<tonic::Response<T>, Status>) -> Result<Option<T>> {
+    match result {
+        Ok(r) => Ok(Some(r.into_inner())),
+        Err(s) if s.code() == Code::NotFound => Ok(None),
+        Err(s) => Err(unavailable(s)),
+    }
+}
+
+impl Directory {
+    /// A directory over `address` (`http://host:port`), calling as the
+    /// internal service `service`. Connects lazily.
+    pub fn new(
+        address: &str,
+        auth: Authenticator,
+        service: &str,
+        clock: Clock,
+        reach_ttl: Duration,
+    ) -> Result<Self> {
+        let channel = Endpoint::from_shared(address.to_owned())
+            .map_err(|e| Error::Internal(format!("organizations address {address}: {e}")))?
+            .connect_timeout(Duration::from_secs(5))
+            .timeout(Duration::from_secs(10))
+            .connect_lazy();
+        Ok(Self::from_channel(channel, auth, service, clock, reach_ttl))
+    }
+
+    /// A directory over an existing channel.
+    pub fn from_channel(
+        channel: Channel,
+        auth: Authenticator,
+        service: &str,
+        clock: Clock,
+        reach_ttl: Duration,
+    ) -> Self {
+        let signer = AsService {
+            auth,
+            principal: Principal::Service {
+                name: service.into(),
+            },
+        };
+        Self {
+            client: OrganizationsServiceClient::with_interceptor(channel, signer),
+            cache: Arc::default(),
+            reach_ttl,
+            clock,
+        }
+    }
+
+    /// The courtyard and its community; `None` if there is no such courtyard.
+    pub async fn courtyard(&self, id: Uuid) -> Result<Option<CourtyardInfo>> {
+        if let Some(hit) = self.cache.lock().expect("cache lock").courtyards.get(&id) {
+            return Ok(*hit);
+        }
+        let got = found(
+            self.client
+                .clone()
+                .get_courtyard(GetCourtyardRequest {
+                    name: names::format("courtyards", id),
+                })
+                .await,
+        )?;
+        let info = got.and_then(|c| {
+            Some(CourtyardInfo {
+                id,
+                community: names::parse("communities", &c.community)?,
+            })
+        });
+        self.cache
+            .lock()
+            .expect("cache lock")
+            .courtyards
+            .insert(id, info);
+        Ok(info)
+    }
+
+    /// The courtyard of a building; `None` if there is no such building.
+    pub async fn building_courtyard(&self, id: Uuid) -> Result<Option<Uuid>> {
+        if let Some(hit) = self.cache.lock().expect("cache lock").buildings.get(&id) {
+            return Ok(*hit);
+        }
+        let got = found(
+            self.client
+                .clone()
+                .get_building(GetBuildingRequest {
+                    name: names::format("buildings", id),
+                })
+                .await,
+        )?;
+        let courtyard = got.and_then(|b| names::parse("courtyards", &b.courtyard));
+        self.cache
+            .lock()
+            .expect("cache lock")
+            .buildings
+            .insert(id, courtyard);
+        Ok(courtyard)
+    }
+
+    /// A person (not cached: roles change).
+    pub async fn person(&self, id: Uuid) -> Result<Option<PersonInfo>> {
+        let got = found(
+            self.client
+                .clone()
+                .get_person(GetPersonRequest {
+                    name: names::format("persons", id),
+                })
+                .await,
+        )?;
+        Ok(got.and_then(|p| {
+            Some(PersonInfo {
+                id,
+                display_name: p.display_name,
+                community: names::parse("communities", &p.community)?,
+                courtyard: names::parse("courtyards", &p.courtyard),
+                building_head: p.building_head,
+            })
+        }))
+    }
+
+    /// An organisation (not cached).
+    pub async fn organization(&self, id: Uuid) -> Result<Option<OrganizationInfo>> {
+        let got = found(
+            self.client
+                .clone()
+                .get_organization(GetOrganizationRequest {
+                    name: names::format("organizations", id),
+                })
+                .await,
+        )?;
+        Ok(got.map(|o| {
+            let community = names::collection(&o.place)
+                .filter(|c| *c == "communities")
+                .and_then(|_| names::parse("communities", &o.place));
+            OrganizationInfo {
+                id,
+                display_name: o.display_name,
+                kind: o.kind,
+                community,
+            }
+        }))
+    }
+
+    /// The reach of `organization` now.
+    pub async fn reach(&self, organization: Uuid) -> Result<Reach> {
+        if let Some((until, reach)) = self
+            .cache
+            .lock()
+            .expect("cache lock")
+            .reach
+            .get(&organization)
+            && Instant::now() < *until
+        {
+            return Ok(reach.clone());
+        }
+        let got = self
+            .client
+            .clone()
+            .resolve_reach(ResolveReachRequest {
+                organization: names::format("organizations", organization),
+                at_time: None,
+            })
+            .await;
+        let r = match got {
+            Ok(r) => r.into_inner(),
+            // An organisation that no longer exists reaches nothing.
+            Err(s) if matches!(s.code(), Code::NotFound | Code::PermissionDenied) => {
+                return Ok(Reach::default());
+            }
+            Err(s) => return Err(unavailable(s)),
+        };
+        let reach = Reach {
+            communities: r
+                .communities
+                .iter()
+                .filter_map(|c| names::parse("communities", c))
+                .collect(),
+            courtyards: r
+                .courtyards
+                .iter()
+                .filter_map(|c| names::parse("courtyards", c))
+                .collect(),
+        };
+        let mut ttl = self.reach_ttl;
+        if let Some(change) = r.expire_time.as_ref().and_then(convert::from_timestamp) {
+            let until_change = (change - self.clock.now()).to_std().unwrap_or_default();
+            ttl = ttl.min(until_change);
+        }
+        self.cache
+            .lock()
+            .expect("cache lock")
+            .reach
+            .insert(organization, (Instant::now() + ttl, reach.clone()));
+        Ok(reach)
+    }
+
+    /// Forgets every cached reach (after an agreement changes).
+    pub fn invalidate_reach(&self) {
+        self.cache.lock().expect("cache lock").reach.clear();
+    }
+}
