@@ -112,8 +112,9 @@ pub async fn run(args: UpArgs) -> Result<(), String> {
     tracing::info!(elapsed_ms = healthy.as_millis() as u64, "all roles healthy");
 
     let organizations = channel(addrs[0].1).await?;
+    let issues = channel(addrs[1].1).await?;
     if !args.no_demo {
-        let loaded = demo::load_if_empty(organizations, &auth).await?;
+        let loaded = demo::load_if_empty(organizations, issues, &auth).await?;
         if let Some(summary) = loaded {
             tracing::info!(
                 elapsed_ms = started.elapsed().as_millis() as u64,

@@ -209,6 +209,44 @@ async fn up_serves_the_niujie_demo_and_stops_on_sigterm() {
     assert!(residents.iter().any(|p| !p.double_report_unit.is_empty()));
     assert!(residents.iter().any(|p| p.building_head));
 
+    // The issues role: the demo's issues in realistic states.
+    let channel = Channel::from_shared(format!("http://127.0.0.1:{}", port + 1))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut issues = cogov_proto::issues::issues_service_client::IssuesServiceClient::new(channel);
+    let listed = issues
+        .list_issues(cogov_proto::issues::ListIssuesRequest {
+            page_size: 1000,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .issues;
+    assert_eq!(listed.len(), 300);
+    let states: BTreeSet<i32> = listed.iter().map(|i| i.state).collect();
+    assert!(states.len() >= 8, "issues in many states: {states:?}");
+    let stats = issues
+        .compute_issue_statistics(cogov_proto::issues::ComputeIssueStatisticsRequest {
+            group_by: cogov_proto::issues::StatisticsGroup::Community as i32,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(stats.rows.len(), 10, "every community has issues");
+    let two_nos = issues
+        .list_courtyard_two_nos(cogov_proto::issues::ListCourtyardTwoNosRequest {
+            page_size: 100,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(two_nos.statuses.len(), 56);
+
     // SIGTERM: drain and exit 0.
     let status = Command::new("kill")
         .args(["-TERM", &child.0.id().to_string()])

@@ -22,6 +22,8 @@ use tonic::service::Interceptor;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 
+mod issues;
+
 /// The seed of the demo street.
 pub const SEED: u64 = 2024;
 
@@ -113,6 +115,21 @@ struct Loader {
 
 fn err(what: &str) -> impl Fn(tonic::Status) -> String + '_ {
     move |s| format!("demo data: {what}: {}", s.message())
+}
+
+/// What the issues demo needs to know of the street.
+#[derive(Debug, Clone)]
+pub struct DemoStreet {
+    /// (name, community index, is an estate).
+    pub courtyards: Vec<(String, usize, bool)>,
+    /// (name, courtyard index).
+    pub residents: Vec<(String, usize)>,
+    /// (firm, communities whose estates it serves).
+    pub firms: Vec<(String, Vec<usize>)>,
+    /// The residents' committee of each community.
+    pub committees: Vec<String>,
+    /// The street office's departments.
+    pub departments: Vec<String>,
 }
 
 /// A resident being generated, with what the later steps need.
@@ -209,7 +226,7 @@ impl Loader {
         Ok(())
     }
 
-    async fn load(&mut self) -> Result<String, String> {
+    async fn load(&mut self) -> Result<(String, DemoStreet), String> {
         let request_id = self.request_id();
         let street = self
             .client
@@ -242,20 +259,22 @@ impl Loader {
                 &street,
             )
             .await?;
-        self.org(
-            "城管执法队 Urban Management Team",
-            OrganizationKind::Department,
-            &office,
-            &street,
-        )
-        .await?;
-        self.org(
-            "房管所 Housing Management Office",
-            OrganizationKind::Department,
-            &office,
-            &street,
-        )
-        .await?;
+        let departments = vec![
+            self.org(
+                "城管执法队 Urban Management Team",
+                OrganizationKind::Department,
+                &office,
+                &street,
+            )
+            .await?,
+            self.org(
+                "房管所 Housing Management Office",
+                OrganizationKind::Department,
+                &office,
+                &street,
+            )
+            .await?,
+        ];
         self.org(
             "专家顾问团 Expert Advisory Group",
             OrganizationKind::ExpertGroup,
@@ -705,7 +724,7 @@ impl Loader {
             talents += 1;
         }
 
-        Ok(format!(
+        let summary = format!(
             "Niujie demo data loaded: 1 street, {} communities, {} courtyards, {} residents, {} shared resources, {} talents ({} calls)",
             communities.len(),
             courtyards.len(),
@@ -713,7 +732,25 @@ impl Loader {
             resources,
             talents,
             self.calls
-        ))
+        );
+        let street = DemoStreet {
+            courtyards: courtyards
+                .iter()
+                .map(|y| (y.name.clone(), y.community, y.estate))
+                .collect(),
+            residents: residents
+                .iter()
+                .map(|r| (r.name.clone(), r.courtyard))
+                .collect(),
+            firms: firms
+                .iter()
+                .zip(FIRMS)
+                .map(|(f, (_, served))| (f.clone(), served.to_vec()))
+                .collect(),
+            committees,
+            departments,
+        };
+        Ok((summary, street))
     }
 
     async fn resource(
@@ -749,9 +786,10 @@ impl Loader {
 }
 
 /// Loads the demo data unless the street already has one; returns a summary
-/// when it loaded.
+/// when it loaded. `issues` is the issues role's channel.
 pub async fn load_if_empty(
     channel: Channel,
+    issues: Channel,
     auth: &Authenticator,
 ) -> Result<Option<String>, String> {
     let mut client =
@@ -772,5 +810,13 @@ pub async fn load_if_empty(
         rng: ChaCha8Rng::seed_from_u64(SEED),
         calls: 0,
     };
-    loader.load().await.map(Some)
+    let (summary, street) = loader.load().await?;
+    let issues = issues::load(
+        issues,
+        Signer { auth: auth.clone() },
+        &street,
+        &mut loader.rng,
+    )
+    .await?;
+    Ok(Some(format!("{summary}; {issues}")))
 }
