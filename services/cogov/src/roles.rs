@@ -34,6 +34,24 @@ pub struct Links {
     /// Seconds a partner's reach may be cached.
     #[arg(long, env = "COGOV_REACH_CACHE_SECONDS", default_value_t = 5)]
     pub reach_cache_seconds: u64,
+    /// Issues: a resolved issue nobody confirms closes after this many days.
+    #[arg(long, env = "COGOV_AUTO_CLOSE_DAYS", default_value_t = 7)]
+    pub auto_close_days: i64,
+    /// Issues: this many reports of one sub-item in one courtyard within 30
+    /// days make a recurring cluster.
+    #[arg(long, env = "COGOV_CLUSTER_THRESHOLD", default_value_t = 3)]
+    pub cluster_threshold: u64,
+}
+
+impl Links {
+    /// The issues service's settings.
+    pub fn issues_settings(&self) -> cogov_issues::Settings {
+        cogov_issues::Settings {
+            auto_close_days: self.auto_close_days.max(1),
+            cluster_threshold: self.cluster_threshold.max(2),
+            ..cogov_issues::Settings::default()
+        }
+    }
 }
 
 impl Role {
@@ -84,8 +102,7 @@ impl Role {
                     Duration::from_secs(links.reach_cache_seconds),
                 )
                 .map_err(|e| e.to_string())?;
-                let issues =
-                    cogov_issues::Issues::new(ctx, directory, cogov_issues::Settings::default());
+                let issues = cogov_issues::Issues::new(ctx, directory, links.issues_settings());
                 cogov_issues::transitions::spawn_auto_close(issues.clone());
                 issues.server(auth)
             }

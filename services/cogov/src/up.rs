@@ -74,6 +74,8 @@ pub async fn run(args: UpArgs) -> Result<(), String> {
             SocketAddr::new(args.host, port(args.base_port, Role::Organizations))
         ),
         reach_cache_seconds: 5,
+        auto_close_days: 7,
+        cluster_threshold: 3,
     };
     let mut tasks = Vec::new();
     let mut addrs = Vec::new();

@@ -453,15 +453,17 @@ pub async fn report(
             Entry::transition(IssueState::Unspecified, IssueState::Reported, &author, now),
         )
         .await?;
-        clusters::detect(txn, &settings, &row, now).await?;
+        let cluster = clusters::detect(txn, &settings, &row, now).await?;
         if item.two_nos {
             two_nos::recompute(txn, row.courtyard_id, row.community_id, now).await?;
         }
-        let row = Entity::find_by_id(id)
-            .one(txn)
-            .await?
-            .expect("just inserted");
-        render(txn, scope, &row, now).await
+        // A new issue has no parties, and the cluster is the only column
+        // that may have changed since the insert.
+        let row = Model {
+            cluster_id: cluster,
+            ..row
+        };
+        Ok(to_proto(&row, &[], scope, now))
     })
     .await
 }

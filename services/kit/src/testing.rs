@@ -47,6 +47,12 @@ impl TestDb {
     /// or `None` when it is unset.
     pub async fn postgres() -> Option<TestDb> {
         let admin_url = std::env::var(POSTGRES_ENV).ok().filter(|u| !u.is_empty())?;
+        Some(Self::postgres_at(&admin_url).await)
+    }
+
+    /// A new PostgreSQL database on the server at `admin_url`.
+    pub async fn postgres_at(admin_url: &str) -> TestDb {
+        let admin_url = admin_url.to_owned();
         let database = format!("cogov_test_{}", uuid::Uuid::new_v4().simple());
         let admin = Database::connect(&admin_url)
             .await
@@ -57,13 +63,13 @@ impl TestDb {
             .expect("creating the test database");
         admin.close().await.ok();
         let url = with_database(&admin_url, &database);
-        Some(TestDb {
+        TestDb {
             url,
             cleanup: Cleanup::Postgres {
                 admin_url,
                 database,
             },
-        })
+        }
     }
 }
 

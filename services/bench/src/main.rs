@@ -1,0 +1,459 @@
+//! The benchmark program. It starts what it measures — the organizations
+//! and issues services on loopback, on SQLite (and PostgreSQL with
+//! `--postgres`) — and prints figures:
+//!
+//! - `ReportIssue` throughput and latency at concurrency 1 and 64;
+//! - `ListIssues` (a page of 50 with typical filters) and
+//!   `ComputeIssueStatistics` latency with `--issues` rows stored (bulk
+//!   loaded straight into the database).
+//!
+//! Run: `cargo run --release -p cogov-bench -- [--issues 100000] [--postgres URL]`
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use clap::Parser;
+use cogov_issues::entity::issues as rows;
+use cogov_issues::taxonomy_seed::SUB_ITEMS;
+use cogov_kit::Context;
+use cogov_kit::auth::{Authenticator, Principal};
+use cogov_kit::clock::Clock;
+use cogov_kit::db::{self, DbConfig};
+use cogov_kit::directory::Directory;
+use cogov_kit::paging::PageTokens;
+use cogov_kit::testing::{TestDb, TestServer};
+use cogov_proto::issues::issues_service_client::IssuesServiceClient;
+use cogov_proto::issues::*;
+use cogov_proto::organizations as org;
+use cogov_proto::organizations::organizations_service_client::OrganizationsServiceClient;
+use rand::{RngExt, SeedableRng};
+use sea_orm::{ActiveValue::Set, EntityTrait, TransactionTrait};
+use tonic::service::Interceptor;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::Channel;
+use uuid::Uuid;
+
+#[derive(Debug, Parser)]
+#[command(about = "Prints cogov's performance figures")]
+struct Args {
+    /// Issues stored for the read measurements.
+    #[arg(long, default_value_t = 100_000)]
+    issues: usize,
+    /// Reports sent per write measurement.
+    #[arg(long, default_value_t = 3_000)]
+    reports: usize,
+    /// Calls per read measurement.
+    #[arg(long, default_value_t = 300)]
+    reads: usize,
+    /// Also measure on this PostgreSQL server (a database is created and
+    /// dropped), e.g. postgres://postgres@127.0.0.1:5432/postgres.
+    #[arg(long, env = "COGOV_TEST_DATABASE_URL")]
+    postgres: Option<String>,
+}
+
+const SECRET: &[u8] = b"benchmark internal secret";
+
+#[derive(Clone)]
+struct Admin(Authenticator);
+
+impl Interceptor for Admin {
+    fn call(&mut self, mut r: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
+        self.0.attach(
+            r.metadata_mut(),
+            &Principal::StreetAdmin {
+                subject: "bench".into(),
+            },
+            chrono::Duration::seconds(600),
+        );
+        Ok(r)
+    }
+}
+
+type Issues = IssuesServiceClient<InterceptedService<Channel, Admin>>;
+
+struct Stack {
+    issues: TestServer,
+    svc: cogov_issues::Issues,
+    client: Issues,
+    courtyards: Vec<(Uuid, Uuid)>,
+    _dbs: (TestDb, TestDb),
+    _orgs: TestServer,
+}
+
+async fn start(orgs_db: TestDb, issues_db: TestDb) -> Stack {
+    let clock = Clock::system();
+    let auth = Authenticator::new(SECRET, None, clock.clone());
+    let tokens = PageTokens::new(b"bench page tokens");
+    let mut cfg = DbConfig::new(&orgs_db.url);
+    cfg.max_connections = 16;
+    let orgs = TestServer::start(
+        cogov_organizations::Organizations::new(Context {
+            db: db::connect::<cogov_organizations::Migrator>(&cfg)
+                .await
+                .expect("organizations database"),
+            tokens: tokens.clone(),
+            clock: clock.clone(),
+        })
+        .server(auth.clone()),
+    )
+    .await;
+    let mut cfg = DbConfig::new(&issues_db.url);
+    cfg.max_connections = 16;
+    let directory = Directory::from_channel(
+        orgs.channel.clone(),
+        auth.clone(),
+        "issues",
+        clock.clone(),
+        Duration::from_secs(5),
+    );
+    let svc = cogov_issues::Issues::new(
+        Context {
+            db: db::connect::<cogov_issues::Migrator>(&cfg)
+                .await
+                .expect("issues database"),
+            tokens,
+            clock,
+        },
+        directory,
+        cogov_issues::Settings::default(),
+    );
+    let issues = TestServer::start(svc.clone().server(auth.clone())).await;
+
+    // A street of 10 communities with 56 courtyards.
+    let mut o =
+        OrganizationsServiceClient::with_interceptor(orgs.channel.clone(), Admin(auth.clone()));
+    let street = o
+        .create_street(org::CreateStreetRequest {
+            street: Some(org::Street {
+                display_name: "Niujie".into(),
+                ..Default::default()
+            }),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .name;
+    let mut courtyards = Vec::new();
+    for c in 0..10 {
+        let community = o
+            .create_community(org::CreateCommunityRequest {
+                community: Some(org::Community {
+                    street: street.clone(),
+                    display_name: format!("C{c}"),
+                    ..Default::default()
+                }),
+                request_id: String::new(),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .name;
+        let n = if c < 2 { 13 } else { 4 } - usize::from(c >= 8);
+        for y in 0..n {
+            let yard = o
+                .create_courtyard(org::CreateCourtyardRequest {
+                    courtyard: Some(org::Courtyard {
+                        community: community.clone(),
+                        display_name: format!("Y{c}-{y}"),
+                        kind: org::CourtyardKind::Estate as i32,
+                        ..Default::default()
+                    }),
+                    request_id: String::new(),
+                })
+                .await
+                .unwrap()
+                .into_inner()
+                .name;
+            courtyards.push((id(&yard), id(&community)));
+        }
+    }
+    let client = IssuesServiceClient::with_interceptor(issues.channel.clone(), Admin(auth));
+    Stack {
+        issues,
+        svc,
+        client,
+        courtyards,
+        _dbs: (orgs_db, issues_db),
+        _orgs: orgs,
+    }
+}
+
+fn id(name: &str) -> Uuid {
+    Uuid::parse_str(name.rsplit('/').next().unwrap()).unwrap()
+}
+
+/// p50 and p99 of sorted latencies.
+fn percentiles(mut d: Vec<Duration>) -> (Duration, Duration) {
+    d.sort();
+    let at = |q: f64| {
+        d[((d.len() as f64 * q).ceil() as usize)
+            .saturating_sub(1)
+            .min(d.len() - 1)]
+    };
+    (at(0.50), at(0.99))
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
+}
+
+async fn writes(stack: &Stack, total: usize, concurrency: usize) -> (f64, Duration, Duration) {
+    let courtyards = Arc::new(stack.courtyards.clone());
+    let per_task = total / concurrency;
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for t in 0..concurrency {
+        let mut c = stack.client.clone();
+        let courtyards = courtyards.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::with_capacity(per_task);
+            for i in 0..per_task {
+                let (courtyard, _) = courtyards[(t * 7 + i) % courtyards.len()];
+                let sub_item = SUB_ITEMS[(t + i) % SUB_ITEMS.len()].code;
+                let req = ReportIssueRequest {
+                    issue: Some(Issue {
+                        courtyard: format!("courtyards/{courtyard}"),
+                        sub_item: format!("subItems/{sub_item}"),
+                        title: "bench".into(),
+                        ..Default::default()
+                    }),
+                    request_id: Uuid::new_v4().to_string(),
+                };
+                let t0 = Instant::now();
+                c.report_issue(req).await.expect("report");
+                lat.push(t0.elapsed());
+            }
+            lat
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.unwrap());
+    }
+    let rate = all.len() as f64 / started.elapsed().as_secs_f64();
+    let (p50, p99) = percentiles(all);
+    (rate, p50, p99)
+}
+
+/// Inserts `n` issues straight into the database, in realistic spreads.
+async fn bulk_load(stack: &Stack, n: usize) -> Duration {
+    let started = Instant::now();
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+    let now = Utc::now();
+    let db = stack.svc.ctx.db.write();
+    let mut left = n;
+    while left > 0 {
+        // SQLite binds at most 32,766 variables a statement: 45 columns × 500.
+        let batch = left.min(500);
+        left -= batch;
+        let mut models = Vec::with_capacity(batch);
+        for _ in 0..batch {
+            let (courtyard, community) =
+                stack.courtyards[rng.random_range(0..stack.courtyards.len())];
+            let item = SUB_ITEMS[rng.random_range(0..SUB_ITEMS.len())];
+            let created = now - chrono::Duration::minutes(rng.random_range(0..90 * 24 * 60));
+            let state = [2, 3, 5, 6, 7, 7, 7, 7, 1, 9][rng.random_range(0..10)];
+            let acked =
+                (state != 1).then_some(created + chrono::Duration::hours(rng.random_range(0..30)));
+            let resolved = matches!(state, 6 | 7)
+                .then_some(created + chrono::Duration::days(rng.random_range(0..10)));
+            models.push(rows::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                courtyard_id: Set(courtyard),
+                community_id: Set(community),
+                building_id: Set(None),
+                sub_item_id: Set(item.code.to_owned()),
+                category_id: Set(item.category.to_owned()),
+                title: Set("bulk".into()),
+                description: Set(String::new()),
+                latitude: Set(None),
+                longitude: Set(None),
+                address_text: Set(String::new()),
+                media: Set(String::new()),
+                channel: Set(1),
+                priority: Set(2),
+                reporter_id: Set(None),
+                contact_name: Set(String::new()),
+                contact_phone: Set(String::new()),
+                contact_address: Set(String::new()),
+                state: Set(state),
+                respond_by: Set(created + chrono::Duration::hours(item.respond_hours.into())),
+                resolve_by: Set(created + chrono::Duration::days(item.resolve_days.into())),
+                acknowledge_time: Set(acked),
+                assignee_id: Set((state >= 3).then(Uuid::now_v7)),
+                dispatch_count: Set(i32::from(state >= 3)),
+                resolution_note: Set(String::new()),
+                resolution_media: Set(String::new()),
+                resolver_id: Set(None),
+                resolve_time: Set(resolved),
+                satisfaction: Set(if state == 7 {
+                    rng.random_range(1..=5)
+                } else {
+                    0
+                }),
+                confirm_comment: Set(String::new()),
+                confirmer_id: Set(None),
+                confirm_time: Set(None),
+                close_time: Set(None),
+                reject_reason: Set(0),
+                duplicate_of: Set(None),
+                duplicate_count: Set(0),
+                return_count: Set(i32::from(rng.random_bool(0.05))),
+                reopen_count: Set(i32::from(rng.random_bool(0.03))),
+                cluster_id: Set(None),
+                escalated_to: Set(None),
+                topic_id: Set(None),
+                action_item: Set(String::new()),
+                revision: Set(1),
+                create_time: Set(created),
+                update_time: Set(created),
+            });
+        }
+        let txn = db.begin().await.unwrap();
+        rows::Entity::insert_many(models)
+            .exec_without_returning(&txn)
+            .await
+            .unwrap();
+        txn.commit().await.unwrap();
+    }
+    started.elapsed()
+}
+
+async fn reads<F, Fut>(count: usize, mut call: F) -> (Duration, Duration)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let mut lat = Vec::with_capacity(count);
+    for _ in 0..count {
+        let t0 = Instant::now();
+        call().await;
+        lat.push(t0.elapsed());
+    }
+    percentiles(lat)
+}
+
+async fn measure(name: &str, stack: Stack, args: &Args) {
+    println!("\n## {name}\n");
+    println!("| measurement | figure |");
+    println!("|---|---|");
+    for concurrency in [1, 64] {
+        let (rate, p50, p99) = writes(&stack, args.reports, concurrency).await;
+        println!(
+            "| ReportIssue, concurrency {concurrency} | {rate:.0} reports/s, p50 {}, p99 {} |",
+            ms(p50),
+            ms(p99)
+        );
+    }
+    let already = 2 * args.reports;
+    let load = bulk_load(&stack, args.issues.saturating_sub(already)).await;
+    println!(
+        "| bulk load to {} issues | {:.1} s |",
+        args.issues,
+        load.as_secs_f64()
+    );
+
+    let (courtyard, community) = stack.courtyards[3];
+    let filters = [
+        ("community", format!("community = communities/{community}")),
+        (
+            "community AND state",
+            format!("community = communities/{community} AND state = DISPATCHED"),
+        ),
+        (
+            "courtyard AND sub_item",
+            format!("courtyard = courtyards/{courtyard} AND sub_item = subItems/roof_leak"),
+        ),
+        ("overdue", "overdue = true".to_owned()),
+        ("state, by resolve_by", "state = IN_PROGRESS".to_owned()),
+    ];
+    for (label, filter) in filters {
+        let order_by = if label.contains("resolve_by") {
+            "resolve_by"
+        } else {
+            ""
+        };
+        let c = stack.client.clone();
+        let (p50, p99) = reads(args.reads, || {
+            let mut c = c.clone();
+            let filter = filter.clone();
+            async move {
+                c.list_issues(ListIssuesRequest {
+                    page_size: 50,
+                    filter,
+                    order_by: order_by.into(),
+                    ..Default::default()
+                })
+                .await
+                .expect("list");
+            }
+        })
+        .await;
+        println!(
+            "| ListIssues page of 50, {label} | p50 {}, p99 {} |",
+            ms(p50),
+            ms(p99)
+        );
+    }
+    for (label, group) in [
+        ("community", StatisticsGroup::Community),
+        ("month", StatisticsGroup::Month),
+    ] {
+        let c = stack.client.clone();
+        let (p50, p99) = reads(args.reads.min(50), || {
+            let mut c = c.clone();
+            async move {
+                c.compute_issue_statistics(ComputeIssueStatisticsRequest {
+                    group_by: group as i32,
+                    interval: Some(cogov_proto::common::Interval {
+                        start_time: Some(cogov_kit::convert::timestamp(
+                            Utc::now() - chrono::Duration::days(365),
+                        )),
+                        end_time: None,
+                    }),
+                    ..Default::default()
+                })
+                .await
+                .expect("statistics");
+            }
+        })
+        .await;
+        println!(
+            "| statistics by {label}, all issues | p50 {}, p99 {} |",
+            ms(p50),
+            ms(p99)
+        );
+    }
+    drop(stack.issues);
+}
+
+fn main() {
+    let args = Args::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        println!(
+            "# cogov benchmark — {} issues stored, {} cores",
+            args.issues,
+            std::thread::available_parallelism().map_or(0, |n| n.get())
+        );
+        measure(
+            "SQLite (WAL, synchronous=NORMAL)",
+            start(TestDb::sqlite(), TestDb::sqlite()).await,
+            &args,
+        )
+        .await;
+        if let Some(url) = &args.postgres {
+            let stack = start(
+                TestDb::postgres_at(url).await,
+                TestDb::postgres_at(url).await,
+            )
+            .await;
+            measure("PostgreSQL", stack, &args).await;
+        }
+    });
+}
