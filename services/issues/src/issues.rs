@@ -230,15 +230,6 @@ pub async fn get_visible<C: ConnectionTrait>(conn: &C, scope: &Scope, id: Uuid) 
     Err(scope.missing(RESOURCE, &name(id)))
 }
 
-fn check_location(c: &mut Check, field: &str, p: &GeoPoint) {
-    if !p.latitude.is_finite() || !(-90.0..=90.0).contains(&p.latitude) {
-        c.add(format!("{field}.latitude"), "must be between -90 and 90");
-    }
-    if !p.longitude.is_finite() || !(-180.0..=180.0).contains(&p.longitude) {
-        c.add(format!("{field}.longitude"), "must be between -180 and 180");
-    }
-}
-
 fn check_contact(c: &mut Check, contact: &ContactDetails) {
     c.line(
         "issue.reporter_contact.display_name",
@@ -272,7 +263,7 @@ fn check_fields(c: &mut Check, i: &Issue, mask: Option<&UpdateMask>) {
     if want("location")
         && let Some(p) = &i.location
     {
-        check_location(c, "issue.location", p);
+        c.location("issue.location", p);
     }
     if want("address_text") {
         c.line("issue.address_text", &i.address_text, 0, 200);
@@ -713,7 +704,7 @@ pub async fn find_similar(
     let mut c = Check::new();
     let courtyard = c.name("courtyard", &req.courtyard, "courtyards");
     if let Some(p) = &req.location {
-        check_location(&mut c, "location", p);
+        c.location("location", p);
     }
     c.range("max_results", req.max_results.into(), 0, 100);
     c.finish()?;

@@ -26,12 +26,11 @@ pub mod two_nos;
 use cogov_kit::auth::Authenticator;
 use cogov_kit::directory::Directory;
 use cogov_kit::server::RoleServer;
-use cogov_kit::{Context, Error, Result, names};
+use cogov_kit::{Context, Error, Result};
 use cogov_proto::issues::ScoreWeights;
 use cogov_proto::issues::issues_service_server::IssuesServiceServer;
 use tonic::service::Routes;
 use tonic::service::interceptor::InterceptedService;
-use uuid::Uuid;
 
 pub use migration::Migrator;
 
@@ -101,26 +100,7 @@ impl Issues {
     }
 }
 
-/// The id of a resource name given in a request's `field`.
-pub(crate) fn read_id(field: &str, name: &str, collection: &str) -> Result<Uuid> {
-    if name.is_empty() {
-        return Err(Error::invalid(
-            field,
-            format!("is required: a `{collection}/{{id}}` name"),
-        ));
-    }
-    names::parse(collection, name).ok_or_else(|| {
-        Error::invalid(
-            field,
-            format!("must be a `{collection}/{{id}}` name with a UUID id"),
-        )
-    })
-}
-
-/// The message a request must carry, or INVALID_ARGUMENT naming `field`.
-pub(crate) fn required<T>(field: &str, value: Option<T>) -> Result<T> {
-    value.ok_or_else(|| Error::invalid(field, "is required"))
-}
+pub(crate) use cogov_kit::validate::{read_id, required};
 
 /// The code of a taxonomy name such as `subItems/chaotic_parking`.
 pub(crate) fn read_code(field: &str, name: &str, collection: &str) -> Result<String> {

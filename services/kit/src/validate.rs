@@ -8,8 +8,31 @@
 
 use uuid::Uuid;
 
+use cogov_proto::common::GeoPoint;
+
 use crate::error::{Error, Result, Violation};
 use crate::names;
+
+/// The id of a resource name given in a request's `field`.
+pub fn read_id(field: &str, name: &str, collection: &str) -> Result<Uuid> {
+    if name.is_empty() {
+        return Err(Error::invalid(
+            field,
+            format!("is required: a `{collection}/{{id}}` name"),
+        ));
+    }
+    names::parse(collection, name).ok_or_else(|| {
+        Error::invalid(
+            field,
+            format!("must be a `{collection}/{{id}}` name with a UUID id"),
+        )
+    })
+}
+
+/// The message a request must carry, or INVALID_ARGUMENT naming `field`.
+pub fn required<T>(field: &str, value: Option<T>) -> Result<T> {
+    value.ok_or_else(|| Error::invalid(field, "is required"))
+}
 
 /// Collects field violations.
 #[derive(Debug, Default)]
@@ -131,6 +154,17 @@ impl Check {
                 field,
                 format!("must be between {min} and {max} (got {value})"),
             );
+        }
+    }
+
+    /// A point on the earth: finite, latitude in [-90, 90], longitude in
+    /// [-180, 180].
+    pub fn location(&mut self, field: &str, p: &GeoPoint) {
+        if !p.latitude.is_finite() || !(-90.0..=90.0).contains(&p.latitude) {
+            self.add(format!("{field}.latitude"), "must be between -90 and 90");
+        }
+        if !p.longitude.is_finite() || !(-180.0..=180.0).contains(&p.longitude) {
+            self.add(format!("{field}.longitude"), "must be between -180 and 180");
         }
     }
 

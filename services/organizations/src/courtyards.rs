@@ -73,17 +73,6 @@ fn to_proto(m: &places::Model) -> Courtyard {
     }
 }
 
-/// Validates a location: finite, latitude in [-90, 90], longitude in
-/// [-180, 180].
-pub(crate) fn check_location(c: &mut Check, field: &str, p: &GeoPoint) {
-    if !p.latitude.is_finite() || !(-90.0..=90.0).contains(&p.latitude) {
-        c.add(format!("{field}.latitude"), "must be between -90 and 90");
-    }
-    if !p.longitude.is_finite() || !(-180.0..=180.0).contains(&p.longitude) {
-        c.add(format!("{field}.longitude"), "must be between -180 and 180");
-    }
-}
-
 /// Validates the fields in `mask` (all on create); returns the pairing
 /// community's id.
 fn check(c: &mut Check, s: &Courtyard, mask: Option<&UpdateMask>) -> Option<Uuid> {
@@ -108,7 +97,7 @@ fn check(c: &mut Check, s: &Courtyard, mask: Option<&UpdateMask>) -> Option<Uuid
     if want("location")
         && let Some(p) = &s.location
     {
-        check_location(c, "courtyard.location", p);
+        c.location("courtyard.location", p);
     }
     if want("theme") {
         c.line("courtyard.theme", &s.theme, 0, 100);

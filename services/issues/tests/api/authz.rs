@@ -8,37 +8,13 @@
 //! without the target), `deny` (PERMISSION_DENIED), `anon`
 //! (UNAUTHENTICATED).
 
-use std::collections::BTreeSet;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 
 use cogov_kit::convert::timestamp;
+use cogov_kit::testing::matrix::{done, listed};
 use cogov_proto::issues::*;
-use prost::Message;
-use tonic::{Code, Status};
 
 use crate::support::*;
-
-#[derive(Debug, PartialEq)]
-enum Seen {
-    Done,
-    Listed(bool),
-}
-
-type Run = Box<
-    dyn Fn(
-        Client,
-        Arc<Fixture>,
-        Client,
-    ) -> Pin<Box<dyn Future<Output = Result<Seen, Status>> + Send>>,
->;
-
-struct Case {
-    method: &'static str,
-    expect: &'static str,
-    run: Run,
-}
 
 /// The world plus what the fresh-issue helpers need.
 struct Fixture {
@@ -46,29 +22,12 @@ struct Fixture {
     now: chrono::DateTime<chrono::Utc>,
 }
 
+type Case = cogov_kit::testing::matrix::Case<Client, Fixture>;
+
 macro_rules! case {
     ($method:literal, $expect:literal, |$c:ident, $f:ident, $admin:ident| $body:expr) => {
-        Case {
-            method: $method,
-            expect: $expect,
-            #[allow(unused_variables)]
-            run: Box::new(|$c: Client, $f: Arc<Fixture>, $admin: Client| {
-                #[allow(unused_mut)]
-                let mut $c = $c;
-                #[allow(unused_mut, unused_variables)]
-                let mut $admin = $admin;
-                Box::pin(async move { $body })
-            }),
-        }
+        cogov_kit::authz_case!(Client, Fixture, $method, $expect, |$c, $f, $admin| $body)
     };
-}
-
-fn done<T>(_: T) -> Seen {
-    Seen::Done
-}
-
-fn listed(names: impl IntoIterator<Item = String>, target: &str) -> Seen {
-    Seen::Listed(names.into_iter().any(|n| n == target))
 }
 
 /// A new issue in a1, reported by the resident of a1.
@@ -677,32 +636,9 @@ fn cases() -> Vec<Case> {
     ]
 }
 
-fn service_methods() -> BTreeSet<String> {
-    let fds = prost_types::FileDescriptorSet::decode(cogov_proto::FILE_DESCRIPTOR_SET).unwrap();
-    fds.file
-        .iter()
-        .filter(|f| f.package() == "cogov.issues.v1")
-        .flat_map(|f| f.service.iter())
-        .filter(|s| s.name() == "IssuesService")
-        .flat_map(|s| s.method.iter().map(|m| m.name().to_owned()))
-        .collect()
-}
-
 #[test]
 fn every_rpc_has_a_case() {
-    let covered: BTreeSet<String> = cases().iter().map(|c| c.method.to_owned()).collect();
-    let methods = service_methods();
-    assert!(methods.len() >= 37, "{methods:?}");
-    let missing: Vec<_> = methods.difference(&covered).collect();
-    assert!(
-        missing.is_empty(),
-        "RPCs without an authorisation case: {missing:?}"
-    );
-    let unknown: Vec<_> = covered.difference(&methods).collect();
-    assert!(
-        unknown.is_empty(),
-        "cases for RPCs that do not exist: {unknown:?}"
-    );
+    cogov_kit::testing::matrix::assert_covers(&cases(), "cogov.issues.v1", "IssuesService");
 }
 
 crate::both!(matrix);
@@ -729,39 +665,17 @@ async fn matrix(env: Env) {
         w,
         now: env.clock.now(),
     });
-    let mut failures = Vec::new();
-    for case in cases() {
-        let expected: Vec<&str> = case.expect.split_whitespace().collect();
-        assert_eq!(
-            expected.len(),
-            principals.len(),
-            "{}: one outcome per principal",
-            case.method
-        );
-        for ((who, principal), want) in principals.iter().zip(expected) {
-            let client = match principal {
-                Some(p) => env.client(p.clone()),
-                None => env.anonymous(),
-            };
-            let got = (case.run)(client, fixture.clone(), env.admin()).await;
-            let ok = match (want, &got) {
-                ("ok", Ok(Seen::Done | Seen::Listed(true))) => true,
-                ("hid", Ok(Seen::Listed(false))) => true,
-                ("deny", Err(s)) => s.code() == Code::PermissionDenied,
-                ("anon", Err(s)) => s.code() == Code::Unauthenticated,
-                _ => false,
-            };
-            if !ok {
-                failures.push(format!(
-                    "{} as {who}: expected {want}, got {got:?}",
-                    case.method
-                ));
-            }
-        }
-    }
-    assert!(
-        failures.is_empty(),
-        "authorisation matrix:\n{}",
-        failures.join("\n")
-    );
+    let principals: Vec<(&str, Client)> = principals
+        .into_iter()
+        .map(|(who, p)| {
+            (
+                who,
+                match p {
+                    Some(p) => env.client(p),
+                    None => env.anonymous(),
+                },
+            )
+        })
+        .collect();
+    cogov_kit::testing::matrix::run(cases(), &principals, &env.admin(), fixture).await;
 }

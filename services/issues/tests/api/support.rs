@@ -10,19 +10,17 @@ use cogov_kit::auth::{Authenticator, Principal};
 use cogov_kit::clock::Clock;
 use cogov_kit::db::{self, DbConfig};
 use cogov_kit::directory::Directory;
-use cogov_kit::names;
 use cogov_kit::paging::PageTokens;
-use cogov_kit::testing::{TestDb, TestServer};
+pub use cogov_kit::testing::{
+    SignedAs, TestDb, TestServer, assert_bad_field, assert_status, community_admin, partner,
+    request_id, resident, street_admin,
+};
 use cogov_proto::issues::issues_service_client::IssuesServiceClient;
 use cogov_proto::issues::*;
 use cogov_proto::organizations as org;
 use cogov_proto::organizations::organizations_service_client::OrganizationsServiceClient;
-use tonic::service::Interceptor;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
-use tonic::{Code, Status};
-use tonic_types::StatusExt;
-use uuid::Uuid;
 
 pub const SECRET: &[u8] = b"issues test internal secret";
 
@@ -52,25 +50,8 @@ macro_rules! both {
     };
 }
 
-/// Adds a signed principal (or nothing) to every call.
-#[derive(Clone)]
-pub struct As {
-    auth: Authenticator,
-    principal: Option<Principal>,
-}
-
-impl Interceptor for As {
-    fn call(&mut self, mut request: tonic::Request<()>) -> Result<tonic::Request<()>, Status> {
-        if let Some(p) = &self.principal {
-            self.auth
-                .attach(request.metadata_mut(), p, chrono::Duration::seconds(60));
-        }
-        Ok(request)
-    }
-}
-
-pub type Client = IssuesServiceClient<InterceptedService<Channel, As>>;
-pub type OrgClient = OrganizationsServiceClient<InterceptedService<Channel, As>>;
+pub type Client = IssuesServiceClient<InterceptedService<Channel, SignedAs>>;
+pub type OrgClient = OrganizationsServiceClient<InterceptedService<Channel, SignedAs>>;
 
 pub struct Env {
     pub issues: TestServer,
@@ -132,11 +113,8 @@ impl Env {
         }
     }
 
-    fn with(&self, principal: Option<Principal>) -> As {
-        As {
-            auth: self.auth.clone(),
-            principal,
-        }
+    fn with(&self, principal: Option<Principal>) -> SignedAs {
+        SignedAs::new(self.auth.clone(), principal)
     }
 
     pub fn client(&self, principal: Principal) -> Client {
@@ -160,69 +138,6 @@ impl Env {
             self.with(Some(street_admin())),
         )
     }
-}
-
-pub fn street_admin() -> Principal {
-    Principal::StreetAdmin {
-        subject: "admin".into(),
-    }
-}
-
-pub fn community_admin(community: &str) -> Principal {
-    Principal::CommunityAdmin {
-        subject: "c-admin".into(),
-        community: id(community),
-    }
-}
-
-pub fn partner(organization: &str) -> Principal {
-    Principal::Partner {
-        organization: id(organization),
-        key: "k".into(),
-    }
-}
-
-pub fn resident(person: &str) -> Principal {
-    Principal::Resident { person: id(person) }
-}
-
-pub fn id(name: &str) -> Uuid {
-    let (collection, _) = name.split_once('/').expect("a resource name");
-    names::parse(collection, name).expect("a canonical name")
-}
-
-pub fn request_id() -> String {
-    Uuid::new_v4().to_string()
-}
-
-#[track_caller]
-pub fn assert_status<T: std::fmt::Debug>(
-    result: Result<T, Status>,
-    code: Code,
-    reason: &str,
-) -> Status {
-    let status = result.expect_err("expected an error");
-    assert_eq!(status.code(), code, "{status:?}");
-    let details = status.get_error_details();
-    let info = details
-        .error_info()
-        .unwrap_or_else(|| panic!("no ErrorInfo on {status:?}"));
-    assert_eq!(info.reason, reason, "{status:?}");
-    status
-}
-
-#[track_caller]
-pub fn assert_bad_field<T: std::fmt::Debug>(result: Result<T, Status>, field: &str) {
-    let status = assert_status(result, Code::InvalidArgument, "INVALID_FIELD");
-    let details = status.get_error_details();
-    let bad = details
-        .bad_request()
-        .unwrap_or_else(|| panic!("no BadRequest on {status:?}"));
-    assert!(
-        bad.field_violations.iter().any(|v| v.field == field),
-        "no violation for {field} in {:?}",
-        bad.field_violations
-    );
 }
 
 /// A small street for the scenarios.

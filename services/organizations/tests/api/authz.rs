@@ -9,62 +9,20 @@
 //! succeeds without the target), `deny` (PERMISSION_DENIED), `anon`
 //! (UNAUTHENTICATED).
 
-use std::collections::BTreeSet;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 
 use cogov_kit::convert::timestamp;
+use cogov_kit::testing::matrix::{done, listed};
 use cogov_proto::organizations::*;
-use prost::Message;
-use tonic::{Code, Status};
 
 use crate::support::*;
 
-/// What a call showed.
-#[derive(Debug, PartialEq)]
-enum Seen {
-    Done,
-    Listed(bool),
-}
-
-type Run = Box<
-    dyn Fn(
-        Client,
-        Arc<World>,
-        Client,
-    ) -> Pin<Box<dyn Future<Output = Result<Seen, Status>> + Send>>,
->;
-
-struct Case {
-    method: &'static str,
-    expect: &'static str,
-    run: Run,
-}
+type Case = cogov_kit::testing::matrix::Case<Client, World>;
 
 macro_rules! case {
-    ($method:literal, $expect:literal, |$c:ident, $w:ident, $admin:ident| $body:expr) => {
-        Case {
-            method: $method,
-            expect: $expect,
-            #[allow(unused_variables)]
-            run: Box::new(|$c: Client, $w: Arc<World>, $admin: Client| {
-                #[allow(unused_mut)]
-                let mut $c = $c;
-                #[allow(unused_mut, unused_variables)]
-                let mut $admin = $admin;
-                Box::pin(async move { $body })
-            }),
-        }
+    ($method:literal, $expect:literal, |$c:ident, $f:ident, $admin:ident| $body:expr) => {
+        cogov_kit::authz_case!(Client, World, $method, $expect, |$c, $f, $admin| $body)
     };
-}
-
-fn done<T>(_: T) -> Seen {
-    Seen::Done
-}
-
-fn listed(names: impl IntoIterator<Item = String>, target: &str) -> Seen {
-    Seen::Listed(names.into_iter().any(|n| n == target))
 }
 
 async fn fresh_courtyard(admin: &mut Client, w: &World) -> Courtyard {
@@ -880,31 +838,12 @@ fn cases() -> Vec<Case> {
 }
 
 /// The RPCs of the service, from the descriptor set the server reflects.
-fn service_methods() -> BTreeSet<String> {
-    let fds = prost_types::FileDescriptorSet::decode(cogov_proto::FILE_DESCRIPTOR_SET).unwrap();
-    fds.file
-        .iter()
-        .filter(|f| f.package() == "cogov.organizations.v1")
-        .flat_map(|f| f.service.iter())
-        .filter(|s| s.name() == "OrganizationsService")
-        .flat_map(|s| s.method.iter().map(|m| m.name().to_owned()))
-        .collect()
-}
-
 #[test]
 fn every_rpc_has_a_case() {
-    let covered: BTreeSet<String> = cases().iter().map(|c| c.method.to_owned()).collect();
-    let methods = service_methods();
-    assert!(methods.len() >= 50, "{methods:?}");
-    let missing: Vec<_> = methods.difference(&covered).collect();
-    assert!(
-        missing.is_empty(),
-        "RPCs without an authorisation case: {missing:?}"
-    );
-    let unknown: Vec<_> = covered.difference(&methods).collect();
-    assert!(
-        unknown.is_empty(),
-        "cases for RPCs that do not exist: {unknown:?}"
+    cogov_kit::testing::matrix::assert_covers(
+        &cases(),
+        "cogov.organizations.v1",
+        "OrganizationsService",
     );
 }
 
@@ -928,39 +867,17 @@ async fn matrix(env: Env) {
         ("resident of a1", Some(resident(&world.person_a1))),
         ("no credentials", None),
     ];
-    let mut failures = Vec::new();
-    for case in cases() {
-        let expected: Vec<&str> = case.expect.split_whitespace().collect();
-        assert_eq!(
-            expected.len(),
-            principals.len(),
-            "{}: one outcome per principal",
-            case.method
-        );
-        for ((who, principal), want) in principals.iter().zip(expected) {
-            let client = match principal {
-                Some(p) => env.client(p.clone()),
-                None => env.anonymous(),
-            };
-            let got = (case.run)(client, world.clone(), env.admin()).await;
-            let ok = match (want, &got) {
-                ("ok", Ok(Seen::Done | Seen::Listed(true))) => true,
-                ("hid", Ok(Seen::Listed(false))) => true,
-                ("deny", Err(s)) => s.code() == Code::PermissionDenied,
-                ("anon", Err(s)) => s.code() == Code::Unauthenticated,
-                _ => false,
-            };
-            if !ok {
-                failures.push(format!(
-                    "{} as {who}: expected {want}, got {got:?}",
-                    case.method
-                ));
-            }
-        }
-    }
-    assert!(
-        failures.is_empty(),
-        "authorisation matrix:\n{}",
-        failures.join("\n")
-    );
+    let principals: Vec<(&str, Client)> = principals
+        .into_iter()
+        .map(|(who, p)| {
+            (
+                who,
+                match p {
+                    Some(p) => env.client(p),
+                    None => env.anonymous(),
+                },
+            )
+        })
+        .collect();
+    cogov_kit::testing::matrix::run(cases(), &principals, &env.admin(), world).await;
 }

@@ -6,18 +6,16 @@ use cogov_kit::Context;
 use cogov_kit::auth::{Authenticator, Principal};
 use cogov_kit::clock::Clock;
 use cogov_kit::db::{self, DbConfig};
-use cogov_kit::names;
 use cogov_kit::paging::PageTokens;
-use cogov_kit::testing::{TestDb, TestServer};
+pub use cogov_kit::testing::{
+    SignedAs, TestDb, TestServer, assert_bad_field, assert_status, community_admin, mask, partner,
+    request_id, resident, street_admin,
+};
 use cogov_organizations::{Migrator, Organizations};
 use cogov_proto::organizations::organizations_service_client::OrganizationsServiceClient;
 use cogov_proto::organizations::*;
-use tonic::service::Interceptor;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
-use tonic::{Code, Status};
-use tonic_types::StatusExt;
-use uuid::Uuid;
 
 pub const SECRET: &[u8] = b"organizations test internal secret";
 
@@ -45,24 +43,7 @@ macro_rules! both {
     };
 }
 
-/// Adds a signed principal (or nothing) to every call.
-#[derive(Clone)]
-pub struct As {
-    auth: Authenticator,
-    principal: Option<Principal>,
-}
-
-impl Interceptor for As {
-    fn call(&mut self, mut request: tonic::Request<()>) -> Result<tonic::Request<()>, Status> {
-        if let Some(p) = &self.principal {
-            self.auth
-                .attach(request.metadata_mut(), p, chrono::Duration::seconds(60));
-        }
-        Ok(request)
-    }
-}
-
-pub type Client = OrganizationsServiceClient<InterceptedService<Channel, As>>;
+pub type Client = OrganizationsServiceClient<InterceptedService<Channel, SignedAs>>;
 
 /// The service under test.
 pub struct Env {
@@ -113,10 +94,7 @@ impl Env {
     fn client_with(&self, principal: Option<Principal>) -> Client {
         OrganizationsServiceClient::with_interceptor(
             self.server.channel.clone(),
-            As {
-                auth: self.auth.clone(),
-                principal,
-            },
+            SignedAs::new(self.auth.clone(), principal),
         )
     }
 
@@ -124,78 +102,6 @@ impl Env {
     pub fn admin(&self) -> Client {
         self.client(street_admin())
     }
-}
-
-pub fn street_admin() -> Principal {
-    Principal::StreetAdmin {
-        subject: "admin".into(),
-    }
-}
-
-pub fn community_admin(community: &str) -> Principal {
-    Principal::CommunityAdmin {
-        subject: "c-admin".into(),
-        community: id(community),
-    }
-}
-
-pub fn partner(organization: &str) -> Principal {
-    Principal::Partner {
-        organization: id(organization),
-        key: "k".into(),
-    }
-}
-
-pub fn resident(person: &str) -> Principal {
-    Principal::Resident { person: id(person) }
-}
-
-/// The UUID of a resource name.
-pub fn id(name: &str) -> Uuid {
-    let (collection, _) = name.split_once('/').expect("a resource name");
-    names::parse(collection, name).expect("a canonical name")
-}
-
-pub fn mask(paths: &[&str]) -> Option<prost_types::FieldMask> {
-    Some(prost_types::FieldMask {
-        paths: paths.iter().map(|p| p.to_string()).collect(),
-    })
-}
-
-pub fn request_id() -> String {
-    Uuid::new_v4().to_string()
-}
-
-/// Asserts the status code and the ErrorInfo reason.
-#[track_caller]
-pub fn assert_status<T: std::fmt::Debug>(
-    result: Result<T, Status>,
-    code: Code,
-    reason: &str,
-) -> Status {
-    let status = result.expect_err("expected an error");
-    assert_eq!(status.code(), code, "{status:?}");
-    let details = status.get_error_details();
-    let info = details
-        .error_info()
-        .unwrap_or_else(|| panic!("no ErrorInfo on {status:?}"));
-    assert_eq!(info.reason, reason, "{status:?}");
-    status
-}
-
-/// Asserts INVALID_ARGUMENT with a field violation naming `field`.
-#[track_caller]
-pub fn assert_bad_field<T: std::fmt::Debug>(result: Result<T, Status>, field: &str) {
-    let status = assert_status(result, Code::InvalidArgument, "INVALID_FIELD");
-    let details = status.get_error_details();
-    let bad = details
-        .bad_request()
-        .unwrap_or_else(|| panic!("no BadRequest on {status:?}"));
-    assert!(
-        bad.field_violations.iter().any(|v| v.field == field),
-        "no violation for {field} in {:?}",
-        bad.field_violations
-    );
 }
 
 /// A small street with two communities, partners and residents, for the
