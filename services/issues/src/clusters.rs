@@ -17,10 +17,10 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use crate::access::Scope;
 use crate::entity::clusters::{self as rows, Column, Entity, Model};
 use crate::entity::issues;
 use crate::{Issues, Settings, read_id};
+use cogov_kit::scope::Scope;
 
 const COLLECTION: &str = "clusters";
 
@@ -128,7 +128,7 @@ pub async fn detect<C: ConnectionTrait>(
 }
 
 fn visible(scope: &Scope) -> sea_orm::sea_query::Condition {
-    scope.place_condition(Column::CommunityId, Column::CourtyardId)
+    scope.place_condition(Column::CommunityId, Some(Column::CourtyardId))
 }
 
 async fn get_visible<C: ConnectionTrait>(conn: &C, scope: &Scope, id: Uuid) -> Result<Model> {

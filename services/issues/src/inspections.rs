@@ -12,10 +12,10 @@ use sea_orm::ActiveValue::Set;
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
-use crate::access::Scope;
 use crate::entity::inspections::{self as rows, Column, Entity, Model};
 use crate::taxonomy::find_sub_item;
 use crate::{Issues, media, read_code, read_id, required, two_nos};
+use cogov_kit::scope::Scope;
 
 const COLLECTION: &str = "inspections";
 
@@ -35,7 +35,7 @@ fn to_proto(m: &Model) -> Inspection {
 }
 
 fn visible(scope: &Scope) -> sea_orm::sea_query::Condition {
-    scope.place_condition(Column::CommunityId, Column::CourtyardId)
+    scope.place_condition(Column::CommunityId, Some(Column::CourtyardId))
 }
 
 /// CreateInspection: staff, or a partner in its reach (a property firm

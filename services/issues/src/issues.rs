@@ -23,13 +23,14 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use crate::access::Scope;
+use crate::access;
 use crate::entity::issues::{self as rows, Column, Entity, Model};
 use crate::entity::parties;
 use crate::lifecycle::{self, OPEN};
 use crate::taxonomy::find_sub_item;
 use crate::timeline::{self, Entry};
 use crate::{Issues, clusters, media, read_code, read_id, required, two_nos};
+use cogov_kit::scope::Scope;
 
 pub(crate) const COLLECTION: &str = "issues";
 pub(crate) const RESOURCE: &str = "Issue";
@@ -223,7 +224,7 @@ pub async fn get_visible<C: ConnectionTrait>(conn: &C, scope: &Scope, id: Uuid) 
                 .is_some(),
             None => false,
         };
-        if scope.sees(&m, summoned) {
+        if access::sees(scope, &m, summoned) {
             return Ok(m);
         }
     }
@@ -567,7 +568,7 @@ pub async fn list(
     );
     spec.newest_first = true;
     let conn = svc.ctx.db.read();
-    let base = Entity::find().filter(scope.issue_condition());
+    let base = Entity::find().filter(access::issue_condition(scope));
     let order_by = req.order_by.clone();
     let (rows, next_page_token) =
         listing::list(&svc.ctx.tokens, conn, query, spec, base, move |m| {
@@ -717,7 +718,7 @@ pub async fn find_similar(
     let now = svc.ctx.clock.now();
     let conn = svc.ctx.db.read();
     let candidates = Entity::find()
-        .filter(scope.issue_condition())
+        .filter(access::issue_condition(scope))
         .filter(Column::CourtyardId.eq(courtyard))
         .filter(Column::SubItemId.eq(code))
         .filter(Column::State.is_in(OPEN.map(|s| s as i32)))

@@ -7,10 +7,10 @@ use cogov_proto::issues::issues_service_server::IssuesService;
 use cogov_proto::issues::*;
 use tonic::{Request, Response, Status};
 
-use crate::access::Scope;
 use crate::{
     Issues, clusters, inspections, issues, statistics, taxonomy, timeline, transitions, two_nos,
 };
+use cogov_kit::scope::Scope;
 
 /// `read` handlers take the scope; `act` handlers also the principal (for
 /// idempotency keys and timeline authors).

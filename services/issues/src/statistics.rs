@@ -16,9 +16,9 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::Issues;
-use crate::access::Scope;
 use crate::entity::issues::{Column, Entity};
 use crate::issues::overdue_condition;
+use cogov_kit::scope::Scope;
 
 /// `SUM(CASE WHEN cond THEN 1 ELSE 0 END)`.
 fn count_if(cond: impl IntoCondition) -> SimpleExpr {

@@ -18,9 +18,9 @@ use sea_orm::{
     QueryOrder, TransactionTrait,
 };
 
-use crate::access::Scope;
 use crate::entity::{categories, sub_items};
 use crate::{Issues, read_code, required, valid_code};
+use cogov_kit::scope::Scope;
 
 /// Most rows a taxonomy table may hold.
 const MAX_ROWS: u64 = 500;

@@ -14,10 +14,10 @@ use sea_orm::ActiveValue::Set;
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
-use crate::access::Scope;
 use crate::entity::updates::{self, Column, Entity, Model};
 use crate::issues::{self as issue_store, COLLECTION};
 use crate::{Issues, media, read_id};
+use cogov_kit::scope::Scope;
 
 /// A timeline entry to record.
 #[derive(Debug, Clone)]

@@ -22,13 +22,13 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use crate::access::Scope;
 use crate::entity::issues::{self as rows, Column, Entity, Model};
 use crate::entity::{parties, sub_items};
 use crate::issues::{self as store, COLLECTION, VERSIONED, name};
 use crate::lifecycle::{self, Action};
 use crate::timeline::{self, Entry};
 use crate::{Issues, media, read_id, two_nos};
+use cogov_kit::scope::Scope;
 
 fn state_of(m: &Model) -> IssueState {
     IssueState::try_from(m.state).unwrap_or_default()

@@ -17,10 +17,10 @@ use sea_orm::sea_query::OnConflict;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
 use uuid::Uuid;
 
-use crate::access::Scope;
 use crate::entity::{inspections, issues, sub_items, two_nos};
 use crate::lifecycle::OPEN;
 use crate::{Issues, read_id};
+use cogov_kit::scope::Scope;
 
 /// The live state of each two-nos sub-item in a courtyard.
 async fn items<C: ConnectionTrait>(conn: &C, courtyard: Uuid) -> Result<Vec<TwoNosItem>> {
@@ -115,7 +115,7 @@ async fn status<C: ConnectionTrait>(
 
 fn sees(scope: &Scope, community: Uuid, courtyard: Uuid) -> bool {
     // The goal is public: residents see every courtyard's status.
-    matches!(scope, Scope::Resident { .. }) || scope.place_visible(community, courtyard)
+    matches!(scope, Scope::Resident { .. }) || scope.place_visible(community, Some(courtyard))
 }
 
 /// GetCourtyardTwoNos.
@@ -165,7 +165,10 @@ pub async fn list(
     )?;
     let visible = match scope {
         Scope::Resident { .. } => sea_orm::sea_query::Condition::all(),
-        other => other.place_condition(two_nos::Column::CommunityId, two_nos::Column::CourtyardId),
+        other => other.place_condition(
+            two_nos::Column::CommunityId,
+            Some(two_nos::Column::CourtyardId),
+        ),
     };
     let conn = svc.ctx.db.read();
     let select = two_nos::Entity::find().filter(visible).filter(condition);

@@ -19,6 +19,7 @@ pub mod names;
 pub mod paging;
 pub mod privacy;
 pub mod schema;
+pub mod scope;
 pub mod server;
 pub mod store;
 pub mod telemetry;
