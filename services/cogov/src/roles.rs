@@ -19,6 +19,8 @@ pub enum Role {
     Organizations,
     /// Reported problems, their lifecycle, inspections and statistics.
     Issues,
+    /// Volunteers, teams, training, activities, hours and the time bank.
+    Volunteers,
 }
 
 /// Where a role finds the roles it calls.
@@ -56,13 +58,14 @@ impl Links {
 
 impl Role {
     /// Every role, in start order.
-    pub const ALL: &'static [Role] = &[Role::Organizations, Role::Issues];
+    pub const ALL: &'static [Role] = &[Role::Organizations, Role::Issues, Role::Volunteers];
 
     /// Its name, as on the command line.
     pub fn name(self) -> &'static str {
         match self {
             Role::Organizations => cogov_organizations::ROLE,
             Role::Issues => cogov_issues::ROLE,
+            Role::Volunteers => cogov_volunteers::ROLE,
         }
     }
 
@@ -71,6 +74,7 @@ impl Role {
         match self {
             Role::Organizations => cogov_organizations::DEFAULT_DATABASE_URL,
             Role::Issues => cogov_issues::DEFAULT_DATABASE_URL,
+            Role::Volunteers => cogov_volunteers::DEFAULT_DATABASE_URL,
         }
     }
 
@@ -79,6 +83,7 @@ impl Role {
         let db = match self {
             Role::Organizations => db::connect::<cogov_organizations::Migrator>(config).await,
             Role::Issues => db::connect::<cogov_issues::Migrator>(config).await,
+            Role::Volunteers => db::connect::<cogov_volunteers::Migrator>(config).await,
         };
         db.map_err(|e| format!("{}: database {}: {e}", self.name(), redact(&config.url)))
     }
@@ -91,17 +96,24 @@ impl Role {
         links: &Links,
     ) -> Result<RoleServer, String> {
         cogov_kit::idempotency::spawn_pruner(ctx.db.clone(), ctx.clock.clone());
+        let directory = || {
+            Directory::new(
+                &links.organizations_addr,
+                auth.clone(),
+                self.name(),
+                ctx.clock.clone(),
+                Duration::from_secs(links.reach_cache_seconds),
+            )
+            .map_err(|e| e.to_string())
+        };
         Ok(match self {
             Role::Organizations => cogov_organizations::Organizations::new(ctx).server(auth),
+            Role::Volunteers => {
+                let directory = directory()?;
+                cogov_volunteers::Volunteers::new(ctx, directory).server(auth)
+            }
             Role::Issues => {
-                let directory = Directory::new(
-                    &links.organizations_addr,
-                    auth.clone(),
-                    self.name(),
-                    ctx.clock.clone(),
-                    Duration::from_secs(links.reach_cache_seconds),
-                )
-                .map_err(|e| e.to_string())?;
+                let directory = directory()?;
                 let issues = cogov_issues::Issues::new(ctx, directory, links.issues_settings());
                 cogov_issues::transitions::spawn_auto_close(issues.clone());
                 issues.server(auth)

@@ -115,8 +115,9 @@ pub async fn run(args: UpArgs) -> Result<(), String> {
 
     let organizations = channel(addrs[0].1).await?;
     let issues = channel(addrs[1].1).await?;
+    let volunteers = channel(addrs[2].1).await?;
     if !args.no_demo {
-        let loaded = demo::load_if_empty(organizations, issues, &auth).await?;
+        let loaded = demo::load_if_empty(organizations, issues, volunteers, &auth).await?;
         if let Some(summary) = loaded {
             tracing::info!(
                 elapsed_ms = started.elapsed().as_millis() as u64,

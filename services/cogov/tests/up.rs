@@ -247,6 +247,46 @@ async fn up_serves_the_niujie_demo_and_stops_on_sigterm() {
         .into_inner();
     assert_eq!(two_nos.statuses.len(), 56);
 
+    // The volunteers role: the five brand teams and the year's 29 activities,
+    // most of them done.
+    use cogov_proto::volunteers as v;
+    let channel = Channel::from_shared(format!("http://127.0.0.1:{}", port + 2))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut volunteers = v::volunteers_service_client::VolunteersServiceClient::new(channel);
+    let teams = volunteers
+        .list_teams(v::ListTeamsRequest {
+            page_size: 100,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .teams;
+    assert_eq!(teams.len(), 5, "the five brand teams");
+    let activities = volunteers
+        .list_activities(v::ListActivitiesRequest {
+            page_size: 100,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .activities;
+    assert_eq!(activities.len(), 29);
+    let completed = activities
+        .iter()
+        .filter(|a| a.state == v::ActivityState::Completed as i32)
+        .count();
+    assert!(completed > 20, "most activities done: {completed}");
+    let open = activities
+        .iter()
+        .filter(|a| a.state == v::ActivityState::Published as i32)
+        .count();
+    assert!(open > 0, "some activities open for sign-up");
+
     // SIGTERM: drain and exit 0.
     let status = Command::new("kill")
         .args(["-TERM", &child.0.id().to_string()])

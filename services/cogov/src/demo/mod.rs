@@ -23,6 +23,7 @@ use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 
 mod issues;
+mod volunteers;
 
 /// The seed of the demo street.
 pub const SEED: u64 = 2024;
@@ -130,6 +131,12 @@ pub struct DemoStreet {
     pub committees: Vec<String>,
     /// The street office's departments.
     pub departments: Vec<String>,
+    /// The brand teams: (organisation record, name, community index).
+    pub teams: Vec<(String, &'static str, usize)>,
+    /// The area units: (organisation, communities they co-build with).
+    pub units: Vec<(String, Vec<usize>)>,
+    /// The communities' names.
+    pub communities: Vec<String>,
 }
 
 /// A resident being generated, with what the later steps need.
@@ -749,6 +756,17 @@ impl Loader {
                 .collect(),
             committees,
             departments,
+            teams: teams
+                .iter()
+                .zip(TEAMS)
+                .map(|(t, (display, c))| (t.clone(), display, c))
+                .collect(),
+            units: units
+                .iter()
+                .zip(UNITS)
+                .map(|(u, (_, with))| (u.clone(), with.to_vec()))
+                .collect(),
+            communities: communities.clone(),
         };
         Ok((summary, street))
     }
@@ -786,10 +804,11 @@ impl Loader {
 }
 
 /// Loads the demo data unless the street already has one; returns a summary
-/// when it loaded. `issues` is the issues role's channel.
+/// when it loaded. `issues` and `volunteers` are those roles' channels.
 pub async fn load_if_empty(
     channel: Channel,
     issues: Channel,
+    volunteers: Channel,
     auth: &Authenticator,
 ) -> Result<Option<String>, String> {
     let mut client =
@@ -818,5 +837,12 @@ pub async fn load_if_empty(
         &mut loader.rng,
     )
     .await?;
-    Ok(Some(format!("{summary}; {issues}")))
+    let volunteers = volunteers::load(
+        volunteers,
+        Signer { auth: auth.clone() },
+        &street,
+        &mut loader.rng,
+    )
+    .await?;
+    Ok(Some(format!("{summary}; {issues}; {volunteers}")))
 }
