@@ -2,44 +2,17 @@
 //! request to its module. Errors become statuses in one place,
 //! `From<cogov_kit::Error> for Status`.
 
-use cogov_kit::auth;
+use cogov_kit::scope::Scope;
 use cogov_proto::issues::issues_service_server::IssuesService;
 use cogov_proto::issues::*;
-use tonic::{Request, Response, Status};
 
 use crate::{
     Issues, clusters, inspections, issues, statistics, taxonomy, timeline, transitions, two_nos,
 };
-use cogov_kit::scope::Scope;
 
-/// `read` handlers take the scope; `act` handlers also the principal (for
-/// idempotency keys and timeline authors).
-macro_rules! call {
-    (read, $handler:path, $svc:expr, $scope:expr, $principal:expr, $req:expr) => {
-        $handler($svc, $scope, $req).await?
-    };
-    (act, $handler:path, $svc:expr, $scope:expr, $principal:expr, $req:expr) => {
-        $handler($svc, $scope, $principal, $req).await?
-    };
-}
-
-macro_rules! rpcs {
-    ($( $kind:ident $method:ident($req:ty) -> $resp:ty => $handler:path; )*) => {
-        #[tonic::async_trait]
-        impl IssuesService for Issues {
-            $(
-                async fn $method(&self, request: Request<$req>) -> Result<Response<$resp>, Status> {
-                    let principal = auth::principal(&request)?;
-                    let scope = Scope::of(&principal, &self.directory).await?;
-                    let reply = call!($kind, $handler, self, &scope, &principal, request.into_inner());
-                    Ok(Response::new(reply))
-                }
-            )*
-        }
-    };
-}
-
-rpcs! {
+cogov_kit::rpcs! {
+    impl IssuesService for Issues;
+    scope |svc, principal| Scope::of(principal, &svc.directory).await?;
     read get_category(GetCategoryRequest) -> Category => taxonomy::get_category;
     read list_categories(ListCategoriesRequest) -> ListCategoriesResponse => taxonomy::list_categories;
     act create_category(CreateCategoryRequest) -> Category => taxonomy::create_category;

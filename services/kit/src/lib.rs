@@ -18,6 +18,7 @@ pub mod listing;
 pub mod names;
 pub mod paging;
 pub mod privacy;
+pub mod rpcs;
 pub mod schema;
 pub mod scope;
 pub mod server;

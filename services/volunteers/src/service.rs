@@ -1,43 +1,18 @@
 //! The gRPC surface: each RPC resolves the caller's scope and hands the
 //! request to its module. Errors become statuses in one place.
 
-use cogov_kit::auth;
 use cogov_kit::scope::Scope;
 use cogov_proto::volunteers::volunteers_service_server::VolunteersService;
 use cogov_proto::volunteers::*;
-use tonic::{Request, Response, Status};
 
 use crate::{
     Volunteers, activities, hours, matching, recognition, signups, teams, timebank, training,
     volunteers,
 };
 
-macro_rules! call {
-    (read, $handler:path, $svc:expr, $scope:expr, $principal:expr, $req:expr) => {
-        $handler($svc, $scope, $req).await?
-    };
-    (act, $handler:path, $svc:expr, $scope:expr, $principal:expr, $req:expr) => {
-        $handler($svc, $scope, $principal, $req).await?
-    };
-}
-
-macro_rules! rpcs {
-    ($( $kind:ident $method:ident($req:ty) -> $resp:ty => $handler:path; )*) => {
-        #[tonic::async_trait]
-        impl VolunteersService for Volunteers {
-            $(
-                async fn $method(&self, request: Request<$req>) -> Result<Response<$resp>, Status> {
-                    let principal = auth::principal(&request)?;
-                    let scope = Scope::of(&principal, &self.directory).await?;
-                    let reply = call!($kind, $handler, self, &scope, &principal, request.into_inner());
-                    Ok(Response::new(reply))
-                }
-            )*
-        }
-    };
-}
-
-rpcs! {
+cogov_kit::rpcs! {
+    impl VolunteersService for Volunteers;
+    scope |svc, principal| Scope::of(principal, &svc.directory).await?;
     read get_volunteer(GetVolunteerRequest) -> Volunteer => volunteers::get;
     read list_volunteers(ListVolunteersRequest) -> ListVolunteersResponse => volunteers::list;
     act create_volunteer(CreateVolunteerRequest) -> Volunteer => volunteers::create;
