@@ -49,6 +49,12 @@ impl Clock {
         }
     }
 
+    /// Today's date on the street (Beijing time, UTC+8, no daylight saving):
+    /// terms and due dates are dates there.
+    pub fn today(&self) -> chrono::NaiveDate {
+        (self.now() + Duration::hours(8)).date_naive()
+    }
+
     /// Moves a manual clock forward; no effect on the system clock.
     pub fn advance(&self, by: Duration) {
         if let Source::Manual(t) = &self.0 {

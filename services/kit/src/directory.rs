@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 
 use cogov_proto::organizations::organizations_service_client::OrganizationsServiceClient;
 use cogov_proto::organizations::{
-    GetBuildingRequest, GetCourtyardRequest, GetOrganizationRequest, GetPersonRequest,
-    ResolveReachRequest,
+    GetBuildingRequest, GetCommunityRequest, GetCourtyardRequest, GetOrganizationRequest,
+    GetPersonRequest, ListPersonsRequest, ResolveReachRequest,
 };
 use tonic::service::Interceptor;
 use tonic::service::interceptor::InterceptedService;
@@ -203,6 +203,52 @@ impl Directory {
             .courtyards
             .insert(id, info);
         Ok(info)
+    }
+
+    /// Whether a community exists (not cached: rarely asked).
+    pub async fn community_exists(&self, id: Uuid) -> Result<bool> {
+        let got = found(
+            self.client
+                .clone()
+                .get_community(GetCommunityRequest {
+                    name: names::format("communities", id),
+                })
+                .await,
+        )?;
+        Ok(got.is_some())
+    }
+
+    /// The persons living in a courtyard, or else in a community.
+    pub async fn residents(&self, community: Uuid, courtyard: Option<Uuid>) -> Result<Vec<Uuid>> {
+        let filter = match courtyard {
+            Some(c) => format!("courtyard = {}", names::format("courtyards", c)),
+            None => format!("community = {}", names::format("communities", community)),
+        };
+        let mut out = Vec::new();
+        let mut page_token = String::new();
+        loop {
+            let page = self
+                .client
+                .clone()
+                .list_persons(ListPersonsRequest {
+                    page_size: 1000,
+                    page_token,
+                    filter: filter.clone(),
+                    order_by: String::new(),
+                })
+                .await
+                .map_err(unavailable)?
+                .into_inner();
+            out.extend(
+                page.persons
+                    .iter()
+                    .filter_map(|p| names::parse("persons", &p.name)),
+            );
+            if page.next_page_token.is_empty() {
+                return Ok(out);
+            }
+            page_token = page.next_page_token;
+        }
     }
 
     /// The courtyard of a building; `None` if there is no such building.

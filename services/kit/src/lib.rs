@@ -14,6 +14,7 @@ pub mod etag;
 pub mod fieldmask;
 pub mod filter;
 pub mod idempotency;
+pub mod json;
 pub mod listing;
 pub mod names;
 pub mod paging;

@@ -400,7 +400,7 @@ pub mod matrix {
 /// street admin (for setting up fresh targets).
 #[macro_export]
 macro_rules! authz_case {
-    ($client:ty, $fixture:ty, $method:literal, $expect:literal, |$c:ident, $f:ident, $admin:ident| $body:expr) => {
+    ($client:ty, $fixture:ty, $method:literal, $expect:expr, |$c:ident, $f:ident, $admin:ident| $body:expr) => {
         $crate::testing::matrix::Case {
             method: $method,
             expect: $expect,
@@ -415,6 +415,39 @@ macro_rules! authz_case {
                 },
             ),
         }
+    };
+}
+
+/// Runs scenarios on SQLite and, when `COGOV_TEST_DATABASE_URL` names a
+/// server, on PostgreSQL: each `scenario(env)` becomes a module with a
+/// `sqlite` and a `postgres` test, where `env` is `$start(organizations_db,
+/// own_db).await` (a service with the organizations service beside it).
+#[macro_export]
+macro_rules! on_both_databases {
+    ($start:path; $($scenario:ident),* $(,)?) => {
+        $(
+            mod $scenario {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    let env = $start(
+                        $crate::testing::TestDb::sqlite(),
+                        $crate::testing::TestDb::sqlite(),
+                    )
+                    .await;
+                    super::$scenario(env).await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    let Some(orgs) = $crate::testing::TestDb::postgres().await else {
+                        eprintln!("COGOV_TEST_DATABASE_URL is not set: PostgreSQL case not run");
+                        return;
+                    };
+                    let own = $crate::testing::TestDb::postgres().await.unwrap();
+                    super::$scenario($start(orgs, own).await).await;
+                }
+            }
+        )*
     };
 }
 

@@ -24,6 +24,8 @@ pub mod service;
 pub mod shared_resources;
 pub mod streets;
 pub mod talents;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 use cogov_kit::Context;
 use cogov_kit::auth::Authenticator;

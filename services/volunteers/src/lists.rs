@@ -3,29 +3,12 @@
 
 use chrono::{DateTime, Utc};
 use cogov_kit::convert;
+pub use cogov_kit::json::{from_json, to_json};
 use cogov_kit::validate::Check;
 use cogov_proto::common::Interval;
 use cogov_proto::volunteers::{VolunteerTalent, WeeklyWindow};
-use serde::{Deserialize, Serialize, de::DeserializeOwned};
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
-
-/// JSON text of a list; empty text for an empty list.
-pub fn to_json<T: Serialize>(items: &[T]) -> String {
-    if items.is_empty() {
-        String::new()
-    } else {
-        serde_json::to_string(items).expect("list serialises")
-    }
-}
-
-/// The list in JSON text written by [`to_json`].
-pub fn from_json<T: DeserializeOwned>(text: &str) -> Vec<T> {
-    if text.is_empty() {
-        Vec::new()
-    } else {
-        serde_json::from_str(text).unwrap_or_default()
-    }
-}
 
 /// Skill tags: lower-case, 1 to 40 characters of a-z, 0-9, `_`, at most 50.
 pub fn check_skills(c: &mut Check, field: &str, skills: &[String]) -> Vec<String> {

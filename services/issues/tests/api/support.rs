@@ -1,15 +1,12 @@
 //! Two real services on loopback ports — organizations and issues — each
 //! with its own fresh database, and clients calling as any principal.
 
-use std::time::Duration;
-
 use chrono::{DateTime, TimeZone, Utc};
 use cogov_issues::{Issues, Migrator, Settings};
 use cogov_kit::Context;
 use cogov_kit::auth::{Authenticator, Principal};
 use cogov_kit::clock::Clock;
 use cogov_kit::db::{self, DbConfig};
-use cogov_kit::directory::Directory;
 use cogov_kit::paging::PageTokens;
 pub use cogov_kit::testing::{
     SignedAs, TestDb, TestServer, assert_bad_field, assert_status, community_admin, partner,
@@ -24,29 +21,11 @@ use tonic::transport::Channel;
 
 pub const SECRET: &[u8] = b"issues test internal secret";
 
-/// Runs a scenario on SQLite and, when configured, on PostgreSQL.
+/// Runs scenarios on SQLite and, when configured, on PostgreSQL.
 #[macro_export]
 macro_rules! both {
     ($($scenario:ident),* $(,)?) => {
-        $(
-            mod $scenario {
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn sqlite() {
-                    let env = $crate::support::Env::start(cogov_kit::testing::TestDb::sqlite(), cogov_kit::testing::TestDb::sqlite()).await;
-                    super::$scenario(env).await;
-                }
-
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn postgres() {
-                    let Some(orgs) = cogov_kit::testing::TestDb::postgres().await else {
-                        eprintln!("COGOV_TEST_DATABASE_URL is not set: PostgreSQL case not run");
-                        return;
-                    };
-                    let issues = cogov_kit::testing::TestDb::postgres().await.unwrap();
-                    super::$scenario($crate::support::Env::start(orgs, issues).await).await;
-                }
-            }
-        )*
+        cogov_kit::on_both_databases!($crate::support::Env::start; $($scenario),*);
     };
 }
 
@@ -75,17 +54,8 @@ impl Env {
         let clock = Clock::manual(start_time());
         let auth = Authenticator::new(SECRET, None, clock.clone());
         let tokens = PageTokens::new(b"page tokens");
-        let orgs_ctx = Context {
-            db: db::connect::<cogov_organizations::Migrator>(&DbConfig::new(&orgs_db.url))
-                .await
-                .unwrap(),
-            tokens: tokens.clone(),
-            clock: clock.clone(),
-        };
-        let organizations = TestServer::start(
-            cogov_organizations::Organizations::new(orgs_ctx).server(auth.clone()),
-        )
-        .await;
+        let (organizations, directory) =
+            cogov_organizations::testing::start(&orgs_db, &auth, &clock, &tokens, "issues").await;
         let ctx = Context {
             db: db::connect::<Migrator>(&DbConfig::new(&issues_db.url))
                 .await
@@ -93,14 +63,6 @@ impl Env {
             tokens,
             clock: clock.clone(),
         };
-        // No reach caching in tests: every call sees agreements as they are.
-        let directory = Directory::from_channel(
-            organizations.channel.clone(),
-            auth.clone(),
-            "issues",
-            clock.clone(),
-            Duration::ZERO,
-        );
         let svc = Issues::new(ctx, directory, settings);
         let issues = TestServer::start(svc.clone().server(auth.clone())).await;
         Env {

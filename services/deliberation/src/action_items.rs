@@ -1,0 +1,396 @@
+//! Action items (议事成果落地): GetActionItem, ListActionItems,
+//! CreateActionItem, UpdateActionItem. The council's secretary or staff
+//! assign them to an organisation; the owner reports status and progress.
+//! A partner sees the items it owns even outside its reach.
+
+use chrono::NaiveDate;
+use cogov_kit::auth::Principal;
+use cogov_kit::fieldmask::UpdateMask;
+use cogov_kit::filter::{Field, Kind, Op};
+use cogov_kit::idempotency::{self, Key};
+use cogov_kit::listing::{self, ListQuery, Spec};
+use cogov_kit::paging::SortKey;
+use cogov_kit::store::Versioned;
+use cogov_kit::validate::{Check, read_id, required};
+use cogov_kit::{Error, Result, convert, etag, names};
+use cogov_proto::deliberation::*;
+use sea_orm::ActiveValue::Set;
+use sea_orm::sea_query::{Condition, ExprTrait};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, TransactionTrait,
+};
+use uuid::Uuid;
+
+use crate::access::Caller;
+use crate::entity::action_items::{self as rows, Column, Entity, Model};
+use crate::{Deliberation, councils, resolutions};
+
+const VERSIONED: Versioned<Column> = Versioned {
+    id: Column::Id,
+    revision: Column::Revision,
+};
+/// What the owning organisation may change.
+const OWNER_FIELDS: &[&str] = &["status", "progress", "issue", "notes"];
+
+fn name(m: &Model) -> String {
+    format!(
+        "{}/actionItems/{}",
+        resolutions::name(m.resolution_id),
+        m.id.as_hyphenated()
+    )
+}
+
+fn parse(field: &str, value: &str) -> Result<(Uuid, Uuid)> {
+    let bad = || {
+        Error::invalid(
+            field,
+            "must be a `resolutions/{resolution}/actionItems/{action_item}` name",
+        )
+    };
+    let (resolution, item) = value.split_once("/actionItems/").ok_or_else(bad)?;
+    let resolution = names::parse(resolutions::COLLECTION, resolution).ok_or_else(bad)?;
+    let item = Uuid::try_parse(item).map_err(|_| bad())?;
+    Ok((resolution, item))
+}
+
+fn to_proto(m: &Model) -> ActionItem {
+    ActionItem {
+        name: name(m),
+        description: m.description.clone(),
+        owner: names::format("organizations", m.owner_id),
+        due_date: Some(convert::date(m.due_date)),
+        status: m.status,
+        progress: m.progress,
+        issue: m.issue.clone(),
+        notes: m.notes.clone(),
+        done_time: convert::opt_timestamp(m.done_time),
+        create_time: Some(convert::timestamp(m.create_time)),
+        update_time: Some(convert::timestamp(m.update_time)),
+        etag: etag::format(m.revision),
+    }
+}
+
+/// Loads an item the caller sees: in a council it sees, or owned by it.
+async fn visible<C: ConnectionTrait>(
+    conn: &C,
+    caller: &Caller,
+    field: &str,
+    value: &str,
+) -> Result<(Option<councils::Model>, Model)> {
+    let (resolution, id) = parse(field, value)?;
+    if let Some(m) = Entity::find_by_id(id).one(conn).await?
+        && m.resolution_id == resolution
+    {
+        let council = councils::visible(conn, caller, m.council_id).await.ok();
+        if council.is_some() || caller.partner() == Some(m.owner_id) {
+            return Ok((council, m));
+        }
+    }
+    Err(caller.scope.missing("ActionItem", value))
+}
+
+struct Checked {
+    owner: Uuid,
+    due: Option<NaiveDate>,
+    status: ActionItemStatus,
+}
+
+fn check(c: &mut Check, a: &ActionItem, mask: Option<&UpdateMask>) -> Checked {
+    let want = |f: &str| mask.is_none_or(|m| m.has(f));
+    if want("description") {
+        c.text("action_item.description", &a.description, 1, 2000);
+    }
+    let owner = if want("owner") {
+        c.name("action_item.owner", &a.owner, "organizations")
+    } else {
+        Uuid::nil()
+    };
+    let due = if want("due_date") {
+        match a.due_date.as_ref().map(convert::from_date) {
+            Some(Some(d)) => Some(d),
+            Some(None) => {
+                c.add("action_item.due_date", "not a calendar date");
+                None
+            }
+            None => {
+                c.add("action_item.due_date", "is required");
+                None
+            }
+        }
+    } else {
+        None
+    };
+    let status = if want("status") {
+        c.enumeration("action_item.status", a.status, false)
+    } else {
+        ActionItemStatus::Unspecified
+    };
+    if want("progress") {
+        c.range("action_item.progress", a.progress.into(), 0, 100);
+    }
+    if want("issue") {
+        c.optional_name("action_item.issue", &a.issue, "issues");
+    }
+    if want("notes") {
+        c.text("action_item.notes", &a.notes, 0, 4000);
+    }
+    Checked { owner, due, status }
+}
+
+/// Status and progress agree: DONE is 100, 100 is DONE, and an item with
+/// progress is under way.
+fn settle(status: ActionItemStatus, progress: i32) -> (ActionItemStatus, i32) {
+    use ActionItemStatus::*;
+    match status {
+        Done => (Done, 100),
+        Cancelled | Blocked => (status, progress),
+        _ if progress >= 100 => (Done, 100),
+        NotStarted | Unspecified if progress > 0 => (InProgress, progress),
+        Unspecified => (NotStarted, progress),
+        s => (s, progress),
+    }
+}
+
+/// GetActionItem.
+pub async fn get(
+    svc: &Deliberation,
+    caller: &Caller,
+    req: GetActionItemRequest,
+) -> Result<ActionItem> {
+    let (_, m) = visible(svc.ctx.db.read(), caller, "name", &req.name).await?;
+    Ok(to_proto(&m))
+}
+
+/// ListActionItems: of one resolution, or of all (`resolutions/-`), in
+/// creation order.
+pub async fn list(
+    svc: &Deliberation,
+    caller: &Caller,
+    req: ListActionItemsRequest,
+) -> Result<ListActionItemsResponse> {
+    let conn = svc.ctx.db.read();
+    let mut base = Entity::find();
+    if req.parent == "resolutions/-" {
+        if let Some(cond) = caller.council_condition(svc, Column::CouncilId).await? {
+            let mut any = Condition::any().add(cond);
+            if let Some(org) = caller.partner() {
+                any = any.add(Column::OwnerId.eq(org));
+            }
+            base = base.filter(any);
+        }
+    } else {
+        let id = read_id("parent", &req.parent, resolutions::COLLECTION)?;
+        base = base.filter(Column::ResolutionId.eq(id));
+        match (
+            resolutions::visible(conn, caller, id).await,
+            caller.partner(),
+        ) {
+            (Ok(_), _) => {}
+            // A partner lists what it owns of a resolution it cannot see.
+            (Err(_), Some(org)) => base = base.filter(Column::OwnerId.eq(org)),
+            (Err(e), None) => return Err(e),
+        }
+    }
+    let today = svc.ctx.clock.today();
+    let fields = [
+        Field::column("owner", Column::OwnerId, Kind::Name("organizations")),
+        Field::column(
+            "status",
+            Column::Status,
+            Kind::Enum(
+                |s| ActionItemStatus::from_str_name(s).map(|v| v as i32),
+                "ACTION_ITEM_STATUS_",
+            ),
+        ),
+        Field::column("issue", Column::Issue, Kind::Text),
+        Field::custom("overdue", move |op, value| {
+            let overdue = Column::DueDate.lt(today).and(Column::Status.is_not_in([
+                ActionItemStatus::Done as i32,
+                ActionItemStatus::Cancelled as i32,
+            ]));
+            match (op, value) {
+                (Op::Eq | Op::Has, "true") | (Op::Ne, "false") => Ok(overdue),
+                (Op::Eq | Op::Has, "false") | (Op::Ne, "true") => Ok(overdue.not()),
+                _ => Err("`overdue` is `true` or `false`".into()),
+            }
+        }),
+    ];
+    let mut query = ListQuery::new(
+        "ListActionItems",
+        req.page_size,
+        &req.page_token,
+        &req.filter,
+        "",
+    );
+    query.parent = &req.parent;
+    let spec = Spec::new(&fields, &[], Column::Id);
+    let (rows, next_page_token) = listing::list(&svc.ctx.tokens, conn, query, spec, base, |m| {
+        (SortKey::None, m.id)
+    })
+    .await?;
+    Ok(ListActionItemsResponse {
+        action_items: rows.iter().map(to_proto).collect(),
+        next_page_token,
+    })
+}
+
+/// CreateActionItem: the council's secretary or staff.
+pub async fn create(
+    svc: &Deliberation,
+    caller: &Caller,
+    principal: &Principal,
+    req: CreateActionItemRequest,
+) -> Result<ActionItem> {
+    let key = Key::new("CreateActionItem", &req.request_id, principal, &req);
+    let a = required("action_item", req.action_item)?;
+    let mut c = Check::new();
+    let checked = check(&mut c, &a, None);
+    c.request_id(&req.request_id);
+    c.finish()?;
+    let id = read_id("parent", &req.parent, resolutions::COLLECTION)?;
+    let (council, resolution) = resolutions::visible(svc.ctx.db.read(), caller, id).await?;
+    caller.require_manager(&council, "assign action items")?;
+    if svc.directory.organization(checked.owner).await?.is_none() {
+        return Err(Error::invalid("action_item.owner", "no such organisation"));
+    }
+    let (status, progress) = settle(checked.status, a.progress);
+    let now = svc.ctx.clock.now();
+    idempotency::create(&svc.ctx.db, &key, now, async move |txn| {
+        let row = rows::ActiveModel {
+            id: Set(names::new_id()),
+            resolution_id: Set(resolution.id),
+            council_id: Set(resolution.council_id),
+            description: Set(a.description),
+            owner_id: Set(checked.owner),
+            due_date: Set(checked.due.expect("checked")),
+            status: Set(status as i32),
+            progress: Set(progress),
+            issue: Set(a.issue),
+            notes: Set(a.notes),
+            done_time: Set((status == ActionItemStatus::Done).then_some(now)),
+            revision: Set(1),
+            create_time: Set(now),
+            update_time: Set(now),
+        }
+        .insert(txn)
+        .await?;
+        resolutions::follow_items(txn, resolution.id, now).await?;
+        Ok(to_proto(&row))
+    })
+    .await
+}
+
+/// UpdateActionItem: the council's secretary or staff change anything; the
+/// owning organisation reports status, progress, the issue and notes.
+pub async fn update(
+    svc: &Deliberation,
+    caller: &Caller,
+    req: UpdateActionItemRequest,
+) -> Result<ActionItem> {
+    let a = required("action_item", req.action_item)?;
+    let mask = UpdateMask::new(
+        req.update_mask.as_ref(),
+        &[
+            "description",
+            "owner",
+            "due_date",
+            "status",
+            "progress",
+            "issue",
+            "notes",
+        ],
+    )?;
+    let mut c = Check::new();
+    let checked = check(&mut c, &a, Some(&mask));
+    c.finish()?;
+    if mask.has("owner") && svc.directory.organization(checked.owner).await?.is_none() {
+        return Err(Error::invalid("action_item.owner", "no such organisation"));
+    }
+    let txn = svc.ctx.db.write().begin().await?;
+    let (council, row) = visible(&txn, caller, "action_item.name", &a.name).await?;
+    let manages = council.as_ref().is_some_and(|c| caller.manages(c));
+    let owns = caller.partner() == Some(row.owner_id);
+    if !manages {
+        if !owns {
+            return Err(Error::forbidden(
+                "update action items; the owner, the council's secretary or staff only",
+            ));
+        }
+        if let Some(f) = mask.paths().find(|f| !OWNER_FIELDS.contains(f)) {
+            return Err(Error::forbidden(format!(
+                "change `{f}`; the owner reports status, progress, issue and notes"
+            )));
+        }
+    }
+    etag::check(&a.etag, row.revision, &a.name)?;
+    let now = svc.ctx.clock.now();
+    let mut am: rows::ActiveModel = row.clone().into();
+    if mask.has("description") {
+        am.description = Set(a.description);
+    }
+    if mask.has("owner") {
+        am.owner_id = Set(checked.owner);
+    }
+    if mask.has("due_date") {
+        am.due_date = Set(checked.due.expect("checked"));
+    }
+    if mask.has("issue") {
+        am.issue = Set(a.issue);
+    }
+    if mask.has("notes") {
+        am.notes = Set(a.notes);
+    }
+    let old_status = ActionItemStatus::try_from(row.status).unwrap_or_default();
+    let status = if mask.has("status") && checked.status != ActionItemStatus::Unspecified {
+        checked.status
+    } else {
+        old_status
+    };
+    let progress = if mask.has("progress") {
+        a.progress
+    } else {
+        row.progress
+    };
+    // A progress report on a done item reopens it.
+    let status = if mask.has("progress")
+        && !mask.has("status")
+        && status == ActionItemStatus::Done
+        && progress < 100
+    {
+        ActionItemStatus::InProgress
+    } else {
+        status
+    };
+    let (status, progress) = settle(status, progress);
+    am.status = Set(status as i32);
+    am.progress = Set(progress);
+    am.done_time = Set(match (old_status, status) {
+        (ActionItemStatus::Done, ActionItemStatus::Done) => row.done_time,
+        (_, ActionItemStatus::Done) => Some(now),
+        _ => None,
+    });
+    am.revision = Set(row.revision + 1);
+    am.update_time = Set(now);
+    let saved = VERSIONED
+        .save::<Entity, _>(&txn, row.id, row.revision, am, &a.name)
+        .await?;
+    resolutions::follow_items(&txn, row.resolution_id, now).await?;
+    txn.commit().await?;
+    Ok(to_proto(&saved))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ActionItemStatus::*;
+
+    #[test]
+    fn status_and_progress_agree() {
+        assert_eq!(settle(Done, 40), (Done, 100));
+        assert_eq!(settle(InProgress, 100), (Done, 100));
+        assert_eq!(settle(NotStarted, 30), (InProgress, 30));
+        assert_eq!(settle(Unspecified, 0), (NotStarted, 0));
+        assert_eq!(settle(Blocked, 60), (Blocked, 60));
+        assert_eq!(settle(Cancelled, 100), (Cancelled, 100));
+    }
+}

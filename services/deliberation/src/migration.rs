@@ -1,0 +1,409 @@
+//! The deliberation service's schema.
+
+use cogov_kit::schema::*;
+use sea_orm_migration::prelude::*;
+
+/// The deliberation service's migrations, in order.
+#[derive(Debug)]
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(cogov_kit::idempotency::Migration),
+            Box::new(Initial),
+        ]
+    }
+}
+
+struct Initial;
+
+impl MigrationName for Initial {
+    fn name(&self) -> &str {
+        "m0001_deliberation_initial"
+    }
+}
+
+fn double(name: &'static str) -> ColumnDef {
+    ColumnDef::new(name)
+        .double()
+        .not_null()
+        .default(0.0)
+        .to_owned()
+}
+
+fn date(name: &'static str) -> ColumnDef {
+    ColumnDef::new(name).date().not_null().to_owned()
+}
+
+fn opt_date(name: &'static str) -> ColumnDef {
+    ColumnDef::new(name).date().null().to_owned()
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Initial {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        use ForeignKeyAction::{Cascade, Restrict};
+
+        m.create_table(
+            versioned(
+                Table::create()
+                    .table("councils")
+                    .col(id())
+                    .col(text("display_name"))
+                    .col(uuid("community_id"))
+                    .col(opt_uuid("courtyard_id"))
+                    .col(text("description"))
+                    .col(int("support_threshold"))
+                    .col(double("quorum_share"))
+                    .col(text("quorum_required_kinds")),
+            )
+            .to_owned(),
+        )
+        .await?;
+        m.create_index(index("councils", "community", &["community_id", "id"]))
+            .await?;
+        m.create_index(index("councils", "courtyard", &["courtyard_id"]))
+            .await?;
+
+        m.create_table(
+            versioned(
+                Table::create()
+                    .table("seats")
+                    .col(id())
+                    .col(uuid("council_id"))
+                    .col(uuid("person_id"))
+                    .col(int("kind"))
+                    .col(opt_uuid("organization_id"))
+                    .col(date("start_date"))
+                    .col(opt_date("end_date")),
+            )
+            .foreign_key(&mut fk("seats", "council_id", "councils", Cascade))
+            .to_owned(),
+        )
+        .await?;
+        m.create_index(index("seats", "council", &["council_id", "id"]))
+            .await?;
+        m.create_index(index("seats", "person", &["person_id"]))
+            .await?;
+        m.create_index(index("seats", "organization", &["organization_id"]))
+            .await?;
+
+        m.create_table(
+            versioned(
+                Table::create()
+                    .table("topics")
+                    .col(id())
+                    .col(uuid("council_id"))
+                    .col(uuid("community_id"))
+                    .col(text("title"))
+                    .col(text("description"))
+                    .col(int("source"))
+                    .col(text("proposer"))
+                    .col(opt_uuid("proposer_person"))
+                    .col(opt_uuid("proposer_organization"))
+                    .col(text("evidence_issues"))
+                    .col(text("cluster"))
+                    .col(int("support_count"))
+                    .col(int("support_threshold"))
+                    .col(int("state"))
+                    .col(text("close_reason")),
+            )
+            .foreign_key(&mut fk("topics", "council_id", "councils", Restrict))
+            .to_owned(),
+        )
+        .await?;
+        m.create_index(index(
+            "topics",
+            "council",
+            &["council_id", "create_time", "id"],
+        ))
+        .await?;
+        m.create_index(index("topics", "state", &["state", "create_time", "id"]))
+            .await?;
+
+        m.create_table(
+            Table::create()
+                .table("topic_supports")
+                .col(id())
+                .col(uuid("topic_id"))
+                .col(uuid("person_id"))
+                .col(time("create_time"))
+                .foreign_key(&mut fk("topic_supports", "topic_id", "topics", Cascade))
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(
+            index("topic_supports", "topic_person", &["topic_id", "person_id"])
+                .unique()
+                .to_owned(),
+        )
+        .await?;
+
+        m.create_table(
+            Table::create()
+                .table("opinions")
+                .col(id())
+                .col(uuid("topic_id"))
+                .col(uuid("author_id"))
+                .col(int("stance"))
+                .col(text("text"))
+                .col(opt_uuid("reply_to"))
+                .col(flag("hidden"))
+                .col(text("hide_reason"))
+                .col(text("moderator"))
+                .col(time("create_time"))
+                .foreign_key(&mut fk("opinions", "topic_id", "topics", Cascade))
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(index(
+            "opinions",
+            "topic",
+            &["topic_id", "create_time", "id"],
+        ))
+        .await?;
+
+        m.create_table(
+            versioned(
+                Table::create()
+                    .table("meetings")
+                    .col(id())
+                    .col(uuid("council_id"))
+                    .col(text("title"))
+                    .col(int("mode"))
+                    .col(text("location"))
+                    .col(text("online_url"))
+                    .col(time("start_time"))
+                    .col(opt_time("end_time"))
+                    .col(text("agenda"))
+                    .col(text("quorum"))
+                    .col(int("state"))
+                    .col(text("minutes"))
+                    .col(int("attendance_count")),
+            )
+            .foreign_key(&mut fk("meetings", "council_id", "councils", Restrict))
+            .to_owned(),
+        )
+        .await?;
+        m.create_index(index(
+            "meetings",
+            "council",
+            &["council_id", "start_time", "id"],
+        ))
+        .await?;
+        m.create_index(index("meetings", "start", &["start_time", "id"]))
+            .await?;
+
+        m.create_table(
+            Table::create()
+                .table("attendances")
+                .col(id())
+                .col(uuid("meeting_id"))
+                .col(uuid("person_id"))
+                .col(opt_uuid("seat_id"))
+                .col(text("seat_kinds"))
+                .col(flag("voting"))
+                .col(int("mode"))
+                .col(time("sign_in_time"))
+                .foreign_key(&mut fk("attendances", "meeting_id", "meetings", Cascade))
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(
+            index(
+                "attendances",
+                "meeting_person",
+                &["meeting_id", "person_id"],
+            )
+            .unique()
+            .to_owned(),
+        )
+        .await?;
+
+        m.create_table(
+            versioned(
+                Table::create()
+                    .table("polls")
+                    .col(id())
+                    .col(uuid("topic_id"))
+                    .col(uuid("council_id"))
+                    .col(opt_uuid("meeting_id"))
+                    .col(text("title"))
+                    .col(text("details"))
+                    .col(int("method"))
+                    .col(text("options"))
+                    .col(int("min_choices"))
+                    .col(int("max_choices"))
+                    .col(int("dots_per_voter"))
+                    .col(int("count_target"))
+                    .col(time("close_time"))
+                    .col(opt_time("closed_time"))
+                    .col(flag("anonymous"))
+                    .col(int("results_visibility"))
+                    .col(int("eligibility"))
+                    .col(text("eligible_persons"))
+                    .col(text("eligible_snapshot"))
+                    .col(int("eligible_count"))
+                    .col(int("quorum_percent"))
+                    .col(int("state"))
+                    .col(int("ballot_count"))
+                    .col(text("salt")),
+            )
+            .foreign_key(&mut fk("polls", "topic_id", "topics", Restrict))
+            .to_owned(),
+        )
+        .await?;
+        m.create_index(index("polls", "topic", &["topic_id", "create_time", "id"]))
+            .await?;
+        m.create_index(index(
+            "polls",
+            "council",
+            &["council_id", "create_time", "id"],
+        ))
+        .await?;
+
+        m.create_table(
+            Table::create()
+                .table("ballots")
+                .col(id())
+                .col(uuid("poll_id"))
+                .col(text("voter_key"))
+                .col(opt_uuid("voter_id"))
+                .col(text("choices"))
+                .col(text("reason"))
+                .col(int("channel"))
+                .col(opt_uuid("proxy_holder_id"))
+                .col(time("create_time"))
+                .col(time("update_time"))
+                .foreign_key(&mut fk("ballots", "poll_id", "polls", Cascade))
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(
+            index("ballots", "poll_voter", &["poll_id", "voter_key"])
+                .unique()
+                .to_owned(),
+        )
+        .await?;
+
+        m.create_table(
+            Table::create()
+                .table("ballot_audit")
+                .col(id())
+                .col(uuid("poll_id"))
+                .col(uuid("ballot_id"))
+                .col(int("channel"))
+                .col(opt_uuid("proxy_holder_id"))
+                .col(text("recorder"))
+                .col(time("time"))
+                .foreign_key(&mut fk("ballot_audit", "poll_id", "polls", Cascade))
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(index("ballot_audit", "poll", &["poll_id", "time"]))
+            .await?;
+
+        m.create_table(
+            Table::create()
+                .table("offline_tallies")
+                .col(id())
+                .col(uuid("poll_id"))
+                .col(opt_uuid("meeting_id"))
+                .col(text("counts"))
+                .col(int("voters"))
+                .col(text("recorder"))
+                .col(time("create_time"))
+                .foreign_key(&mut fk("offline_tallies", "poll_id", "polls", Cascade))
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(index("offline_tallies", "poll", &["poll_id"]))
+            .await?;
+
+        m.create_table(
+            versioned(
+                Table::create()
+                    .table("resolutions")
+                    .col(id())
+                    .col(uuid("topic_id"))
+                    .col(uuid("council_id"))
+                    .col(opt_uuid("poll_id"))
+                    .col(text("chosen_option"))
+                    .col(text("statement"))
+                    .col(opt_date("review_date"))
+                    .col(int("state")),
+            )
+            .foreign_key(&mut fk("resolutions", "topic_id", "topics", Restrict))
+            .to_owned(),
+        )
+        .await?;
+        m.create_index(index(
+            "resolutions",
+            "council",
+            &["council_id", "create_time", "id"],
+        ))
+        .await?;
+        m.create_index(index("resolutions", "topic", &["topic_id"]))
+            .await?;
+
+        m.create_table(
+            versioned(
+                Table::create()
+                    .table("action_items")
+                    .col(id())
+                    .col(uuid("resolution_id"))
+                    .col(uuid("council_id"))
+                    .col(text("description"))
+                    .col(uuid("owner_id"))
+                    .col(date("due_date"))
+                    .col(int("status"))
+                    .col(int("progress"))
+                    .col(text("issue"))
+                    .col(text("notes"))
+                    .col(opt_time("done_time")),
+            )
+            .foreign_key(&mut fk(
+                "action_items",
+                "resolution_id",
+                "resolutions",
+                Cascade,
+            ))
+            .to_owned(),
+        )
+        .await?;
+        m.create_index(index(
+            "action_items",
+            "resolution",
+            &["resolution_id", "create_time", "id"],
+        ))
+        .await?;
+        m.create_index(index("action_items", "council", &["council_id"]))
+            .await?;
+        m.create_index(index("action_items", "owner", &["owner_id"]))
+            .await?;
+        Ok(())
+    }
+
+    async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        for table in [
+            "action_items",
+            "resolutions",
+            "offline_tallies",
+            "ballot_audit",
+            "ballots",
+            "polls",
+            "attendances",
+            "meetings",
+            "opinions",
+            "topic_supports",
+            "topics",
+            "seats",
+            "councils",
+        ] {
+            m.drop_table(Table::drop().table(table).to_owned()).await?;
+        }
+        Ok(())
+    }
+}

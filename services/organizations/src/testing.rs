@@ -1,0 +1,42 @@
+//! For the tests of the services that call this one: the organizations
+//! service on a loopback port, and a directory onto it.
+
+use std::time::Duration;
+
+use cogov_kit::Context;
+use cogov_kit::auth::Authenticator;
+use cogov_kit::clock::Clock;
+use cogov_kit::db::{self, DbConfig};
+use cogov_kit::directory::Directory;
+use cogov_kit::paging::PageTokens;
+use cogov_kit::testing::{TestDb, TestServer};
+
+use crate::{Migrator, Organizations};
+
+/// The organizations service over `db`, and a directory onto it for the
+/// service `role`, without reach caching (every call sees agreements as
+/// they are).
+pub async fn start(
+    db: &TestDb,
+    auth: &Authenticator,
+    clock: &Clock,
+    tokens: &PageTokens,
+    role: &str,
+) -> (TestServer, Directory) {
+    let ctx = Context {
+        db: db::connect::<Migrator>(&DbConfig::new(&db.url))
+            .await
+            .expect("organizations database"),
+        tokens: tokens.clone(),
+        clock: clock.clone(),
+    };
+    let server = TestServer::start(Organizations::new(ctx).server(auth.clone())).await;
+    let directory = Directory::from_channel(
+        server.channel.clone(),
+        auth.clone(),
+        role,
+        clock.clone(),
+        Duration::ZERO,
+    );
+    (server, directory)
+}
