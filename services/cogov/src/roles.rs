@@ -21,6 +21,8 @@ pub enum Role {
     Issues,
     /// Volunteers, teams, training, activities, hours and the time bank.
     Volunteers,
+    /// Councils, topics, meetings, polls and resolutions.
+    Deliberation,
 }
 
 /// Where a role finds the roles it calls.
@@ -58,7 +60,12 @@ impl Links {
 
 impl Role {
     /// Every role, in start order.
-    pub const ALL: &'static [Role] = &[Role::Organizations, Role::Issues, Role::Volunteers];
+    pub const ALL: &'static [Role] = &[
+        Role::Organizations,
+        Role::Issues,
+        Role::Volunteers,
+        Role::Deliberation,
+    ];
 
     /// Its name, as on the command line.
     pub fn name(self) -> &'static str {
@@ -66,6 +73,7 @@ impl Role {
             Role::Organizations => cogov_organizations::ROLE,
             Role::Issues => cogov_issues::ROLE,
             Role::Volunteers => cogov_volunteers::ROLE,
+            Role::Deliberation => cogov_deliberation::ROLE,
         }
     }
 
@@ -75,6 +83,7 @@ impl Role {
             Role::Organizations => cogov_organizations::DEFAULT_DATABASE_URL,
             Role::Issues => cogov_issues::DEFAULT_DATABASE_URL,
             Role::Volunteers => cogov_volunteers::DEFAULT_DATABASE_URL,
+            Role::Deliberation => cogov_deliberation::DEFAULT_DATABASE_URL,
         }
     }
 
@@ -84,6 +93,7 @@ impl Role {
             Role::Organizations => db::connect::<cogov_organizations::Migrator>(config).await,
             Role::Issues => db::connect::<cogov_issues::Migrator>(config).await,
             Role::Volunteers => db::connect::<cogov_volunteers::Migrator>(config).await,
+            Role::Deliberation => db::connect::<cogov_deliberation::Migrator>(config).await,
         };
         db.map_err(|e| format!("{}: database {}: {e}", self.name(), redact(&config.url)))
     }
@@ -111,6 +121,10 @@ impl Role {
             Role::Volunteers => {
                 let directory = directory()?;
                 cogov_volunteers::Volunteers::new(ctx, directory).server(auth)
+            }
+            Role::Deliberation => {
+                let directory = directory()?;
+                cogov_deliberation::Deliberation::new(ctx, directory).server(auth)
             }
             Role::Issues => {
                 let directory = directory()?;

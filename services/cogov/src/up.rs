@@ -113,11 +113,14 @@ pub async fn run(args: UpArgs) -> Result<(), String> {
     let healthy = started.elapsed();
     tracing::info!(elapsed_ms = healthy.as_millis() as u64, "all roles healthy");
 
-    let organizations = channel(addrs[0].1).await?;
-    let issues = channel(addrs[1].1).await?;
-    let volunteers = channel(addrs[2].1).await?;
     if !args.no_demo {
-        let loaded = demo::load_if_empty(organizations, issues, volunteers, &auth).await?;
+        let channels = demo::Channels {
+            organizations: channel(addrs[0].1).await?,
+            issues: channel(addrs[1].1).await?,
+            volunteers: channel(addrs[2].1).await?,
+            deliberation: channel(addrs[3].1).await?,
+        };
+        let loaded = demo::load_if_empty(channels, &auth).await?;
         if let Some(summary) = loaded {
             tracing::info!(
                 elapsed_ms = started.elapsed().as_millis() as u64,

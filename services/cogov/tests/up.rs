@@ -287,6 +287,47 @@ async fn up_serves_the_niujie_demo_and_stops_on_sigterm() {
         .count();
     assert!(open > 0, "some activities open for sign-up");
 
+    // The deliberation role: a council per community, and a decision being
+    // carried out.
+    use cogov_proto::deliberation as d;
+    let channel = Channel::from_shared(format!("http://127.0.0.1:{}", port + 3))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut deliberation = d::deliberation_service_client::DeliberationServiceClient::new(channel);
+    let councils = deliberation
+        .list_councils(d::ListCouncilsRequest {
+            page_size: 100,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .councils;
+    assert_eq!(councils.len(), 10, "a council per community");
+    let implementing = deliberation
+        .list_topics(d::ListTopicsRequest {
+            filter: "state = IMPLEMENTING".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .topics;
+    assert_eq!(implementing.len(), 1);
+    let in_progress = deliberation
+        .list_action_items(d::ListActionItemsRequest {
+            parent: "resolutions/-".into(),
+            filter: "status = IN_PROGRESS".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .action_items;
+    assert!(!in_progress.is_empty(), "action items in progress");
+
     // SIGTERM: drain and exit 0.
     let status = Command::new("kill")
         .args(["-TERM", &child.0.id().to_string()])

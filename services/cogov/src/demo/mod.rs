@@ -22,6 +22,7 @@ use tonic::service::Interceptor;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 
+mod deliberation;
 mod issues;
 mod volunteers;
 
@@ -83,10 +84,33 @@ const GIVEN: &[&str] = &[
     "超", "秀英", "桂兰", "建国", "玉兰", "志强", "海燕", "春梅",
 ];
 
-/// Signs every call as the street admin that loads the demo.
+/// Signs every call as the street admin that loads the demo, or as one of
+/// the demo's residents (ballots and co-signatures are theirs to give).
 #[derive(Clone)]
 struct Signer {
     auth: Authenticator,
+    principal: Principal,
+}
+
+impl Signer {
+    fn admin(auth: &Authenticator) -> Self {
+        Signer {
+            auth: auth.clone(),
+            principal: Principal::StreetAdmin {
+                subject: "demo-loader".into(),
+            },
+        }
+    }
+
+    /// The same signer acting as the resident `person` (`persons/{id}`).
+    fn resident(&self, person: &str) -> Self {
+        Signer {
+            auth: self.auth.clone(),
+            principal: Principal::Resident {
+                person: cogov_kit::names::parse("persons", person).expect("a person name"),
+            },
+        }
+    }
 }
 
 impl Interceptor for Signer {
@@ -94,12 +118,9 @@ impl Interceptor for Signer {
         &mut self,
         mut request: tonic::Request<()>,
     ) -> Result<tonic::Request<()>, tonic::Status> {
-        let admin = Principal::StreetAdmin {
-            subject: "demo-loader".into(),
-        };
         self.auth.attach(
             request.metadata_mut(),
-            &admin,
+            &self.principal,
             chrono::Duration::seconds(60),
         );
         Ok(request)
@@ -803,16 +824,26 @@ impl Loader {
     }
 }
 
+/// The roles the demo is loaded through.
+pub struct Channels {
+    /// Places, organisations and persons.
+    pub organizations: Channel,
+    /// Issues and inspections.
+    pub issues: Channel,
+    /// Volunteers, teams and activities.
+    pub volunteers: Channel,
+    /// Councils, topics, polls and resolutions.
+    pub deliberation: Channel,
+}
+
 /// Loads the demo data unless the street already has one; returns a summary
-/// when it loaded. `issues` and `volunteers` are those roles' channels.
+/// when it loaded.
 pub async fn load_if_empty(
-    channel: Channel,
-    issues: Channel,
-    volunteers: Channel,
+    channels: Channels,
     auth: &Authenticator,
 ) -> Result<Option<String>, String> {
     let mut client =
-        OrganizationsServiceClient::with_interceptor(channel, Signer { auth: auth.clone() });
+        OrganizationsServiceClient::with_interceptor(channels.organizations, Signer::admin(auth));
     let existing = client
         .list_streets(ListStreetsRequest {
             page_size: 1,
@@ -830,19 +861,12 @@ pub async fn load_if_empty(
         calls: 0,
     };
     let (summary, street) = loader.load().await?;
-    let issues = issues::load(
-        issues,
-        Signer { auth: auth.clone() },
-        &street,
-        &mut loader.rng,
-    )
-    .await?;
-    let volunteers = volunteers::load(
-        volunteers,
-        Signer { auth: auth.clone() },
-        &street,
-        &mut loader.rng,
-    )
-    .await?;
-    Ok(Some(format!("{summary}; {issues}; {volunteers}")))
+    let signer = Signer::admin(auth);
+    let rng = &mut loader.rng;
+    let issues = issues::load(channels.issues, signer.clone(), &street, rng).await?;
+    let volunteers = volunteers::load(channels.volunteers, signer.clone(), &street, rng).await?;
+    let deliberation = deliberation::load(channels.deliberation, signer, &street, rng).await?;
+    Ok(Some(format!(
+        "{summary}; {issues}; {volunteers}; {deliberation}"
+    )))
 }
