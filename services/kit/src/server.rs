@@ -131,6 +131,10 @@ impl RoleServer {
         let role = self.role;
         let server = Server::builder()
             .http2_keepalive_interval(Some(Duration::from_secs(30)))
+            // gRPC-Web for browsers (HTTP/1.1 and HTTP/2); plain gRPC
+            // passes through untouched.
+            .accept_http1(true)
+            .layer(tonic_web::GrpcWebLayer::new())
             // One span per call, so every log line of a handler names its RPC.
             .trace_fn(
                 move |request| tracing::info_span!("rpc", role, method = %request.uri().path()),

@@ -78,7 +78,9 @@ fn activity_request(f: &Fixture, hours_from_now: i64) -> CreateActivityRequest {
 
 /// A fresh activity at its own hour (no overlaps), in `state`.
 async fn activity(admin: &mut Client, f: &Fixture, state: ActivityState) -> Activity {
-    let hour = 1000 + (uuid::Uuid::new_v4().as_u128() % 100_000) as i64;
+    // Each activity at an hour of its own, so that sign-ups never overlap.
+    static NEXT_HOUR: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(1000);
+    let hour = NEXT_HOUR.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let a = admin
         .create_activity(activity_request(f, hour))
         .await

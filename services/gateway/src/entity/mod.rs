@@ -1,0 +1,7 @@
+//! The gateway's own tables: partners, their keys (hashed), staff
+//! accounts and the audit log.
+
+pub mod api_keys;
+pub mod audit_records;
+pub mod partners;
+pub mod staff_accounts;

@@ -1,0 +1,437 @@
+//! The door every call goes through: authenticate the caller (API key or
+//! staff token), check the method policy, apply the partner's rate limit
+//! and the in-flight bound, fix the deadline, then hand the call to the
+//! gateway's own API or forward it to the service that owns it — its
+//! message bytes untouched, its metadata rebuilt on purpose (the caller's
+//! `authorization` never leaves the gateway) with the principal signed for
+//! the service. Mutating calls leave an audit record when they finish.
+
+use std::convert::Infallible;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use bytes::Bytes;
+use cogov_kit::auth::Principal;
+use cogov_kit::{Error, Result};
+use http::{HeaderMap, HeaderValue, Request, Response};
+use http_body::Frame;
+use http_body_util::{BodyExt, Full, Limited};
+use tokio::sync::OwnedSemaphorePermit;
+use tonic::body::Body;
+use tonic::metadata::MetadataMap;
+use tonic::transport::Channel;
+use tower::{Service, ServiceExt};
+
+use crate::audit::{self, Entry, Sink};
+use crate::credentials::{self, Credential};
+use crate::policy::{self, Kinds};
+use crate::{Gateway, keys, limits};
+
+/// The partner record behind a partner principal, for the gateway's own
+/// handlers.
+#[derive(Debug, Clone, Copy)]
+pub struct PartnerRecord(pub uuid::Uuid);
+
+/// Headers that travel from the caller to the service; everything else is
+/// dropped.
+const FORWARDED: &[&str] = &[
+    "content-type",
+    "te",
+    "grpc-encoding",
+    "grpc-accept-encoding",
+    "user-agent",
+    "traceparent",
+    "tracestate",
+    "x-request-id",
+];
+
+/// The four services behind the gateway.
+#[derive(Debug, Clone)]
+pub struct Backends {
+    /// Places, organisations, persons, reach.
+    pub organizations: Channel,
+    /// Issues.
+    pub issues: Channel,
+    /// Volunteers.
+    pub volunteers: Channel,
+    /// Deliberation.
+    pub deliberation: Channel,
+}
+
+impl Backends {
+    fn for_service(&self, service: &str) -> Option<&Channel> {
+        match service {
+            "cogov.organizations.v1.OrganizationsService" => Some(&self.organizations),
+            "cogov.issues.v1.IssuesService" => Some(&self.issues),
+            "cogov.volunteers.v1.VolunteersService" => Some(&self.volunteers),
+            "cogov.deliberation.v1.DeliberationService" => Some(&self.deliberation),
+            _ => None,
+        }
+    }
+}
+
+/// The local service type: the gateway's own API.
+pub type Local = cogov_proto::gateway::gateway_service_server::GatewayServiceServer<Gateway>;
+
+/// The door.
+#[derive(Clone)]
+pub struct Front {
+    gw: Gateway,
+    backends: Backends,
+    local: Local,
+    sink: Sink,
+}
+
+impl Front {
+    /// A door onto `backends` and the gateway's own API.
+    pub fn new(gw: Gateway, backends: Backends, sink: Sink) -> Self {
+        let local = Local::new(gw.clone())
+            .max_decoding_message_size(gw.limits.settings().max_message_bytes);
+        Self {
+            gw,
+            backends,
+            local,
+            sink,
+        }
+    }
+
+    /// As an axum fallback service.
+    pub fn into_service(
+        self,
+    ) -> impl Service<
+        Request<axum::body::Body>,
+        Response = Response<Tracked>,
+        Error = Infallible,
+        Future = impl Send,
+    > + Clone
+    + Send
+    + Sync
+    + 'static {
+        let front = Arc::new(self);
+        tower::service_fn(move |req: Request<axum::body::Body>| {
+            let front = front.clone();
+            async move { Ok::<_, Infallible>(front.handle(req).await) }
+        })
+    }
+
+    async fn handle(&self, req: Request<axum::body::Body>) -> Response<Tracked> {
+        let started = Instant::now();
+        let time = self.gw.ctx.clock.now();
+        let path = req.uri().path().to_owned();
+        let peer = req
+            .extensions()
+            .get::<tonic::transport::server::TcpConnectInfo>()
+            .and_then(|i| i.remote_addr())
+            .map(|a| a.to_string())
+            .unwrap_or_default();
+        let Some(rule) = policy::rule(&path) else {
+            return refuse(tonic::Status::unimplemented(format!(
+                "no such method {path}"
+            )));
+        };
+        let permit = match self.gw.limits.enter() {
+            Ok(p) => p,
+            Err(e) => return refuse(e.into()),
+        };
+        let (principal, partner) = match self.authenticate(req.headers()).await {
+            Ok(who) => who,
+            Err(e) => return refuse(e.into()),
+        };
+        let mut pending = rule.mutates.then(|| Pending {
+            sink: self.sink.clone(),
+            started,
+            entry: Entry {
+                principal: principal.clone(),
+                partner: partner.as_ref().map(|p| p.id),
+                method: path.clone(),
+                target: String::new(),
+                code: 0,
+                request_id: header(req.headers(), "x-request-id"),
+                peer,
+                time,
+                duration: std::time::Duration::ZERO,
+            },
+        });
+        let outcome = self
+            .admit_and_forward(
+                req,
+                &path,
+                rule.kinds,
+                &principal,
+                partner.as_ref(),
+                &mut pending,
+            )
+            .await;
+        let response = match outcome {
+            Ok(response) => response,
+            Err(status) => {
+                let (parts, body) = status.into_http::<Body>().into_parts();
+                Response::from_parts(parts, body)
+            }
+        };
+        track(response, permit, pending)
+    }
+
+    async fn authenticate(
+        &self,
+        headers: &HeaderMap,
+    ) -> Result<(Principal, Option<crate::entity::partners::Model>)> {
+        match credentials::from_headers(headers)? {
+            None => Err(Error::Unauthenticated {
+                reason: "CREDENTIALS_MISSING",
+                message: "no credentials: send `authorization: Bearer <API key or staff token>`"
+                    .into(),
+            }),
+            Some(Credential::Token(token)) => Ok((self.gw.staff_tokens.verify(token)?, None)),
+            Some(Credential::ApiKey(key)) => {
+                let now = self.gw.ctx.clock.now();
+                let (principal, partner, record) =
+                    keys::verify(self.gw.ctx.db.read(), key, now).await?;
+                let db = self.gw.ctx.db.clone();
+                tokio::spawn(async move {
+                    if let Err(e) = keys::touch(db.write(), &record, now).await {
+                        tracing::warn!(error = %e, "recording a key's last use");
+                    }
+                });
+                Ok((principal, Some(partner)))
+            }
+        }
+    }
+
+    async fn admit_and_forward(
+        &self,
+        req: Request<axum::body::Body>,
+        path: &str,
+        kinds: Kinds,
+        principal: &Principal,
+        partner: Option<&crate::entity::partners::Model>,
+        pending: &mut Option<Pending>,
+    ) -> std::result::Result<Response<Body>, tonic::Status> {
+        let kind = match principal {
+            Principal::StreetAdmin { .. } => Kinds::STREET,
+            Principal::CommunityAdmin { .. } => Kinds::COMMUNITY,
+            Principal::Partner { .. } => Kinds::PARTNER,
+            _ => return Err(Error::forbidden("call through the gateway as this principal").into()),
+        };
+        if !kinds.contains(kind) {
+            return Err(Error::forbidden(format!("call {path}")).into());
+        }
+        if let Some(p) = partner {
+            self.gw
+                .limits
+                .admit_partner(p.id, p.rate_limit_per_second, p.rate_limit_burst)?;
+        }
+        let deadline = self.gw.limits.deadline(
+            req.headers()
+                .get("grpc-timeout")
+                .and_then(|v| v.to_str().ok())
+                .and_then(limits::parse_grpc_timeout),
+        );
+        let (parts, body) = req.into_parts();
+        let max = self.gw.limits.settings().max_message_bytes;
+        let bytes = Limited::new(body, max + 5)
+            .collect()
+            .await
+            .map_err(|_| {
+                tonic::Status::resource_exhausted(format!("request larger than {max} bytes"))
+            })?
+            .to_bytes();
+        if let Some(p) = pending.as_mut()
+            && let Some(message) = audit::first_message(&bytes)
+        {
+            let (target, request_id) = audit::scan(message);
+            p.entry.target = target;
+            if p.entry.request_id.is_empty() {
+                p.entry.request_id = request_id;
+            }
+        }
+
+        let mut headers = HeaderMap::new();
+        for name in FORWARDED {
+            if let Some(v) = parts.headers.get(*name) {
+                headers.insert(*name, v.clone());
+            }
+        }
+        headers.insert(
+            "grpc-timeout",
+            HeaderValue::from_str(&limits::format_grpc_timeout(deadline)).expect("ascii"),
+        );
+        let mut out = Request::builder()
+            .method(http::Method::POST)
+            .uri(parts.uri.path())
+            .body(Body::new(Full::new(bytes)))
+            .expect("a valid request");
+
+        let service = path.split('/').nth(1).unwrap_or_default();
+        let call = if service == "cogov.gateway.v1.GatewayService" {
+            *out.headers_mut() = headers;
+            out.extensions_mut().insert(principal.clone());
+            if let Some(p) = partner {
+                out.extensions_mut().insert(PartnerRecord(p.id));
+            }
+            let local = self.local.clone();
+            tokio::time::timeout(deadline, async move {
+                local.oneshot(out).await.map_err(|never| match never {})
+            })
+            .await
+        } else {
+            let channel = self.backends.for_service(service).cloned().ok_or_else(|| {
+                tonic::Status::unimplemented(format!("no such service {service}"))
+            })?;
+            let mut metadata = MetadataMap::from_headers(headers);
+            self.gw.internal.attach(
+                &mut metadata,
+                principal,
+                chrono::Duration::from_std(deadline).unwrap_or_default()
+                    + chrono::Duration::seconds(5),
+            );
+            *out.headers_mut() = metadata.into_headers();
+            tokio::time::timeout(deadline, async move {
+                channel.oneshot(out).await.map_err(|e| {
+                    tracing::warn!(error = %e, service, "backend call failed");
+                    tonic::Status::unavailable(format!("{service} is unavailable; retry later"))
+                })
+            })
+            .await
+        };
+        match call {
+            Ok(Ok(response)) => Ok(response),
+            Ok(Err(status)) => Err(status),
+            Err(_) => Err(tonic::Status::deadline_exceeded(format!(
+                "no answer within {deadline:?}"
+            ))),
+        }
+    }
+}
+
+fn header(headers: &HeaderMap, name: &str) -> String {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+fn refuse(status: tonic::Status) -> Response<Tracked> {
+    let (parts, body) = status.into_http::<Body>().into_parts();
+    Response::from_parts(
+        parts,
+        Tracked {
+            inner: body,
+            permit: None,
+            pending: None,
+            status_in_headers: None,
+        },
+    )
+}
+
+/// An audit record waiting for the call's outcome.
+struct Pending {
+    sink: Sink,
+    started: Instant,
+    entry: Entry,
+}
+
+impl Pending {
+    fn finish(mut self, code: i32) {
+        self.entry.code = code;
+        self.entry.duration = self.started.elapsed();
+        let sink = self.sink;
+        let entry = self.entry;
+        tokio::spawn(async move { sink.record(entry).await });
+    }
+}
+
+fn grpc_status(headers: &HeaderMap) -> Option<i32> {
+    headers
+        .get("grpc-status")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+}
+
+fn track(
+    response: Response<Body>,
+    permit: OwnedSemaphorePermit,
+    pending: Option<Pending>,
+) -> Response<Tracked> {
+    let status_in_headers = grpc_status(response.headers());
+    let (parts, body) = response.into_parts();
+    Response::from_parts(
+        parts,
+        Tracked {
+            inner: body,
+            permit: Some(permit),
+            pending,
+            status_in_headers,
+        },
+    )
+}
+
+/// A response body that holds the call's place in flight until it ends and
+/// then writes the audit record with the status from the trailers.
+pub struct Tracked {
+    inner: Body,
+    permit: Option<OwnedSemaphorePermit>,
+    pending: Option<Pending>,
+    status_in_headers: Option<i32>,
+}
+
+impl Tracked {
+    fn end(&mut self, code: i32) {
+        self.permit.take();
+        if let Some(p) = self.pending.take() {
+            p.finish(code);
+        }
+    }
+}
+
+impl http_body::Body for Tracked {
+    type Data = Bytes;
+    type Error = tonic::Status;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<std::result::Result<Frame<Bytes>, tonic::Status>>> {
+        let polled = Pin::new(&mut self.inner).poll_frame(cx);
+        match &polled {
+            Poll::Ready(Some(Ok(frame))) => {
+                if let Some(code) = frame.trailers_ref().and_then(grpc_status) {
+                    self.end(code);
+                }
+            }
+            Poll::Ready(Some(Err(status))) => {
+                let code = status.code() as i32;
+                self.end(code);
+            }
+            Poll::Ready(None) => {
+                let code = self
+                    .status_in_headers
+                    .unwrap_or(tonic::Code::Unknown as i32);
+                self.end(code);
+            }
+            Poll::Pending => {}
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+impl Drop for Tracked {
+    fn drop(&mut self) {
+        // Still pending: the caller went away before the end.
+        let code = self
+            .status_in_headers
+            .unwrap_or(tonic::Code::Cancelled as i32);
+        self.end(code);
+    }
+}

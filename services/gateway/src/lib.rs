@@ -1,0 +1,91 @@
+//! The gateway: the one entry where partner units and staff plug in. It
+//! authenticates API keys and staff tokens, applies the method policy, rate
+//! limits and deadlines, forwards each call to the service that owns it
+//! with the principal signed for that service, and records every mutating
+//! call. Its own API administers partners, keys, staff accounts and the
+//! audit log.
+//!
+//! Modules: [`front`] (the per-call pipeline), [`policy`] (who may call
+//! what), [`credentials`], [`keys`], [`staff_tokens`], [`limits`],
+//! [`audit`]; the own API's [`partners`], [`staff_accounts`], [`service`].
+
+pub mod audit;
+pub mod credentials;
+pub mod entity;
+pub mod front;
+pub mod keys;
+pub mod limits;
+pub mod migration;
+pub mod partners;
+pub mod policy;
+pub mod service;
+pub mod staff_accounts;
+pub mod staff_tokens;
+
+use std::sync::Arc;
+
+use cogov_kit::Context;
+use cogov_kit::auth::Authenticator;
+use cogov_kit::directory::Directory;
+use cogov_kit::server::RoleServer;
+use tonic::service::Routes;
+
+pub use front::Backends;
+pub use limits::Settings;
+pub use migration::Migrator;
+pub use staff_tokens::StaffTokens;
+
+/// The role name, as in `cogov serve gateway`.
+pub const ROLE: &str = "gateway";
+/// The default embedded database.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/gateway.db?mode=rwc";
+/// Every API served on the gateway's port (health and reflection list them).
+pub const PUBLIC_SERVICES: [&str; 5] = [
+    "cogov.gateway.v1.GatewayService",
+    "cogov.organizations.v1.OrganizationsService",
+    "cogov.issues.v1.IssuesService",
+    "cogov.volunteers.v1.VolunteersService",
+    "cogov.deliberation.v1.DeliberationService",
+];
+
+/// The gateway's state.
+#[derive(Debug, Clone)]
+pub struct Gateway {
+    /// Its database (partners, keys, staff, audit), page tokens, clock.
+    pub ctx: Context,
+    /// The organizations service: organisations and partners' reach.
+    pub directory: Directory,
+    /// Signs the principal for the services.
+    pub internal: Authenticator,
+    /// Verifies staff tokens.
+    pub staff_tokens: StaffTokens,
+    /// Rate limits, in-flight bound, deadlines.
+    pub limits: Arc<limits::Limits>,
+}
+
+impl Gateway {
+    /// The gateway.
+    pub fn new(
+        ctx: Context,
+        directory: Directory,
+        internal: Authenticator,
+        staff_tokens: StaffTokens,
+        settings: Settings,
+    ) -> Self {
+        Self {
+            ctx,
+            directory,
+            internal,
+            staff_tokens,
+            limits: Arc::new(limits::Limits::new(settings)),
+        }
+    }
+
+    /// The gateway's server in front of `backends`.
+    pub fn server(self, backends: Backends) -> RoleServer {
+        let sink = audit::Sink::start(self.ctx.db.clone());
+        let front = front::Front::new(self, backends, sink);
+        let router = axum::Router::new().fallback_service(front.into_service());
+        RoleServer::new(ROLE, Routes::from(router), PUBLIC_SERVICES.to_vec())
+    }
+}

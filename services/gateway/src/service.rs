@@ -1,0 +1,180 @@
+//! The gateway's own API. The door ([`crate::front`]) has authenticated
+//! the caller and checked the method policy before a call gets here; each
+//! RPC hands the request to its module.
+
+use cogov_kit::auth::{self, Principal};
+use cogov_kit::names;
+use cogov_proto::gateway::gateway_service_server::GatewayService;
+use cogov_proto::gateway::*;
+use tonic::{Request, Response, Status};
+
+use crate::front::PartnerRecord;
+use crate::{Gateway, audit, keys, partners, staff_accounts};
+
+macro_rules! read {
+    ($self:ident, $request:ident, $handler:path) => {{
+        let principal = auth::principal(&$request)?;
+        Ok(Response::new(
+            $handler($self, &principal, $request.into_inner()).await?,
+        ))
+    }};
+}
+
+macro_rules! act {
+    ($self:ident, $request:ident, $handler:path) => {{
+        let principal = auth::principal(&$request)?;
+        Ok(Response::new(
+            $handler($self, &principal, &principal, $request.into_inner()).await?,
+        ))
+    }};
+}
+
+/// GetCaller: the principal and, for partners, the reach right now.
+async fn caller(
+    gw: &Gateway,
+    principal: &Principal,
+    partner: Option<PartnerRecord>,
+) -> cogov_kit::Result<Caller> {
+    let mut out = Caller {
+        principal: Some(principal.to_proto()),
+        ..Default::default()
+    };
+    match principal {
+        Principal::StreetAdmin { .. } | Principal::Service { .. } => out.all_places = true,
+        Principal::CommunityAdmin { community, .. } => {
+            out.communities = vec![names::format("communities", *community)];
+        }
+        Principal::Partner { organization, .. } => {
+            let reach = gw.directory.reach(*organization).await?;
+            out.communities = reach
+                .communities
+                .iter()
+                .map(|c| names::format("communities", *c))
+                .collect();
+            out.courtyards = reach
+                .courtyards
+                .iter()
+                .map(|c| names::format("courtyards", *c))
+                .collect();
+            out.partner = partner.map(|p| partners::name(p.0)).unwrap_or_default();
+        }
+        Principal::Resident { .. } => {}
+    }
+    Ok(out)
+}
+
+#[tonic::async_trait]
+impl GatewayService for Gateway {
+    async fn get_caller(
+        &self,
+        request: Request<GetCallerRequest>,
+    ) -> Result<Response<Caller>, Status> {
+        let principal = auth::principal(&request)?;
+        let partner = request.extensions().get::<PartnerRecord>().copied();
+        Ok(Response::new(caller(self, &principal, partner).await?))
+    }
+
+    async fn create_partner(
+        &self,
+        request: Request<CreatePartnerRequest>,
+    ) -> Result<Response<Partner>, Status> {
+        act!(self, request, partners::create)
+    }
+
+    async fn get_partner(
+        &self,
+        request: Request<GetPartnerRequest>,
+    ) -> Result<Response<Partner>, Status> {
+        read!(self, request, partners::get)
+    }
+
+    async fn list_partners(
+        &self,
+        request: Request<ListPartnersRequest>,
+    ) -> Result<Response<ListPartnersResponse>, Status> {
+        read!(self, request, partners::list)
+    }
+
+    async fn update_partner(
+        &self,
+        request: Request<UpdatePartnerRequest>,
+    ) -> Result<Response<Partner>, Status> {
+        read!(self, request, partners::update)
+    }
+
+    async fn create_api_key(
+        &self,
+        request: Request<CreateApiKeyRequest>,
+    ) -> Result<Response<CreateApiKeyResponse>, Status> {
+        act!(self, request, keys::create)
+    }
+
+    async fn list_api_keys(
+        &self,
+        request: Request<ListApiKeysRequest>,
+    ) -> Result<Response<ListApiKeysResponse>, Status> {
+        read!(self, request, keys::list)
+    }
+
+    async fn revoke_api_key(
+        &self,
+        request: Request<RevokeApiKeyRequest>,
+    ) -> Result<Response<ApiKey>, Status> {
+        read!(self, request, keys::revoke)
+    }
+
+    async fn rotate_api_key(
+        &self,
+        request: Request<RotateApiKeyRequest>,
+    ) -> Result<Response<CreateApiKeyResponse>, Status> {
+        act!(self, request, keys::rotate)
+    }
+
+    async fn create_staff_account(
+        &self,
+        request: Request<CreateStaffAccountRequest>,
+    ) -> Result<Response<StaffAccount>, Status> {
+        act!(self, request, staff_accounts::create)
+    }
+
+    async fn list_staff_accounts(
+        &self,
+        request: Request<ListStaffAccountsRequest>,
+    ) -> Result<Response<ListStaffAccountsResponse>, Status> {
+        read!(self, request, staff_accounts::list)
+    }
+
+    async fn update_staff_account(
+        &self,
+        request: Request<UpdateStaffAccountRequest>,
+    ) -> Result<Response<StaffAccount>, Status> {
+        read!(self, request, staff_accounts::update)
+    }
+
+    async fn delete_staff_account(
+        &self,
+        request: Request<DeleteStaffAccountRequest>,
+    ) -> Result<Response<()>, Status> {
+        read!(self, request, staff_accounts::delete)
+    }
+
+    async fn list_audit_records(
+        &self,
+        request: Request<ListAuditRecordsRequest>,
+    ) -> Result<Response<ListAuditRecordsResponse>, Status> {
+        read!(self, request, audit::list)
+    }
+
+    type WatchEventsStream = tokio_stream::Empty<Result<WatchEventsResponse, Status>>;
+
+    /// The partner event stream needs the event bus (outbox, relay,
+    /// consumers), which is its own piece of work; until then this says so.
+    async fn watch_events(
+        &self,
+        _request: Request<WatchEventsRequest>,
+    ) -> Result<Response<Self::WatchEventsStream>, Status> {
+        Err(Status::unimplemented(
+            "WatchEvents needs the event bus, which is not built yet",
+        ))
+    }
+}

@@ -1,0 +1,15 @@
+//! The gateway over real gRPC on 127.0.0.1, in front of the four real
+//! services, with its own database on SQLite always and PostgreSQL when
+//! `COGOV_TEST_DATABASE_URL` is set.
+
+#![allow(clippy::cloned_ref_to_slice_refs)]
+
+mod support;
+
+mod audit;
+mod keys;
+mod matrix;
+mod propagation;
+mod rate_limits;
+mod staff_tokens;
+mod tour;

@@ -1,0 +1,390 @@
+//! The organizations, issues, volunteers and deliberation services and the
+//! gateway in front of them, each on a loopback port with a fresh
+//! database; a small street with three partners and their keys; clients
+//! that present a key or a staff token.
+
+use std::time::Duration;
+
+use chrono::{DateTime, TimeZone, Utc};
+use cogov_gateway::{Backends, Gateway, Settings, StaffTokens};
+use cogov_kit::Context;
+use cogov_kit::auth::Authenticator;
+use cogov_kit::clock::Clock;
+use cogov_kit::db::{self, DbConfig};
+use cogov_kit::paging::PageTokens;
+pub use cogov_kit::testing::{
+    TestDb, TestServer, assert_bad_field, assert_status, mask, request_id,
+};
+use cogov_proto::gateway::gateway_service_client::GatewayServiceClient;
+use cogov_proto::gateway::*;
+use cogov_proto::issues::issues_service_client::IssuesServiceClient;
+use cogov_proto::organizations as org;
+use cogov_proto::organizations::organizations_service_client::OrganizationsServiceClient;
+use tonic::service::Interceptor;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::Channel;
+
+pub const SECRET: &[u8] = b"gateway test internal secret";
+pub const JWT_SECRET: &[u8] = b"gateway test staff token secret";
+pub const ISSUER: &str = "cogov";
+pub const AUDIENCE: &str = "cogov-gateway";
+
+/// Runs scenarios with the gateway's database (and the organizations
+/// service's) on SQLite and, when configured, on PostgreSQL.
+#[macro_export]
+macro_rules! both {
+    ($($scenario:ident),* $(,)?) => {
+        cogov_kit::on_both_databases!($crate::support::Env::start; $($scenario),*);
+    };
+}
+
+/// Presents a credential, as a partner's system or the console would.
+#[derive(Clone)]
+pub struct Bearer(pub Option<String>);
+
+impl Interceptor for Bearer {
+    fn call(
+        &mut self,
+        mut request: tonic::Request<()>,
+    ) -> Result<tonic::Request<()>, tonic::Status> {
+        if let Some(credential) = &self.0 {
+            request.metadata_mut().insert(
+                "authorization",
+                format!("Bearer {credential}").parse().expect("ascii"),
+            );
+        }
+        Ok(request)
+    }
+}
+
+pub type Admin = GatewayServiceClient<InterceptedService<Channel, Bearer>>;
+pub type Issues = IssuesServiceClient<InterceptedService<Channel, Bearer>>;
+pub type Orgs = OrganizationsServiceClient<InterceptedService<Channel, Bearer>>;
+
+pub struct Env {
+    pub gateway: TestServer,
+    pub services: Vec<TestServer>,
+    pub clock: Clock,
+    pub tokens: StaffTokens,
+    _dbs: Vec<TestDb>,
+}
+
+pub fn start_time() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 6, 1, 2, 0, 0).unwrap()
+}
+
+pub fn settings() -> Settings {
+    Settings {
+        partner_rate: 1000,
+        partner_burst: 1000,
+        ..Settings::default()
+    }
+}
+
+impl Env {
+    pub async fn start(orgs_db: TestDb, gateway_db: TestDb) -> Env {
+        Self::start_with(orgs_db, gateway_db, settings()).await
+    }
+
+    pub async fn start_with(orgs_db: TestDb, gateway_db: TestDb, settings: Settings) -> Env {
+        let clock = Clock::manual(start_time());
+        let auth = Authenticator::new(SECRET, None, clock.clone());
+        let page_tokens = PageTokens::new(b"page tokens");
+        let (organizations, directory) =
+            cogov_organizations::testing::start(&orgs_db, &auth, &clock, &page_tokens, "issues")
+                .await;
+        let (issues_db, volunteers_db, deliberation_db) =
+            (TestDb::sqlite(), TestDb::sqlite(), TestDb::sqlite());
+        let context = |db: cogov_kit::db::Db| Context {
+            db,
+            tokens: page_tokens.clone(),
+            clock: clock.clone(),
+        };
+        let issues = TestServer::start(
+            cogov_issues::Issues::new(
+                context(
+                    db::connect::<cogov_issues::Migrator>(&DbConfig::new(&issues_db.url))
+                        .await
+                        .unwrap(),
+                ),
+                directory.clone(),
+                cogov_issues::Settings::default(),
+            )
+            .server(auth.clone()),
+        )
+        .await;
+        let volunteers = TestServer::start(
+            cogov_volunteers::Volunteers::new(
+                context(
+                    db::connect::<cogov_volunteers::Migrator>(&DbConfig::new(&volunteers_db.url))
+                        .await
+                        .unwrap(),
+                ),
+                directory.clone(),
+            )
+            .server(auth.clone()),
+        )
+        .await;
+        let deliberation = TestServer::start(
+            cogov_deliberation::Deliberation::new(
+                context(
+                    db::connect::<cogov_deliberation::Migrator>(&DbConfig::new(
+                        &deliberation_db.url,
+                    ))
+                    .await
+                    .unwrap(),
+                ),
+                directory.clone(),
+            )
+            .server(auth.clone()),
+        )
+        .await;
+        let tokens = StaffTokens::shared_secret(JWT_SECRET, ISSUER, AUDIENCE, clock.clone());
+        let gw = Gateway::new(
+            context(
+                db::connect::<cogov_gateway::Migrator>(&DbConfig::new(&gateway_db.url))
+                    .await
+                    .unwrap(),
+            ),
+            directory,
+            auth,
+            tokens.clone(),
+            settings,
+        );
+        let backends = Backends {
+            organizations: organizations.channel.clone(),
+            issues: issues.channel.clone(),
+            volunteers: volunteers.channel.clone(),
+            deliberation: deliberation.channel.clone(),
+        };
+        let gateway = TestServer::start(gw.server(backends)).await;
+        Env {
+            gateway,
+            services: vec![organizations, issues, volunteers, deliberation],
+            clock,
+            tokens,
+            _dbs: vec![
+                orgs_db,
+                gateway_db,
+                issues_db,
+                volunteers_db,
+                deliberation_db,
+            ],
+        }
+    }
+
+    /// A staff token, as the console would hold.
+    pub fn token(&self, role: &str, community: &str) -> String {
+        self.tokens.issue("tester", role, community, 3600).unwrap()
+    }
+
+    pub fn street_admin(&self) -> Bearer {
+        Bearer(Some(self.token("street_admin", "")))
+    }
+
+    pub fn admin(&self) -> Admin {
+        GatewayServiceClient::with_interceptor(self.gateway.channel.clone(), self.street_admin())
+    }
+
+    pub fn gateway_as(&self, who: Bearer) -> Admin {
+        GatewayServiceClient::with_interceptor(self.gateway.channel.clone(), who)
+    }
+
+    pub fn issues(&self, who: Bearer) -> Issues {
+        IssuesServiceClient::with_interceptor(self.gateway.channel.clone(), who)
+    }
+
+    pub fn orgs(&self, who: Bearer) -> Orgs {
+        OrganizationsServiceClient::with_interceptor(self.gateway.channel.clone(), who)
+    }
+
+    /// The issues service itself, bypassing the gateway.
+    pub fn issues_direct(&self) -> Channel {
+        self.services[1].channel.clone()
+    }
+}
+
+/// A street with two communities; a1 (in A) served by firm A, b1 (in B)
+/// by firm B; an area unit co-building with A; each a partner with a key.
+pub struct World {
+    pub community_a: String,
+    pub community_b: String,
+    pub a1: String,
+    pub b1: String,
+    pub firm_a: String,
+    pub unit: String,
+    pub partner_a: String,
+    pub partner_b: String,
+    pub key_a: String,
+    pub key_a_name: String,
+    pub key_b: String,
+    pub key_unit: String,
+}
+
+impl World {
+    pub async fn build(env: &Env) -> World {
+        let mut o = env.orgs(env.street_admin());
+        let street = o
+            .create_street(org::CreateStreetRequest {
+                street: Some(org::Street {
+                    display_name: "Niujie".into(),
+                    ..Default::default()
+                }),
+                request_id: String::new(),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .name;
+        let mut community = async |name: &str| {
+            o.create_community(org::CreateCommunityRequest {
+                community: Some(org::Community {
+                    street: street.clone(),
+                    display_name: name.into(),
+                    ..Default::default()
+                }),
+                request_id: String::new(),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .name
+        };
+        let community_a = community("A").await;
+        let community_b = community("B").await;
+        let mut courtyard = async |community: &str, name: &str| {
+            o.create_courtyard(org::CreateCourtyardRequest {
+                courtyard: Some(org::Courtyard {
+                    community: community.into(),
+                    display_name: name.into(),
+                    kind: org::CourtyardKind::Estate as i32,
+                    ..Default::default()
+                }),
+                request_id: String::new(),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .name
+        };
+        let a1 = courtyard(&community_a, "a1").await;
+        let b1 = courtyard(&community_b, "b1").await;
+        let mut organization = async |name: &str, kind: org::OrganizationKind| {
+            o.create_organization(org::CreateOrganizationRequest {
+                organization: Some(org::Organization {
+                    display_name: name.into(),
+                    kind: kind as i32,
+                    ..Default::default()
+                }),
+                request_id: String::new(),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .name
+        };
+        let firm_a = organization("Firm A", org::OrganizationKind::PropertyFirm).await;
+        let firm_b = organization("Firm B", org::OrganizationKind::PropertyFirm).await;
+        let unit = organization("School", org::OrganizationKind::SocialUnit).await;
+        let since = Some(cogov_kit::convert::timestamp(
+            start_time() - chrono::Duration::days(30),
+        ));
+        for (kind, organization, courtyards, communities) in [
+            (
+                org::AgreementKind::Service,
+                &firm_a,
+                vec![a1.clone()],
+                vec![],
+            ),
+            (
+                org::AgreementKind::Service,
+                &firm_b,
+                vec![b1.clone()],
+                vec![],
+            ),
+            (
+                org::AgreementKind::CoBuilding,
+                &unit,
+                vec![],
+                vec![community_a.clone()],
+            ),
+        ] {
+            o.create_agreement(org::CreateAgreementRequest {
+                agreement: Some(org::Agreement {
+                    kind: kind as i32,
+                    organization: organization.clone(),
+                    courtyards,
+                    communities,
+                    title: "agreement".into(),
+                    start_time: since,
+                    ..Default::default()
+                }),
+                request_id: String::new(),
+            })
+            .await
+            .unwrap();
+        }
+        let mut admin = env.admin();
+        let mut partner = async |organization: &str, kind: PartnerKind| {
+            let p = admin
+                .create_partner(CreatePartnerRequest {
+                    partner: Some(Partner {
+                        organization: organization.into(),
+                        display_name: "partner".into(),
+                        kind: kind as i32,
+                        ..Default::default()
+                    }),
+                    request_id: request_id(),
+                })
+                .await
+                .unwrap()
+                .into_inner();
+            let key = admin
+                .create_api_key(CreateApiKeyRequest {
+                    parent: p.name.clone(),
+                    api_key: Some(ApiKey {
+                        display_name: "test".into(),
+                        ..Default::default()
+                    }),
+                    request_id: request_id(),
+                })
+                .await
+                .unwrap()
+                .into_inner();
+            (p.name, key.secret, key.api_key.unwrap().name)
+        };
+        let (partner_a, key_a, key_a_name) = partner(&firm_a, PartnerKind::PropertyFirm).await;
+        let (partner_b, key_b, _) = partner(&firm_b, PartnerKind::PropertyFirm).await;
+        let (_, key_unit, _) = partner(&unit, PartnerKind::SocialUnit).await;
+        World {
+            community_a,
+            community_b,
+            a1,
+            b1,
+            firm_a,
+            unit,
+            partner_a,
+            partner_b,
+            key_a,
+            key_a_name,
+            key_b,
+            key_unit,
+        }
+    }
+}
+
+pub fn key(k: &str) -> Bearer {
+    Bearer(Some(k.to_owned()))
+}
+
+/// Polls `f` until it holds, for up to two seconds (the audit writer
+/// writes in the background).
+pub async fn eventually<F: AsyncFnMut() -> bool>(mut f: F) -> bool {
+    for _ in 0..100 {
+        if f().await {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    false
+}
