@@ -36,18 +36,7 @@ enum Command {
     /// and the Niujie demo data loaded on first start.
     Up(up::UpArgs),
     /// Run one role (as a Kubernetes Deployment does).
-    Serve {
-        /// The role to run.
-        role: Role,
-        #[command(flatten)]
-        serve: ServeArgs,
-        #[command(flatten)]
-        db: DbArgs,
-        #[command(flatten)]
-        security: SecurityArgs,
-        #[command(flatten)]
-        links: roles::Links,
-    },
+    Serve(Box<ServeCommand>),
     /// Bring a role's database schema up to date, then exit.
     Migrate {
         /// The role whose database to migrate.
@@ -55,6 +44,23 @@ enum Command {
         #[command(flatten)]
         db: DbArgs,
     },
+}
+
+/// `cogov serve`'s arguments.
+#[derive(Debug, clap::Args)]
+struct ServeCommand {
+    /// The role to run.
+    role: Role,
+    #[command(flatten)]
+    serve: ServeArgs,
+    #[command(flatten)]
+    db: DbArgs,
+    #[command(flatten)]
+    security: SecurityArgs,
+    #[command(flatten)]
+    links: roles::Links,
+    #[command(flatten)]
+    gateway: roles::GatewayArgs,
 }
 
 fn main() -> ExitCode {
@@ -67,13 +73,17 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async move {
         match cli.command {
             Command::Up(args) => up::run(args).await,
-            Command::Serve {
-                role,
-                serve,
-                db,
-                security,
-                links,
-            } => roles::serve(role, serve, db, security, links).await,
+            Command::Serve(c) => {
+                let ServeCommand {
+                    role,
+                    serve,
+                    db,
+                    security,
+                    links,
+                    gateway,
+                } = *c;
+                roles::serve(role, serve, db, security, links, gateway).await
+            }
             Command::Migrate { role, db } => roles::migrate(role, &db).await,
         }
     });

@@ -1,16 +1,18 @@
 //! The roles the binary can play, and how each is built from configuration.
 
+use std::path::PathBuf;
+use std::time::Duration;
+
 use cogov_kit::Context;
 use cogov_kit::auth::Authenticator;
 use cogov_kit::clock::Clock;
 use cogov_kit::config::{DbArgs, SecurityArgs, ServeArgs};
 use cogov_kit::db::{self, Db, DbConfig};
+use cogov_kit::directory::Directory;
 use cogov_kit::paging::PageTokens;
 use cogov_kit::server::{RoleServer, shutdown_on_signals};
-use std::time::Duration;
-
-use cogov_kit::directory::Directory;
 use tokio::net::TcpListener;
+use tonic::transport::{Channel, Endpoint};
 
 /// A role: one service of the system.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -23,6 +25,8 @@ pub enum Role {
     Volunteers,
     /// Councils, topics, meetings, polls and resolutions.
     Deliberation,
+    /// The one entry for partners and staff, in front of the others.
+    Gateway,
 }
 
 /// Where a role finds the roles it calls.
@@ -35,6 +39,27 @@ pub struct Links {
         default_value = "http://127.0.0.1:50051"
     )]
     pub organizations_addr: String,
+    /// The issues role, for the gateway.
+    #[arg(
+        long,
+        env = "COGOV_ISSUES_ADDR",
+        default_value = "http://127.0.0.1:50052"
+    )]
+    pub issues_addr: String,
+    /// The volunteers role, for the gateway.
+    #[arg(
+        long,
+        env = "COGOV_VOLUNTEERS_ADDR",
+        default_value = "http://127.0.0.1:50053"
+    )]
+    pub volunteers_addr: String,
+    /// The deliberation role, for the gateway.
+    #[arg(
+        long,
+        env = "COGOV_DELIBERATION_ADDR",
+        default_value = "http://127.0.0.1:50054"
+    )]
+    pub deliberation_addr: String,
     /// Seconds a partner's reach may be cached.
     #[arg(long, env = "COGOV_REACH_CACHE_SECONDS", default_value_t = 5)]
     pub reach_cache_seconds: u64,
@@ -45,6 +70,110 @@ pub struct Links {
     /// days make a recurring cluster.
     #[arg(long, env = "COGOV_CLUSTER_THRESHOLD", default_value_t = 3)]
     pub cluster_threshold: u64,
+}
+
+/// How the gateway checks staff tokens and what it limits.
+#[derive(Debug, Clone, clap::Args)]
+pub struct GatewayArgs {
+    /// Staff tokens' issuer (`iss`).
+    #[arg(long, env = "COGOV_JWT_ISSUER", default_value = "cogov")]
+    pub jwt_issuer: String,
+    /// Staff tokens' audience (`aud`).
+    #[arg(long, env = "COGOV_JWT_AUDIENCE", default_value = "cogov-gateway")]
+    pub jwt_audience: String,
+    /// PEM public key that verifies staff tokens (production).
+    #[arg(long, env = "COGOV_JWT_PUBLIC_KEY_FILE")]
+    pub jwt_public_key_file: Option<PathBuf>,
+    /// The staff tokens' algorithm with a public key: EdDSA, ES256 or RS256.
+    #[arg(long, env = "COGOV_JWT_ALGORITHM", default_value = "EdDSA")]
+    pub jwt_algorithm: String,
+    /// Development only: an HS256 secret that signs and verifies staff
+    /// tokens, instead of a public key.
+    #[arg(long, env = "COGOV_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+    /// A partner's sustained calls per second unless its record says.
+    #[arg(long, env = "COGOV_PARTNER_RATE", default_value_t = 50)]
+    pub partner_rate: u32,
+    /// A partner's burst unless its record says.
+    #[arg(long, env = "COGOV_PARTNER_BURST", default_value_t = 100)]
+    pub partner_burst: u32,
+    /// Calls in flight through the gateway at most; more are shed.
+    #[arg(long, env = "COGOV_MAX_IN_FLIGHT", default_value_t = 1024)]
+    pub max_in_flight: usize,
+    /// Seconds a call may take when the caller sets no deadline.
+    #[arg(long, env = "COGOV_DEFAULT_DEADLINE_SECONDS", default_value_t = 30)]
+    pub default_deadline_seconds: u64,
+    /// The longest deadline a caller may ask for, in seconds.
+    #[arg(long, env = "COGOV_MAX_DEADLINE_SECONDS", default_value_t = 120)]
+    pub max_deadline_seconds: u64,
+}
+
+impl GatewayArgs {
+    /// Development settings around an HS256 `jwt_secret`.
+    pub fn development(jwt_secret: String) -> Self {
+        Self {
+            jwt_issuer: "cogov".into(),
+            jwt_audience: "cogov-gateway".into(),
+            jwt_public_key_file: None,
+            jwt_algorithm: "EdDSA".into(),
+            jwt_secret: Some(jwt_secret),
+            partner_rate: 50,
+            partner_burst: 100,
+            max_in_flight: 1024,
+            default_deadline_seconds: 30,
+            max_deadline_seconds: 120,
+        }
+    }
+
+    /// The staff token verifier these settings describe.
+    pub fn staff_tokens(&self, clock: &Clock) -> Result<cogov_gateway::StaffTokens, String> {
+        match (&self.jwt_public_key_file, &self.jwt_secret) {
+            (Some(path), _) => {
+                let pem = std::fs::read(path)
+                    .map_err(|e| format!("reading {}: {e}", path.display()))?;
+                let algorithm = self
+                    .jwt_algorithm
+                    .parse()
+                    .map_err(|_| format!("unknown algorithm {}", self.jwt_algorithm))?;
+                cogov_gateway::StaffTokens::public_key(
+                    &pem,
+                    algorithm,
+                    &self.jwt_issuer,
+                    &self.jwt_audience,
+                    clock.clone(),
+                )
+            }
+            (None, Some(secret)) => Ok(cogov_gateway::StaffTokens::shared_secret(
+                secret.as_bytes(),
+                &self.jwt_issuer,
+                &self.jwt_audience,
+                clock.clone(),
+            )),
+            (None, None) => Err(
+                "the gateway needs COGOV_JWT_PUBLIC_KEY_FILE (or, in development, COGOV_JWT_SECRET)"
+                    .into(),
+            ),
+        }
+    }
+
+    fn settings(&self) -> cogov_gateway::Settings {
+        cogov_gateway::Settings {
+            partner_rate: self.partner_rate.max(1),
+            partner_burst: self.partner_burst.max(1),
+            max_in_flight: self.max_in_flight.max(1),
+            default_deadline: Duration::from_secs(self.default_deadline_seconds.max(1)),
+            max_deadline: Duration::from_secs(self.max_deadline_seconds.max(1)),
+            ..cogov_gateway::Settings::default()
+        }
+    }
+}
+
+fn lazy_channel(address: &str) -> Result<Channel, String> {
+    Ok(Endpoint::from_shared(address.to_owned())
+        .map_err(|e| format!("address {address}: {e}"))?
+        .connect_timeout(Duration::from_secs(5))
+        .tcp_nodelay(true)
+        .connect_lazy())
 }
 
 impl Links {
@@ -59,7 +188,7 @@ impl Links {
 }
 
 impl Role {
-    /// Every role, in start order.
+    /// The services behind the gateway, in start order.
     pub const ALL: &'static [Role] = &[
         Role::Organizations,
         Role::Issues,
@@ -74,6 +203,7 @@ impl Role {
             Role::Issues => cogov_issues::ROLE,
             Role::Volunteers => cogov_volunteers::ROLE,
             Role::Deliberation => cogov_deliberation::ROLE,
+            Role::Gateway => cogov_gateway::ROLE,
         }
     }
 
@@ -84,6 +214,7 @@ impl Role {
             Role::Issues => cogov_issues::DEFAULT_DATABASE_URL,
             Role::Volunteers => cogov_volunteers::DEFAULT_DATABASE_URL,
             Role::Deliberation => cogov_deliberation::DEFAULT_DATABASE_URL,
+            Role::Gateway => cogov_gateway::DEFAULT_DATABASE_URL,
         }
     }
 
@@ -94,6 +225,7 @@ impl Role {
             Role::Issues => db::connect::<cogov_issues::Migrator>(config).await,
             Role::Volunteers => db::connect::<cogov_volunteers::Migrator>(config).await,
             Role::Deliberation => db::connect::<cogov_deliberation::Migrator>(config).await,
+            Role::Gateway => db::connect::<cogov_gateway::Migrator>(config).await,
         };
         db.map_err(|e| format!("{}: database {}: {e}", self.name(), redact(&config.url)))
     }
@@ -104,6 +236,7 @@ impl Role {
         ctx: Context,
         auth: Authenticator,
         links: &Links,
+        gateway: &GatewayArgs,
     ) -> Result<RoleServer, String> {
         cogov_kit::idempotency::spawn_pruner(ctx.db.clone(), ctx.clock.clone());
         let directory = || {
@@ -132,6 +265,18 @@ impl Role {
                 cogov_issues::transitions::spawn_auto_close(issues.clone());
                 issues.server(auth)
             }
+            Role::Gateway => {
+                let directory = directory()?;
+                let tokens = gateway.staff_tokens(&ctx.clock)?;
+                let backends = cogov_gateway::Backends {
+                    organizations: lazy_channel(&links.organizations_addr)?,
+                    issues: lazy_channel(&links.issues_addr)?,
+                    volunteers: lazy_channel(&links.volunteers_addr)?,
+                    deliberation: lazy_channel(&links.deliberation_addr)?,
+                };
+                cogov_gateway::Gateway::new(ctx, directory, auth, tokens, gateway.settings())
+                    .server(backends)
+            }
         })
     }
 }
@@ -157,6 +302,7 @@ pub async fn serve(
     db: DbArgs,
     security: SecurityArgs,
     links: Links,
+    gateway: GatewayArgs,
 ) -> Result<(), String> {
     let clock = Clock::system();
     let (auth, tokens): (Authenticator, PageTokens) = security.build(&clock)?;
@@ -172,7 +318,7 @@ pub async fn serve(
         clock,
     };
     let shutdown = shutdown_on_signals();
-    role.server(ctx, auth, &links)?
+    role.server(ctx, auth, &links, &gateway)?
         .run(listener, shutdown, serve.timings())
         .await
         .map_err(|e| format!("{}: {e}", role.name()))?;

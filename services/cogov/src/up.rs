@@ -1,12 +1,15 @@
 //! `cogov up`: every role in one process, each on its own port, with SQLite
-//! under the data directory and the Niujie demo data on first start.
+//! under the data directory and the Niujie demo data on first start. The
+//! gateway listens on the base port; it prints an admin token and demo
+//! keys for a property firm and an area unit, so a newcomer can call at
+//! once.
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use cogov_kit::Context;
-use cogov_kit::auth::{Authenticator, Principal};
+use cogov_kit::auth::Authenticator;
 use cogov_kit::clock::Clock;
 use cogov_kit::config::random_secret;
 use cogov_kit::db::{DbConfig, SqliteSync};
@@ -19,7 +22,7 @@ use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
 
 use crate::demo;
-use crate::roles::Role;
+use crate::roles::{GatewayArgs, Role};
 
 /// Options of `cogov up`.
 #[derive(Debug, clap::Args)]
@@ -46,8 +49,10 @@ pub struct UpArgs {
 }
 
 fn port(base: u16, role: Role) -> u16 {
-    let offset = Role::ALL.iter().position(|r| *r == role).expect("listed") as u16 + 1;
-    base + offset
+    match Role::ALL.iter().position(|r| *r == role) {
+        Some(i) => base + i as u16 + 1,
+        None => base,
+    }
 }
 
 /// Runs until SIGINT or SIGTERM.
@@ -55,12 +60,10 @@ pub async fn run(args: UpArgs) -> Result<(), String> {
     let started = Instant::now();
     let clock = Clock::system();
     let internal_secret = random_secret();
-    // Until the gateway lands, callers reach the services directly, so a
-    // call without credentials runs as a street admin. Local use only.
-    let dev = Principal::StreetAdmin {
-        subject: "dev".into(),
-    };
-    let auth = Authenticator::new(internal_secret.as_bytes(), Some(dev), clock.clone());
+    // The services accept only principals the gateway (or the demo loader)
+    // signed with this per-process secret.
+    let auth = Authenticator::new(internal_secret.as_bytes(), None, clock.clone());
+    let gateway = GatewayArgs::development(random_secret());
     let tokens = PageTokens::new(random_secret().as_bytes());
     let shutdown = shutdown_on_signals();
     let timings = ShutdownTimings {
@@ -68,18 +71,24 @@ pub async fn run(args: UpArgs) -> Result<(), String> {
         drain: Duration::from_secs(args.drain_seconds),
     };
 
-    let links = crate::roles::Links {
-        organizations_addr: format!(
+    let address = |role| {
+        format!(
             "http://{}",
-            SocketAddr::new(args.host, port(args.base_port, Role::Organizations))
-        ),
+            SocketAddr::new(args.host, port(args.base_port, role))
+        )
+    };
+    let links = crate::roles::Links {
+        organizations_addr: address(Role::Organizations),
+        issues_addr: address(Role::Issues),
+        volunteers_addr: address(Role::Volunteers),
+        deliberation_addr: address(Role::Deliberation),
         reach_cache_seconds: 5,
         auto_close_days: 7,
         cluster_threshold: 3,
     };
     let mut tasks = Vec::new();
     let mut addrs = Vec::new();
-    for &role in Role::ALL {
+    for &role in Role::ALL.iter().chain([&Role::Gateway]) {
         let path = args.data_dir.join(format!("{}.db", role.name()));
         let config = DbConfig {
             url: format!("sqlite://{}?mode=rwc", path.display()),
@@ -96,7 +105,7 @@ pub async fn run(args: UpArgs) -> Result<(), String> {
             tokens: tokens.clone(),
             clock: clock.clone(),
         };
-        let server = role.server(ctx, auth.clone(), &links)?;
+        let server = role.server(ctx, auth.clone(), &links, &gateway)?;
         tasks.push(tokio::spawn(server.run(
             listener,
             shutdown.clone(),
@@ -128,7 +137,15 @@ pub async fn run(args: UpArgs) -> Result<(), String> {
             );
         }
     }
-    print_banner(&addrs, healthy);
+    let tokens = gateway.staff_tokens(&clock)?;
+    let admin_token = tokens.issue("newcomer", "street_admin", "", 24 * 3600)?;
+    let gateway_addr = addrs.last().expect("the gateway").1;
+    let keys = if args.no_demo {
+        Vec::new()
+    } else {
+        demo::partner_keys(channel(gateway_addr).await?, &admin_token).await?
+    };
+    print_banner(&addrs, healthy, &admin_token, &keys);
 
     for task in tasks {
         match task.await {
@@ -170,23 +187,36 @@ async fn wait_healthy(addr: SocketAddr) -> Result<(), String> {
     }
 }
 
-fn print_banner(addrs: &[(Role, SocketAddr)], healthy: Duration) {
+fn print_banner(
+    addrs: &[(Role, SocketAddr)],
+    healthy: Duration,
+    admin_token: &str,
+    keys: &[demo::DemoKey],
+) {
+    let gateway = addrs.last().expect("the gateway").1;
     println!();
     println!(
         "cogov is up ({} ms to healthy). Press Ctrl-C to stop.",
         healthy.as_millis()
     );
     println!();
-    for (role, addr) in addrs {
-        println!("  {:<14} grpc://{addr}", role.name());
+    println!("  gateway        grpc://{gateway}   (every API; gRPC-Web too)");
+    for (role, addr) in addrs.iter().filter(|(r, _)| *r != Role::Gateway) {
+        println!("  {:<14} grpc://{addr}   (internal)", role.name());
     }
-    let org = addrs[0].1;
     println!();
-    println!("Calls without credentials run as a street admin (development mode).");
+    println!("Credentials for this run (send as `authorization: Bearer …`):");
+    println!();
+    println!("  street admin token (24 h):");
+    println!("    export COGOV_TOKEN={admin_token}");
+    for key in keys {
+        println!("  {} ({}):", key.label, key.organization);
+        println!("    export {}={}", key.variable, key.secret);
+    }
+    println!();
     println!("Try:");
-    println!("  buf curl --protocol grpc --http2-prior-knowledge --list-methods http://{org}");
     println!(
-        "  buf curl --protocol grpc --http2-prior-knowledge -d '{{\"page_size\": 3}}' \\\n      http://{org}/cogov.organizations.v1.OrganizationsService/ListCommunities"
+        "  buf curl --protocol grpc --http2-prior-knowledge -H \"authorization: Bearer $COGOV_FIRM_KEY\" \\\n      -d '{{}}' http://{gateway}/cogov.gateway.v1.GatewayService/GetCaller"
     );
     println!();
 }

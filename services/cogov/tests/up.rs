@@ -1,6 +1,6 @@
-//! `cogov up` as a newcomer runs it: the binary starts, serves the
-//! organizations role with the Niujie demo data, and stops cleanly on
-//! SIGTERM.
+//! `cogov up` as a newcomer runs it: the binary starts, serves every API
+//! through the gateway with the Niujie demo data, prints credentials that
+//! work, and stops cleanly on SIGTERM.
 
 use std::collections::{BTreeSet, HashMap};
 use std::io::{BufRead, BufReader};
@@ -9,7 +9,25 @@ use std::time::{Duration, Instant};
 
 use cogov_proto::organizations::organizations_service_client::OrganizationsServiceClient;
 use cogov_proto::organizations::*;
+use tonic::service::Interceptor;
+use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
+
+/// Presents the credential printed by `cogov up`.
+#[derive(Clone)]
+struct Bearer(String);
+
+impl Interceptor for Bearer {
+    fn call(&mut self, mut r: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
+        r.metadata_mut().insert(
+            "authorization",
+            format!("Bearer {}", self.0).parse().unwrap(),
+        );
+        Ok(r)
+    }
+}
+
+type Signed = InterceptedService<Channel, Bearer>;
 
 /// Stops the server if the test fails half-way.
 struct KillOnDrop(std::process::Child);
@@ -30,7 +48,7 @@ fn free_port() -> u16 {
 }
 
 async fn all_courtyards(
-    c: &mut OrganizationsServiceClient<Channel>,
+    c: &mut OrganizationsServiceClient<Signed>,
     filter: &str,
 ) -> Vec<Courtyard> {
     let mut out = Vec::new();
@@ -75,23 +93,53 @@ async fn up_serves_the_niujie_demo_and_stops_on_sigterm() {
         }
     });
     let mut child = KillOnDrop(child);
-    let address = format!("grpc://127.0.0.1:{port}");
-    loop {
+    let gateway = format!("grpc://127.0.0.1:{}", port - 1);
+    let (mut saw_gateway, mut token, mut firm_key) = (false, None, None);
+    while !(saw_gateway && token.is_some() && firm_key.is_some()) {
         let line = rx
             .recv_timeout(Duration::from_secs(60))
-            .expect("cogov up printed its addresses");
-        if line.contains("organizations") && line.contains(&address) {
-            break;
+            .expect("cogov up printed its addresses and credentials");
+        saw_gateway |= line.contains("gateway") && line.contains(&gateway);
+        if let Some(t) = line.trim().strip_prefix("export COGOV_TOKEN=") {
+            token = Some(t.to_owned());
+        }
+        if let Some(k) = line.trim().strip_prefix("export COGOV_FIRM_KEY=") {
+            firm_key = Some(k.to_owned());
         }
     }
     eprintln!("cogov up: serving the demo after {:?}", started.elapsed());
 
-    let channel = Channel::from_shared(format!("http://127.0.0.1:{port}"))
+    let channel = Channel::from_shared(format!("http://127.0.0.1:{}", port - 1))
         .unwrap()
         .connect()
         .await
         .unwrap();
-    let mut c = OrganizationsServiceClient::new(channel);
+    let admin = Bearer(token.unwrap());
+    let firm = Bearer(firm_key.unwrap());
+    let mut c = OrganizationsServiceClient::with_interceptor(channel.clone(), admin.clone());
+    // Nothing answers without credentials, and the services' own ports
+    // accept only principals the gateway signed.
+    assert_eq!(
+        OrganizationsServiceClient::new(channel.clone())
+            .list_communities(ListCommunitiesRequest::default())
+            .await
+            .unwrap_err()
+            .code(),
+        tonic::Code::Unauthenticated
+    );
+    let direct = Channel::from_shared(format!("http://127.0.0.1:{port}"))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    assert_eq!(
+        OrganizationsServiceClient::new(direct)
+            .list_communities(ListCommunitiesRequest::default())
+            .await
+            .unwrap_err()
+            .code(),
+        tonic::Code::Unauthenticated
+    );
     let communities = c
         .list_communities(ListCommunitiesRequest {
             page_size: 100,
@@ -210,12 +258,11 @@ async fn up_serves_the_niujie_demo_and_stops_on_sigterm() {
     assert!(residents.iter().any(|p| p.building_head));
 
     // The issues role: the demo's issues in realistic states.
-    let channel = Channel::from_shared(format!("http://127.0.0.1:{}", port + 1))
-        .unwrap()
-        .connect()
-        .await
-        .unwrap();
-    let mut issues = cogov_proto::issues::issues_service_client::IssuesServiceClient::new(channel);
+    let mut issues =
+        cogov_proto::issues::issues_service_client::IssuesServiceClient::with_interceptor(
+            channel.clone(),
+            admin.clone(),
+        );
     let listed = issues
         .list_issues(cogov_proto::issues::ListIssuesRequest {
             page_size: 1000,
@@ -250,12 +297,10 @@ async fn up_serves_the_niujie_demo_and_stops_on_sigterm() {
     // The volunteers role: the five brand teams and the year's 29 activities,
     // most of them done.
     use cogov_proto::volunteers as v;
-    let channel = Channel::from_shared(format!("http://127.0.0.1:{}", port + 2))
-        .unwrap()
-        .connect()
-        .await
-        .unwrap();
-    let mut volunteers = v::volunteers_service_client::VolunteersServiceClient::new(channel);
+    let mut volunteers = v::volunteers_service_client::VolunteersServiceClient::with_interceptor(
+        channel.clone(),
+        admin.clone(),
+    );
     let teams = volunteers
         .list_teams(v::ListTeamsRequest {
             page_size: 100,
@@ -290,12 +335,11 @@ async fn up_serves_the_niujie_demo_and_stops_on_sigterm() {
     // The deliberation role: a council per community, and a decision being
     // carried out.
     use cogov_proto::deliberation as d;
-    let channel = Channel::from_shared(format!("http://127.0.0.1:{}", port + 3))
-        .unwrap()
-        .connect()
-        .await
-        .unwrap();
-    let mut deliberation = d::deliberation_service_client::DeliberationServiceClient::new(channel);
+    let mut deliberation =
+        d::deliberation_service_client::DeliberationServiceClient::with_interceptor(
+            channel.clone(),
+            admin.clone(),
+        );
     let councils = deliberation
         .list_councils(d::ListCouncilsRequest {
             page_size: 100,
@@ -327,6 +371,43 @@ async fn up_serves_the_niujie_demo_and_stops_on_sigterm() {
         .into_inner()
         .action_items;
     assert!(!in_progress.is_empty(), "action items in progress");
+
+    // The printed firm key: the firm sees the issues of its own courtyards
+    // only, and may not dispatch.
+    use cogov_proto::gateway as g;
+    let me = g::gateway_service_client::GatewayServiceClient::with_interceptor(
+        channel.clone(),
+        firm.clone(),
+    )
+    .get_caller(g::GetCallerRequest {})
+    .await
+    .unwrap()
+    .into_inner();
+    assert!(!me.courtyards.is_empty());
+    let mut as_firm =
+        cogov_proto::issues::issues_service_client::IssuesServiceClient::with_interceptor(
+            channel.clone(),
+            firm,
+        );
+    let seen = as_firm
+        .list_issues(cogov_proto::issues::ListIssuesRequest {
+            page_size: 1000,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .issues;
+    assert!(!seen.is_empty() && seen.len() < 300, "{}", seen.len());
+    assert!(seen.iter().all(|i| me.courtyards.contains(&i.courtyard)));
+    assert_eq!(
+        as_firm
+            .dispatch_issue(cogov_proto::issues::DispatchIssueRequest::default())
+            .await
+            .unwrap_err()
+            .code(),
+        tonic::Code::PermissionDenied
+    );
 
     // SIGTERM: drain and exit 0.
     let status = Command::new("kill")

@@ -24,7 +24,10 @@ use tonic::transport::Channel;
 
 mod deliberation;
 mod issues;
+mod partners;
 mod volunteers;
+
+pub use partners::{DemoKey, partner_keys};
 
 /// The seed of the demo street.
 pub const SEED: u64 = 2024;
