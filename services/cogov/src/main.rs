@@ -3,8 +3,11 @@
 //! - `cogov up` runs every role in one process with embedded storage and
 //!   the Niujie demo data;
 //! - `cogov serve <role>` runs one role, as in Kubernetes;
-//! - `cogov migrate <role>` brings a role's database schema up to date.
+//! - `cogov migrate <role>` brings a role's database schema up to date;
+//! - `cogov issues|activities|topics|keys …` does daily work through the
+//!   gateway.
 
+mod cli;
 mod demo;
 mod roles;
 mod up;
@@ -26,6 +29,8 @@ use crate::roles::Role;
 struct Cli {
     #[command(flatten)]
     log: LogArgs,
+    #[command(flatten)]
+    connection: cli::Connection,
     #[command(subcommand)]
     command: Command,
 }
@@ -44,6 +49,8 @@ enum Command {
         #[command(flatten)]
         db: DbArgs,
     },
+    #[command(flatten)]
+    Work(cli::Work),
 }
 
 /// `cogov serve`'s arguments.
@@ -70,6 +77,7 @@ fn main() -> ExitCode {
         .enable_all()
         .build()
         .expect("starting the tokio runtime");
+    let serving = !matches!(cli.command, Command::Work(_));
     let result = runtime.block_on(async move {
         match cli.command {
             Command::Up(args) => up::run(args).await,
@@ -85,12 +93,15 @@ fn main() -> ExitCode {
                 roles::serve(role, serve, db, security, links, gateway).await
             }
             Command::Migrate { role, db } => roles::migrate(role, &db).await,
+            Command::Work(work) => cli::run(cli.connection, work).await,
         }
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            tracing::error!("{e}");
+            if serving {
+                tracing::error!("{e}");
+            }
             eprintln!("cogov: {e}");
             ExitCode::FAILURE
         }

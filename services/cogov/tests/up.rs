@@ -115,7 +115,8 @@ async fn up_serves_the_niujie_demo_and_stops_on_sigterm() {
         .await
         .unwrap();
     let admin = Bearer(token.unwrap());
-    let firm = Bearer(firm_key.unwrap());
+    let firm_secret = firm_key.unwrap();
+    let firm = Bearer(firm_secret.clone());
     let mut c = OrganizationsServiceClient::with_interceptor(channel.clone(), admin.clone());
     // Nothing answers without credentials, and the services' own ports
     // accept only principals the gateway signed.
@@ -407,6 +408,44 @@ async fn up_serves_the_niujie_demo_and_stops_on_sigterm() {
             .unwrap_err()
             .code(),
         tonic::Code::PermissionDenied
+    );
+
+    // The CLI, as the firm: its issues as JSON, and a refused dispatch.
+    let cli = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_cogov"))
+            .args(args)
+            .env("COGOV_GATEWAY", format!("http://127.0.0.1:{}", port - 1))
+            .env("COGOV_KEY", &firm_secret)
+            .env("COGOV_LOG", "off")
+            .output()
+            .expect("running the cogov CLI")
+    };
+    let listed = cli(&["issues", "list", "--page-size", "1000", "--json"]);
+    assert!(listed.status.success(), "{listed:?}");
+    let json = String::from_utf8(listed.stdout).unwrap();
+    assert_eq!(
+        json.matches("\"name\": \"issues/").count(),
+        seen.len(),
+        "{json}"
+    );
+    let table = cli(&["issues", "list", "--filter", "state = DISPATCHED"]);
+    assert!(
+        String::from_utf8(table.stdout)
+            .unwrap()
+            .starts_with(" NAME")
+    );
+    let refused = cli(&[
+        "issues",
+        "dispatch",
+        &seen[0].name,
+        "--to",
+        &seen[0].courtyard,
+    ]);
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8(refused.stderr)
+            .unwrap()
+            .contains("PermissionDenied")
     );
 
     // SIGTERM: drain and exit 0.

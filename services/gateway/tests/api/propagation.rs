@@ -81,6 +81,59 @@ async fn principals_cannot_be_forged(env: Env) {
         Code::PermissionDenied,
         "OUT_OF_REACH",
     );
+    // Ids out of reach stay hidden inside filters and page tokens: firm A
+    // asking for b1's issues gets none, and a page token taken from a
+    // street admin's list pages only through firm A's own.
+    let report = |courtyard: &str| ReportIssueRequest {
+        issue: Some(Issue {
+            courtyard: courtyard.into(),
+            sub_item: "subItems/clutter_piling".into(),
+            title: "boxes".into(),
+            ..Default::default()
+        }),
+        request_id: String::new(),
+    };
+    let mut admin = env.issues(env.street_admin());
+    for courtyard in [&w.b1, &w.a1, &w.b1, &w.a1, &w.b1] {
+        admin.report_issue(report(courtyard)).await.unwrap();
+    }
+    let mut firm = env.issues(key(&w.key_a));
+    let filtered = firm
+        .list_issues(ListIssuesRequest {
+            filter: format!("courtyard = {}", w.b1),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(filtered.issues.is_empty(), "{filtered:?}");
+    let first = admin
+        .list_issues(ListIssuesRequest {
+            page_size: 1,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!first.next_page_token.is_empty());
+    let mut token = first.next_page_token;
+    let mut seen = Vec::new();
+    while !token.is_empty() {
+        let page = firm
+            .list_issues(ListIssuesRequest {
+                page_size: 1,
+                page_token: token,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        seen.extend(page.issues);
+        token = page.next_page_token;
+    }
+    assert!(!seen.is_empty());
+    assert!(seen.iter().all(|i| i.courtyard == w.a1), "{seen:?}");
+
     // Nor does the caller's `authorization` travel on: the service sees the
     // partner, not a bearer.
     assert!(

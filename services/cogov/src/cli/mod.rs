@@ -1,0 +1,157 @@
+//! The `cogov` CLI for people: daily work against the gateway — issues,
+//! activities, topics and votes, partner keys. Human tables by default,
+//! `--json` (protobuf's JSON mapping) for scripts. Credentials come from
+//! `--key` / `COGOV_KEY` (a partner's API key) or `--token` /
+//! `COGOV_TOKEN` (a staff token).
+
+mod activities;
+mod issues;
+mod keys;
+mod topics;
+
+use comfy_table::{Table, presets};
+use prost_reflect::{DescriptorPool, DynamicMessage};
+use tonic::service::Interceptor;
+use tonic::transport::{Channel, Endpoint};
+
+/// Where and as whom the CLI calls.
+#[derive(Debug, clap::Args)]
+pub struct Connection {
+    /// The gateway.
+    #[arg(
+        long,
+        global = true,
+        env = "COGOV_GATEWAY",
+        default_value = "http://127.0.0.1:50050"
+    )]
+    gateway: String,
+    /// A partner's API key.
+    #[arg(long, global = true, env = "COGOV_KEY", hide_env_values = true)]
+    key: Option<String>,
+    /// A staff token.
+    #[arg(long, global = true, env = "COGOV_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+    /// Print protobuf JSON instead of a table.
+    #[arg(long, global = true)]
+    json: bool,
+}
+
+/// The CLI's commands.
+#[derive(Debug, clap::Subcommand)]
+pub enum Work {
+    /// Report, list, dispatch, start and resolve issues.
+    #[command(subcommand)]
+    Issues(issues::Command),
+    /// List activities and sign volunteers up.
+    #[command(subcommand)]
+    Activities(activities::Command),
+    /// List topics and polls, and vote.
+    #[command(subcommand)]
+    Topics(topics::Command),
+    /// Issue, list and revoke partners' API keys (street admins).
+    #[command(subcommand)]
+    Keys(keys::Command),
+}
+
+/// Sends the credential.
+#[derive(Clone)]
+pub struct Bearer(Option<String>);
+
+impl Interceptor for Bearer {
+    fn call(
+        &mut self,
+        mut request: tonic::Request<()>,
+    ) -> Result<tonic::Request<()>, tonic::Status> {
+        if let Some(credential) = &self.0 {
+            let value = format!("Bearer {credential}")
+                .parse()
+                .map_err(|_| tonic::Status::invalid_argument("the credential is not ASCII"))?;
+            request.metadata_mut().insert("authorization", value);
+        }
+        Ok(request)
+    }
+}
+
+/// What a command needs: a channel and the output choice.
+pub struct Session {
+    channel: Channel,
+    bearer: Bearer,
+    json: bool,
+}
+
+impl Session {
+    /// The channel with the caller's credential.
+    pub fn signed(&self) -> (Channel, Bearer) {
+        (self.channel.clone(), self.bearer.clone())
+    }
+
+    /// Whether the output is JSON.
+    pub fn json(&self) -> bool {
+        self.json
+    }
+
+    /// Prints `message` (a `full_name` message) as JSON, or `table`.
+    pub fn print<M: prost::Message>(
+        &self,
+        full_name: &str,
+        message: &M,
+        table: impl FnOnce() -> Table,
+    ) -> Result<(), String> {
+        if self.json {
+            println!("{}", to_json(full_name, message)?);
+        } else {
+            println!("{}", table());
+        }
+        Ok(())
+    }
+}
+
+/// Protobuf's JSON mapping of `message`.
+fn to_json<M: prost::Message>(full_name: &str, message: &M) -> Result<String, String> {
+    let pool =
+        DescriptorPool::decode(cogov_proto::FILE_DESCRIPTOR_SET).map_err(|e| e.to_string())?;
+    let descriptor = pool
+        .get_message_by_name(full_name)
+        .ok_or_else(|| format!("no message {full_name}"))?;
+    let dynamic = DynamicMessage::decode(descriptor, message.encode_to_vec().as_slice())
+        .map_err(|e| e.to_string())?;
+    serde_json::to_string_pretty(&dynamic).map_err(|e| e.to_string())
+}
+
+/// A table with `header`.
+pub fn table(header: &[&str]) -> Table {
+    let mut t = Table::new();
+    t.load_style(presets::NOTHING);
+    t.set_header(header.iter().copied());
+    t
+}
+
+/// A gRPC error, in words.
+pub fn failed(what: &'static str) -> impl Fn(tonic::Status) -> String {
+    move |s| format!("{what}: {:?}: {}", s.code(), s.message())
+}
+
+/// A short state name: `ISSUE_STATE_RESOLVED` → `RESOLVED`.
+pub fn short(full: &str, prefix: &str) -> String {
+    full.strip_prefix(prefix).unwrap_or(full).to_owned()
+}
+
+/// Runs a command.
+pub async fn run(connection: Connection, work: Work) -> Result<(), String> {
+    let channel = Endpoint::from_shared(connection.gateway.clone())
+        .map_err(|e| format!("gateway {}: {e}", connection.gateway))?
+        .connect()
+        .await
+        .map_err(|e| format!("connecting to the gateway at {}: {e}", connection.gateway))?;
+    let session = Session {
+        channel,
+        bearer: Bearer(connection.key.or(connection.token)),
+        json: connection.json,
+    };
+    match work {
+        Work::Issues(c) => issues::run(&session, c).await,
+        Work::Activities(c) => activities::run(&session, c).await,
+        Work::Topics(c) => topics::run(&session, c).await,
+        Work::Keys(c) => keys::run(&session, c).await,
+    }
+}
