@@ -13,12 +13,16 @@ const FILES: &[&str] = &[
     "cogov/common/v1/event.proto",
     "cogov/organizations/v1/resources.proto",
     "cogov/organizations/v1/organizations_service.proto",
+    "cogov/organizations/v1/events.proto",
     "cogov/issues/v1/resources.proto",
     "cogov/issues/v1/issues_service.proto",
+    "cogov/issues/v1/events.proto",
     "cogov/volunteers/v1/resources.proto",
     "cogov/volunteers/v1/volunteers_service.proto",
+    "cogov/volunteers/v1/events.proto",
     "cogov/deliberation/v1/resources.proto",
     "cogov/deliberation/v1/deliberation_service.proto",
+    "cogov/deliberation/v1/events.proto",
     "cogov/gateway/v1/gateway.proto",
     "google/rpc/status.proto",
     "google/rpc/error_details.proto",
@@ -31,11 +35,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let fds = protox::compile(FILES, [PROTO_ROOT])?;
     std::fs::write(out_dir.join("cogov_descriptor.bin"), fds.encode_to_vec())?;
 
+    // Type names (`prost::Name`) let an event payload state its own type.
+    let mut config = prost_build::Config::new();
+    config.enable_type_names();
     tonic_prost_build::configure()
         .build_server(true)
         .build_client(true)
         // Deterministic encoding of maps, so request fingerprints are stable.
         .btree_map(".")
-        .compile_fds(fds)?;
+        .compile_fds_with_config(fds, config)?;
     Ok(())
 }

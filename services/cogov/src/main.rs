@@ -68,6 +68,8 @@ struct ServeCommand {
     links: roles::Links,
     #[command(flatten)]
     gateway: roles::GatewayArgs,
+    #[command(flatten)]
+    events: roles::EventArgs,
 }
 
 fn main() -> ExitCode {
@@ -89,8 +91,9 @@ fn main() -> ExitCode {
                     security,
                     links,
                     gateway,
+                    events,
                 } = *c;
-                roles::serve(role, serve, db, security, links, gateway).await
+                roles::serve(role, serve, db, security, links, gateway, events).await
             }
             Command::Migrate { role, db } => roles::migrate(role, &db).await,
             Command::Work(work) => cli::run(cli.connection, work).await,

@@ -1,6 +1,7 @@
 //! The roles the binary can play, and how each is built from configuration.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use cogov_kit::Context;
@@ -9,6 +10,9 @@ use cogov_kit::clock::Clock;
 use cogov_kit::config::{DbArgs, SecurityArgs, ServeArgs};
 use cogov_kit::db::{self, Db, DbConfig};
 use cogov_kit::directory::Directory;
+use cogov_kit::events::jetstream::JetStreamBus;
+use cogov_kit::events::memory::MemoryBus;
+use cogov_kit::events::{self, Bus};
 use cogov_kit::paging::PageTokens;
 use cogov_kit::server::{RoleServer, shutdown_on_signals};
 use tokio::net::TcpListener;
@@ -70,6 +74,33 @@ pub struct Links {
     /// days make a recurring cluster.
     #[arg(long, env = "COGOV_CLUSTER_THRESHOLD", default_value_t = 3)]
     pub cluster_threshold: u64,
+}
+
+/// Where events travel between roles.
+#[derive(Debug, Clone, clap::Args)]
+pub struct EventArgs {
+    /// NATS with JetStream, e.g. `nats://127.0.0.1:4222`: needed when roles
+    /// run in separate processes. Without it events stay in this process.
+    #[arg(long, env = "COGOV_NATS_URL")]
+    pub nats_url: Option<String>,
+    /// Prefix of the JetStream subjects and streams, so several systems can
+    /// share one NATS.
+    #[arg(long, env = "COGOV_NATS_NAMESPACE", default_value = "cogov")]
+    pub nats_namespace: String,
+}
+
+impl EventArgs {
+    /// The bus these settings describe.
+    pub async fn bus(&self) -> Result<Bus, String> {
+        match &self.nats_url {
+            Some(url) => Ok(Arc::new(
+                JetStreamBus::connect(url, &self.nats_namespace)
+                    .await
+                    .map_err(|e| e.to_string())?,
+            )),
+            None => Ok(Arc::new(MemoryBus::new())),
+        }
+    }
 }
 
 /// How the gateway checks staff tokens and what it limits.
@@ -230,13 +261,16 @@ impl Role {
         db.map_err(|e| format!("{}: database {}: {e}", self.name(), redact(&config.url)))
     }
 
-    /// Its gRPC server, and starts its background work.
-    pub fn server(
+    /// Its gRPC server; starts its background work and its event
+    /// consumers on `bus` (its outbox relay is [`Role::relay`]'s, started
+    /// once every consumer of the process is listening).
+    pub async fn server(
         self,
         ctx: Context,
         auth: Authenticator,
         links: &Links,
         gateway: &GatewayArgs,
+        bus: &Bus,
     ) -> Result<RoleServer, String> {
         cogov_kit::idempotency::spawn_pruner(ctx.db.clone(), ctx.clock.clone());
         let directory = || {
@@ -249,19 +283,36 @@ impl Role {
             )
             .map_err(|e| e.to_string())
         };
+        let consumer = |e: cogov_kit::Error| format!("{}: event consumer: {e}", self.name());
         Ok(match self {
-            Role::Organizations => cogov_organizations::Organizations::new(ctx).server(auth),
+            Role::Organizations => {
+                let svc = cogov_organizations::Organizations::new(ctx);
+                cogov_organizations::consumers::start(&svc, bus)
+                    .await
+                    .map_err(consumer)?;
+                svc.server(auth)
+            }
             Role::Volunteers => {
                 let directory = directory()?;
+                events::forget_reach_on_agreement_changes(bus, directory.clone());
                 cogov_volunteers::Volunteers::new(ctx, directory).server(auth)
             }
             Role::Deliberation => {
                 let directory = directory()?;
-                cogov_deliberation::Deliberation::new(ctx, directory).server(auth)
+                events::forget_reach_on_agreement_changes(bus, directory.clone());
+                let svc = cogov_deliberation::Deliberation::new(ctx, directory);
+                cogov_deliberation::consumers::start(&svc, bus)
+                    .await
+                    .map_err(consumer)?;
+                svc.server(auth)
             }
             Role::Issues => {
                 let directory = directory()?;
+                events::forget_reach_on_agreement_changes(bus, directory.clone());
                 let issues = cogov_issues::Issues::new(ctx, directory, links.issues_settings());
+                cogov_issues::consumers::start(&issues, bus)
+                    .await
+                    .map_err(consumer)?;
                 cogov_issues::transitions::spawn_auto_close(issues.clone());
                 issues.server(auth)
             }
@@ -274,11 +325,21 @@ impl Role {
                     volunteers: lazy_channel(&links.volunteers_addr)?,
                     deliberation: lazy_channel(&links.deliberation_addr)?,
                 };
-                cogov_gateway::Gateway::new(ctx, directory, auth, tokens, gateway.settings())
-                    .server(backends)
+                events::forget_reach_on_agreement_changes(bus, directory.clone());
+                let gw =
+                    cogov_gateway::Gateway::new(ctx, directory, auth, tokens, gateway.settings());
+                cogov_gateway::events::start(&gw, bus)
+                    .await
+                    .map_err(consumer)?;
+                gw.server(backends)
             }
         })
     }
+}
+
+/// Starts the relay that publishes `db`'s outbox to `bus`.
+pub fn relay(db: &Db, bus: &Bus, clock: &Clock) {
+    events::relay::spawn(db.clone(), bus.clone(), clock.clone());
 }
 
 /// A URL without its password, for messages.
@@ -303,8 +364,10 @@ pub async fn serve(
     security: SecurityArgs,
     links: Links,
     gateway: GatewayArgs,
+    events: EventArgs,
 ) -> Result<(), String> {
     let clock = Clock::system();
+    let bus = events.bus().await?;
     let (auth, tokens): (Authenticator, PageTokens) = security.build(&clock)?;
     let db = role
         .connect(&db.config(role.default_database_url()))
@@ -315,10 +378,12 @@ pub async fn serve(
     let ctx = Context {
         db: db.clone(),
         tokens,
-        clock,
+        clock: clock.clone(),
     };
     let shutdown = shutdown_on_signals();
-    role.server(ctx, auth, &links, &gateway)?
+    let server = role.server(ctx, auth, &links, &gateway, &bus).await?;
+    relay(&db, &bus, &clock);
+    server
         .run(listener, shutdown, serve.timings())
         .await
         .map_err(|e| format!("{}: {e}", role.name()))?;

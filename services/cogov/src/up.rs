@@ -6,6 +6,7 @@
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use cogov_kit::Context;
@@ -13,6 +14,8 @@ use cogov_kit::auth::Authenticator;
 use cogov_kit::clock::Clock;
 use cogov_kit::config::random_secret;
 use cogov_kit::db::{DbConfig, SqliteSync};
+use cogov_kit::events::Bus;
+use cogov_kit::events::memory::MemoryBus;
 use cogov_kit::paging::PageTokens;
 use cogov_kit::server::{ShutdownTimings, shutdown_on_signals};
 use tokio::net::TcpListener;
@@ -86,6 +89,11 @@ pub async fn run(args: UpArgs) -> Result<(), String> {
         auto_close_days: 7,
         cluster_threshold: 3,
     };
+    // One process: events travel in memory. Every consumer registers
+    // before any relay publishes, so none misses an event left pending by
+    // a previous run.
+    let bus: Bus = Arc::new(MemoryBus::new());
+    let mut dbs = Vec::new();
     let mut tasks = Vec::new();
     let mut addrs = Vec::new();
     for &role in Role::ALL.iter().chain([&Role::Gateway]) {
@@ -100,12 +108,15 @@ pub async fn run(args: UpArgs) -> Result<(), String> {
         let listener = TcpListener::bind(addr)
             .await
             .map_err(|e| format!("{}: listening on {addr}: {e}", role.name()))?;
+        dbs.push(db.clone());
         let ctx = Context {
             db,
             tokens: tokens.clone(),
             clock: clock.clone(),
         };
-        let server = role.server(ctx, auth.clone(), &links, &gateway)?;
+        let server = role
+            .server(ctx, auth.clone(), &links, &gateway, &bus)
+            .await?;
         tasks.push(tokio::spawn(server.run(
             listener,
             shutdown.clone(),
@@ -114,6 +125,9 @@ pub async fn run(args: UpArgs) -> Result<(), String> {
         addrs.push((role, addr));
     }
 
+    for db in &dbs {
+        crate::roles::relay(db, &bus, &clock);
+    }
     for (role, addr) in &addrs {
         wait_healthy(*addr)
             .await

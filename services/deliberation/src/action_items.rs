@@ -23,6 +23,7 @@ use uuid::Uuid;
 
 use crate::access::Caller;
 use crate::entity::action_items::{self as rows, Column, Entity, Model};
+use crate::entity::{councils as council_rows, topics};
 use crate::{Deliberation, councils, resolutions};
 
 const VERSIONED: Versioned<Column> = Versioned {
@@ -40,7 +41,7 @@ fn name(m: &Model) -> String {
     )
 }
 
-fn parse(field: &str, value: &str) -> Result<(Uuid, Uuid)> {
+pub(crate) fn parse(field: &str, value: &str) -> Result<(Uuid, Uuid)> {
     let bad = || {
         Error::invalid(
             field,
@@ -53,7 +54,7 @@ fn parse(field: &str, value: &str) -> Result<(Uuid, Uuid)> {
     Ok((resolution, item))
 }
 
-fn to_proto(m: &Model) -> ActionItem {
+pub(crate) fn to_proto(m: &Model) -> ActionItem {
     ActionItem {
         name: name(m),
         description: m.description.clone(),
@@ -139,7 +140,7 @@ fn check(c: &mut Check, a: &ActionItem, mask: Option<&UpdateMask>) -> Checked {
 
 /// Status and progress agree: DONE is 100, 100 is DONE, and an item with
 /// progress is under way.
-fn settle(status: ActionItemStatus, progress: i32) -> (ActionItemStatus, i32) {
+pub(crate) fn settle(status: ActionItemStatus, progress: i32) -> (ActionItemStatus, i32) {
     use ActionItemStatus::*;
     match status {
         Done => (Done, 100),
@@ -268,6 +269,7 @@ pub async fn create(
             issue: Set(a.issue),
             notes: Set(a.notes),
             done_time: Set((status == ActionItemStatus::Done).then_some(now)),
+            issue_revision: Set(0),
             revision: Set(1),
             create_time: Set(now),
             update_time: Set(now),
@@ -275,7 +277,13 @@ pub async fn create(
         .insert(txn)
         .await?;
         resolutions::follow_items(txn, resolution.id, now).await?;
-        Ok(to_proto(&row))
+        let item = to_proto(&row);
+        let topic = topics::Entity::find_by_id(resolution.topic_id)
+            .one(txn)
+            .await?
+            .ok_or_else(|| Error::Internal("resolution without topic".into()))?;
+        crate::events::action_item_created(txn, &council, &topic, &item, now).await?;
+        Ok(item)
     })
     .await
 }
@@ -375,8 +383,17 @@ pub async fn update(
         .save::<Entity, _>(&txn, row.id, row.revision, am, &a.name)
         .await?;
     resolutions::follow_items(&txn, row.resolution_id, now).await?;
+    let item = to_proto(&saved);
+    let council = match council {
+        Some(c) => c,
+        None => council_rows::Entity::find_by_id(row.council_id)
+            .one(&txn)
+            .await?
+            .ok_or_else(|| Error::Internal("action item without council".into()))?,
+    };
+    crate::events::action_item_changed(&txn, &council, &row, &item, now).await?;
     txn.commit().await?;
-    Ok(to_proto(&saved))
+    Ok(item)
 }
 
 #[cfg(test)]

@@ -12,7 +12,10 @@ impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
         vec![
             Box::new(cogov_kit::idempotency::Migration),
+            Box::new(cogov_kit::events::outbox::Migration),
+            Box::new(cogov_kit::events::inbox::Migration),
             Box::new(Initial),
+            Box::new(ActionItemIssueRevision),
         ]
     }
 }
@@ -405,5 +408,43 @@ impl MigrationTrait for Initial {
             m.drop_table(Table::drop().table(table).to_owned()).await?;
         }
         Ok(())
+    }
+}
+
+/// The revision of the carrying issue an action item last followed, so an
+/// older issue event never undoes a newer one.
+struct ActionItemIssueRevision;
+
+impl MigrationName for ActionItemIssueRevision {
+    fn name(&self) -> &str {
+        "m0002_deliberation_action_item_issue_revision"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for ActionItemIssueRevision {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.alter_table(
+            Table::alter()
+                .table("action_items")
+                .add_column(
+                    ColumnDef::new("issue_revision")
+                        .big_integer()
+                        .not_null()
+                        .default(0),
+                )
+                .to_owned(),
+        )
+        .await
+    }
+
+    async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.alter_table(
+            Table::alter()
+                .table("action_items")
+                .drop_column("issue_revision")
+                .to_owned(),
+        )
+        .await
     }
 }

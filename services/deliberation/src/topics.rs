@@ -263,31 +263,71 @@ pub async fn create(
     };
     let now = svc.ctx.clock.now();
     idempotency::create(&svc.ctx.db, &key, now, async move |txn| {
-        let row = rows::ActiveModel {
-            id: Set(names::new_id()),
-            council_id: Set(council.id),
-            community_id: Set(council.community_id),
-            title: Set(t.title),
-            description: Set(t.description),
-            source: Set(source as i32),
-            proposer: Set(proposer),
-            proposer_person: Set(person),
-            proposer_organization: Set(organization),
-            evidence_issues: Set(to_json(&checked.evidence)),
-            cluster: Set(t.cluster),
-            support_count: Set(0),
-            support_threshold: Set(council.support_threshold),
-            state: Set(TopicState::Proposed as i32),
-            close_reason: Set(String::new()),
-            revision: Set(1),
-            create_time: Set(now),
-            update_time: Set(now),
-        }
-        .insert(txn)
-        .await?;
-        Ok(to_proto(&row))
+        let topic = NewTopic {
+            title: t.title,
+            description: t.description,
+            source,
+            proposer,
+            proposer_person: person,
+            proposer_organization: organization,
+            evidence: checked.evidence,
+            cluster: t.cluster,
+        };
+        insert(txn, &council, topic, now).await
     })
     .await
+}
+
+/// What a new topic says; [`insert`] adds the rest.
+#[derive(Debug)]
+pub(crate) struct NewTopic {
+    pub title: String,
+    pub description: String,
+    pub source: TopicSource,
+    pub proposer: String,
+    pub proposer_person: Option<Uuid>,
+    pub proposer_organization: Option<Uuid>,
+    pub evidence: Vec<String>,
+    pub cluster: String,
+}
+
+/// Stores a PROPOSED topic in `council` and announces it (`TopicOpened`).
+pub(crate) async fn insert<C: ConnectionTrait>(
+    txn: &C,
+    council: &councils::Model,
+    t: NewTopic,
+    now: DateTime<Utc>,
+) -> Result<Topic> {
+    let row = rows::ActiveModel {
+        id: Set(names::new_id()),
+        council_id: Set(council.id),
+        community_id: Set(council.community_id),
+        title: Set(t.title),
+        description: Set(t.description),
+        source: Set(t.source as i32),
+        proposer: Set(t.proposer),
+        proposer_person: Set(t.proposer_person),
+        proposer_organization: Set(t.proposer_organization),
+        evidence_issues: Set(to_json(&t.evidence)),
+        cluster: Set(t.cluster),
+        support_count: Set(0),
+        support_threshold: Set(council.support_threshold),
+        state: Set(TopicState::Proposed as i32),
+        close_reason: Set(String::new()),
+        revision: Set(1),
+        create_time: Set(now),
+        update_time: Set(now),
+    }
+    .insert(txn)
+    .await?;
+    let topic = to_proto(&row);
+    crate::events::topic_opened(txn, council, &topic, now).await?;
+    Ok(topic)
+}
+
+/// A topic's evidence issues.
+pub fn evidence_of(m: &Model) -> Vec<String> {
+    from_json(&m.evidence_issues)
 }
 
 /// Whether the caller proposed the topic.

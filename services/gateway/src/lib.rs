@@ -12,6 +12,7 @@
 pub mod audit;
 pub mod credentials;
 pub mod entity;
+pub mod events;
 pub mod front;
 pub mod keys;
 pub mod limits;
@@ -61,6 +62,8 @@ pub struct Gateway {
     pub staff_tokens: StaffTokens,
     /// Rate limits, in-flight bound, deadlines.
     pub limits: Arc<limits::Limits>,
+    /// Wakes WatchEvents streams when the event log grows.
+    pub feed: events::Feed,
 }
 
 impl Gateway {
@@ -78,6 +81,7 @@ impl Gateway {
             internal,
             staff_tokens,
             limits: Arc::new(limits::Limits::new(settings)),
+            feed: events::Feed::default(),
         }
     }
 

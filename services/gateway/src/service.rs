@@ -9,7 +9,7 @@ use cogov_proto::gateway::*;
 use tonic::{Request, Response, Status};
 
 use crate::front::PartnerRecord;
-use crate::{Gateway, audit, keys, partners, staff_accounts};
+use crate::{Gateway, audit, events, keys, partners, staff_accounts};
 
 macro_rules! read {
     ($self:ident, $request:ident, $handler:path) => {{
@@ -165,16 +165,17 @@ impl GatewayService for Gateway {
         read!(self, request, audit::list)
     }
 
-    type WatchEventsStream = tokio_stream::Empty<Result<WatchEventsResponse, Status>>;
+    type WatchEventsStream =
+        tokio_stream::wrappers::ReceiverStream<Result<WatchEventsResponse, Status>>;
 
-    /// The partner event stream needs the event bus (outbox, relay,
-    /// consumers), which is its own piece of work; until then this says so.
     async fn watch_events(
         &self,
-        _request: Request<WatchEventsRequest>,
+        request: Request<WatchEventsRequest>,
     ) -> Result<Response<Self::WatchEventsStream>, Status> {
-        Err(Status::unimplemented(
-            "WatchEvents needs the event bus, which is not built yet",
-        ))
+        let principal = auth::principal(&request)?;
+        let rx = events::watch(self, &principal, request.into_inner()).await?;
+        Ok(Response::new(tokio_stream::wrappers::ReceiverStream::new(
+            rx,
+        )))
     }
 }

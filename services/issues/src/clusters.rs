@@ -259,6 +259,16 @@ async fn decide(
         .await?
         .expect("just updated");
     let out = render(&txn, &saved).await?;
+    if let Some(council) = council {
+        crate::events::cluster_escalated(
+            &txn,
+            &out,
+            &names::format("councils", council),
+            &saved.note,
+            now,
+        )
+        .await?;
+    }
     txn.commit().await?;
     Ok(out)
 }

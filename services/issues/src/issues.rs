@@ -29,7 +29,7 @@ use crate::entity::parties;
 use crate::lifecycle::{self, OPEN};
 use crate::taxonomy::find_sub_item;
 use crate::timeline::{self, Entry};
-use crate::{Issues, clusters, media, read_code, read_id, required, two_nos};
+use crate::{Issues, clusters, events, media, read_code, read_id, required, two_nos};
 use cogov_kit::scope::Scope;
 
 pub(crate) const COLLECTION: &str = "issues";
@@ -446,6 +446,15 @@ pub async fn report(
         )
         .await?;
         let cluster = clusters::detect(txn, &settings, &row, now).await?;
+        events::reported(
+            txn,
+            &Model {
+                cluster_id: cluster,
+                ..row.clone()
+            },
+            now,
+        )
+        .await?;
         if item.two_nos {
             two_nos::recompute(txn, row.courtyard_id, row.community_id, now).await?;
         }

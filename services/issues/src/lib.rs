@@ -9,7 +9,9 @@
 
 pub mod access;
 pub mod clusters;
+pub mod consumers;
 pub mod entity;
+pub mod events;
 pub mod inspections;
 pub mod issues;
 pub mod lifecycle;

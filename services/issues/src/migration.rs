@@ -14,6 +14,8 @@ impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
         vec![
             Box::new(cogov_kit::idempotency::Migration),
+            Box::new(cogov_kit::events::outbox::Migration),
+            Box::new(cogov_kit::events::inbox::Migration),
             Box::new(Initial),
             Box::new(SeedTaxonomy),
         ]

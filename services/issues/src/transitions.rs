@@ -27,10 +27,10 @@ use crate::entity::{parties, sub_items};
 use crate::issues::{self as store, COLLECTION, VERSIONED, name};
 use crate::lifecycle::{self, Action};
 use crate::timeline::{self, Entry};
-use crate::{Issues, media, read_id, two_nos};
+use crate::{Issues, events, media, read_id, two_nos};
 use cogov_kit::scope::Scope;
 
-fn state_of(m: &Model) -> IssueState {
+pub(crate) fn state_of(m: &Model) -> IssueState {
     IssueState::try_from(m.state).unwrap_or_default()
 }
 
@@ -104,6 +104,7 @@ impl<'a> Step<'a> {
             timeline::record(&self.txn, id, entry).await?;
         }
         refresh_two_nos(&self.txn, &saved, self.now).await?;
+        events::state_changed(&self.txn, &self.row, &saved, self.now).await?;
         let out = store::render(&self.txn, self.scope, &saved, self.now).await?;
         self.txn.commit().await?;
         Ok(out)
@@ -640,6 +641,7 @@ pub async fn escalate(
             "escalated",
         ));
     }
+    events::escalated(&step.txn, &step.row, &req.council, &req.note, step.now).await?;
     let mut am = step.changes();
     am.escalated_to = Set(Some(council));
     let entry = Entry::new(IssueUpdateKind::Comment, &step.author, step.now).with_text(
@@ -690,7 +692,9 @@ pub async fn close_unconfirmed(svc: &Issues) -> Result<u64> {
                 )
                 .await?;
                 refresh_two_nos(&txn, &saved, now).await?;
+                events::state_changed(&txn, &row, &saved, now).await?;
                 txn.commit().await?;
+                svc.ctx.db.outbox_committed();
                 closed += 1;
             }
             Err(Error::EtagMismatch { .. }) => {}

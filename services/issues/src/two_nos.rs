@@ -71,11 +71,15 @@ pub async fn recompute<C: ConnectionTrait>(
     let items = items(conn, courtyard).await?;
     let met = !items.is_empty() && items.iter().all(|i| i.met);
     let previous = two_nos::Entity::find_by_id(courtyard).one(conn).await?;
+    let changed = previous.as_ref().is_none_or(|p| p.met != met);
     let last_met = if met {
         Some(now)
     } else {
         previous.and_then(|p| p.last_met_time)
     };
+    if changed {
+        crate::events::two_nos_changed(conn, courtyard, community, met, last_met, now).await?;
+    }
     two_nos::Entity::insert(two_nos::ActiveModel {
         courtyard_id: Set(courtyard),
         community_id: Set(community),

@@ -6,6 +6,7 @@
 //! pool of one connection and reads through a pool of several; on
 //! PostgreSQL both are the same pool.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbBackend, DbErr};
@@ -49,6 +50,7 @@ impl DbConfig {
 pub struct Db {
     read: DatabaseConnection,
     write: DatabaseConnection,
+    outbox: Arc<tokio::sync::Notify>,
 }
 
 impl Db {
@@ -60,6 +62,17 @@ impl Db {
     /// For transactions that write.
     pub fn write(&self) -> &DatabaseConnection {
         &self.write
+    }
+
+    /// Tells the outbox relay that a committed transaction appended events,
+    /// so it publishes them now rather than at its next poll.
+    pub fn outbox_committed(&self) {
+        self.outbox.notify_one();
+    }
+
+    /// Waits for [`Db::outbox_committed`].
+    pub async fn outbox_news(&self) {
+        self.outbox.notified().await;
     }
 
     /// SQLite or PostgreSQL.
@@ -121,15 +134,21 @@ pub async fn open(config: &DbConfig) -> Result<Db, DbErr> {
             return Ok(Db {
                 read: write.clone(),
                 write,
+                outbox: Arc::default(),
             });
         }
         let read = Database::connect(options(config, config.max_connections)).await?;
-        Ok(Db { read, write })
+        Ok(Db {
+            read,
+            write,
+            outbox: Arc::default(),
+        })
     } else {
         let pool = Database::connect(options(config, config.max_connections)).await?;
         Ok(Db {
             read: pool.clone(),
             write: pool,
+            outbox: Arc::default(),
         })
     }
 }

@@ -11,6 +11,7 @@ pub mod db;
 pub mod directory;
 pub mod error;
 pub mod etag;
+pub mod events;
 pub mod fieldmask;
 pub mod filter;
 pub mod idempotency;

@@ -32,7 +32,7 @@ use crate::entity::agreement_places;
 use crate::entity::agreements::{self, Column, Entity, Model};
 use crate::entity::places::PlaceKind;
 use crate::places as place_store;
-use crate::{Organizations, organizations, read_id, required};
+use crate::{Organizations, events, organizations, read_id, required};
 
 const COLLECTION: &str = "agreements";
 const RESOURCE: &str = "Agreement";
@@ -459,7 +459,9 @@ pub async fn create(
         .await?;
         write_places(txn, scope, id, kind, &ids).await?;
         let row = get_visible(txn, scope, id).await?;
-        render(txn, &row, now).await
+        let out = render(txn, &row, now).await?;
+        events::agreement_changed(txn, &out, now).await?;
+        Ok(out)
     })
     .await
 }
@@ -534,6 +536,7 @@ pub async fn update(
         .save::<Entity, _>(&txn, id, row.revision, am, &name(id))
         .await?;
     let out = render(&txn, &saved, now).await?;
+    events::agreement_changed(&txn, &out, now).await?;
     txn.commit().await?;
     Ok(out)
 }
@@ -575,6 +578,7 @@ pub async fn terminate(
         .save::<Entity, _>(&txn, id, row.revision, am, &name(id))
         .await?;
     let out = render(&txn, &saved, now).await?;
+    events::agreement_changed(&txn, &out, now).await?;
     txn.commit().await?;
     Ok(out)
 }
@@ -586,6 +590,8 @@ pub async fn delete(svc: &Organizations, scope: &Scope, req: DeleteAgreementRequ
     let txn = svc.ctx.db.write().begin().await?;
     let row = get_visible(&txn, scope, id).await?;
     etag::check(&req.etag, row.revision, &name(id))?;
+    let gone = render(&txn, &row, svc.ctx.clock.now()).await?;
+    events::agreement_changed(&txn, &gone, svc.ctx.clock.now()).await?;
     agreement_places::Entity::delete_many()
         .filter(agreement_places::Column::AgreementId.eq(id))
         .exec(&txn)

@@ -10,6 +10,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use chrono::{DateTime, Duration, Utc};
 use cogov_kit::auth::Principal;
+use cogov_kit::events::{NewEvent, outbox};
 use cogov_kit::fieldmask::UpdateMask;
 use cogov_kit::filter::{Field, Kind, Op};
 use cogov_kit::idempotency::{self, Key};
@@ -757,12 +758,13 @@ pub async fn complete(
         .map(|r| r.volunteer_id)
         .collect();
     let until = now.min(row.end_time);
+    let mut records = Vec::new();
     for s in present
         .iter()
         .filter(|s| !already.contains(&s.volunteer_id))
     {
         let since = s.check_in_time.expect("filtered");
-        hours::record(
+        let record = hours::record(
             &txn,
             hours::NewRecord {
                 volunteer: s.volunteer_id,
@@ -777,7 +779,19 @@ pub async fn complete(
             },
         )
         .await?;
+        records.push(names::format("serviceRecords", record.id));
     }
+    let event = ActivityCompleted {
+        activity: name(row.id),
+        title: row.title.clone(),
+        community: names::format("communities", row.community_id),
+        service_records: records,
+    };
+    let event = NewEvent::of(&event, name(row.id)).concerning(
+        String::new(),
+        names::format("communities", row.community_id),
+    );
+    outbox::append(&txn, crate::ROLE, event, now).await?;
     finish(svc, txn, row, ActivityState::Completed, None).await
 }
 

@@ -15,6 +15,8 @@ pub struct Model {
     pub issue: String,
     pub notes: String,
     pub done_time: Option<DateTimeUtc>,
+    /// The carrying issue's revision this item last followed.
+    pub issue_revision: i64,
     pub revision: i64,
     pub create_time: DateTimeUtc,
     pub update_time: DateTimeUtc,

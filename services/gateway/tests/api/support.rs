@@ -3,6 +3,7 @@
 //! database; a small street with three partners and their keys; clients
 //! that present a key or a staff token.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
@@ -11,6 +12,8 @@ use cogov_kit::Context;
 use cogov_kit::auth::Authenticator;
 use cogov_kit::clock::Clock;
 use cogov_kit::db::{self, DbConfig};
+use cogov_kit::events::Bus;
+use cogov_kit::events::memory::MemoryBus;
 use cogov_kit::paging::PageTokens;
 pub use cogov_kit::testing::{
     TestDb, TestServer, assert_bad_field, assert_status, mask, request_id,
@@ -62,6 +65,7 @@ pub type Issues = IssuesServiceClient<InterceptedService<Channel, Bearer>>;
 pub type Orgs = OrganizationsServiceClient<InterceptedService<Channel, Bearer>>;
 
 pub struct Env {
+    pub bus: Bus,
     pub gateway: TestServer,
     pub services: Vec<TestServer>,
     pub clock: Clock,
@@ -87,12 +91,28 @@ impl Env {
     }
 
     pub async fn start_with(orgs_db: TestDb, gateway_db: TestDb, settings: Settings) -> Env {
+        Self::start_on(orgs_db, gateway_db, settings, Arc::new(MemoryBus::new())).await
+    }
+
+    /// The system with its events on `bus`.
+    pub async fn start_on(
+        orgs_db: TestDb,
+        gateway_db: TestDb,
+        settings: Settings,
+        bus: Bus,
+    ) -> Env {
         let clock = Clock::manual(start_time());
         let auth = Authenticator::new(SECRET, None, clock.clone());
         let page_tokens = PageTokens::new(b"page tokens");
-        let (organizations, directory) =
-            cogov_organizations::testing::start(&orgs_db, &auth, &clock, &page_tokens, "issues")
-                .await;
+        let (organizations, directory) = cogov_organizations::testing::start_on(
+            &orgs_db,
+            &auth,
+            &clock,
+            &page_tokens,
+            "issues",
+            &bus,
+        )
+        .await;
         let (issues_db, volunteers_db, deliberation_db) =
             (TestDb::sqlite(), TestDb::sqlite(), TestDb::sqlite());
         let context = |db: cogov_kit::db::Db| Context {
@@ -100,45 +120,44 @@ impl Env {
             tokens: page_tokens.clone(),
             clock: clock.clone(),
         };
-        let issues = TestServer::start(
-            cogov_issues::Issues::new(
-                context(
-                    db::connect::<cogov_issues::Migrator>(&DbConfig::new(&issues_db.url))
-                        .await
-                        .unwrap(),
-                ),
-                directory.clone(),
-                cogov_issues::Settings::default(),
-            )
-            .server(auth.clone()),
-        )
-        .await;
-        let volunteers = TestServer::start(
-            cogov_volunteers::Volunteers::new(
-                context(
-                    db::connect::<cogov_volunteers::Migrator>(&DbConfig::new(&volunteers_db.url))
-                        .await
-                        .unwrap(),
-                ),
-                directory.clone(),
-            )
-            .server(auth.clone()),
-        )
-        .await;
-        let deliberation = TestServer::start(
-            cogov_deliberation::Deliberation::new(
-                context(
-                    db::connect::<cogov_deliberation::Migrator>(&DbConfig::new(
-                        &deliberation_db.url,
-                    ))
+        let relay = |db: &cogov_kit::db::Db| {
+            cogov_kit::events::relay::spawn(db.clone(), bus.clone(), clock.clone());
+        };
+        let issues = cogov_issues::Issues::new(
+            context(
+                db::connect::<cogov_issues::Migrator>(&DbConfig::new(&issues_db.url))
                     .await
                     .unwrap(),
-                ),
-                directory.clone(),
-            )
-            .server(auth.clone()),
-        )
-        .await;
+            ),
+            directory.clone(),
+            cogov_issues::Settings::default(),
+        );
+        cogov_issues::consumers::start(&issues, &bus).await.unwrap();
+        relay(&issues.ctx.db);
+        let issues = TestServer::start(issues.server(auth.clone())).await;
+        let volunteers = cogov_volunteers::Volunteers::new(
+            context(
+                db::connect::<cogov_volunteers::Migrator>(&DbConfig::new(&volunteers_db.url))
+                    .await
+                    .unwrap(),
+            ),
+            directory.clone(),
+        );
+        relay(&volunteers.ctx.db);
+        let volunteers = TestServer::start(volunteers.server(auth.clone())).await;
+        let deliberation = cogov_deliberation::Deliberation::new(
+            context(
+                db::connect::<cogov_deliberation::Migrator>(&DbConfig::new(&deliberation_db.url))
+                    .await
+                    .unwrap(),
+            ),
+            directory.clone(),
+        );
+        cogov_deliberation::consumers::start(&deliberation, &bus)
+            .await
+            .unwrap();
+        relay(&deliberation.ctx.db);
+        let deliberation = TestServer::start(deliberation.server(auth.clone())).await;
         let tokens = StaffTokens::shared_secret(JWT_SECRET, ISSUER, AUDIENCE, clock.clone());
         let gw = Gateway::new(
             context(
@@ -151,6 +170,7 @@ impl Env {
             tokens.clone(),
             settings,
         );
+        cogov_gateway::events::start(&gw, &bus).await.unwrap();
         let backends = Backends {
             organizations: organizations.channel.clone(),
             issues: issues.channel.clone(),
@@ -159,6 +179,7 @@ impl Env {
         };
         let gateway = TestServer::start(gw.server(backends)).await;
         Env {
+            bus,
             gateway,
             services: vec![organizations, issues, volunteers, deliberation],
             clock,
@@ -196,6 +217,11 @@ impl Env {
 
     pub fn orgs(&self, who: Bearer) -> Orgs {
         OrganizationsServiceClient::with_interceptor(self.gateway.channel.clone(), who)
+    }
+
+    /// The issues service's database.
+    pub fn issues_db_url(&self) -> &str {
+        &self._dbs[2].url
     }
 
     /// The issues service itself, bypassing the gateway.

@@ -1,0 +1,350 @@
+//! WatchEvents: the partner and staff event stream.
+//!
+//! The gateway is one more durable consumer of the bus: it keeps every
+//! event in its own log (the event id is unique there, which makes the log
+//! its own inbox), and each stream reads the log after the caller's cursor,
+//! filtered by type and by the caller's reach. A stream resumes from any
+//! cursor still in the log without gaps, and reads the log a page at a
+//! time into a small channel, so a slow reader holds back only its own
+//! producer, never the gateway's memory.
+
+use std::time::Duration;
+
+use cogov_kit::auth::Principal;
+use cogov_kit::directory::Reach;
+use cogov_kit::events::{Bus, ConsumerSpec, Event, inbox};
+use cogov_kit::{Error, Result, names};
+use cogov_proto::gateway::{WatchEventsRequest, WatchEventsResponse};
+use prost::Message;
+use sea_orm::ActiveValue::{NotSet, Set};
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+};
+use sea_orm_migration::prelude::{
+    ColumnDef, Index, MigrationName, MigrationTrait, SchemaManager, Table,
+};
+use tokio::sync::{mpsc, watch};
+use tonic::Status;
+use uuid::Uuid;
+
+use crate::Gateway;
+
+/// The durable consumer's name.
+pub const CONSUMER: &str = "gateway";
+/// Events read from the log per round.
+const PAGE: u64 = 100;
+/// Responses buffered per stream before the producer waits for the reader.
+const BUFFER: usize = 16;
+/// How long the log keeps events: the furthest back a cursor may resume.
+pub const RETENTION: chrono::Duration = chrono::Duration::days(7);
+
+/// The event log.
+pub mod entity {
+    use sea_orm::entity::prelude::*;
+
+    /// One event, in the order the gateway received it.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "event_log")]
+    pub struct Model {
+        /// The stream position; cursors name it.
+        #[sea_orm(primary_key)]
+        pub seq: i64,
+        /// The event id, unique: a redelivery adds nothing.
+        #[sea_orm(unique)]
+        pub event_id: Uuid,
+        /// Its type.
+        pub event_type: String,
+        /// `courtyards/{courtyard}` or empty.
+        pub courtyard: String,
+        /// `communities/{community}` or empty.
+        pub community: String,
+        /// The encoded `cogov.common.v1.Event`.
+        pub envelope: Vec<u8>,
+        /// When the gateway received it.
+        pub receive_time: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+use entity::{Column, Entity};
+
+/// The migration that creates the event log.
+#[derive(Debug)]
+pub struct Migration;
+
+impl MigrationName for Migration {
+    fn name(&self) -> &str {
+        "m0002_gateway_event_log"
+    }
+}
+
+#[sea_orm_migration::async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                Table::create()
+                    .table("event_log")
+                    .col(
+                        ColumnDef::new("seq")
+                            .big_integer()
+                            .not_null()
+                            .auto_increment()
+                            .primary_key(),
+                    )
+                    .col(ColumnDef::new("event_id").uuid().not_null().unique_key())
+                    .col(ColumnDef::new("event_type").string().not_null())
+                    .col(ColumnDef::new("courtyard").string().not_null())
+                    .col(ColumnDef::new("community").string().not_null())
+                    .col(ColumnDef::new("envelope").binary().not_null())
+                    .col(
+                        ColumnDef::new("receive_time")
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("ix_event_log_receive_time")
+                    .table("event_log")
+                    .col("receive_time")
+                    .to_owned(),
+            )
+            .await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .drop_table(Table::drop().table("event_log").to_owned())
+            .await
+    }
+}
+
+/// Tells waiting streams that the log grew.
+#[derive(Debug, Clone)]
+pub struct Feed(watch::Sender<u64>);
+
+impl Default for Feed {
+    fn default() -> Self {
+        Self(watch::channel(0).0)
+    }
+}
+
+impl Feed {
+    fn grew(&self) {
+        self.0.send_modify(|n| *n = n.wrapping_add(1));
+    }
+}
+
+/// Starts the gateway's consumer of every event on `bus`.
+pub async fn start(gw: &Gateway, bus: &Bus) -> Result<()> {
+    bus.consume(
+        ConsumerSpec::new(CONSUMER, &[]),
+        inbox::handler(gw.clone(), record),
+    )
+    .await
+    .map_err(|e| Error::Unavailable(e.to_string()))?;
+    tokio::spawn(prune_hourly(gw.clone()));
+    Ok(())
+}
+
+async fn record(gw: Gateway, event: Event) -> Result<()> {
+    let id = Uuid::parse_str(&event.id)
+        .map_err(|_| Error::Internal(format!("event id {:?} is not a UUID", event.id)))?;
+    Entity::insert(entity::ActiveModel {
+        seq: NotSet,
+        event_id: Set(id),
+        event_type: Set(event.r#type.clone()),
+        courtyard: Set(event.courtyard.clone()),
+        community: Set(event.community.clone()),
+        envelope: Set(event.encode_to_vec()),
+        receive_time: Set(gw.ctx.clock.now()),
+    })
+    .on_conflict(OnConflict::column(Column::EventId).do_nothing().to_owned())
+    .exec_without_returning(gw.ctx.db.write())
+    .await?;
+    gw.feed.grew();
+    if event.r#type == cogov_proto::organizations::AgreementChanged::full_name() {
+        gw.directory.invalidate_reach();
+    }
+    Ok(())
+}
+
+async fn prune_hourly(gw: Gateway) {
+    let mut every = tokio::time::interval(Duration::from_secs(3600));
+    loop {
+        every.tick().await;
+        let before = gw.ctx.clock.now() - RETENTION;
+        if let Err(e) = Entity::delete_many()
+            .filter(Column::ReceiveTime.lt(before))
+            .exec(gw.ctx.db.write())
+            .await
+        {
+            tracing::warn!(error = %e, "pruning the event log failed");
+        }
+    }
+}
+
+use prost::Name as _;
+
+/// Who may see which events.
+enum Audience {
+    Everything,
+    Community(String),
+    Partner(Uuid),
+}
+
+impl Audience {
+    fn of(principal: &Principal) -> Result<Self> {
+        Ok(match principal {
+            Principal::StreetAdmin { .. } | Principal::Service { .. } => Audience::Everything,
+            Principal::CommunityAdmin { community, .. } => {
+                Audience::Community(names::format("communities", *community))
+            }
+            Principal::Partner { organization, .. } => Audience::Partner(*organization),
+            Principal::Resident { .. } => {
+                return Err(Error::forbidden("watch events; staff and partners only"));
+            }
+        })
+    }
+}
+
+fn sees(audience: &Audience, reach: Option<&Reach>, row: &entity::Model) -> bool {
+    match audience {
+        Audience::Everything => true,
+        Audience::Community(c) => row.community == *c,
+        Audience::Partner(_) => {
+            let community = names::parse("communities", &row.community);
+            let courtyard = names::parse("courtyards", &row.courtyard);
+            (community.is_some() || courtyard.is_some())
+                && reach.is_some_and(|r| r.covers(community, courtyard))
+        }
+    }
+}
+
+fn read_cursor(cursor: &str) -> Result<Option<i64>> {
+    if cursor.is_empty() {
+        return Ok(None);
+    }
+    cursor
+        .parse::<i64>()
+        .ok()
+        .filter(|n| *n >= 0)
+        .map(Some)
+        .ok_or_else(|| Error::invalid("cursor", "not a cursor from this stream"))
+}
+
+async fn last_seq<C: ConnectionTrait>(conn: &C) -> Result<i64> {
+    Ok(Entity::find()
+        .order_by_desc(Column::Seq)
+        .one(conn)
+        .await?
+        .map_or(0, |m| m.seq))
+}
+
+/// WatchEvents.
+pub async fn watch(
+    gw: &Gateway,
+    principal: &Principal,
+    req: WatchEventsRequest,
+) -> Result<mpsc::Receiver<std::result::Result<WatchEventsResponse, Status>>> {
+    let audience = Audience::of(principal)?;
+    let mut c = cogov_kit::validate::Check::new();
+    if req.event_types.len() > 50 {
+        c.add("event_types", "at most 50 types");
+    }
+    for (i, t) in req.event_types.iter().enumerate() {
+        if t.is_empty() || t.len() > 200 || !t.starts_with("cogov.") {
+            c.add(
+                format!("event_types[{i}]"),
+                "must be an event type such as `cogov.issues.v1.IssueReported`",
+            );
+        }
+    }
+    c.finish()?;
+    let conn = gw.ctx.db.read();
+    let last = last_seq(conn).await?;
+    let after = match read_cursor(&req.cursor)? {
+        None => last,
+        Some(n) if n > last => return Err(Error::invalid("cursor", "is ahead of the stream")),
+        Some(n) => {
+            let oldest = Entity::find().order_by_asc(Column::Seq).one(conn).await?;
+            // A cursor older than the log's start would skip pruned events.
+            if oldest.is_some_and(|o| o.seq > n + 1) {
+                return Err(Error::precondition(
+                    "CURSOR_EXPIRED",
+                    "STATE",
+                    "cursor",
+                    "the events after this cursor were pruned; start from now",
+                ));
+            }
+            n
+        }
+    };
+    let (tx, rx) = mpsc::channel(BUFFER);
+    let gw = gw.clone();
+    let types = req.event_types;
+    tokio::spawn(async move {
+        if let Err(e) = stream(gw, audience, types, after, &tx).await {
+            let _ = tx.send(Err(e.into())).await;
+        }
+    });
+    Ok(rx)
+}
+
+async fn stream(
+    gw: Gateway,
+    audience: Audience,
+    types: Vec<String>,
+    mut after: i64,
+    tx: &mpsc::Sender<std::result::Result<WatchEventsResponse, Status>>,
+) -> Result<()> {
+    let mut grew = gw.feed.0.subscribe();
+    loop {
+        grew.borrow_and_update();
+        let mut query = Entity::find()
+            .filter(Column::Seq.gt(after))
+            .order_by_asc(Column::Seq)
+            .limit(PAGE);
+        if !types.is_empty() {
+            query = query.filter(Column::EventType.is_in(types.iter().cloned()));
+        }
+        let rows = query.all(gw.ctx.db.read()).await?;
+        if rows.is_empty() {
+            tokio::select! {
+                changed = grew.changed() => if changed.is_err() { return Ok(()) },
+                () = tx.closed() => return Ok(()),
+            }
+            continue;
+        }
+        // Reach is looked up each page (cached briefly, and forgotten when
+        // an agreement changes), so an ended agreement ends the flow.
+        let reach = match audience {
+            Audience::Partner(org) => Some(gw.directory.reach(org).await?),
+            _ => None,
+        };
+        for row in rows {
+            after = row.seq;
+            if !sees(&audience, reach.as_ref(), &row) {
+                continue;
+            }
+            let event = Event::decode(row.envelope.as_slice())
+                .map_err(|e| Error::Internal(format!("event log row {}: {e}", row.seq)))?;
+            let response = WatchEventsResponse {
+                event: Some(event),
+                cursor: row.seq.to_string(),
+            };
+            if tx.send(Ok(response)).await.is_err() {
+                return Ok(());
+            }
+        }
+    }
+}

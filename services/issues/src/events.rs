@@ -1,0 +1,154 @@
+//! The events the issues service publishes, appended to its outbox in the
+//! transaction of the change (see `cogov_kit::events`).
+
+use chrono::{DateTime, Utc};
+use cogov_kit::events::{NewEvent, outbox};
+use cogov_kit::{Result, convert, names};
+use cogov_proto::issues::*;
+use sea_orm::ConnectionTrait;
+use uuid::Uuid;
+
+use crate::entity::issues::Model;
+use crate::transitions::state_of;
+
+fn opt_name(collection: &str, id: Option<Uuid>) -> String {
+    id.map(|id| names::format(collection, id))
+        .unwrap_or_default()
+}
+
+/// What every issue event says of the issue: no personal data.
+pub fn summary(m: &Model) -> IssueSummary {
+    IssueSummary {
+        name: names::format("issues", m.id),
+        courtyard: names::format("courtyards", m.courtyard_id),
+        community: names::format("communities", m.community_id),
+        category: format!("categories/{}", m.category_id),
+        sub_item: format!("subItems/{}", m.sub_item_id),
+        title: m.title.clone(),
+        state: m.state,
+        assignee: opt_name("organizations", m.assignee_id),
+        action_item: m.action_item.clone(),
+        topic: opt_name("topics", m.topic_id),
+        revision: m.revision,
+    }
+}
+
+async fn append<C: ConnectionTrait>(
+    conn: &C,
+    m: &Model,
+    event: NewEvent,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let event = event.concerning(
+        names::format("courtyards", m.courtyard_id),
+        names::format("communities", m.community_id),
+    );
+    outbox::append(conn, crate::ROLE, event, now).await?;
+    Ok(())
+}
+
+/// `IssueReported`.
+pub async fn reported<C: ConnectionTrait>(conn: &C, m: &Model, now: DateTime<Utc>) -> Result<()> {
+    let payload = IssueReported {
+        issue: Some(summary(m)),
+    };
+    append(
+        conn,
+        m,
+        NewEvent::of(&payload, names::format("issues", m.id)),
+        now,
+    )
+    .await
+}
+
+/// `IssueStateChanged`, if the state changed between `before` and `after`.
+pub async fn state_changed<C: ConnectionTrait>(
+    conn: &C,
+    before: &Model,
+    after: &Model,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    if before.state == after.state {
+        return Ok(());
+    }
+    let payload = IssueStateChanged {
+        issue: Some(summary(after)),
+        from_state: state_of(before) as i32,
+        to_state: state_of(after) as i32,
+    };
+    append(
+        conn,
+        after,
+        NewEvent::of(&payload, names::format("issues", after.id)),
+        now,
+    )
+    .await
+}
+
+/// `IssueEscalated`.
+pub async fn escalated<C: ConnectionTrait>(
+    conn: &C,
+    m: &Model,
+    council: &str,
+    note: &str,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let payload = IssueEscalated {
+        issue: Some(summary(m)),
+        council: council.to_owned(),
+        note: note.to_owned(),
+    };
+    append(
+        conn,
+        m,
+        NewEvent::of(&payload, names::format("issues", m.id)),
+        now,
+    )
+    .await
+}
+
+/// `IssueClusterEscalated`.
+pub async fn cluster_escalated<C: ConnectionTrait>(
+    conn: &C,
+    cluster: &IssueCluster,
+    council: &str,
+    note: &str,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let payload = IssueClusterEscalated {
+        cluster: cluster.name.clone(),
+        council: council.to_owned(),
+        courtyard: cluster.courtyard.clone(),
+        community: cluster.community.clone(),
+        sub_item: cluster.sub_item.clone(),
+        issues: cluster.issues.clone(),
+        note: note.to_owned(),
+    };
+    let event = NewEvent::of(&payload, cluster.name.clone())
+        .concerning(cluster.courtyard.clone(), cluster.community.clone());
+    outbox::append(conn, crate::ROLE, event, now).await?;
+    Ok(())
+}
+
+/// `CourtyardTwoNosChanged`.
+pub async fn two_nos_changed<C: ConnectionTrait>(
+    conn: &C,
+    courtyard: Uuid,
+    community: Uuid,
+    met: bool,
+    last_met: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let courtyard = names::format("courtyards", courtyard);
+    let community = names::format("communities", community);
+    let payload = CourtyardTwoNosChanged {
+        courtyard: courtyard.clone(),
+        community: community.clone(),
+        met,
+        last_met_time: convert::opt_timestamp(last_met),
+        compute_time: Some(convert::timestamp(now)),
+    };
+    let event = NewEvent::of(&payload, courtyard.clone()).concerning(courtyard, community);
+    outbox::append(conn, crate::ROLE, event, now).await?;
+    Ok(())
+}

@@ -1,0 +1,93 @@
+//! The event bus: one trait, an in-process and a JetStream implementation.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use cogov_proto::common::Event;
+use futures_util::future::BoxFuture;
+use tokio::sync::broadcast;
+
+/// A shared bus.
+pub type Bus = Arc<dyn EventBus>;
+
+/// What a durable consumer does with one event. An error is retried, a
+/// bounded number of times, then the event is parked as a dead letter.
+pub type Handler = Arc<dyn Fn(Event) -> BoxFuture<'static, Result<(), String>> + Send + Sync>;
+
+/// A durable consumer.
+#[derive(Debug, Clone)]
+pub struct ConsumerSpec {
+    /// Unique per consuming service and purpose, e.g. `deliberation`.
+    pub name: String,
+    /// Event types it wants; every type when empty.
+    pub types: Vec<String>,
+    /// Deliveries before an event becomes a dead letter.
+    pub max_attempts: u32,
+    /// Wait before the first redelivery; doubles each time.
+    pub backoff: Duration,
+}
+
+impl ConsumerSpec {
+    /// A consumer of `types` with the default retry policy (5 attempts,
+    /// 100 ms backoff doubling).
+    pub fn new(name: impl Into<String>, types: &[String]) -> Self {
+        Self {
+            name: name.into(),
+            types: types.to_vec(),
+            max_attempts: 5,
+            backoff: Duration::from_millis(100),
+        }
+    }
+
+    /// Whether it wants `event`.
+    pub fn wants(&self, event: &Event) -> bool {
+        self.types.is_empty() || self.types.contains(&event.r#type)
+    }
+
+    /// The wait before redelivery number `attempt` (1-based).
+    pub fn delay(&self, attempt: u32) -> Duration {
+        self.backoff * 2u32.saturating_pow(attempt.saturating_sub(1).min(10))
+    }
+}
+
+/// An event a consumer gave up on.
+#[derive(Debug, Clone)]
+pub struct DeadLetter {
+    /// The consumer.
+    pub consumer: String,
+    /// The event.
+    pub event: Event,
+    /// The last error.
+    pub error: String,
+    /// Deliveries tried.
+    pub attempts: u32,
+}
+
+/// Why the bus failed.
+#[derive(Debug, thiserror::Error)]
+#[error("event bus: {0}")]
+pub struct BusError(pub String);
+
+/// Where events travel between services.
+pub trait EventBus: Send + Sync + std::fmt::Debug + 'static {
+    /// Publishes `event` and returns once the bus holds it for good. The
+    /// event id is the message id: publishing it twice delivers it to a
+    /// consumer at least once and usually once.
+    fn publish<'a>(&'a self, event: &'a Event) -> BoxFuture<'a, Result<(), BusError>>;
+
+    /// Starts a durable consumer in the background: `handler` sees every
+    /// event `spec` wants at least once, also those published while the
+    /// consumer was away.
+    fn consume(&self, spec: ConsumerSpec, handler: Handler) -> BoxFuture<'_, Result<(), BusError>>;
+
+    /// Events published from now on, for caches and live streams. A
+    /// receiver that lags loses events and learns it (`Lagged`).
+    fn watch(&self) -> broadcast::Receiver<Event>;
+
+    /// Events parked by consumers that gave up on them, newest last (at
+    /// most `limit`).
+    fn dead_letters(&self, limit: usize) -> BoxFuture<'_, Result<Vec<DeadLetter>, BusError>>;
+}
+
+/// Capacity of the live channel behind [`EventBus::watch`].
+pub const WATCH_CAPACITY: usize = 4096;

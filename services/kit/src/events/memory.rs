@@ -1,0 +1,139 @@
+//! The in-process bus, for `cogov up`: publishing hands the event to every
+//! durable consumer and returns when each has applied it (or parked it as a
+//! dead letter), so an outbox row is marked sent only after its effects
+//! are committed. A crash before that publishes it again after restart.
+
+use std::sync::{Arc, Mutex, RwLock};
+
+use cogov_proto::common::Event;
+use futures_util::FutureExt;
+use futures_util::future::{BoxFuture, join_all};
+use tokio::sync::broadcast;
+
+use super::bus::{BusError, ConsumerSpec, DeadLetter, EventBus, Handler, WATCH_CAPACITY};
+
+/// How many dead letters it keeps in memory.
+const DEAD_LETTERS_KEPT: usize = 1000;
+
+/// The in-process bus.
+#[derive(Debug)]
+pub struct MemoryBus {
+    consumers: RwLock<Vec<Arc<Consumer>>>,
+    live: broadcast::Sender<Event>,
+    dead: Mutex<Vec<DeadLetter>>,
+}
+
+struct Consumer {
+    spec: ConsumerSpec,
+    handler: Handler,
+}
+
+impl std::fmt::Debug for Consumer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Consumer")
+            .field("spec", &self.spec)
+            .finish()
+    }
+}
+
+impl Default for MemoryBus {
+    fn default() -> Self {
+        Self {
+            consumers: RwLock::default(),
+            live: broadcast::channel(WATCH_CAPACITY).0,
+            dead: Mutex::default(),
+        }
+    }
+}
+
+impl MemoryBus {
+    /// A bus with no consumers yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    async fn deliver(&self, consumer: &Consumer, event: &Event) {
+        let mut attempt = 1;
+        loop {
+            match (consumer.handler)(event.clone()).await {
+                Ok(()) => return,
+                Err(error) if attempt >= consumer.spec.max_attempts => {
+                    tracing::error!(
+                        consumer = consumer.spec.name,
+                        event = event.id,
+                        r#type = event.r#type,
+                        attempts = attempt,
+                        error,
+                        "event parked as a dead letter"
+                    );
+                    let mut dead = self.dead.lock().expect("dead letters");
+                    if dead.len() == DEAD_LETTERS_KEPT {
+                        dead.remove(0);
+                    }
+                    dead.push(DeadLetter {
+                        consumer: consumer.spec.name.clone(),
+                        event: event.clone(),
+                        error,
+                        attempts: attempt,
+                    });
+                    return;
+                }
+                Err(error) => {
+                    tracing::warn!(
+                        consumer = consumer.spec.name,
+                        event = event.id,
+                        attempt,
+                        error,
+                        "event failed; retrying"
+                    );
+                    tokio::time::sleep(consumer.spec.delay(attempt)).await;
+                    attempt += 1;
+                }
+            }
+        }
+    }
+}
+
+impl EventBus for MemoryBus {
+    fn publish<'a>(&'a self, event: &'a Event) -> BoxFuture<'a, Result<(), BusError>> {
+        async move {
+            let consumers: Vec<Arc<Consumer>> = self
+                .consumers
+                .read()
+                .expect("consumers")
+                .iter()
+                .filter(|c| c.spec.wants(event))
+                .cloned()
+                .collect();
+            join_all(consumers.iter().map(|c| self.deliver(c, event))).await;
+            // Nobody listening is fine.
+            let _ = self.live.send(event.clone());
+            Ok(())
+        }
+        .boxed()
+    }
+
+    fn consume(&self, spec: ConsumerSpec, handler: Handler) -> BoxFuture<'_, Result<(), BusError>> {
+        async move {
+            let mut consumers = self.consumers.write().expect("consumers");
+            if consumers.iter().any(|c| c.spec.name == spec.name) {
+                return Err(BusError(format!("consumer {} exists", spec.name)));
+            }
+            consumers.push(Arc::new(Consumer { spec, handler }));
+            Ok(())
+        }
+        .boxed()
+    }
+
+    fn watch(&self) -> broadcast::Receiver<Event> {
+        self.live.subscribe()
+    }
+
+    fn dead_letters(&self, limit: usize) -> BoxFuture<'_, Result<Vec<DeadLetter>, BusError>> {
+        async move {
+            let dead = self.dead.lock().expect("dead letters");
+            Ok(dead[dead.len().saturating_sub(limit)..].to_vec())
+        }
+        .boxed()
+    }
+}

@@ -1,0 +1,61 @@
+//! Domain events: what one service tells the others.
+//!
+//! A handler appends an event to its service's [`outbox`] in the same
+//! transaction as the change it describes. The [`relay`] publishes outbox
+//! rows to the [`bus`] and marks them sent only once the bus has them, so
+//! nothing committed is lost; a crash in between publishes again, and since
+//! the bus message id is the event id, the [`inbox`] of every consumer
+//! applies each event once. The bus is in-process ([`memory`]) when one
+//! process plays every role, and NATS JetStream ([`jetstream`]) when the
+//! services run apart.
+
+pub mod bus;
+pub mod inbox;
+pub mod jetstream;
+pub mod memory;
+pub mod outbox;
+pub mod relay;
+
+pub use bus::{Bus, ConsumerSpec, DeadLetter, EventBus, Handler};
+pub use cogov_proto::common::Event;
+pub use outbox::NewEvent;
+
+/// Decodes an event's payload as `M`, checking that the type matches.
+pub fn payload<M: prost::Message + prost::Name + Default>(event: &Event) -> Result<M, String> {
+    let any = event
+        .payload
+        .as_ref()
+        .ok_or_else(|| format!("event {} has no payload", event.id))?;
+    if event.r#type != M::full_name() {
+        return Err(format!(
+            "event {} is a {}, not a {}",
+            event.id,
+            event.r#type,
+            M::full_name()
+        ));
+    }
+    M::decode(any.value.as_slice()).map_err(|e| format!("event {}: payload: {e}", event.id))
+}
+
+/// Makes `directory` forget cached reach whenever an agreement changes (or
+/// when this process may have missed such an event), for as long as the
+/// process runs.
+pub fn forget_reach_on_agreement_changes(
+    bus: &Bus,
+    directory: crate::directory::Directory,
+) -> tokio::task::JoinHandle<()> {
+    use prost::Name;
+    use tokio::sync::broadcast::error::RecvError;
+    let mut live = bus.watch();
+    let agreement = cogov_proto::organizations::AgreementChanged::full_name();
+    tokio::spawn(async move {
+        loop {
+            match live.recv().await {
+                Ok(event) if event.r#type == agreement => directory.invalidate_reach(),
+                Ok(_) => {}
+                Err(RecvError::Lagged(_)) => directory.invalidate_reach(),
+                Err(RecvError::Closed) => return,
+            }
+        }
+    })
+}
