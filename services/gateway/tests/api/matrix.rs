@@ -56,7 +56,13 @@ async fn call(env: &Env, path: &str, who: &Bearer) -> Seen {
     }
     let codec = tonic_prost::ProstCodec::<(), ()>::default();
     let path = http::uri::PathAndQuery::from_str(path).unwrap();
-    match grpc.unary(request, path, codec).await {
+    // The one server-streaming RPC answers with headers, then streams on.
+    let outcome = if path.path().ends_with("/WatchEvents") {
+        grpc.server_streaming(request, path, codec).await.map(drop)
+    } else {
+        grpc.unary(request, path, codec).await.map(drop)
+    };
+    match outcome {
         Err(s) if s.code() == Code::Unauthenticated => Seen::Anon,
         Err(s)
             if s.code() == Code::PermissionDenied
