@@ -137,3 +137,66 @@ impl EventBus for MemoryBus {
         .boxed()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    use std::time::Duration;
+
+    use super::*;
+
+    fn event(kind: &str) -> Event {
+        Event {
+            id: uuid::Uuid::now_v7().to_string(),
+            r#type: kind.into(),
+            ..Default::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn retries_then_parks_and_only_delivers_wanted_types() {
+        let bus = MemoryBus::new();
+        let calls = Arc::new(AtomicU32::new(0));
+        let counted = calls.clone();
+        let mut spec = ConsumerSpec::new("c", &["cogov.test.v1.Wanted".to_owned()]);
+        spec.backoff = Duration::from_millis(1);
+        let handler: Handler = Arc::new(move |e: Event| {
+            let counted = counted.clone();
+            async move {
+                counted.fetch_add(1, Ordering::SeqCst);
+                if e.subject == "poison" {
+                    Err("cannot apply".to_owned())
+                } else {
+                    Ok(())
+                }
+            }
+            .boxed()
+        });
+        bus.consume(spec.clone(), handler.clone()).await.unwrap();
+        assert!(
+            bus.consume(spec, handler).await.is_err(),
+            "names are unique"
+        );
+        let mut live = bus.watch();
+
+        bus.publish(&event("cogov.test.v1.Other")).await.unwrap();
+        assert_eq!(calls.load(Ordering::SeqCst), 0);
+        bus.publish(&event("cogov.test.v1.Wanted")).await.unwrap();
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        let poison = Event {
+            subject: "poison".into(),
+            ..event("cogov.test.v1.Wanted")
+        };
+        bus.publish(&poison).await.unwrap();
+        assert_eq!(calls.load(Ordering::SeqCst), 1 + 5);
+        let dead = bus.dead_letters(10).await.unwrap();
+        assert_eq!(dead.len(), 1);
+        assert_eq!(dead[0].event.id, poison.id);
+        assert_eq!(dead[0].attempts, 5);
+        assert_eq!(dead[0].error, "cannot apply");
+        // Watchers see everything published, in order.
+        assert_eq!(live.recv().await.unwrap().r#type, "cogov.test.v1.Other");
+        assert_eq!(live.recv().await.unwrap().r#type, "cogov.test.v1.Wanted");
+        assert_eq!(live.recv().await.unwrap().id, poison.id);
+    }
+}
