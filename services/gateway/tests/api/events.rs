@@ -23,7 +23,11 @@ use tonic::Streaming;
 use crate::both;
 use crate::support::*;
 
-both!(flows_and_partner_streams_on_the_in_process_bus);
+both!(
+    flows_and_partner_streams_on_the_in_process_bus,
+    a_recurring_cluster_becomes_a_topic,
+    an_agreement_change_forgets_cached_reach,
+);
 
 async fn flows_and_partner_streams_on_the_in_process_bus(env: Env) {
     flows(&env).await;
@@ -491,4 +495,136 @@ async fn poison_goes_to_dead_letters(env: &Env) {
     assert_eq!(parked.consumer, "deliberation");
     assert!(parked.error.contains("does not exist"), "{}", parked.error);
     assert_eq!(parked.attempts, 5);
+}
+
+async fn create_council(env: &Env, place: &str) -> Council {
+    deliberation(env, env.street_admin())
+        .create_council(CreateCouncilRequest {
+            council: Some(Council {
+                display_name: "council".into(),
+                place: place.into(),
+                ..Default::default()
+            }),
+            request_id: request_id(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+}
+
+/// Three reports of one sub-item in one courtyard make a recurring
+/// cluster; escalated, it becomes one topic with all three as evidence,
+/// and the cluster and its issues point to it.
+async fn a_recurring_cluster_becomes_a_topic(env: Env) {
+    let w = World::build(&env).await;
+    let council = create_council(&env, &w.a1).await;
+    let mut reported = Vec::new();
+    for n in 0..3 {
+        reported.push(report(&env, key(&w.key_a), &w.a1, &format!("Boxes again ({n})")).await);
+    }
+    let cluster = get_issue(&env, &reported[2].name).await.cluster;
+    assert!(!cluster.is_empty(), "three reports made no cluster");
+    let mut issues = env.issues(env.street_admin());
+    issues
+        .escalate_issue_cluster(EscalateIssueClusterRequest {
+            name: cluster.clone(),
+            etag: String::new(),
+            council: council.name.clone(),
+            note: "every month the same".into(),
+        })
+        .await
+        .unwrap();
+    let mut topic = None;
+    let mut d = deliberation(&env, env.street_admin());
+    assert!(
+        eventually(async || {
+            topic = d
+                .list_topics(ListTopicsRequest {
+                    filter: format!("council = {}", council.name),
+                    ..Default::default()
+                })
+                .await
+                .unwrap()
+                .into_inner()
+                .topics
+                .pop();
+            topic.is_some()
+        })
+        .await,
+        "no topic was made of the cluster"
+    );
+    let topic = topic.unwrap();
+    assert_eq!(topic.cluster, cluster);
+    let mut evidence = topic.evidence_issues.clone();
+    evidence.sort();
+    let mut names: Vec<String> = reported.iter().map(|i| i.name.clone()).collect();
+    names.sort();
+    assert_eq!(evidence, names);
+    assert!(
+        eventually(async || {
+            issues
+                .get_issue_cluster(GetIssueClusterRequest {
+                    name: cluster.clone(),
+                })
+                .await
+                .unwrap()
+                .into_inner()
+                .topic
+                == topic.name
+        })
+        .await,
+        "the cluster was not linked to its topic"
+    );
+    for issue in &reported {
+        assert_eq!(get_issue(&env, &issue.name).await.topic, topic.name);
+    }
+}
+
+/// A directory that caches reach for an hour still forgets it the moment
+/// an agreement ends, and street staff see the change on the stream.
+async fn an_agreement_change_forgets_cached_reach(env: Env) {
+    let w = World::build(&env).await;
+    let mut street = watch(&env, env.street_admin(), "").await;
+    let directory = cogov_kit::directory::Directory::from_channel(
+        env.services[0].channel.clone(),
+        cogov_kit::auth::Authenticator::new(SECRET, None, env.clock.clone()),
+        "issues",
+        env.clock.clone(),
+        Duration::from_secs(3600),
+    );
+    cogov_kit::events::forget_reach_on_agreement_changes(&env.bus, directory.clone());
+    let firm = cogov_kit::names::parse("organizations", &w.firm_a).unwrap();
+    let a1 = cogov_kit::names::parse("courtyards", &w.a1).unwrap();
+    assert!(directory.reach(firm).await.unwrap().covers(None, Some(a1)));
+
+    let mut orgs = env.orgs(env.street_admin());
+    let agreement = orgs
+        .list_agreements(org::ListAgreementsRequest {
+            filter: format!("organization = {}", w.firm_a),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .agreements
+        .remove(0);
+    orgs.terminate_agreement(org::TerminateAgreementRequest {
+        name: agreement.name.clone(),
+        etag: String::new(),
+        reason: "contract ended".into(),
+    })
+    .await
+    .unwrap();
+    assert!(
+        eventually(async || !directory.reach(firm).await.unwrap().covers(None, Some(a1))).await,
+        "the cached reach outlived the agreement"
+    );
+    let seen = read_until(&mut street, |e| {
+        is::<org::AgreementChanged>(e) && e.subject == agreement.name
+    })
+    .await;
+    let changed: org::AgreementChanged =
+        cogov_kit::events::payload(seen.last().unwrap().event.as_ref().unwrap()).unwrap();
+    assert_eq!(changed.state, org::AgreementState::Terminated as i32);
+    assert_eq!(changed.courtyards, vec![w.a1.clone()]);
 }
