@@ -369,9 +369,14 @@ pub async fn serve(
     let clock = Clock::system();
     let bus = events.bus().await?;
     let (auth, tokens): (Authenticator, PageTokens) = security.build(&clock)?;
-    let db = role
-        .connect(&db.config(role.default_database_url()))
-        .await?;
+    let config = db.config(role.default_database_url());
+    let db = if db.migrate_on_start {
+        role.connect(&config).await?
+    } else {
+        db::open(&config)
+            .await
+            .map_err(|e| format!("{}: database {}: {e}", role.name(), redact(&config.url)))?
+    };
     let listener = TcpListener::bind(serve.listen)
         .await
         .map_err(|e| format!("listening on {}: {e}", serve.listen))?;
@@ -381,7 +386,10 @@ pub async fn serve(
         clock: clock.clone(),
     };
     let shutdown = shutdown_on_signals();
-    let server = role.server(ctx, auth, &links, &gateway, &bus).await?;
+    let server = role
+        .server(ctx, auth, &links, &gateway, &bus)
+        .await?
+        .ready_when(db.clone());
     relay(&db, &bus, &clock);
     server
         .run(listener, shutdown, serve.timings())

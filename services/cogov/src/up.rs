@@ -110,13 +110,14 @@ pub async fn run(args: UpArgs) -> Result<(), String> {
             .map_err(|e| format!("{}: listening on {addr}: {e}", role.name()))?;
         dbs.push(db.clone());
         let ctx = Context {
-            db,
+            db: db.clone(),
             tokens: tokens.clone(),
             clock: clock.clone(),
         };
         let server = role
             .server(ctx, auth.clone(), &links, &gateway, &bus)
-            .await?;
+            .await?
+            .ready_when(db.clone());
         tasks.push(tokio::spawn(server.run(
             listener,
             shutdown.clone(),

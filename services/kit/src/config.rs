@@ -35,6 +35,16 @@ pub struct DbArgs {
     /// SQLite durability: `normal` survives a killed process, `full` a power cut.
     #[arg(long, env = "COGOV_SQLITE_SYNC", value_enum, default_value_t = SqliteSync::Normal)]
     pub sqlite_sync: SqliteSync,
+    /// Bring the schema up to date when the role starts. In Kubernetes a
+    /// migration Job (`cogov migrate <role>`) does it once, so replicas
+    /// never race: set `false` there.
+    #[arg(
+        long,
+        env = "COGOV_MIGRATE_ON_START",
+        default_value_t = true,
+        action = clap::ArgAction::Set
+    )]
+    pub migrate_on_start: bool,
 }
 
 impl DbArgs {

@@ -63,11 +63,20 @@ pub fn shutdown_on_signals() -> CancellationToken {
     token
 }
 
+/// The health service name a readiness probe asks for: SERVING while the
+/// role's database answers. The `""` service (for liveness) stays SERVING
+/// through a database outage, so an outage causes no restart storm.
+pub const READINESS: &str = "cogov.readiness";
+
+/// How often readiness pings the database.
+const READINESS_PERIOD: Duration = Duration::from_secs(5);
+
 /// One role's gRPC server, ready to run.
 pub struct RoleServer {
     role: &'static str,
     routes: Routes,
     services: Vec<&'static str>,
+    ready_when: Option<crate::db::Db>,
 }
 
 impl std::fmt::Debug for RoleServer {
@@ -87,12 +96,19 @@ impl RoleServer {
             role,
             routes,
             services,
+            ready_when: None,
         }
+    }
+
+    /// Reports [`READINESS`] as SERVING only while `db` answers.
+    pub fn ready_when(mut self, db: crate::db::Db) -> Self {
+        self.ready_when = Some(db);
+        self
     }
 
     /// Serves on `listener` until `shutdown` is cancelled, then drains.
     pub async fn run(
-        self,
+        mut self,
         listener: TcpListener,
         shutdown: CancellationToken,
         timings: ShutdownTimings,
@@ -103,6 +119,17 @@ impl RoleServer {
             health
                 .set_service_status(*name, ServingStatus::Serving)
                 .await;
+        }
+        let readiness = CancellationToken::new();
+        match self.ready_when.take() {
+            Some(db) => {
+                tokio::spawn(follow_database(db, health.clone(), readiness.clone()));
+            }
+            None => {
+                health
+                    .set_service_status(READINESS, ServingStatus::Serving)
+                    .await;
+            }
         }
 
         let mut reflection = tonic_reflection::server::Builder::configure()
@@ -155,6 +182,7 @@ impl RoleServer {
             _ = shutdown.cancelled() => {}
         }
 
+        readiness.cancel();
         go_not_serving(&health, &self.services).await;
         if !timings.pre_drain.is_zero() {
             tokio::select! {
@@ -176,9 +204,37 @@ impl RoleServer {
     }
 }
 
+async fn follow_database(db: crate::db::Db, health: HealthReporter, stop: CancellationToken) {
+    let mut ready = None;
+    loop {
+        let now = db.ping().await.is_ok();
+        if ready != Some(now) {
+            if !now {
+                tracing::warn!("database unreachable; not ready");
+            } else if ready.is_some() {
+                tracing::info!("database reachable again; ready");
+            }
+            let status = if now {
+                ServingStatus::Serving
+            } else {
+                ServingStatus::NotServing
+            };
+            health.set_service_status(READINESS, status).await;
+            ready = Some(now);
+        }
+        tokio::select! {
+            () = stop.cancelled() => return,
+            () = tokio::time::sleep(READINESS_PERIOD) => {}
+        }
+    }
+}
+
 async fn go_not_serving(health: &HealthReporter, services: &[&'static str]) {
     health
         .set_service_status("", ServingStatus::NotServing)
+        .await;
+    health
+        .set_service_status(READINESS, ServingStatus::NotServing)
         .await;
     for name in services {
         health

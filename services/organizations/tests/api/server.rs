@@ -138,3 +138,68 @@ async fn shutdown_turns_health_not_serving_then_drains() {
             .is_err()
     );
 }
+
+/// Readiness follows the database; liveness does not, so an outage takes
+/// the pod out of rotation without restarting it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readiness_follows_the_database_and_liveness_does_not() {
+    use cogov_kit::server::READINESS;
+    let file = cogov_kit::testing::TestDb::sqlite();
+    let db = cogov_kit::db::connect::<cogov_organizations::Migrator>(
+        &cogov_kit::db::DbConfig::new(&file.url),
+    )
+    .await
+    .unwrap();
+    let ctx = cogov_kit::Context {
+        db: db.clone(),
+        tokens: cogov_kit::paging::PageTokens::new(b"tokens"),
+        clock: Clock::system(),
+    };
+    let auth = Authenticator::new(b"secret", None, Clock::system());
+    let server = cogov_kit::testing::TestServer::start(
+        cogov_organizations::Organizations::new(ctx)
+            .server(auth)
+            .ready_when(db.clone()),
+    )
+    .await;
+    let mut health = HealthClient::new(server.channel.clone());
+    let mut status = async |service: &str| {
+        health
+            .check(HealthCheckRequest {
+                service: service.into(),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .status
+    };
+    let mut ready = ServingStatus::Unknown as i32;
+    for _ in 0..50 {
+        ready = status(READINESS).await;
+        if ready == ServingStatus::Serving as i32 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(ready, ServingStatus::Serving as i32);
+
+    db.close().await.unwrap();
+    let mut ready = ServingStatus::Serving as i32;
+    for _ in 0..80 {
+        ready = status(READINESS).await;
+        if ready == ServingStatus::NotServing as i32 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        ready,
+        ServingStatus::NotServing as i32,
+        "readiness ignored the outage"
+    );
+    assert_eq!(
+        status("").await,
+        ServingStatus::Serving as i32,
+        "liveness must not follow the database"
+    );
+}
