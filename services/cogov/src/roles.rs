@@ -386,10 +386,21 @@ pub async fn serve(
         clock: clock.clone(),
     };
     let shutdown = shutdown_on_signals();
+    let metrics = cogov_kit::metrics::Metrics::new();
+    metrics.watch_database(role.name(), db.clone());
+    let metrics_listener = TcpListener::bind(serve.metrics_listen)
+        .await
+        .map_err(|e| format!("metrics: listening on {}: {e}", serve.metrics_listen))?;
+    tokio::spawn(cogov_kit::metrics::serve(
+        metrics_listener,
+        metrics.clone(),
+        shutdown.clone(),
+    ));
     let server = role
         .server(ctx, auth, &links, &gateway, &bus)
         .await?
-        .ready_when(db.clone());
+        .ready_when(db.clone())
+        .with_metrics(metrics);
     relay(&db, &bus, &clock);
     server
         .run(listener, shutdown, serve.timings())

@@ -93,6 +93,8 @@ pub async fn run(args: UpArgs) -> Result<(), String> {
     // before any relay publishes, so none misses an event left pending by
     // a previous run.
     let bus: Bus = Arc::new(MemoryBus::new());
+    // One registry for the process; every role's port serves it at /metrics.
+    let metrics = cogov_kit::metrics::Metrics::new();
     let mut dbs = Vec::new();
     let mut tasks = Vec::new();
     let mut addrs = Vec::new();
@@ -117,7 +119,9 @@ pub async fn run(args: UpArgs) -> Result<(), String> {
         let server = role
             .server(ctx, auth.clone(), &links, &gateway, &bus)
             .await?
-            .ready_when(db.clone());
+            .ready_when(db.clone())
+            .with_metrics(metrics.clone());
+        metrics.watch_database(role.name(), db.clone());
         tasks.push(tokio::spawn(server.run(
             listener,
             shutdown.clone(),
@@ -129,6 +133,15 @@ pub async fn run(args: UpArgs) -> Result<(), String> {
     for db in &dbs {
         crate::roles::relay(db, &bus, &clock);
     }
+    let metrics_addr = SocketAddr::new(args.host, args.base_port + 9);
+    let metrics_listener = TcpListener::bind(metrics_addr)
+        .await
+        .map_err(|e| format!("metrics: listening on {metrics_addr}: {e}"))?;
+    tokio::spawn(cogov_kit::metrics::serve(
+        metrics_listener,
+        metrics.clone(),
+        shutdown.clone(),
+    ));
     for (role, addr) in &addrs {
         wait_healthy(*addr)
             .await
@@ -216,6 +229,11 @@ fn print_banner(
     );
     println!();
     println!("  gateway        grpc://{gateway}   (every API; gRPC-Web too)");
+    println!(
+        "  metrics        http://{}:{}/metrics",
+        gateway.ip(),
+        gateway.port() + 9
+    );
     for (role, addr) in addrs.iter().filter(|(r, _)| *r != Role::Gateway) {
         println!("  {:<14} grpc://{addr}   (internal)", role.name());
     }

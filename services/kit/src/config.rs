@@ -133,6 +133,9 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "COGOV_LISTEN", default_value = "0.0.0.0:50051")]
     pub listen: SocketAddr,
+    /// Address of the Prometheus endpoint (`GET /metrics`).
+    #[arg(long, env = "COGOV_METRICS_LISTEN", default_value = "0.0.0.0:9090")]
+    pub metrics_listen: SocketAddr,
     /// Seconds to keep serving while reporting NOT_SERVING before draining
     /// (let Kubernetes withdraw the endpoint).
     #[arg(long, env = "COGOV_PRE_DRAIN_SECONDS", default_value_t = 0)]

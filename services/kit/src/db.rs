@@ -51,6 +51,8 @@ pub struct Db {
     read: DatabaseConnection,
     write: DatabaseConnection,
     outbox: Arc<tokio::sync::Notify>,
+    /// Whether reads have a pool of their own (SQLite files).
+    separate_read: bool,
 }
 
 impl Db {
@@ -73,6 +75,27 @@ impl Db {
     /// Waits for [`Db::outbox_committed`].
     pub async fn outbox_news(&self) {
         self.outbox.notified().await;
+    }
+
+    /// Connections open and idle, over both pools.
+    pub fn pool_status(&self) -> (u32, u32) {
+        let one = |c: &DatabaseConnection| match c.get_database_backend() {
+            DbBackend::Sqlite => {
+                let p = c.get_sqlite_connection_pool();
+                (p.size(), p.num_idle() as u32)
+            }
+            DbBackend::Postgres => {
+                let p = c.get_postgres_connection_pool();
+                (p.size(), p.num_idle() as u32)
+            }
+            _ => (0, 0),
+        };
+        let (size, idle) = one(&self.write);
+        if !self.separate_read {
+            return (size, idle);
+        }
+        let (rs, ri) = one(&self.read);
+        (size + rs, idle + ri)
     }
 
     /// SQLite or PostgreSQL.
@@ -135,6 +158,7 @@ pub async fn open(config: &DbConfig) -> Result<Db, DbErr> {
                 read: write.clone(),
                 write,
                 outbox: Arc::default(),
+                separate_read: false,
             });
         }
         let read = Database::connect(options(config, config.max_connections)).await?;
@@ -142,6 +166,7 @@ pub async fn open(config: &DbConfig) -> Result<Db, DbErr> {
             read,
             write,
             outbox: Arc::default(),
+            separate_read: true,
         })
     } else {
         let pool = Database::connect(options(config, config.max_connections)).await?;
@@ -149,6 +174,7 @@ pub async fn open(config: &DbConfig) -> Result<Db, DbErr> {
             read: pool.clone(),
             write: pool,
             outbox: Arc::default(),
+            separate_read: false,
         })
     }
 }

@@ -17,6 +17,7 @@ pub mod filter;
 pub mod idempotency;
 pub mod json;
 pub mod listing;
+pub mod metrics;
 pub mod names;
 pub mod paging;
 pub mod privacy;

@@ -77,6 +77,7 @@ pub struct RoleServer {
     routes: Routes,
     services: Vec<&'static str>,
     ready_when: Option<crate::db::Db>,
+    metrics: crate::metrics::Metrics,
 }
 
 impl std::fmt::Debug for RoleServer {
@@ -97,7 +98,15 @@ impl RoleServer {
             routes,
             services,
             ready_when: None,
+            metrics: crate::metrics::Metrics::new(),
         }
+    }
+
+    /// Counts and times calls into `metrics` (shared by the roles of one
+    /// process; see [`crate::metrics::serve`]).
+    pub fn with_metrics(mut self, metrics: crate::metrics::Metrics) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     /// Reports [`READINESS`] as SERVING only while `db` answers.
@@ -123,7 +132,10 @@ impl RoleServer {
         let readiness = CancellationToken::new();
         match self.ready_when.take() {
             Some(db) => {
-                tokio::spawn(follow_database(db, health.clone(), readiness.clone()));
+                // Known before the first probe can ask.
+                let up = db.ping().await.is_ok();
+                health.set_service_status(READINESS, serving(up)).await;
+                tokio::spawn(follow_database(db, up, health.clone(), readiness.clone()));
             }
             None => {
                 health
@@ -162,6 +174,7 @@ impl RoleServer {
             // passes through untouched.
             .accept_http1(true)
             .layer(tonic_web::GrpcWebLayer::new())
+            .layer(self.metrics.layer(role))
             // One span per call, so every log line of a handler names its RPC.
             .trace_fn(
                 move |request| tracing::info_span!("rpc", role, method = %request.uri().path()),
@@ -204,27 +217,34 @@ impl RoleServer {
     }
 }
 
-async fn follow_database(db: crate::db::Db, health: HealthReporter, stop: CancellationToken) {
-    let mut ready = None;
+fn serving(up: bool) -> ServingStatus {
+    if up {
+        ServingStatus::Serving
+    } else {
+        ServingStatus::NotServing
+    }
+}
+
+async fn follow_database(
+    db: crate::db::Db,
+    mut ready: bool,
+    health: HealthReporter,
+    stop: CancellationToken,
+) {
     loop {
-        let now = db.ping().await.is_ok();
-        if ready != Some(now) {
-            if !now {
-                tracing::warn!("database unreachable; not ready");
-            } else if ready.is_some() {
-                tracing::info!("database reachable again; ready");
-            }
-            let status = if now {
-                ServingStatus::Serving
-            } else {
-                ServingStatus::NotServing
-            };
-            health.set_service_status(READINESS, status).await;
-            ready = Some(now);
-        }
         tokio::select! {
             () = stop.cancelled() => return,
             () = tokio::time::sleep(READINESS_PERIOD) => {}
+        }
+        let now = db.ping().await.is_ok();
+        if now != ready {
+            if now {
+                tracing::info!("database reachable again; ready");
+            } else {
+                tracing::warn!("database unreachable; not ready");
+            }
+            health.set_service_status(READINESS, serving(now)).await;
+            ready = now;
         }
     }
 }

@@ -203,3 +203,67 @@ async fn readiness_follows_the_database_and_liveness_does_not() {
         "liveness must not follow the database"
     );
 }
+
+/// `GET /metrics` counts calls by role, method and code, and times them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_count_calls_by_method_and_code() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let file = cogov_kit::testing::TestDb::sqlite();
+    let db = cogov_kit::db::connect::<cogov_organizations::Migrator>(
+        &cogov_kit::db::DbConfig::new(&file.url),
+    )
+    .await
+    .unwrap();
+    let ctx = cogov_kit::Context {
+        db,
+        tokens: cogov_kit::paging::PageTokens::new(b"tokens"),
+        clock: Clock::system(),
+    };
+    let metrics = cogov_kit::metrics::Metrics::new();
+    let server = cogov_kit::testing::TestServer::start(
+        cogov_organizations::Organizations::new(ctx)
+            .server(Authenticator::new(b"secret", None, Clock::system()))
+            .with_metrics(metrics.clone()),
+    )
+    .await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let stop = tokio_util::sync::CancellationToken::new();
+    tokio::spawn(cogov_kit::metrics::serve(listener, metrics, stop.clone()));
+
+    let mut anonymous =
+        cogov_proto::organizations::organizations_service_client::OrganizationsServiceClient::new(
+            server.channel.clone(),
+        );
+    for _ in 0..2 {
+        anonymous
+            .list_streets(ListStreetsRequest::default())
+            .await
+            .unwrap_err();
+    }
+    let mut body = String::new();
+    for _ in 0..50 {
+        let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+        tcp.write_all(b"GET /metrics HTTP/1.1\r\nHost: cogov\r\nConnection: close\r\n\r\n")
+            .await
+            .unwrap();
+        body.clear();
+        tcp.read_to_string(&mut body).await.unwrap();
+        if body.contains("ListStreets") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    stop.cancel();
+    assert!(body.starts_with("HTTP/1.1 200"), "{body}");
+    assert!(
+        body.contains(
+            r#"cogov_rpc_calls_total{role="organizations",method="/cogov.organizations.v1.OrganizationsService/ListStreets",code="Unauthenticated"} 2"#
+        ),
+        "{body}"
+    );
+    assert!(
+        body.contains(r#"cogov_rpc_duration_seconds_count{role="organizations",method="/cogov.organizations.v1.OrganizationsService/ListStreets"} 2"#),
+        "{body}"
+    );
+}
