@@ -111,6 +111,17 @@ fn is<M: Name>(event: &Event) -> bool {
     event.r#type == M::full_name()
 }
 
+async fn topics_of(d: &mut Deliberation, council: &str) -> Vec<Topic> {
+    d.list_topics(ListTopicsRequest {
+        filter: format!("council = {council}"),
+        ..Default::default()
+    })
+    .await
+    .unwrap()
+    .into_inner()
+    .topics
+}
+
 async fn get_issue(env: &Env, name: &str) -> Issue {
     env.issues(env.street_admin())
         .get_issue(GetIssueRequest { name: name.into() })
@@ -170,18 +181,7 @@ async fn flows(env: &Env) {
     // Escalation: a topic in the council with the issue as evidence, and
     // the issue linked back to it.
     let mut d = deliberation(env, env.street_admin());
-    let council = d
-        .create_council(CreateCouncilRequest {
-            council: Some(Council {
-                display_name: "a1 council".into(),
-                place: w.a1.clone(),
-                ..Default::default()
-            }),
-            request_id: request_id(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let council = create_council(env, &w.a1).await;
     env.issues(env.street_admin())
         .escalate_issue(EscalateIssueRequest {
             name: issue.name.clone(),
@@ -194,15 +194,7 @@ async fn flows(env: &Env) {
     let mut topics = Vec::new();
     assert!(
         eventually(async || {
-            topics = d
-                .list_topics(ListTopicsRequest {
-                    filter: format!("council = {}", council.name),
-                    ..Default::default()
-                })
-                .await
-                .unwrap()
-                .into_inner()
-                .topics;
+            topics = topics_of(&mut d, &council.name).await;
             !topics.is_empty()
         })
         .await,
@@ -376,16 +368,7 @@ async fn flows(env: &Env) {
 
     // A relay that published but crashed before marking its rows sent
     // publishes them again; every consumer's inbox makes that a no-op.
-    let topics_before = d
-        .list_topics(ListTopicsRequest {
-            filter: format!("council = {}", council.name),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .topics
-        .len();
+    let topics_before = topics_of(&mut d, &council.name).await.len();
     let issues_db = Database::connect(env.issues_db_url()).await.unwrap();
     issues_db
         .execute_unprepared("UPDATE outbox SET publish_time = NULL")
@@ -409,16 +392,7 @@ async fn flows(env: &Env) {
         "the relay did not publish again"
     );
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let topics_after = d
-        .list_topics(ListTopicsRequest {
-            filter: format!("council = {}", council.name),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .topics
-        .len();
+    let topics_after = topics_of(&mut d, &council.name).await.len();
     assert_eq!(
         topics_before, topics_after,
         "a republished escalation made a second topic"
@@ -538,16 +512,7 @@ async fn a_recurring_cluster_becomes_a_topic(env: Env) {
     let mut d = deliberation(&env, env.street_admin());
     assert!(
         eventually(async || {
-            topic = d
-                .list_topics(ListTopicsRequest {
-                    filter: format!("council = {}", council.name),
-                    ..Default::default()
-                })
-                .await
-                .unwrap()
-                .into_inner()
-                .topics
-                .pop();
+            topic = topics_of(&mut d, &council.name).await.pop();
             topic.is_some()
         })
         .await,

@@ -139,11 +139,12 @@ async fn shutdown_turns_health_not_serving_then_drains() {
     );
 }
 
-/// Readiness follows the database; liveness does not, so an outage takes
-/// the pod out of rotation without restarting it.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn readiness_follows_the_database_and_liveness_does_not() {
-    use cogov_kit::server::READINESS;
+/// The service on a database of its own, not yet serving.
+async fn own_server() -> (
+    cogov_kit::testing::TestDb,
+    cogov_kit::db::Db,
+    cogov_kit::server::RoleServer,
+) {
     let file = cogov_kit::testing::TestDb::sqlite();
     let db = cogov_kit::db::connect::<cogov_organizations::Migrator>(
         &cogov_kit::db::DbConfig::new(&file.url),
@@ -155,13 +156,21 @@ async fn readiness_follows_the_database_and_liveness_does_not() {
         tokens: cogov_kit::paging::PageTokens::new(b"tokens"),
         clock: Clock::system(),
     };
-    let auth = Authenticator::new(b"secret", None, Clock::system());
-    let server = cogov_kit::testing::TestServer::start(
-        cogov_organizations::Organizations::new(ctx)
-            .server(auth)
-            .ready_when(db.clone()),
-    )
-    .await;
+    let role = cogov_organizations::Organizations::new(ctx).server(Authenticator::new(
+        b"secret",
+        None,
+        Clock::system(),
+    ));
+    (file, db, role)
+}
+
+/// Readiness follows the database; liveness does not, so an outage takes
+/// the pod out of rotation without restarting it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readiness_follows_the_database_and_liveness_does_not() {
+    use cogov_kit::server::READINESS;
+    let (_file, db, role) = own_server().await;
+    let server = cogov_kit::testing::TestServer::start(role.ready_when(db.clone())).await;
     let mut health = HealthClient::new(server.channel.clone());
     let mut status = async |service: &str| {
         health
@@ -208,24 +217,9 @@ async fn readiness_follows_the_database_and_liveness_does_not() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_count_calls_by_method_and_code() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let file = cogov_kit::testing::TestDb::sqlite();
-    let db = cogov_kit::db::connect::<cogov_organizations::Migrator>(
-        &cogov_kit::db::DbConfig::new(&file.url),
-    )
-    .await
-    .unwrap();
-    let ctx = cogov_kit::Context {
-        db,
-        tokens: cogov_kit::paging::PageTokens::new(b"tokens"),
-        clock: Clock::system(),
-    };
+    let (_file, _db, role) = own_server().await;
     let metrics = cogov_kit::metrics::Metrics::new();
-    let server = cogov_kit::testing::TestServer::start(
-        cogov_organizations::Organizations::new(ctx)
-            .server(Authenticator::new(b"secret", None, Clock::system()))
-            .with_metrics(metrics.clone()),
-    )
-    .await;
+    let server = cogov_kit::testing::TestServer::start(role.with_metrics(metrics.clone())).await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let stop = tokio_util::sync::CancellationToken::new();
