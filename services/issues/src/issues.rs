@@ -53,7 +53,7 @@ pub(crate) fn name(id: Uuid) -> String {
     names::format(COLLECTION, id)
 }
 
-fn opt_name(collection: &str, id: Option<Uuid>) -> String {
+pub(crate) fn opt_name(collection: &str, id: Option<Uuid>) -> String {
     id.map(|i| names::format(collection, i)).unwrap_or_default()
 }
 
@@ -733,6 +733,9 @@ pub async fn find_similar(
         .filter(Column::State.is_in(OPEN.map(|s| s as i32)))
         .filter(Column::CreateTime.gte(now - Duration::days(30)))
         .order_by_desc(Column::CreateTime)
+        // Ids (UUIDv7) break ties, so "newest first" holds when many share
+        // a time, and the same request always gets the same answer.
+        .order_by_desc(Column::Id)
         .limit(500)
         .all(conn)
         .await?;
