@@ -273,15 +273,18 @@ impl Role {
         bus: &Bus,
     ) -> Result<RoleServer, String> {
         cogov_kit::idempotency::spawn_pruner(ctx.db.clone(), ctx.clock.clone());
+        // Every directory forgets cached reach when an agreement changes.
         let directory = || {
-            Directory::new(
+            let directory = Directory::new(
                 &links.organizations_addr,
                 auth.clone(),
                 self.name(),
                 ctx.clock.clone(),
                 Duration::from_secs(links.reach_cache_seconds),
             )
-            .map_err(|e| e.to_string())
+            .map_err(|e| e.to_string())?;
+            events::forget_reach_on_agreement_changes(bus, directory.clone());
+            Ok::<_, String>(directory)
         };
         let consumer = |e: cogov_kit::Error| format!("{}: event consumer: {e}", self.name());
         Ok(match self {
@@ -294,12 +297,10 @@ impl Role {
             }
             Role::Volunteers => {
                 let directory = directory()?;
-                events::forget_reach_on_agreement_changes(bus, directory.clone());
                 cogov_volunteers::Volunteers::new(ctx, directory).server(auth)
             }
             Role::Deliberation => {
                 let directory = directory()?;
-                events::forget_reach_on_agreement_changes(bus, directory.clone());
                 let svc = cogov_deliberation::Deliberation::new(ctx, directory);
                 cogov_deliberation::consumers::start(&svc, bus)
                     .await
@@ -308,7 +309,6 @@ impl Role {
             }
             Role::Issues => {
                 let directory = directory()?;
-                events::forget_reach_on_agreement_changes(bus, directory.clone());
                 let issues = cogov_issues::Issues::new(ctx, directory, links.issues_settings());
                 cogov_issues::consumers::start(&issues, bus)
                     .await
@@ -325,7 +325,6 @@ impl Role {
                     volunteers: lazy_channel(&links.volunteers_addr)?,
                     deliberation: lazy_channel(&links.deliberation_addr)?,
                 };
-                events::forget_reach_on_agreement_changes(bus, directory.clone());
                 let gw =
                     cogov_gateway::Gateway::new(ctx, directory, auth, tokens, gateway.settings());
                 cogov_gateway::events::start(&gw, bus)

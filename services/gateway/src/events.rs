@@ -172,9 +172,6 @@ async fn record(gw: Gateway, event: Event) -> Result<()> {
     .exec_without_returning(gw.ctx.db.write())
     .await?;
     gw.feed.grew();
-    if event.r#type == cogov_proto::organizations::AgreementChanged::full_name() {
-        gw.directory.invalidate_reach();
-    }
     Ok(())
 }
 
@@ -192,8 +189,6 @@ async fn prune_hourly(gw: Gateway) {
         }
     }
 }
-
-use prost::Name as _;
 
 /// Who may see which events.
 enum Audience {

@@ -14,6 +14,7 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use cogov_kit::auth::Principal;
+use cogov_kit::metrics::grpc_status;
 use cogov_kit::{Error, Result};
 use http::{HeaderMap, HeaderValue, Request, Response};
 use http_body::Frame;
@@ -342,13 +343,6 @@ impl Pending {
         let entry = self.entry;
         tokio::spawn(async move { sink.record(entry).await });
     }
-}
-
-fn grpc_status(headers: &HeaderMap) -> Option<i32> {
-    headers
-        .get("grpc-status")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse().ok())
 }
 
 fn track(

@@ -132,11 +132,9 @@ async fn carry_out<C: ConnectionTrait>(
         .one(conn)
         .await?
         .ok_or_else(|| Error::Internal("evidence issue without sub-item".into()))?;
-    let community = if courtyard == evidence.courtyard_id {
-        evidence.community_id
-    } else {
-        names::parse("communities", &community_of(p)).unwrap_or(evidence.community_id)
-    };
+    // A community council's place is its community; a courtyard council's
+    // evidence lies in that courtyard's community.
+    let community = names::parse("communities", &p.place).unwrap_or(evidence.community_id);
     let id = names::new_id();
     let row = rows::ActiveModel {
         id: Set(id),
@@ -172,14 +170,6 @@ async fn carry_out<C: ConnectionTrait>(
         timeline::record(conn, id, entry).await?;
     }
     published::reported(conn, &row, now).await
-}
-
-fn community_of(p: &ActionItemCreated) -> String {
-    if p.place.starts_with("communities/") {
-        p.place.clone()
-    } else {
-        String::new()
-    }
 }
 
 /// Links an existing issue to the item; its next state change moves the

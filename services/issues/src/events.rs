@@ -9,17 +9,13 @@ use sea_orm::ConnectionTrait;
 use uuid::Uuid;
 
 use crate::entity::issues::Model;
+use crate::issues::{name, opt_name};
 use crate::transitions::state_of;
-
-fn opt_name(collection: &str, id: Option<Uuid>) -> String {
-    id.map(|id| names::format(collection, id))
-        .unwrap_or_default()
-}
 
 /// What every issue event says of the issue: no personal data.
 pub fn summary(m: &Model) -> IssueSummary {
     IssueSummary {
-        name: names::format("issues", m.id),
+        name: name(m.id),
         courtyard: names::format("courtyards", m.courtyard_id),
         community: names::format("communities", m.community_id),
         category: format!("categories/{}", m.category_id),
@@ -52,13 +48,7 @@ pub async fn reported<C: ConnectionTrait>(conn: &C, m: &Model, now: DateTime<Utc
     let payload = IssueReported {
         issue: Some(summary(m)),
     };
-    append(
-        conn,
-        m,
-        NewEvent::of(&payload, names::format("issues", m.id)),
-        now,
-    )
-    .await
+    append(conn, m, NewEvent::of(&payload, name(m.id)), now).await
 }
 
 /// `IssueStateChanged`, if the state changed between `before` and `after`.
@@ -76,13 +66,7 @@ pub async fn state_changed<C: ConnectionTrait>(
         from_state: state_of(before) as i32,
         to_state: state_of(after) as i32,
     };
-    append(
-        conn,
-        after,
-        NewEvent::of(&payload, names::format("issues", after.id)),
-        now,
-    )
-    .await
+    append(conn, after, NewEvent::of(&payload, name(after.id)), now).await
 }
 
 /// `IssueEscalated`.
@@ -98,13 +82,7 @@ pub async fn escalated<C: ConnectionTrait>(
         council: council.to_owned(),
         note: note.to_owned(),
     };
-    append(
-        conn,
-        m,
-        NewEvent::of(&payload, names::format("issues", m.id)),
-        now,
-    )
-    .await
+    append(conn, m, NewEvent::of(&payload, name(m.id)), now).await
 }
 
 /// `IssueClusterEscalated`.

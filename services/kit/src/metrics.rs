@@ -230,7 +230,9 @@ pub struct Measure<S> {
     layer: MetricsLayer,
 }
 
-fn grpc_status(headers: &HeaderMap) -> Option<i32> {
+/// The `grpc-status` in trailers, or in the headers of a trailers-only
+/// response.
+pub fn grpc_status(headers: &HeaderMap) -> Option<i32> {
     headers.get("grpc-status")?.to_str().ok()?.parse().ok()
 }
 

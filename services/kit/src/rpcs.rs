@@ -53,28 +53,16 @@ macro_rules! rpcs {
 
 /// Whether an RPC may change state (and so append events): everything but
 /// AIP's reads.
-pub const fn may_write(method: &str) -> bool {
-    let m = method.as_bytes();
-    !(starts_with(m, b"get_")
-        || starts_with(m, b"list_")
-        || starts_with(m, b"batch_get_")
-        || starts_with(m, b"search_")
-        || starts_with(m, b"find_")
-        || starts_with(m, b"resolve_"))
-}
-
-const fn starts_with(s: &[u8], prefix: &[u8]) -> bool {
-    if s.len() < prefix.len() {
-        return false;
-    }
-    let mut i = 0;
-    while i < prefix.len() {
-        if s[i] != prefix[i] {
-            return false;
-        }
-        i += 1;
-    }
-    true
+pub fn may_write(method: &str) -> bool {
+    const READS: [&str; 6] = [
+        "get_",
+        "list_",
+        "batch_get_",
+        "search_",
+        "find_",
+        "resolve_",
+    ];
+    !READS.iter().any(|prefix| method.starts_with(prefix))
 }
 
 #[doc(hidden)]
