@@ -74,11 +74,19 @@ struct ServeCommand {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    telemetry::init(cli.log.log_format, &cli.log.log);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .expect("starting the tokio runtime");
+    let service = match &cli.command {
+        Command::Serve(c) => format!("cogov-{}", c.role.name()),
+        _ => "cogov".to_owned(),
+    };
+    // The trace exporter's channel lives in the runtime.
+    let telemetry = {
+        let _runtime = runtime.enter();
+        telemetry::init(cli.log.log_format, &cli.log.log, &service)
+    };
     let serving = !matches!(cli.command, Command::Work(_));
     let result = runtime.block_on(async move {
         match cli.command {
@@ -99,6 +107,8 @@ fn main() -> ExitCode {
             Command::Work(work) => cli::run(cli.connection, work).await,
         }
     });
+    // Flushes the last spans while the runtime still runs.
+    drop(telemetry);
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

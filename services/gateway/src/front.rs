@@ -288,6 +288,9 @@ impl Front {
                 chrono::Duration::from_std(deadline).unwrap_or_default()
                     + chrono::Duration::seconds(5),
             );
+            // The service's span becomes a child of the gateway's, not of
+            // the caller's.
+            cogov_kit::telemetry::propagate(&mut metadata);
             *out.headers_mut() = metadata.into_headers();
             tokio::time::timeout(deadline, async move {
                 channel.oneshot(out).await.map_err(|e| {

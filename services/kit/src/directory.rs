@@ -95,6 +95,7 @@ impl Interceptor for AsService {
             &self.principal,
             chrono::Duration::seconds(30),
         );
+        crate::telemetry::propagate(request.metadata_mut());
         Ok(request)
     }
 }

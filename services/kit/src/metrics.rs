@@ -259,6 +259,13 @@ where
         Box::pin(async move {
             let response = call.await?;
             let in_headers = grpc_status(response.headers());
+            // The call's span (see `telemetry::rpc_span`) ends with the
+            // response head: a code in the headers, or OK with trailers to
+            // come.
+            crate::telemetry::record_grpc_status(
+                &tracing::Span::current(),
+                in_headers.unwrap_or(tonic::Code::Ok as i32),
+            );
             Ok(response.map(|inner| Measured {
                 inner,
                 pending: layer.map(|l| (l, method, start)),

@@ -175,10 +175,9 @@ impl RoleServer {
             .accept_http1(true)
             .layer(tonic_web::GrpcWebLayer::new())
             .layer(self.metrics.layer(role))
-            // One span per call, so every log line of a handler names its RPC.
-            .trace_fn(
-                move |request| tracing::info_span!("rpc", role, method = %request.uri().path()),
-            )
+            // One span per call, continuing the caller's trace, so every
+            // log line of a handler names its RPC and its trace.
+            .trace_fn(move |request| crate::telemetry::rpc_span(role, request))
             .add_routes(routes)
             // Nagle's algorithm would hold back small frames (trailers) until
             // the peer's delayed ACK, ~40 ms a call. The builder's nodelay

@@ -13,6 +13,7 @@ use sea_orm::{DatabaseTransaction, DbErr, EntityTrait, TransactionTrait};
 use sea_orm_migration::prelude::{
     ColumnDef, Index, MigrationName, MigrationTrait, SchemaManager, Table,
 };
+use tracing::Instrument;
 use uuid::Uuid;
 
 use super::bus::Handler;
@@ -131,8 +132,9 @@ where
     Ok(Applied::Now)
 }
 
-/// A bus [`Handler`] that runs `handle(state, event)`; its error becomes
-/// the retry reason.
+/// A bus [`Handler`] that runs `handle(state, event)` in the event's
+/// consumer span (see [`crate::telemetry::consumer_span`]); its error
+/// becomes the retry reason.
 pub fn handler<S, F, Fut>(state: S, handle: F) -> Handler
 where
     S: Clone + Send + Sync + 'static,
@@ -143,6 +145,9 @@ where
     Arc::new(move |event| {
         let state = state.clone();
         let handle = handle.clone();
-        async move { handle(state, event).await.map_err(|e| e.to_string()) }.boxed()
+        let span = crate::telemetry::consumer_span(&event);
+        async move { handle(state, event).await.map_err(|e| e.to_string()) }
+            .instrument(span)
+            .boxed()
     })
 }

@@ -156,6 +156,8 @@ pub async fn append<C: ConnectionTrait>(
     now: DateTime<Utc>,
 ) -> Result<Event> {
     let id = names::new_id();
+    // Consumers continue the trace of the call that committed the event.
+    let trace = crate::telemetry::current_trace_context().unwrap_or_default();
     let envelope = Event {
         id: id.to_string(),
         r#type: event.r#type.clone(),
@@ -168,9 +170,8 @@ pub async fn append<C: ConnectionTrait>(
             type_url: format!("type.googleapis.com/{}", event.r#type),
             value: event.payload,
         }),
-        // Filled once OpenTelemetry carries a trace through the services.
-        traceparent: String::new(),
-        tracestate: String::new(),
+        traceparent: trace.traceparent,
+        tracestate: trace.tracestate,
         sequence: 0,
     };
     entity::Entity::insert(entity::ActiveModel {
