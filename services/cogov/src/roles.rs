@@ -399,6 +399,7 @@ pub async fn serve(
         .server(ctx, auth, &links, &gateway, &bus)
         .await?
         .ready_when(db.clone())
+        .ready_with_bus(bus.clone())
         .with_metrics(metrics);
     relay(&db, &bus, &clock);
     server

@@ -64,8 +64,9 @@ pub fn shutdown_on_signals() -> CancellationToken {
 }
 
 /// The health service name a readiness probe asks for: SERVING while the
-/// role's database answers. The `""` service (for liveness) stays SERVING
-/// through a database outage, so an outage causes no restart storm.
+/// role's database answers and its bus (if it has one apart) is connected.
+/// The `""` service (for liveness) stays SERVING through such an outage, so
+/// an outage causes no restart storm.
 pub const READINESS: &str = "cogov.readiness";
 
 /// How often readiness pings the database.
@@ -77,6 +78,7 @@ pub struct RoleServer {
     routes: Routes,
     services: Vec<&'static str>,
     ready_when: Option<crate::db::Db>,
+    bus: Option<crate::events::Bus>,
     metrics: crate::metrics::Metrics,
 }
 
@@ -98,6 +100,7 @@ impl RoleServer {
             routes,
             services,
             ready_when: None,
+            bus: None,
             metrics: crate::metrics::Metrics::new(),
         }
     }
@@ -112,6 +115,13 @@ impl RoleServer {
     /// Reports [`READINESS`] as SERVING only while `db` answers.
     pub fn ready_when(mut self, db: crate::db::Db) -> Self {
         self.ready_when = Some(db);
+        self
+    }
+
+    /// Reports [`READINESS`] as SERVING only while `bus` is connected too
+    /// (with [`RoleServer::ready_when`]).
+    pub fn ready_with_bus(mut self, bus: crate::events::Bus) -> Self {
+        self.bus = Some(bus);
         self
     }
 
@@ -132,10 +142,19 @@ impl RoleServer {
         let readiness = CancellationToken::new();
         match self.ready_when.take() {
             Some(db) => {
+                let deps = Dependencies {
+                    db,
+                    bus: self.bus.take(),
+                };
                 // Known before the first probe can ask.
-                let up = db.ping().await.is_ok();
+                let up = deps.up().await;
                 health.set_service_status(READINESS, serving(up)).await;
-                tokio::spawn(follow_database(db, up, health.clone(), readiness.clone()));
+                tokio::spawn(follow_dependencies(
+                    deps,
+                    up,
+                    health.clone(),
+                    readiness.clone(),
+                ));
             }
             None => {
                 health
@@ -224,8 +243,21 @@ fn serving(up: bool) -> ServingStatus {
     }
 }
 
-async fn follow_database(
+/// What a role needs to serve: its database, and the bus when events
+/// travel between processes.
+struct Dependencies {
     db: crate::db::Db,
+    bus: Option<crate::events::Bus>,
+}
+
+impl Dependencies {
+    async fn up(&self) -> bool {
+        self.bus.as_ref().is_none_or(|b| b.connected()) && self.db.ping().await.is_ok()
+    }
+}
+
+async fn follow_dependencies(
+    deps: Dependencies,
     mut ready: bool,
     health: HealthReporter,
     stop: CancellationToken,
@@ -235,12 +267,12 @@ async fn follow_database(
             () = stop.cancelled() => return,
             () = tokio::time::sleep(READINESS_PERIOD) => {}
         }
-        let now = db.ping().await.is_ok();
+        let now = deps.up().await;
         if now != ready {
             if now {
-                tracing::info!("database reachable again; ready");
+                tracing::info!("database and bus reachable again; ready");
             } else {
-                tracing::warn!("database unreachable; not ready");
+                tracing::warn!("database or bus unreachable; not ready");
             }
             health.set_service_status(READINESS, serving(now)).await;
             ready = now;

@@ -87,6 +87,12 @@ pub trait EventBus: Send + Sync + std::fmt::Debug + 'static {
     /// Events parked by consumers that gave up on them, newest last (at
     /// most `limit`).
     fn dead_letters(&self, limit: usize) -> BoxFuture<'_, Result<Vec<DeadLetter>, BusError>>;
+
+    /// Whether the bus is reachable now (for readiness); an in-process bus
+    /// always is.
+    fn connected(&self) -> bool {
+        true
+    }
 }
 
 /// Capacity of the live channel behind [`EventBus::watch`].

@@ -327,4 +327,8 @@ impl EventBus for JetStreamBus {
         }
         .boxed()
     }
+
+    fn connected(&self) -> bool {
+        self.js.client().connection_state() == async_nats::connection::State::Connected
+    }
 }

@@ -213,6 +213,98 @@ async fn readiness_follows_the_database_and_liveness_does_not() {
     );
 }
 
+/// A TCP relay to NATS that the test can cut, as a network partition would.
+struct Cuttable {
+    addr: std::net::SocketAddr,
+    cut: tokio_util::sync::CancellationToken,
+}
+
+impl Cuttable {
+    async fn to_nats(port: u16) -> Cuttable {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+            .await
+            .unwrap();
+        let addr = listener.local_addr().unwrap();
+        let cut = tokio_util::sync::CancellationToken::new();
+        let stop = cut.clone();
+        tokio::spawn(async move {
+            loop {
+                let (mut inbound, _) = tokio::select! {
+                    () = stop.cancelled() => return,
+                    accepted = listener.accept() => accepted.unwrap(),
+                };
+                let stop = stop.clone();
+                tokio::spawn(async move {
+                    let mut nats = tokio::net::TcpStream::connect("127.0.0.1:4222")
+                        .await
+                        .unwrap();
+                    tokio::select! {
+                        () = stop.cancelled() => {}
+                        _ = tokio::io::copy_bidirectional(&mut inbound, &mut nats) => {}
+                    }
+                });
+            }
+        });
+        Cuttable { addr, cut }
+    }
+}
+
+async fn wait_for(
+    health: &mut HealthClient<tonic::transport::Channel>,
+    want: ServingStatus,
+) -> bool {
+    for _ in 0..150 {
+        let status = health
+            .check(HealthCheckRequest {
+                service: cogov_kit::server::READINESS.into(),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .status;
+        if status == want as i32 {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    false
+}
+
+/// Roles run apart need NATS for their events: readiness follows the
+/// connection to it, out and back (NATS at 127.0.0.1:4222, as in CI).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readiness_follows_the_bus() {
+    use cogov_kit::events::jetstream::JetStreamBus;
+    let relay = Cuttable::to_nats(0).await;
+    let namespace = format!("t{}", uuid::Uuid::new_v4().simple());
+    let js = JetStreamBus::connect(&format!("nats://{}", relay.addr), &namespace)
+        .await
+        .expect("NATS with JetStream at 127.0.0.1:4222");
+    let (_file, db, role) = own_server().await;
+    let server = cogov_kit::testing::TestServer::start(
+        role.ready_when(db.clone())
+            .ready_with_bus(std::sync::Arc::new(js.clone())),
+    )
+    .await;
+    let mut health = HealthClient::new(server.channel.clone());
+    assert!(wait_for(&mut health, ServingStatus::Serving).await);
+
+    relay.cut.cancel();
+    assert!(
+        wait_for(&mut health, ServingStatus::NotServing).await,
+        "readiness ignored the lost bus"
+    );
+
+    // The same address answers again; the client reconnects by itself.
+    let back = Cuttable::to_nats(relay.addr.port()).await;
+    assert!(
+        wait_for(&mut health, ServingStatus::Serving).await,
+        "readiness did not come back with the bus"
+    );
+    js.delete().await.unwrap();
+    back.cut.cancel();
+}
+
 /// `GET /metrics` counts calls by role, method and code, and times them.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_count_calls_by_method_and_code() {
