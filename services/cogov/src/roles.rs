@@ -137,6 +137,10 @@ pub struct GatewayArgs {
     /// The longest deadline a caller may ask for, in seconds.
     #[arg(long, env = "COGOV_MAX_DEADLINE_SECONDS", default_value_t = 120)]
     pub max_deadline_seconds: u64,
+    /// Whether Open311's GET endpoints answer without an API key, with the
+    /// public view.
+    #[arg(long, env = "COGOV_OPEN311_PUBLIC", default_value_t = true, action = clap::ArgAction::Set)]
+    pub open311_public: bool,
 }
 
 impl GatewayArgs {
@@ -153,6 +157,7 @@ impl GatewayArgs {
             max_in_flight: 1024,
             default_deadline_seconds: 30,
             max_deadline_seconds: 120,
+            open311_public: true,
         }
     }
 
@@ -194,6 +199,7 @@ impl GatewayArgs {
             max_in_flight: self.max_in_flight.max(1),
             default_deadline: Duration::from_secs(self.default_deadline_seconds.max(1)),
             max_deadline: Duration::from_secs(self.max_deadline_seconds.max(1)),
+            open311_public: self.open311_public,
             ..cogov_gateway::Settings::default()
         }
     }

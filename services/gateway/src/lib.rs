@@ -7,7 +7,8 @@
 //!
 //! Modules: [`front`] (the per-call pipeline), [`policy`] (who may call
 //! what), [`credentials`], [`keys`], [`staff_tokens`], [`limits`],
-//! [`audit`]; the own API's [`partners`], [`staff_accounts`], [`service`].
+//! [`audit`]; the own API's [`partners`], [`staff_accounts`], [`service`];
+//! [`open311`], GeoReport v2 over HTTP.
 
 pub mod audit;
 pub mod credentials;
@@ -17,6 +18,7 @@ pub mod front;
 pub mod keys;
 pub mod limits;
 pub mod migration;
+pub mod open311;
 pub mod partners;
 pub mod policy;
 pub mod service;
@@ -88,8 +90,11 @@ impl Gateway {
     /// The gateway's server in front of `backends`.
     pub fn server(self, backends: Backends) -> RoleServer {
         let sink = audit::Sink::start(self.ctx.db.clone());
+        let open311 = open311::router(self.clone(), backends.clone(), sink.clone());
         let front = front::Front::new(self, backends, sink);
-        let router = axum::Router::new().fallback_service(front.into_service());
+        let router = axum::Router::new()
+            .nest("/open311/v2", open311)
+            .fallback_service(front.into_service());
         RoleServer::new(ROLE, Routes::from(router), PUBLIC_SERVICES.to_vec())
     }
 }

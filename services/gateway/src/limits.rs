@@ -28,6 +28,9 @@ pub struct Settings {
     pub max_deadline: Duration,
     /// The largest request message, in bytes.
     pub max_message_bytes: usize,
+    /// Whether Open311's GET endpoints answer without an API key (the
+    /// public view: no personal data, no staff-only notes).
+    pub open311_public: bool,
 }
 
 impl Default for Settings {
@@ -39,6 +42,7 @@ impl Default for Settings {
             default_deadline: Duration::from_secs(30),
             max_deadline: Duration::from_secs(120),
             max_message_bytes: 4 * 1024 * 1024,
+            open311_public: true,
         }
     }
 }

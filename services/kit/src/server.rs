@@ -189,10 +189,10 @@ impl RoleServer {
         let role = self.role;
         let server = Server::builder()
             .http2_keepalive_interval(Some(Duration::from_secs(30)))
-            // gRPC-Web for browsers (HTTP/1.1 and HTTP/2); plain gRPC
-            // passes through untouched.
+            // gRPC-Web for browsers (HTTP/1.1 and HTTP/2) and plain HTTP
+            // (Open311); plain gRPC passes through untouched.
             .accept_http1(true)
-            .layer(tonic_web::GrpcWebLayer::new())
+            .layer(crate::grpc_web::GrpcWebOrPlainLayer)
             .layer(self.metrics.layer(role))
             // One span per call, continuing the caller's trace, so every
             // log line of a handler names its RPC and its trace.

@@ -11,6 +11,7 @@ mod events;
 mod grpc_web;
 mod keys;
 mod matrix;
+mod open311;
 mod propagation;
 mod rate_limits;
 mod staff_tokens;

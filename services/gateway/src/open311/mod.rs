@@ -1,0 +1,915 @@
+//! Open311 GeoReport v2 under `/open311/v2/`, for the civic apps and city
+//! systems that speak it: discovery, services and their definitions,
+//! reporting (POST `requests`), reading requests back, and tokens, in JSON
+//! and XML.
+//!
+//! It is another door onto the same services: every answer comes from the
+//! issues and organizations services over gRPC, as the caller. A partner's
+//! `api_key` makes it that partner, with its reach, masking and rate limit;
+//! the GET endpoints also answer without a key, as Open311 clients expect,
+//! with the public view (no personal data, no staff-only notes) unless the
+//! gateway is configured not to ([`crate::Settings::open311_public`]).
+//! Reports land with channel `open311`, exactly once however often a
+//! client retries (see [`report`]).
+
+pub mod mapping;
+pub mod wire;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::extract::{Path, Query, State};
+use axum::response::Response;
+use axum::routing::get;
+use chrono::{DateTime, Duration, Utc};
+use cogov_kit::auth::Principal;
+use cogov_kit::names;
+use cogov_proto::common::{ContactDetails, GeoPoint, Media};
+use cogov_proto::issues::issues_service_client::IssuesServiceClient;
+use cogov_proto::issues::*;
+use cogov_proto::organizations::organizations_service_client::OrganizationsServiceClient;
+use cogov_proto::organizations::{Courtyard, ListCourtyardsRequest};
+use http::{HeaderMap, StatusCode};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use tonic::service::Interceptor;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::Channel;
+
+use crate::audit::{Entry, Sink};
+use crate::credentials::{self, Credential};
+use crate::front::Backends;
+use crate::{Gateway, keys};
+use mapping::Language;
+use wire::{Format, Open311Error, respond};
+
+/// When this interface last changed (discovery's `changeset`).
+const CHANGESET: &str = "2026-11-27T00:00:00Z";
+/// GeoReport v2 lets a client ask for at most 90 days at once.
+const MAX_WINDOW_DAYS: i64 = 90;
+/// Requests in one answer at most.
+const MAX_REQUESTS: i32 = 200;
+/// A report's location by `lat`/`long` must fall this near a courtyard.
+const NEAREST_COURTYARD_M: f64 = 500.0;
+
+/// The state of the Open311 routes.
+#[derive(Clone)]
+struct Open311 {
+    gw: Gateway,
+    backends: Backends,
+    sink: Sink,
+}
+
+/// The routes, to be nested under `/open311/v2`.
+pub fn router(gw: Gateway, backends: Backends, sink: Sink) -> axum::Router {
+    let state = Arc::new(Open311 { gw, backends, sink });
+    axum::Router::new()
+        .route("/{file}", get(top_get).post(top_post))
+        .route("/services/{file}", get(service_definition))
+        .route("/requests/{file}", get(one_request))
+        .route("/tokens/{file}", get(token))
+        .with_state(state)
+}
+
+type Params = Query<Vec<(String, String)>>;
+type Answer = Result<Response, Open311Error>;
+
+fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    params
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+        .filter(|v| !v.is_empty())
+}
+
+/// Runs `answer` for the path's format; an unknown format is a 404 in JSON.
+async fn in_format(file: &str, answer: impl AsyncFnOnce(String, Format) -> Answer) -> Response {
+    let Some((stem, format)) = Format::split(file) else {
+        return Open311Error::not_found(format!("{file}: ask for .json or .xml"))
+            .respond(Format::Json);
+    };
+    match answer(stem.to_owned(), format).await {
+        Ok(response) => response,
+        Err(e) => e.respond(format),
+    }
+}
+
+async fn top_get(
+    State(o): State<Arc<Open311>>,
+    Path(file): Path<String>,
+    headers: HeaderMap,
+    Query(params): Params,
+) -> Response {
+    in_format(&file, async |stem, format| match stem.as_str() {
+        "discovery" => Ok(discovery(&headers, format)),
+        "services" => o.services(&headers, &params, format).await,
+        "requests" => o.requests(&headers, &params, format).await,
+        _ => Err(Open311Error::not_found(format!("no such resource {stem}"))),
+    })
+    .await
+}
+
+async fn top_post(
+    State(o): State<Arc<Open311>>,
+    Path(file): Path<String>,
+    headers: HeaderMap,
+    axum::Form(form): axum::Form<Vec<(String, String)>>,
+) -> Response {
+    in_format(&file, async |stem, format| match stem.as_str() {
+        "requests" => o.report(&headers, &form, format).await,
+        _ => Err(Open311Error::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            format!("{stem} cannot be posted to"),
+        )),
+    })
+    .await
+}
+
+async fn service_definition(
+    State(o): State<Arc<Open311>>,
+    Path(file): Path<String>,
+    headers: HeaderMap,
+    Query(params): Params,
+) -> Response {
+    in_format(&file, async |code, format| {
+        o.definition(&headers, &params, &code, format).await
+    })
+    .await
+}
+
+async fn one_request(
+    State(o): State<Arc<Open311>>,
+    Path(file): Path<String>,
+    headers: HeaderMap,
+    Query(params): Params,
+) -> Response {
+    in_format(&file, async |id, format| {
+        let caller = o.caller(&headers, &params, false).await?;
+        let issue = o
+            .issue(&caller, &id)
+            .await?
+            .ok_or_else(|| Open311Error::not_found(format!("no service request {id}")))?;
+        let requests = o.as_requests(&caller, vec![issue], &params).await?;
+        Ok(respond(
+            format,
+            StatusCode::OK,
+            "service_requests",
+            &requests,
+        ))
+    })
+    .await
+}
+
+async fn token(
+    State(o): State<Arc<Open311>>,
+    Path(file): Path<String>,
+    headers: HeaderMap,
+    Query(params): Params,
+) -> Response {
+    in_format(&file, async |token, format| {
+        let caller = o.caller(&headers, &params, false).await?;
+        // A report is stored before its answer, so its token is its id.
+        let issue = o
+            .issue(&caller, &token)
+            .await?
+            .ok_or_else(|| Open311Error::not_found(format!("no request for token {token}")))?;
+        let value = json!([{
+            "service_request_id": mapping::id_of(&issue.name),
+            "token": token,
+        }]);
+        Ok(respond(format, StatusCode::OK, "service_requests", &value))
+    })
+    .await
+}
+
+fn discovery(headers: &HeaderMap, format: Format) -> Response {
+    let host = headers
+        .get(http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost");
+    let value = json!({
+        "changeset": CHANGESET,
+        "contact": "the street office that runs this cogov",
+        "key_service": "API keys are issued to partner units by the street office (GatewayService.CreateApiKey)",
+        "endpoints": [{
+            "specification": "http://wiki.open311.org/GeoReport_v2",
+            "url": format!("http://{host}/open311/v2"),
+            "changeset": CHANGESET,
+            "type": "production",
+            "formats": ["text/xml", "application/json"],
+        }],
+    });
+    respond(format, StatusCode::OK, "discovery", &value)
+}
+
+/// Who is asking.
+enum Caller {
+    /// No key: the public view.
+    Public,
+    /// A partner, by its key.
+    Partner(Principal),
+}
+
+impl Caller {
+    fn principal(&self) -> Principal {
+        match self {
+            // Reads everything; only public fields leave the gateway.
+            Caller::Public => Principal::Service {
+                name: "open311".into(),
+            },
+            Caller::Partner(p) => p.clone(),
+        }
+    }
+}
+
+/// Signs the caller's principal onto each call to a service.
+#[derive(Clone)]
+struct Signed {
+    gw: Gateway,
+    principal: Principal,
+}
+
+impl Interceptor for Signed {
+    fn call(
+        &mut self,
+        mut request: tonic::Request<()>,
+    ) -> Result<tonic::Request<()>, tonic::Status> {
+        self.gw.internal.attach(
+            request.metadata_mut(),
+            &self.principal,
+            chrono::Duration::seconds(60),
+        );
+        cogov_kit::telemetry::propagate(request.metadata_mut());
+        Ok(request)
+    }
+}
+
+type Issues = IssuesServiceClient<InterceptedService<Channel, Signed>>;
+type Organizations = OrganizationsServiceClient<InterceptedService<Channel, Signed>>;
+
+impl Open311 {
+    fn signed(&self, caller: &Caller) -> Signed {
+        Signed {
+            gw: self.gw.clone(),
+            principal: caller.principal(),
+        }
+    }
+
+    fn issues(&self, caller: &Caller) -> Issues {
+        IssuesServiceClient::with_interceptor(self.backends.issues.clone(), self.signed(caller))
+    }
+
+    fn organizations(&self, caller: &Caller) -> Organizations {
+        OrganizationsServiceClient::with_interceptor(
+            self.backends.organizations.clone(),
+            self.signed(caller),
+        )
+    }
+
+    /// The caller: a partner by its `api_key` (parameter, `x-api-key` or
+    /// bearer), or the public when `must_have_key` is false and the public
+    /// view is on. A partner's calls count against its rate limit.
+    async fn caller(
+        &self,
+        headers: &HeaderMap,
+        params: &[(String, String)],
+        must_have_key: bool,
+    ) -> Result<Caller, Open311Error> {
+        let key = match param(params, "api_key") {
+            Some(k) => Some(k),
+            None => match credentials::from_headers(headers)? {
+                Some(Credential::ApiKey(k)) => Some(k),
+                Some(Credential::Token(_)) => {
+                    return Err(Open311Error::new(
+                        StatusCode::UNAUTHORIZED,
+                        "Open311 takes a partner's api_key; staff use the gRPC API",
+                    ));
+                }
+                None => None,
+            },
+        };
+        let Some(key) = key else {
+            if must_have_key || !self.gw.limits.settings().open311_public {
+                return Err(Open311Error::new(
+                    StatusCode::UNAUTHORIZED,
+                    "api_key is required",
+                ));
+            }
+            return Ok(Caller::Public);
+        };
+        let now = self.gw.ctx.clock.now();
+        let (principal, partner, record) = keys::verify(self.gw.ctx.db.read(), key, now).await?;
+        self.gw.limits.admit_partner(
+            partner.id,
+            partner.rate_limit_per_second,
+            partner.rate_limit_burst,
+        )?;
+        if let Err(e) = keys::touch(self.gw.ctx.db.write(), &record, now).await {
+            tracing::warn!(error = %e, "recording a key's last use");
+        }
+        Ok(Caller::Partner(principal))
+    }
+
+    async fn sub_items(&self, caller: &Caller) -> Result<Vec<SubItem>, Open311Error> {
+        let mut issues = self.issues(caller);
+        let mut all = Vec::new();
+        let mut page_token = String::new();
+        loop {
+            let page = issues
+                .list_sub_items(ListSubItemsRequest {
+                    page_size: 1000,
+                    page_token,
+                    ..Default::default()
+                })
+                .await?
+                .into_inner();
+            all.extend(page.sub_items);
+            if page.next_page_token.is_empty() {
+                return Ok(all);
+            }
+            page_token = page.next_page_token;
+        }
+    }
+
+    async fn services(
+        &self,
+        headers: &HeaderMap,
+        params: &[(String, String)],
+        format: Format,
+    ) -> Answer {
+        let caller = self.caller(headers, params, false).await?;
+        let lang = Language::from_locale(param(params, "locale"));
+        let categories: HashMap<String, Category> = self
+            .issues(&caller)
+            .list_categories(ListCategoriesRequest {
+                page_size: 1000,
+                ..Default::default()
+            })
+            .await?
+            .into_inner()
+            .categories
+            .into_iter()
+            .map(|c| (c.name.clone(), c))
+            .collect();
+        let services: Vec<Value> = self
+            .sub_items(&caller)
+            .await?
+            .iter()
+            .filter(|s| s.active)
+            .map(|s| mapping::service(s, categories.get(&s.category), lang))
+            .collect();
+        Ok(respond(
+            format,
+            StatusCode::OK,
+            "services",
+            &Value::Array(services),
+        ))
+    }
+
+    async fn courtyards(&self, caller: &Caller) -> Result<Vec<Courtyard>, Open311Error> {
+        let mut orgs = self.organizations(caller);
+        let mut all = Vec::new();
+        let mut page_token = String::new();
+        loop {
+            let page = orgs
+                .list_courtyards(ListCourtyardsRequest {
+                    page_size: 1000,
+                    page_token,
+                    order_by: "display_name".into(),
+                    ..Default::default()
+                })
+                .await?
+                .into_inner();
+            all.extend(page.courtyards);
+            if page.next_page_token.is_empty() {
+                return Ok(all);
+            }
+            page_token = page.next_page_token;
+        }
+    }
+
+    async fn definition(
+        &self,
+        headers: &HeaderMap,
+        params: &[(String, String)],
+        code: &str,
+        format: Format,
+    ) -> Answer {
+        let caller = self.caller(headers, params, false).await?;
+        let lang = Language::from_locale(param(params, "locale"));
+        let sub = self
+            .issues(&caller)
+            .get_sub_item(GetSubItemRequest {
+                name: format!("subItems/{code}"),
+            })
+            .await
+            .map_err(|s| match s.code() {
+                tonic::Code::NotFound | tonic::Code::InvalidArgument => {
+                    Open311Error::not_found(format!("no service {code}"))
+                }
+                _ => s.into(),
+            })?
+            .into_inner();
+        let courtyards = self.courtyards(&caller).await?;
+        let value = mapping::definition(&sub, &courtyards, lang);
+        Ok(respond(
+            format,
+            StatusCode::OK,
+            "service_definition",
+            &value,
+        ))
+    }
+
+    /// An issue by its ID, or none when it does not exist or is out of
+    /// the caller's reach.
+    async fn issue(&self, caller: &Caller, id: &str) -> Result<Option<Issue>, Open311Error> {
+        let Ok(id) = uuid::Uuid::try_parse(id) else {
+            return Ok(None);
+        };
+        match self
+            .issues(caller)
+            .get_issue(GetIssueRequest {
+                name: names::format("issues", id),
+            })
+            .await
+        {
+            Ok(issue) => Ok(Some(issue.into_inner())),
+            Err(s)
+                if matches!(
+                    s.code(),
+                    tonic::Code::NotFound | tonic::Code::PermissionDenied
+                ) =>
+            {
+                Ok(None)
+            }
+            Err(s) => Err(s.into()),
+        }
+    }
+
+    async fn requests(
+        &self,
+        headers: &HeaderMap,
+        params: &[(String, String)],
+        format: Format,
+    ) -> Answer {
+        let caller = self.caller(headers, params, false).await?;
+        let issues = match param(params, "service_request_id") {
+            // Asking by id ignores every other parameter, as the spec says.
+            Some(ids) => {
+                let mut found = Vec::new();
+                for id in ids.split(',').map(str::trim).take(MAX_REQUESTS as usize) {
+                    if let Some(issue) = self.issue(&caller, id).await? {
+                        found.push(issue);
+                    }
+                }
+                found
+            }
+            None => {
+                let filter = list_filter(params, self.gw.ctx.clock.now())?;
+                self.issues(&caller)
+                    .list_issues(ListIssuesRequest {
+                        page_size: MAX_REQUESTS,
+                        filter,
+                        ..Default::default()
+                    })
+                    .await?
+                    .into_inner()
+                    .issues
+            }
+        };
+        let requests = self.as_requests(&caller, issues, params).await?;
+        Ok(respond(
+            format,
+            StatusCode::OK,
+            "service_requests",
+            &requests,
+        ))
+    }
+
+    /// Issues as service requests, each with its public timeline.
+    async fn as_requests(
+        &self,
+        caller: &Caller,
+        issues: Vec<Issue>,
+        params: &[(String, String)],
+    ) -> Result<Value, Open311Error> {
+        let lang = Language::from_locale(param(params, "locale"));
+        let names: HashMap<String, String> = self
+            .sub_items(caller)
+            .await?
+            .into_iter()
+            .map(|s| {
+                let name = match lang {
+                    Language::English if !s.english_name.is_empty() => s.english_name,
+                    _ => s.display_name,
+                };
+                (s.name, name)
+            })
+            .collect();
+        let mut agencies: HashMap<String, String> = HashMap::new();
+        let mut out = Vec::with_capacity(issues.len());
+        let mut client = self.issues(caller);
+        for issue in &issues {
+            let updates = client
+                .list_issue_updates(ListIssueUpdatesRequest {
+                    parent: issue.name.clone(),
+                    page_size: 1000,
+                    ..Default::default()
+                })
+                .await?
+                .into_inner()
+                .updates;
+            let agency = match names::parse("organizations", &issue.assignee) {
+                None => String::new(),
+                Some(id) => match agencies.get(&issue.assignee) {
+                    Some(name) => name.clone(),
+                    None => {
+                        let name = self
+                            .gw
+                            .directory
+                            .organization(id)
+                            .await?
+                            .map(|o| o.display_name)
+                            .unwrap_or_default();
+                        agencies.insert(issue.assignee.clone(), name.clone());
+                        name
+                    }
+                },
+            };
+            let service = names.get(&issue.sub_item).map_or("", String::as_str);
+            out.push(mapping::request(
+                issue,
+                service,
+                &agency,
+                &mapping::status_notes(&updates),
+            ));
+        }
+        Ok(Value::Array(out))
+    }
+
+    /// POST `requests`: a report, by a partner. The issue's `request_id`
+    /// is the client's `Idempotency-Key` header, or else a digest of the
+    /// partner and everything it posted, so a client that retries after a
+    /// lost answer gets the same request back rather than a second one.
+    async fn report(
+        &self,
+        headers: &HeaderMap,
+        form: &[(String, String)],
+        format: Format,
+    ) -> Answer {
+        let started = std::time::Instant::now();
+        let caller = self.caller(headers, form, true).await?;
+        let principal = &caller.principal();
+        let service_code = param(form, "service_code")
+            .ok_or_else(|| Open311Error::bad_request("service_code: is required"))?;
+        let courtyard = self.locate(&caller, form).await?;
+        let location = match (param(form, "lat"), param(form, "long")) {
+            (Some(lat), Some(long)) => Some(coordinates(lat, long)?),
+            _ => None,
+        };
+        let description = param(form, "description").unwrap_or_default();
+        let priority = match param(form, "attribute[priority]") {
+            None => Priority::Unspecified,
+            Some(p) => Priority::from_str_name(&format!("PRIORITY_{}", p.to_ascii_uppercase()))
+                .ok_or_else(|| {
+                    Open311Error::bad_request(format!(
+                        "attribute[priority]: one of {}",
+                        mapping::PRIORITIES.join(", ")
+                    ))
+                })?,
+        };
+        let reporter = [param(form, "first_name"), param(form, "last_name")]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" ");
+        let phone = param(form, "phone").unwrap_or_default();
+        let email = param(form, "email").unwrap_or_default();
+        let reporter_contact = (!reporter.is_empty() || !phone.is_empty() || !email.is_empty())
+            .then(|| ContactDetails {
+                display_name: reporter,
+                phone: phone.to_owned(),
+                // GeoReport has no postal address; e-mail is how to reach them.
+                address: email.to_owned(),
+            });
+        let request_id = idempotency_key(headers, principal, form);
+        let issue = Issue {
+            courtyard: names::format("courtyards", courtyard),
+            sub_item: format!("subItems/{service_code}"),
+            title: title_of(description, service_code),
+            description: description.to_owned(),
+            location,
+            address_text: param(form, "address_string").unwrap_or_default().to_owned(),
+            media: param(form, "media_url")
+                .map(|uri| {
+                    vec![Media {
+                        uri: uri.to_owned(),
+                        ..Default::default()
+                    }]
+                })
+                .unwrap_or_default(),
+            channel: cogov_proto::issues::Channel::Open311 as i32,
+            priority: priority as i32,
+            reporter_contact,
+            ..Default::default()
+        };
+        let result = self
+            .issues(&caller)
+            .report_issue(ReportIssueRequest {
+                issue: Some(issue),
+                request_id: request_id.clone(),
+            })
+            .await;
+        self.audit(principal, &result, &request_id, started).await;
+        let issue = result?.into_inner();
+        let id = mapping::id_of(&issue.name);
+        let value = json!([{
+            "service_request_id": id,
+            "token": id,
+            "service_notice": "",
+            "account_id": param(form, "account_id"),
+        }]);
+        Ok(respond(format, StatusCode::OK, "service_requests", &value))
+    }
+
+    async fn audit(
+        &self,
+        principal: &Principal,
+        result: &Result<tonic::Response<Issue>, tonic::Status>,
+        request_id: &str,
+        started: std::time::Instant,
+    ) {
+        let (code, target) = match result {
+            Ok(issue) => (0, issue.get_ref().name.clone()),
+            Err(s) => (s.code() as i32, String::new()),
+        };
+        self.sink
+            .record(Entry {
+                principal: principal.clone(),
+                partner: principal.partner(),
+                method: "/open311/v2/requests".into(),
+                target,
+                code,
+                request_id: request_id.to_owned(),
+                peer: String::new(),
+                time: self.gw.ctx.clock.now(),
+                duration: started.elapsed(),
+            })
+            .await;
+    }
+
+    /// The courtyard a report is about: `address_id` or
+    /// `attribute[courtyard]` (its ID or name), or else the nearest
+    /// courtyard in the caller's reach within 500 m of `lat`/`long`.
+    async fn locate(
+        &self,
+        caller: &Caller,
+        form: &[(String, String)],
+    ) -> Result<uuid::Uuid, Open311Error> {
+        let named = param(form, "address_id").or_else(|| param(form, "attribute[courtyard]"));
+        if let Some(named) = named {
+            let id = mapping::id_of(named);
+            return uuid::Uuid::try_parse(id).map_err(|_| {
+                Open311Error::bad_request(format!("address_id: {named} is not a courtyard ID"))
+            });
+        }
+        let (Some(lat), Some(long)) = (param(form, "lat"), param(form, "long")) else {
+            return Err(Open311Error::bad_request(
+                "a location is required: address_id (a courtyard), attribute[courtyard], or lat and long",
+            ));
+        };
+        let here = coordinates(lat, long)?;
+        let nearest = self
+            .courtyards(caller)
+            .await?
+            .into_iter()
+            .filter_map(|c| {
+                let at = c.location.as_ref()?;
+                let d = mapping::distance_m(
+                    (here.latitude, here.longitude),
+                    (at.latitude, at.longitude),
+                );
+                Some((d, c.name))
+            })
+            .min_by(|a, b| a.0.total_cmp(&b.0));
+        match nearest {
+            Some((d, name)) if d <= NEAREST_COURTYARD_M => names::parse("courtyards", &name)
+                .ok_or_else(|| Open311Error::bad_request(format!("{name} is not a courtyard"))),
+            _ => Err(Open311Error::bad_request(format!(
+                "lat/long: no courtyard within {NEAREST_COURTYARD_M} m; give address_id"
+            ))),
+        }
+    }
+}
+
+fn coordinates(lat: &str, long: &str) -> Result<GeoPoint, Open311Error> {
+    let latitude: f64 = lat
+        .parse()
+        .ok()
+        .filter(|v: &f64| (-90.0..=90.0).contains(v))
+        .ok_or_else(|| Open311Error::bad_request("lat: must be a latitude in degrees"))?;
+    let longitude: f64 = long
+        .parse()
+        .ok()
+        .filter(|v: &f64| (-180.0..=180.0).contains(v))
+        .ok_or_else(|| Open311Error::bad_request("long: must be a longitude in degrees"))?;
+    Ok(GeoPoint {
+        latitude,
+        longitude,
+    })
+}
+
+/// A title from the description's first line, or the service code.
+fn title_of(description: &str, service_code: &str) -> String {
+    let first = description.lines().next().unwrap_or_default().trim();
+    if first.is_empty() {
+        return service_code.to_owned();
+    }
+    first.chars().take(80).collect()
+}
+
+/// The report's `request_id`: the `Idempotency-Key` header, or a digest of
+/// the partner and the posted fields (in order of name, then value).
+fn idempotency_key(
+    headers: &HeaderMap,
+    principal: &Principal,
+    form: &[(String, String)],
+) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(principal.describe().as_bytes());
+    match headers.get("idempotency-key").and_then(|v| v.to_str().ok()) {
+        Some(key) => {
+            hasher.update(b"\0idempotency-key\0");
+            hasher.update(key.as_bytes());
+        }
+        None => {
+            let mut fields: Vec<&(String, String)> =
+                form.iter().filter(|(k, _)| k != "api_key").collect();
+            fields.sort();
+            for (k, v) in fields {
+                hasher.update(b"\0");
+                hasher.update(k.as_bytes());
+                hasher.update(b"=");
+                hasher.update(v.as_bytes());
+            }
+        }
+    }
+    let digest = hasher.finalize();
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    uuid::Builder::from_random_bytes(bytes)
+        .into_uuid()
+        .to_string()
+}
+
+/// The ListIssues filter for GET `requests`: a window of at most 90 days
+/// (the last 90 by default), and the service codes and statuses asked for.
+fn list_filter(params: &[(String, String)], now: DateTime<Utc>) -> Result<String, Open311Error> {
+    let date = |name: &str| -> Result<Option<DateTime<Utc>>, Open311Error> {
+        param(params, name)
+            .map(|v| {
+                DateTime::parse_from_rfc3339(v)
+                    .map(|t| t.with_timezone(&Utc))
+                    .map_err(|_| {
+                        Open311Error::bad_request(format!(
+                            "{name}: must be a W3C date-time such as 2026-11-27T08:00:00Z"
+                        ))
+                    })
+            })
+            .transpose()
+    };
+    let window = Duration::days(MAX_WINDOW_DAYS);
+    let (start, end) = match (date("start_date")?, date("end_date")?) {
+        (Some(s), Some(e)) => (s, e),
+        (Some(s), None) => (s, s + window),
+        (None, Some(e)) => (e - window, e),
+        (None, None) => (now - window, now),
+    };
+    if end < start {
+        return Err(Open311Error::bad_request(
+            "end_date: must not be before start_date",
+        ));
+    }
+    if end - start > window {
+        return Err(Open311Error::bad_request(format!(
+            "start_date, end_date: at most {MAX_WINDOW_DAYS} days apart"
+        )));
+    }
+    let mut terms = vec![
+        format!("create_time >= \"{}\"", mapping::iso(start)),
+        format!("create_time <= \"{}\"", mapping::iso(end)),
+    ];
+    if let Some(codes) = param(params, "service_code") {
+        let codes: Vec<String> = codes
+            .split(',')
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .map(|c| {
+                if c.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_') {
+                    Ok(format!("sub_item = \"subItems/{c}\""))
+                } else {
+                    Err(Open311Error::bad_request(format!(
+                        "service_code: {c} is not a service code"
+                    )))
+                }
+            })
+            .collect::<Result<_, _>>()?;
+        if !codes.is_empty() {
+            // OR binds tighter than AND in AIP-160.
+            terms.push(codes.join(" OR "));
+        }
+    }
+    if let Some(statuses) = param(params, "status") {
+        let mut states = Vec::new();
+        for status in statuses.split(',').map(str::trim) {
+            let of = mapping::states_of(status).ok_or_else(|| {
+                Open311Error::bad_request(format!("status: {status} is neither open nor closed"))
+            })?;
+            states.extend(of.iter().map(|s| format!("state = {}", s.as_str_name())));
+        }
+        terms.push(states.join(" OR "));
+    }
+    Ok(terms.join(" AND "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn the_window_is_at_most_ninety_days() {
+        let now = DateTime::parse_from_rfc3339("2026-11-27T00:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        assert_eq!(
+            list_filter(&[], now).unwrap(),
+            "create_time >= \"2026-08-29T00:00:00Z\" AND create_time <= \"2026-11-27T00:00:00Z\""
+        );
+        let f = list_filter(
+            &params(&[
+                ("start_date", "2026-10-01T00:00:00+08:00"),
+                ("service_code", "clutter_piling,chaotic_parking"),
+                ("status", "closed"),
+            ]),
+            now,
+        )
+        .unwrap();
+        assert!(f.starts_with("create_time >= \"2026-09-30T16:00:00Z\" AND create_time <= \"2026-12-29T16:00:00Z\" AND sub_item = \"subItems/clutter_piling\" OR sub_item = \"subItems/chaotic_parking\" AND state = ISSUE_STATE_RESOLVED OR "), "{f}");
+        for bad in [
+            params(&[
+                ("start_date", "2026-01-01T00:00:00Z"),
+                ("end_date", "2026-06-01T00:00:00Z"),
+            ]),
+            params(&[
+                ("start_date", "2026-06-01T00:00:00Z"),
+                ("end_date", "2026-01-01T00:00:00Z"),
+            ]),
+            params(&[("start_date", "yesterday")]),
+            params(&[("status", "pending")]),
+            params(&[("service_code", "x\" OR courtyard = \"y")]),
+        ] {
+            assert_eq!(
+                list_filter(&bad, now).unwrap_err().status,
+                StatusCode::BAD_REQUEST,
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn retries_of_one_report_share_a_request_id() {
+        let partner = Principal::Partner {
+            organization: uuid::Uuid::nil(),
+            key: "k".into(),
+        };
+        let form = params(&[
+            ("service_code", "a"),
+            ("description", "b"),
+            ("api_key", "x"),
+        ]);
+        let reordered = params(&[
+            ("description", "b"),
+            ("api_key", "y"),
+            ("service_code", "a"),
+        ]);
+        let other = params(&[("service_code", "a"), ("description", "c")]);
+        let none = HeaderMap::new();
+        let key = idempotency_key(&none, &partner, &form);
+        assert!(uuid::Uuid::try_parse(&key).is_ok());
+        assert_eq!(key, idempotency_key(&none, &partner, &reordered));
+        assert_ne!(key, idempotency_key(&none, &partner, &other));
+        let mut headers = HeaderMap::new();
+        headers.insert("idempotency-key", "abc".parse().unwrap());
+        assert_eq!(
+            idempotency_key(&headers, &partner, &form),
+            idempotency_key(&headers, &partner, &other)
+        );
+    }
+}
