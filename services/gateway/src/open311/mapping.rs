@@ -180,7 +180,7 @@ pub fn status_notes(updates: &[IssueUpdate]) -> String {
                 .unwrap_or_default();
             let what = match IssueUpdateKind::try_from(u.kind) {
                 Ok(IssueUpdateKind::Transition) => state_word(u.to_state).to_owned(),
-                Ok(IssueUpdateKind::Assignment) => "dispatched".to_owned(),
+                Ok(IssueUpdateKind::Assignment) => "assigned".to_owned(),
                 Ok(IssueUpdateKind::CheckIn) => "a joint party checked in".to_owned(),
                 Ok(IssueUpdateKind::Comment) => "comment".to_owned(),
                 Ok(IssueUpdateKind::Edit) => "details edited".to_owned(),

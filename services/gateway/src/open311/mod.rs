@@ -795,9 +795,11 @@ fn list_filter(params: &[(String, String)], now: DateTime<Utc>) -> Result<String
             "start_date, end_date: at most {MAX_WINDOW_DAYS} days apart"
         )));
     }
+    // Full precision: an issue reported within the current second is in.
+    let exact = |t: DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true);
     let mut terms = vec![
-        format!("create_time >= \"{}\"", mapping::iso(start)),
-        format!("create_time <= \"{}\"", mapping::iso(end)),
+        format!("create_time >= \"{}\"", exact(start)),
+        format!("create_time <= \"{}\"", exact(end)),
     ];
     if let Some(codes) = param(params, "service_code") {
         let codes: Vec<String> = codes
