@@ -253,18 +253,20 @@ where
     fn call(&mut self, request: Request<B>) -> Self::Future {
         let method = request.uri().path().to_owned();
         let start = Instant::now();
+        // Calls are gRPC calls: plain HTTP (Open311) would put IDs into
+        // the method label.
+        let layer = crate::telemetry::is_grpc(&request).then(|| self.layer.clone());
         let call = self.inner.call(request);
-        // The scrape itself is not a call worth counting.
-        let layer = (method != "/metrics").then(|| self.layer.clone());
         Box::pin(async move {
             let response = call.await?;
             let in_headers = grpc_status(response.headers());
             // The call's span (see `telemetry::rpc_span`) ends with the
             // response head: a code in the headers, or OK with trailers to
             // come.
-            crate::telemetry::record_grpc_status(
+            crate::telemetry::record_response(
                 &tracing::Span::current(),
                 in_headers.unwrap_or(tonic::Code::Ok as i32),
+                response.status().as_u16(),
             );
             Ok(response.map(|inner| Measured {
                 inner,

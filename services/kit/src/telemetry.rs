@@ -154,23 +154,53 @@ where
         .with(lines)
 }
 
+/// Whether a request is gRPC or gRPC-Web, rather than plain HTTP (such as
+/// the gateway's Open311).
+pub fn is_grpc<B>(request: &http::Request<B>) -> bool {
+    request
+        .headers()
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("application/grpc"))
+}
+
 /// The span of one incoming call, named and attributed as OpenTelemetry's
-/// RPC conventions say, and continuing the caller's trace when the request
-/// carries a `traceparent`. [`record_grpc_status`] completes it.
+/// RPC (or, for plain HTTP, HTTP server) conventions say, and continuing
+/// the caller's trace when the request carries a `traceparent`.
+/// [`record_response`] completes it.
 pub fn rpc_span<B>(role: &'static str, request: &http::Request<B>) -> Span {
-    let path = request.uri().path().trim_start_matches('/');
-    let (service, method) = path.split_once('/').unwrap_or((path, ""));
-    let span = tracing::info_span!(
-        "rpc",
-        otel.name = path,
-        otel.kind = "server",
-        otel.status_code = Empty,
-        rpc.system = "grpc",
-        rpc.service = service,
-        rpc.method = method,
-        rpc.grpc.status_code = Empty,
-        role,
-    );
+    let span = if is_grpc(request) {
+        let path = request.uri().path().trim_start_matches('/');
+        let (service, method) = path.split_once('/').unwrap_or((path, ""));
+        tracing::info_span!(
+            "rpc",
+            otel.name = path,
+            otel.kind = "server",
+            otel.status_code = Empty,
+            rpc.system = "grpc",
+            rpc.service = service,
+            rpc.method = method,
+            rpc.grpc.status_code = Empty,
+            role,
+        )
+    } else {
+        let path = request.uri().path();
+        // The last segment is an ID or a file name: keep span names few.
+        let route = path
+            .rsplit_once('/')
+            .map_or_else(|| path.to_owned(), |(dir, _)| format!("{dir}/{{file}}"));
+        tracing::info_span!(
+            "http",
+            otel.name = format!("{} {route}", request.method()),
+            otel.kind = "server",
+            otel.status_code = Empty,
+            http.request.method = %request.method(),
+            http.route = route,
+            url.path = path,
+            http.response.status_code = Empty,
+            role,
+        )
+    };
     let header = |name: &str| {
         request
             .headers()
@@ -182,12 +212,21 @@ pub fn rpc_span<B>(role: &'static str, request: &http::Request<B>) -> Span {
     span
 }
 
-/// Records the call's gRPC code on its span; the codes that mean the
+/// Records a call's outcome on its span: the gRPC code (OK unless the
+/// response head says otherwise) or the HTTP status. Codes that mean the
 /// server failed (not the caller) mark the span an error.
-pub fn record_grpc_status(span: &Span, code: i32) {
-    span.record("rpc.grpc.status_code", code);
+pub fn record_response(span: &Span, grpc_code: i32, http_status: u16) {
+    // Only the fields the span declared are kept.
+    span.record("rpc.grpc.status_code", grpc_code);
+    span.record("http.response.status_code", http_status);
+    if grpc_server_fault(grpc_code) || http_status >= 500 {
+        span.record("otel.status_code", "ERROR");
+    }
+}
+
+fn grpc_server_fault(code: i32) -> bool {
     use tonic::Code;
-    let server_fault = matches!(
+    matches!(
         Code::from_i32(code),
         Code::Unknown
             | Code::DeadlineExceeded
@@ -195,10 +234,7 @@ pub fn record_grpc_status(span: &Span, code: i32) {
             | Code::Internal
             | Code::Unavailable
             | Code::DataLoss
-    );
-    if server_fault {
-        span.record("otel.status_code", "ERROR");
-    }
+    )
 }
 
 /// The span of one event applied by a consumer, a child of the call that

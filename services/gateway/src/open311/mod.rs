@@ -35,6 +35,7 @@ use sha2::{Digest, Sha256};
 use tonic::service::Interceptor;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
+use tonic::transport::server::TcpConnectInfo;
 
 use crate::audit::{Entry, Sink};
 use crate::credentials::{self, Credential};
@@ -82,11 +83,20 @@ fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
         .filter(|v| !v.is_empty())
 }
 
-/// Runs `answer` for the path's format; an unknown format is a 404 in JSON.
-async fn in_format(file: &str, answer: impl AsyncFnOnce(String, Format) -> Answer) -> Response {
+/// Runs `answer` for the path's format, within the gateway's in-flight
+/// bound; an unknown format is a 404 in JSON.
+async fn in_format(
+    o: &Open311,
+    file: &str,
+    answer: impl AsyncFnOnce(String, Format) -> Answer,
+) -> Response {
     let Some((stem, format)) = Format::split(file) else {
         return Open311Error::not_found(format!("{file}: ask for .json or .xml"))
             .respond(Format::Json);
+    };
+    let _permit = match o.gw.limits.enter() {
+        Ok(permit) => permit,
+        Err(e) => return Open311Error::from(e).respond(format),
     };
     match answer(stem.to_owned(), format).await {
         Ok(response) => response,
@@ -100,7 +110,7 @@ async fn top_get(
     headers: HeaderMap,
     Query(params): Params,
 ) -> Response {
-    in_format(&file, async |stem, format| match stem.as_str() {
+    in_format(&o, &file, async |stem, format| match stem.as_str() {
         "discovery" => Ok(discovery(&headers, format)),
         "services" => o.services(&headers, &params, format).await,
         "requests" => o.requests(&headers, &params, format).await,
@@ -112,11 +122,16 @@ async fn top_get(
 async fn top_post(
     State(o): State<Arc<Open311>>,
     Path(file): Path<String>,
+    peer: Option<axum::Extension<TcpConnectInfo>>,
     headers: HeaderMap,
     axum::Form(form): axum::Form<Vec<(String, String)>>,
 ) -> Response {
-    in_format(&file, async |stem, format| match stem.as_str() {
-        "requests" => o.report(&headers, &form, format).await,
+    let peer = peer
+        .and_then(|p| p.remote_addr())
+        .map(|a| a.to_string())
+        .unwrap_or_default();
+    in_format(&o, &file, async |stem, format| match stem.as_str() {
+        "requests" => o.report(&headers, &form, &peer, format).await,
         _ => Err(Open311Error::new(
             StatusCode::METHOD_NOT_ALLOWED,
             format!("{stem} cannot be posted to"),
@@ -131,7 +146,7 @@ async fn service_definition(
     headers: HeaderMap,
     Query(params): Params,
 ) -> Response {
-    in_format(&file, async |code, format| {
+    in_format(&o, &file, async |code, format| {
         o.definition(&headers, &params, &code, format).await
     })
     .await
@@ -143,7 +158,7 @@ async fn one_request(
     headers: HeaderMap,
     Query(params): Params,
 ) -> Response {
-    in_format(&file, async |id, format| {
+    in_format(&o, &file, async |id, format| {
         let caller = o.caller(&headers, &params, false).await?;
         let issue = o
             .issue(&caller, &id)
@@ -166,7 +181,7 @@ async fn token(
     headers: HeaderMap,
     Query(params): Params,
 ) -> Response {
-    in_format(&file, async |token, format| {
+    in_format(&o, &file, async |token, format| {
         let caller = o.caller(&headers, &params, false).await?;
         // A report is stored before its answer, so its token is its id.
         let issue = o
@@ -206,8 +221,8 @@ fn discovery(headers: &HeaderMap, format: Format) -> Response {
 enum Caller {
     /// No key: the public view.
     Public,
-    /// A partner, by its key.
-    Partner(Principal),
+    /// A partner, by its key: its principal and its partner record.
+    Partner(Principal, uuid::Uuid),
 }
 
 impl Caller {
@@ -217,7 +232,14 @@ impl Caller {
             Caller::Public => Principal::Service {
                 name: "open311".into(),
             },
-            Caller::Partner(p) => p.clone(),
+            Caller::Partner(p, _) => p.clone(),
+        }
+    }
+
+    fn partner_record(&self) -> Option<uuid::Uuid> {
+        match self {
+            Caller::Public => None,
+            Caller::Partner(_, record) => Some(*record),
         }
     }
 }
@@ -307,7 +329,7 @@ impl Open311 {
         if let Err(e) = keys::touch(self.gw.ctx.db.write(), &record, now).await {
             tracing::warn!(error = %e, "recording a key's last use");
         }
-        Ok(Caller::Partner(principal))
+        Ok(Caller::Partner(principal, partner.id))
     }
 
     async fn sub_items(&self, caller: &Caller) -> Result<Vec<SubItem>, Open311Error> {
@@ -555,6 +577,7 @@ impl Open311 {
         &self,
         headers: &HeaderMap,
         form: &[(String, String)],
+        peer: &str,
         format: Format,
     ) -> Answer {
         let started = std::time::Instant::now();
@@ -620,7 +643,8 @@ impl Open311 {
                 request_id: request_id.clone(),
             })
             .await;
-        self.audit(principal, &result, &request_id, started).await;
+        self.audit(&caller, &result, &request_id, peer, started)
+            .await;
         let issue = result?.into_inner();
         let id = mapping::id_of(&issue.name);
         let value = json!([{
@@ -634,9 +658,10 @@ impl Open311 {
 
     async fn audit(
         &self,
-        principal: &Principal,
+        caller: &Caller,
         result: &Result<tonic::Response<Issue>, tonic::Status>,
         request_id: &str,
+        peer: &str,
         started: std::time::Instant,
     ) {
         let (code, target) = match result {
@@ -645,13 +670,13 @@ impl Open311 {
         };
         self.sink
             .record(Entry {
-                principal: principal.clone(),
-                partner: principal.partner(),
+                principal: caller.principal(),
+                partner: caller.partner_record(),
                 method: "/open311/v2/requests".into(),
                 target,
                 code,
                 request_id: request_id.to_owned(),
-                peer: String::new(),
+                peer: peer.to_owned(),
                 time: self.gw.ctx.clock.now(),
                 duration: started.elapsed(),
             })

@@ -217,6 +217,27 @@ async fn open311_reports_and_reads_back(env: Env) {
         .into_inner()
         .issues;
     assert_eq!(listed.len(), 1, "posted twice, stored once");
+    // Reports through Open311 are audited like mutating calls.
+    let mut admin = env.gateway_as(env.street_admin());
+    let audited = eventually(async || {
+        admin
+            .list_audit_records(cogov_proto::gateway::ListAuditRecordsRequest {
+                filter: format!("partner = {}", w.partner_a),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .audit_records
+            .iter()
+            .any(|r| {
+                r.method == "/open311/v2/requests"
+                    && r.target == stored.name
+                    && r.peer.starts_with("127.0.0.1:")
+            })
+    })
+    .await;
+    assert!(audited, "no audit record of the Open311 report");
 
     // Out of reach, or wrong: the Open311 error format with the right code.
     let (status, _, body) = http(
