@@ -227,6 +227,9 @@ fn runoff(
 }
 
 #[cfg(test)]
+mod properties;
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use crate::methods::{CONSENT, COUNT, PROPOSAL};

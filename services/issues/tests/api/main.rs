@@ -12,6 +12,7 @@ mod clusters;
 mod idempotency;
 mod joint_dispatch;
 mod lifecycle;
+mod lifecycle_model;
 mod masking;
 mod similar;
 mod sla;

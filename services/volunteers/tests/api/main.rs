@@ -9,6 +9,7 @@ mod support;
 mod activities;
 mod authz;
 mod bad_input;
+mod capacity_model;
 mod hours;
 mod matching;
 mod signups;
