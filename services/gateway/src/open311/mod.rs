@@ -12,6 +12,7 @@
 //! Reports land with channel `open311`, exactly once however often a
 //! client retries (see [`report`]).
 
+pub mod inputs;
 pub mod mapping;
 pub mod wire;
 
@@ -21,17 +22,15 @@ use std::sync::Arc;
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use axum::routing::get;
-use chrono::{DateTime, Duration, Utc};
 use cogov_kit::auth::Principal;
 use cogov_kit::names;
-use cogov_proto::common::{ContactDetails, GeoPoint, Media};
+use cogov_proto::common::{ContactDetails, Media};
 use cogov_proto::issues::issues_service_client::IssuesServiceClient;
 use cogov_proto::issues::*;
 use cogov_proto::organizations::organizations_service_client::OrganizationsServiceClient;
 use cogov_proto::organizations::{Courtyard, ListCourtyardsRequest};
 use http::{HeaderMap, StatusCode};
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 use tonic::service::Interceptor;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
@@ -41,13 +40,12 @@ use crate::audit::{Entry, Sink};
 use crate::credentials::{self, Credential};
 use crate::front::Backends;
 use crate::{Gateway, keys};
+use inputs::{coordinates, idempotency_key, list_filter, param, title_of};
 use mapping::Language;
 use wire::{Format, Open311Error, respond};
 
 /// When this interface last changed (discovery's `changeset`).
 const CHANGESET: &str = "2026-11-27T00:00:00Z";
-/// GeoReport v2 lets a client ask for at most 90 days at once.
-const MAX_WINDOW_DAYS: i64 = 90;
 /// Requests in one answer at most.
 const MAX_REQUESTS: i32 = 200;
 /// A report's location by `lat`/`long` must fall this near a courtyard.
@@ -74,14 +72,6 @@ pub fn router(gw: Gateway, backends: Backends, sink: Sink) -> axum::Router {
 
 type Params = Query<Vec<(String, String)>>;
 type Answer = Result<Response, Open311Error>;
-
-fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    params
-        .iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.as_str())
-        .filter(|v| !v.is_empty())
-}
 
 /// Runs `answer` for the path's format, within the gateway's in-flight
 /// bound; an unknown format is a 404 in JSON.
@@ -724,219 +714,5 @@ impl Open311 {
                 "lat/long: no courtyard within {NEAREST_COURTYARD_M} m; give address_id"
             ))),
         }
-    }
-}
-
-fn coordinates(lat: &str, long: &str) -> Result<GeoPoint, Open311Error> {
-    let latitude: f64 = lat
-        .parse()
-        .ok()
-        .filter(|v: &f64| (-90.0..=90.0).contains(v))
-        .ok_or_else(|| Open311Error::bad_request("lat: must be a latitude in degrees"))?;
-    let longitude: f64 = long
-        .parse()
-        .ok()
-        .filter(|v: &f64| (-180.0..=180.0).contains(v))
-        .ok_or_else(|| Open311Error::bad_request("long: must be a longitude in degrees"))?;
-    Ok(GeoPoint {
-        latitude,
-        longitude,
-    })
-}
-
-/// A title from the description's first line, or the service code.
-fn title_of(description: &str, service_code: &str) -> String {
-    let first = description.lines().next().unwrap_or_default().trim();
-    if first.is_empty() {
-        return service_code.to_owned();
-    }
-    first.chars().take(80).collect()
-}
-
-/// The report's `request_id`: the `Idempotency-Key` header, or a digest of
-/// the partner and the posted fields (in order of name, then value).
-fn idempotency_key(
-    headers: &HeaderMap,
-    principal: &Principal,
-    form: &[(String, String)],
-) -> String {
-    let mut hasher = Sha256::new();
-    hasher.update(principal.describe().as_bytes());
-    match headers.get("idempotency-key").and_then(|v| v.to_str().ok()) {
-        Some(key) => {
-            hasher.update(b"\0idempotency-key\0");
-            hasher.update(key.as_bytes());
-        }
-        None => {
-            let mut fields: Vec<&(String, String)> =
-                form.iter().filter(|(k, _)| k != "api_key").collect();
-            fields.sort();
-            for (k, v) in fields {
-                hasher.update(b"\0");
-                hasher.update(k.as_bytes());
-                hasher.update(b"=");
-                hasher.update(v.as_bytes());
-            }
-        }
-    }
-    let digest = hasher.finalize();
-    let mut bytes = [0u8; 16];
-    bytes.copy_from_slice(&digest[..16]);
-    uuid::Builder::from_random_bytes(bytes)
-        .into_uuid()
-        .to_string()
-}
-
-/// The ListIssues filter for GET `requests`: a window of at most 90 days
-/// (the last 90 by default), and the service codes and statuses asked for.
-fn list_filter(params: &[(String, String)], now: DateTime<Utc>) -> Result<String, Open311Error> {
-    let date = |name: &str| -> Result<Option<DateTime<Utc>>, Open311Error> {
-        param(params, name)
-            .map(|v| {
-                DateTime::parse_from_rfc3339(v)
-                    .map(|t| t.with_timezone(&Utc))
-                    .map_err(|_| {
-                        Open311Error::bad_request(format!(
-                            "{name}: must be a W3C date-time such as 2026-11-27T08:00:00Z"
-                        ))
-                    })
-            })
-            .transpose()
-    };
-    let window = Duration::days(MAX_WINDOW_DAYS);
-    let (start, end) = match (date("start_date")?, date("end_date")?) {
-        (Some(s), Some(e)) => (s, e),
-        (Some(s), None) => (s, s + window),
-        (None, Some(e)) => (e - window, e),
-        (None, None) => (now - window, now),
-    };
-    if end < start {
-        return Err(Open311Error::bad_request(
-            "end_date: must not be before start_date",
-        ));
-    }
-    if end - start > window {
-        return Err(Open311Error::bad_request(format!(
-            "start_date, end_date: at most {MAX_WINDOW_DAYS} days apart"
-        )));
-    }
-    // Full precision: an issue reported within the current second is in.
-    let exact = |t: DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true);
-    let mut terms = vec![
-        format!("create_time >= \"{}\"", exact(start)),
-        format!("create_time <= \"{}\"", exact(end)),
-    ];
-    if let Some(codes) = param(params, "service_code") {
-        let codes: Vec<String> = codes
-            .split(',')
-            .map(str::trim)
-            .filter(|c| !c.is_empty())
-            .map(|c| {
-                if c.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_') {
-                    Ok(format!("sub_item = \"subItems/{c}\""))
-                } else {
-                    Err(Open311Error::bad_request(format!(
-                        "service_code: {c} is not a service code"
-                    )))
-                }
-            })
-            .collect::<Result<_, _>>()?;
-        if !codes.is_empty() {
-            // OR binds tighter than AND in AIP-160.
-            terms.push(codes.join(" OR "));
-        }
-    }
-    if let Some(statuses) = param(params, "status") {
-        let mut states = Vec::new();
-        for status in statuses.split(',').map(str::trim) {
-            let of = mapping::states_of(status).ok_or_else(|| {
-                Open311Error::bad_request(format!("status: {status} is neither open nor closed"))
-            })?;
-            states.extend(of.iter().map(|s| format!("state = {}", s.as_str_name())));
-        }
-        terms.push(states.join(" OR "));
-    }
-    Ok(terms.join(" AND "))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn params(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect()
-    }
-
-    #[test]
-    fn the_window_is_at_most_ninety_days() {
-        let now = DateTime::parse_from_rfc3339("2026-11-27T00:00:00Z")
-            .unwrap()
-            .with_timezone(&Utc);
-        assert_eq!(
-            list_filter(&[], now).unwrap(),
-            "create_time >= \"2026-08-29T00:00:00Z\" AND create_time <= \"2026-11-27T00:00:00Z\""
-        );
-        let f = list_filter(
-            &params(&[
-                ("start_date", "2026-10-01T00:00:00+08:00"),
-                ("service_code", "clutter_piling,chaotic_parking"),
-                ("status", "closed"),
-            ]),
-            now,
-        )
-        .unwrap();
-        assert!(f.starts_with("create_time >= \"2026-09-30T16:00:00Z\" AND create_time <= \"2026-12-29T16:00:00Z\" AND sub_item = \"subItems/clutter_piling\" OR sub_item = \"subItems/chaotic_parking\" AND state = ISSUE_STATE_RESOLVED OR "), "{f}");
-        for bad in [
-            params(&[
-                ("start_date", "2026-01-01T00:00:00Z"),
-                ("end_date", "2026-06-01T00:00:00Z"),
-            ]),
-            params(&[
-                ("start_date", "2026-06-01T00:00:00Z"),
-                ("end_date", "2026-01-01T00:00:00Z"),
-            ]),
-            params(&[("start_date", "yesterday")]),
-            params(&[("status", "pending")]),
-            params(&[("service_code", "x\" OR courtyard = \"y")]),
-        ] {
-            assert_eq!(
-                list_filter(&bad, now).unwrap_err().status,
-                StatusCode::BAD_REQUEST,
-                "{bad:?}"
-            );
-        }
-    }
-
-    #[test]
-    fn retries_of_one_report_share_a_request_id() {
-        let partner = Principal::Partner {
-            organization: uuid::Uuid::nil(),
-            key: "k".into(),
-        };
-        let form = params(&[
-            ("service_code", "a"),
-            ("description", "b"),
-            ("api_key", "x"),
-        ]);
-        let reordered = params(&[
-            ("description", "b"),
-            ("api_key", "y"),
-            ("service_code", "a"),
-        ]);
-        let other = params(&[("service_code", "a"), ("description", "c")]);
-        let none = HeaderMap::new();
-        let key = idempotency_key(&none, &partner, &form);
-        assert!(uuid::Uuid::try_parse(&key).is_ok());
-        assert_eq!(key, idempotency_key(&none, &partner, &reordered));
-        assert_ne!(key, idempotency_key(&none, &partner, &other));
-        let mut headers = HeaderMap::new();
-        headers.insert("idempotency-key", "abc".parse().unwrap());
-        assert_eq!(
-            idempotency_key(&headers, &partner, &form),
-            idempotency_key(&headers, &partner, &other)
-        );
     }
 }
