@@ -256,6 +256,23 @@ impl Interceptor for Signed {
     }
 }
 
+/// Every item of a list, following `next_page_token` from the first page.
+async fn every_page<T, Page>(mut page: impl FnMut(String) -> Page) -> Result<Vec<T>, Open311Error>
+where
+    Page: Future<Output = Result<(Vec<T>, String), tonic::Status>>,
+{
+    let mut all = Vec::new();
+    let mut token = String::new();
+    loop {
+        let (items, next) = page(token).await?;
+        all.extend(items);
+        if next.is_empty() {
+            return Ok(all);
+        }
+        token = next;
+    }
+}
+
 type Issues = IssuesServiceClient<InterceptedService<Channel, Signed>>;
 type Organizations = OrganizationsServiceClient<InterceptedService<Channel, Signed>>;
 
@@ -323,24 +340,22 @@ impl Open311 {
     }
 
     async fn sub_items(&self, caller: &Caller) -> Result<Vec<SubItem>, Open311Error> {
-        let mut issues = self.issues(caller);
-        let mut all = Vec::new();
-        let mut page_token = String::new();
-        loop {
-            let page = issues
-                .list_sub_items(ListSubItemsRequest {
-                    page_size: 1000,
-                    page_token,
-                    ..Default::default()
-                })
-                .await?
-                .into_inner();
-            all.extend(page.sub_items);
-            if page.next_page_token.is_empty() {
-                return Ok(all);
+        let issues = self.issues(caller);
+        every_page(|page_token| {
+            let mut issues = issues.clone();
+            async move {
+                let page = issues
+                    .list_sub_items(ListSubItemsRequest {
+                        page_size: 1000,
+                        page_token,
+                        ..Default::default()
+                    })
+                    .await?
+                    .into_inner();
+                Ok((page.sub_items, page.next_page_token))
             }
-            page_token = page.next_page_token;
-        }
+        })
+        .await
     }
 
     async fn services(
@@ -379,25 +394,23 @@ impl Open311 {
     }
 
     async fn courtyards(&self, caller: &Caller) -> Result<Vec<Courtyard>, Open311Error> {
-        let mut orgs = self.organizations(caller);
-        let mut all = Vec::new();
-        let mut page_token = String::new();
-        loop {
-            let page = orgs
-                .list_courtyards(ListCourtyardsRequest {
-                    page_size: 1000,
-                    page_token,
-                    order_by: "display_name".into(),
-                    ..Default::default()
-                })
-                .await?
-                .into_inner();
-            all.extend(page.courtyards);
-            if page.next_page_token.is_empty() {
-                return Ok(all);
+        let orgs = self.organizations(caller);
+        every_page(|page_token| {
+            let mut orgs = orgs.clone();
+            async move {
+                let page = orgs
+                    .list_courtyards(ListCourtyardsRequest {
+                        page_size: 1000,
+                        page_token,
+                        order_by: "display_name".into(),
+                        ..Default::default()
+                    })
+                    .await?
+                    .into_inner();
+                Ok((page.courtyards, page.next_page_token))
             }
-            page_token = page.next_page_token;
-        }
+        })
+        .await
     }
 
     async fn definition(
