@@ -278,9 +278,23 @@ impl From<Error> for Status {
 
 impl From<sea_orm::DbErr> for Error {
     fn from(err: sea_orm::DbErr) -> Self {
+        use sea_orm::sqlx::Error as Sqlx;
         use sea_orm::{DbErr, RuntimeErr};
+        // The database went away (restart, failover, network): the caller
+        // may retry, with the same request_id.
+        let lost = |e: &Sqlx| {
+            matches!(
+                e,
+                Sqlx::Io(_) | Sqlx::PoolTimedOut | Sqlx::PoolClosed | Sqlx::WorkerCrashed
+            )
+        };
         match &err {
             DbErr::ConnectionAcquire(_) | DbErr::Conn(RuntimeErr::SqlxError(_)) => {
+                Error::Unavailable(err.to_string())
+            }
+            DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e))
+                if lost(e) =>
+            {
                 Error::Unavailable(err.to_string())
             }
             _ => Error::Internal(err.to_string()),
@@ -306,6 +320,21 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_lost_database_is_unavailable_not_internal() {
+        use sea_orm::sqlx::Error as Sqlx;
+        use sea_orm::{DbErr, RuntimeErr};
+        let io = || Sqlx::Io(std::io::Error::from(std::io::ErrorKind::ConnectionReset));
+        for err in [
+            DbErr::Exec(RuntimeErr::SqlxError(io().into())),
+            DbErr::Query(RuntimeErr::SqlxError(Sqlx::PoolTimedOut.into())),
+        ] {
+            assert!(matches!(Error::from(err), Error::Unavailable(_)));
+        }
+        let constraint = DbErr::Exec(RuntimeErr::Internal("constraint".into()));
+        assert!(matches!(Error::from(constraint), Error::Internal(_)));
+    }
 
     #[test]
     fn every_status_carries_error_info() {

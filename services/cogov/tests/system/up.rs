@@ -9,43 +9,9 @@ use std::time::{Duration, Instant};
 
 use cogov_proto::organizations::organizations_service_client::OrganizationsServiceClient;
 use cogov_proto::organizations::*;
-use tonic::service::Interceptor;
-use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 
-/// Presents the credential printed by `cogov up`.
-#[derive(Clone)]
-struct Bearer(String);
-
-impl Interceptor for Bearer {
-    fn call(&mut self, mut r: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
-        r.metadata_mut().insert(
-            "authorization",
-            format!("Bearer {}", self.0).parse().unwrap(),
-        );
-        Ok(r)
-    }
-}
-
-type Signed = InterceptedService<Channel, Bearer>;
-
-/// Stops the server if the test fails half-way.
-struct KillOnDrop(std::process::Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+use crate::{Bearer, KillOnDrop, Signed, free_port};
 
 async fn all_courtyards(
     c: &mut OrganizationsServiceClient<Signed>,

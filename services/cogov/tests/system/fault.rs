@@ -1,0 +1,507 @@
+//! Nothing a user submitted is lost or duplicated when the system is
+//! treated badly. The organizations, issues and gateway roles run as
+//! separate `cogov serve` processes on PostgreSQL (through a relay the test
+//! can cut) with their events on NATS JetStream. Clients send N reports
+//! through the gateway, retrying each with its request_id after random
+//! timeouts, while the issues service is killed with SIGKILL and restarted,
+//! PostgreSQL goes away for a while, and the gateway gets a SIGTERM and a
+//! restart. Afterwards: exactly N issues, one per request id, every
+//! accepted report stored, every IssueReported event published once and
+//! applied once by the gateway's event log; and no call was cut off while
+//! the gateway drained.
+
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use cogov_kit::clock::Clock;
+use cogov_kit::events::jetstream::JetStreamBus;
+use cogov_proto::issues::issues_service_client::IssuesServiceClient;
+use cogov_proto::issues::*;
+use cogov_proto::organizations as org;
+use cogov_proto::organizations::organizations_service_client::OrganizationsServiceClient;
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
+use tokio::sync::Mutex;
+use tokio_util::sync::CancellationToken;
+use tonic::Code;
+use tonic::transport::Channel;
+use tonic_health::pb::HealthCheckRequest;
+use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::health_client::HealthClient;
+
+use crate::{Bearer, KillOnDrop, free_port};
+
+const REPORTS: usize = 300;
+const CLIENTS: usize = 8;
+const INTERNAL_SECRET: &str = "fault test internal secret";
+const JWT_SECRET: &str = "fault test staff token secret";
+
+/// A TCP relay to PostgreSQL that can go away and come back, as a
+/// restarted server does for its clients.
+struct Relay {
+    port: u16,
+    cut: std::sync::Mutex<CancellationToken>,
+}
+
+impl Relay {
+    async fn start() -> Arc<Relay> {
+        let relay = Arc::new(Relay {
+            port: free_port(),
+            cut: std::sync::Mutex::new(CancellationToken::new()),
+        });
+        relay.listen().await;
+        relay
+    }
+
+    async fn listen(&self) {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", self.port))
+            .await
+            .expect("binding the PostgreSQL relay");
+        let cut = self.cut.lock().unwrap().clone();
+        tokio::spawn(async move {
+            loop {
+                let (mut client, _) = tokio::select! {
+                    () = cut.cancelled() => return,
+                    accepted = listener.accept() => match accepted {
+                        Ok(a) => a,
+                        Err(_) => continue,
+                    },
+                };
+                let cut = cut.clone();
+                tokio::spawn(async move {
+                    let Ok(mut server) = tokio::net::TcpStream::connect("127.0.0.1:5432").await
+                    else {
+                        return;
+                    };
+                    tokio::select! {
+                        () = cut.cancelled() => {}
+                        _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
+                    }
+                });
+            }
+        });
+    }
+
+    /// Drops every connection and refuses new ones for `down`.
+    async fn restart(&self, down: Duration) {
+        let old = std::mem::replace(&mut *self.cut.lock().unwrap(), CancellationToken::new());
+        old.cancel();
+        tokio::time::sleep(down).await;
+        self.listen().await;
+    }
+}
+
+/// One `cogov serve` process, restartable on the same port.
+struct Role {
+    name: &'static str,
+    port: u16,
+    env: Vec<(String, String)>,
+    child: Option<KillOnDrop>,
+}
+
+impl Role {
+    fn start(&mut self) {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_cogov"));
+        command
+            .args(["serve", self.name])
+            .env("COGOV_LISTEN", format!("127.0.0.1:{}", self.port))
+            .env("COGOV_METRICS_LISTEN", "127.0.0.1:0")
+            .env("COGOV_LOG", "warn")
+            .stdout(Stdio::null());
+        for (k, v) in &self.env {
+            command.env(k, v);
+        }
+        self.child = Some(KillOnDrop(command.spawn().expect("starting cogov serve")));
+    }
+
+    fn kill(&mut self) {
+        // KillOnDrop sends SIGKILL and reaps.
+        self.child = None;
+    }
+
+    /// SIGTERM, then waits (off the runtime's threads) for the drain to
+    /// end.
+    async fn terminate(&mut self) -> std::process::ExitStatus {
+        let mut child = self.child.take().expect("running");
+        let pid = child.0.id().to_string();
+        assert!(
+            Command::new("kill")
+                .args(["-TERM", &pid])
+                .status()
+                .unwrap()
+                .success()
+        );
+        tokio::task::spawn_blocking(move || child.0.wait().unwrap())
+            .await
+            .unwrap()
+    }
+
+    fn channel(&self) -> Channel {
+        Channel::from_shared(format!("http://127.0.0.1:{}", self.port))
+            .unwrap()
+            .connect_lazy()
+    }
+
+    async fn ready(&self) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let status = HealthClient::new(self.channel())
+                .check(HealthCheckRequest {
+                    service: cogov_kit::server::READINESS.into(),
+                })
+                .await
+                .map(|r| r.into_inner().status);
+            if status.is_ok_and(|s| s == ServingStatus::Serving as i32) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{} never became ready",
+                self.name
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+async fn count(db: &DatabaseConnection, sql: &str) -> i64 {
+    let row = db
+        .query_one_raw(Statement::from_string(db.get_database_backend(), sql))
+        .await
+        .unwrap()
+        .unwrap();
+    row.try_get_by_index::<i64>(0).unwrap()
+}
+
+async fn strings(db: &DatabaseConnection, sql: &str) -> Vec<String> {
+    db.query_all_raw(Statement::from_string(db.get_database_backend(), sql))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.try_get_by_index::<String>(0).unwrap())
+        .collect()
+}
+
+/// A report attempt that failed, and when.
+struct Failure {
+    at: Instant,
+    code: Code,
+    message: String,
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nothing_is_lost_or_duplicated_under_faults() {
+    let Ok(admin_url) = std::env::var("COGOV_TEST_DATABASE_URL") else {
+        eprintln!("COGOV_TEST_DATABASE_URL is not set: the fault test needs PostgreSQL");
+        return;
+    };
+    let tag = format!("fault_{}", uuid::Uuid::new_v4().simple());
+    let admin = Database::connect(&admin_url).await.unwrap();
+    let names = ["organizations", "issues", "gateway"].map(|r| format!("{tag}_{r}"));
+    for db in &names {
+        admin
+            .execute_unprepared(&format!("CREATE DATABASE {db}"))
+            .await
+            .unwrap();
+    }
+    let relay = Relay::start().await;
+    let through_relay = |db: &str| format!("postgres://postgres@127.0.0.1:{}/{db}", relay.port);
+    let direct = |db: &str| {
+        let base = admin_url.rsplit_once('/').unwrap().0;
+        format!("{base}/{db}")
+    };
+
+    let ports = [free_port(), free_port(), free_port()];
+    let common = |db: &str| {
+        vec![
+            ("COGOV_DATABASE_URL".to_owned(), through_relay(db)),
+            (
+                "COGOV_INTERNAL_SECRET".to_owned(),
+                INTERNAL_SECRET.to_owned(),
+            ),
+            (
+                "COGOV_NATS_URL".to_owned(),
+                "nats://127.0.0.1:4222".to_owned(),
+            ),
+            ("COGOV_NATS_NAMESPACE".to_owned(), tag.clone()),
+            (
+                "COGOV_ORGANIZATIONS_ADDR".to_owned(),
+                format!("http://127.0.0.1:{}", ports[0]),
+            ),
+            (
+                "COGOV_ISSUES_ADDR".to_owned(),
+                format!("http://127.0.0.1:{}", ports[1]),
+            ),
+        ]
+    };
+    let mut organizations = Role {
+        name: "organizations",
+        port: ports[0],
+        env: common(&names[0]),
+        child: None,
+    };
+    let mut issues = Role {
+        name: "issues",
+        port: ports[1],
+        env: common(&names[1]),
+        child: None,
+    };
+    let mut gateway_env = common(&names[2]);
+    gateway_env.push(("COGOV_JWT_SECRET".into(), JWT_SECRET.into()));
+    // Keep answering for a second after SIGTERM, then drain.
+    gateway_env.push(("COGOV_PRE_DRAIN_SECONDS".into(), "1".into()));
+    gateway_env.push(("COGOV_PARTNER_RATE".into(), "10000".into()));
+    let mut gateway = Role {
+        name: "gateway",
+        port: ports[2],
+        env: gateway_env,
+        child: None,
+    };
+    // The organizations role creates the event streams the others use.
+    organizations.start();
+    organizations.ready().await;
+    issues.start();
+    gateway.start();
+    issues.ready().await;
+    gateway.ready().await;
+
+    let token = cogov_gateway::StaffTokens::shared_secret(
+        JWT_SECRET.as_bytes(),
+        "cogov",
+        "cogov-gateway",
+        Clock::system(),
+    )
+    .issue("fault-test", "street_admin", "", 3600)
+    .unwrap();
+    let staff = Bearer(token);
+    let mut orgs = OrganizationsServiceClient::with_interceptor(gateway.channel(), staff.clone());
+    let street = orgs
+        .create_street(org::CreateStreetRequest {
+            street: Some(org::Street {
+                display_name: "Niujie".into(),
+                ..Default::default()
+            }),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let community = orgs
+        .create_community(org::CreateCommunityRequest {
+            community: Some(org::Community {
+                street: street.name,
+                display_name: "牛街东里".into(),
+                ..Default::default()
+            }),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let courtyard = orgs
+        .create_courtyard(org::CreateCourtyardRequest {
+            courtyard: Some(org::Courtyard {
+                community: community.name,
+                display_name: "10号院".into(),
+                kind: org::CourtyardKind::Estate as i32,
+                ..Default::default()
+            }),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .name;
+
+    // The load: every report retried with its request_id until accepted.
+    let next = Arc::new(AtomicUsize::new(0));
+    let accepted = Arc::new(Mutex::new(Vec::<String>::new()));
+    let failures = Arc::new(Mutex::new(Vec::<Failure>::new()));
+    let load_started = Instant::now();
+    let mut clients = Vec::new();
+    for _ in 0..CLIENTS {
+        let (next, accepted, failures) = (next.clone(), accepted.clone(), failures.clone());
+        let mut client = IssuesServiceClient::with_interceptor(gateway.channel(), staff.clone());
+        let courtyard = courtyard.clone();
+        clients.push(tokio::spawn(async move {
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= REPORTS {
+                    return;
+                }
+                let request_id = uuid::Uuid::new_v4().to_string();
+                loop {
+                    assert!(
+                        load_started.elapsed() < Duration::from_secs(240),
+                        "report {i} was never accepted"
+                    );
+                    // 30 to 400 ms: some attempts time out although they
+                    // were (or will be) stored.
+                    let timeout = 30 + (uuid::Uuid::new_v4().as_u128() % 370) as u64;
+                    let mut request = tonic::Request::new(ReportIssueRequest {
+                        issue: Some(Issue {
+                            courtyard: courtyard.clone(),
+                            sub_item: "subItems/clutter_piling".into(),
+                            title: format!("report {i}"),
+                            ..Default::default()
+                        }),
+                        request_id: request_id.clone(),
+                    });
+                    request.set_timeout(Duration::from_millis(timeout));
+                    match client.report_issue(request).await {
+                        Ok(issue) => {
+                            accepted.lock().await.push(issue.into_inner().name);
+                            break;
+                        }
+                        Err(status) => {
+                            failures.lock().await.push(Failure {
+                                at: Instant::now(),
+                                code: status.code(),
+                                message: status.message().to_owned(),
+                            });
+                            tokio::time::sleep(Duration::from_millis(50)).await;
+                        }
+                    }
+                }
+            }
+        }));
+    }
+
+    let progress = async |share: usize| {
+        while accepted.lock().await.len() < REPORTS * share / 4 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    progress(1).await;
+    eprintln!("SIGKILL issues at {:?}", load_started.elapsed());
+    issues.kill();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    issues.start();
+    issues.ready().await;
+
+    progress(2).await;
+    eprintln!("PostgreSQL away at {:?}", load_started.elapsed());
+    relay.restart(Duration::from_millis(1500)).await;
+
+    progress(3).await;
+    eprintln!("SIGTERM gateway at {:?}", load_started.elapsed());
+    let sigterm = Instant::now();
+    let status = gateway.terminate().await;
+    assert!(
+        status.success(),
+        "the gateway exited with {status} on SIGTERM"
+    );
+    gateway.start();
+    gateway.ready().await;
+
+    for c in clients {
+        c.await.unwrap();
+    }
+    let accepted = accepted.lock().await.clone();
+    let failures = failures.lock().await;
+    let mut by_code = std::collections::BTreeMap::<String, usize>::new();
+    for f in failures.iter() {
+        *by_code.entry(format!("{:?}", f.code)).or_default() += 1;
+    }
+    eprintln!(
+        "{} reports accepted in {:?}; failed attempts, retried: {by_code:?}",
+        accepted.len(),
+        load_started.elapsed(),
+    );
+    // While the gateway answered NOT_SERVING and then drained, calls it had
+    // taken finished: no attempt was cut off. Timeouts are the clients' own
+    // (the gateway's DEADLINE_EXCEEDED, or tonic's own timer).
+    let own_timeout = |f: &Failure| {
+        f.code == Code::DeadlineExceeded
+            || (f.code == Code::Cancelled && f.message.contains("Timeout expired"))
+    };
+    let cut_off: Vec<_> = failures
+        .iter()
+        .filter(|f| f.at >= sigterm && f.at < sigterm + Duration::from_millis(900))
+        .filter(|f| !own_timeout(f))
+        .map(|f| format!("{:?}: {}", f.code, f.message))
+        .collect();
+    assert!(cut_off.is_empty(), "calls cut off by SIGTERM: {cut_off:?}");
+
+    // Afterwards, straight from the databases.
+    let issues_db = Database::connect(direct(&names[1])).await.unwrap();
+    let gateway_db = Database::connect(direct(&names[2])).await.unwrap();
+    let reported = "cogov.issues.v1.IssueReported";
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let pending = count(
+            &issues_db,
+            "SELECT count(*) FROM outbox WHERE publish_time IS NULL",
+        )
+        .await;
+        let logged = count(
+            &gateway_db,
+            &format!("SELECT count(*) FROM event_log WHERE event_type = '{reported}'"),
+        )
+        .await;
+        if pending == 0 && logged as usize >= REPORTS {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "events still moving: {pending} unpublished, {logged} in the gateway's log"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    assert_eq!(accepted.len(), REPORTS);
+    assert_eq!(
+        count(&issues_db, "SELECT count(*) FROM issues").await as usize,
+        REPORTS,
+        "exactly one issue per report"
+    );
+    assert_eq!(
+        count(
+            &issues_db,
+            "SELECT count(*) FROM idempotency_keys WHERE method = 'ReportIssue'"
+        )
+        .await as usize,
+        REPORTS
+    );
+    let mut stored = strings(&issues_db, "SELECT CAST(id AS TEXT) FROM issues").await;
+    stored.sort();
+    let mut wanted: Vec<String> = accepted
+        .iter()
+        .map(|n| n.trim_start_matches("issues/").to_owned())
+        .collect();
+    wanted.sort();
+    wanted.dedup();
+    assert_eq!(wanted.len(), REPORTS, "two reports answered with one issue");
+    assert_eq!(
+        stored, wanted,
+        "every accepted report is stored, and only those"
+    );
+
+    let mut published = strings(
+        &issues_db,
+        &format!("SELECT CAST(event_id AS TEXT) FROM outbox WHERE event_type = '{reported}'"),
+    )
+    .await;
+    published.sort();
+    assert_eq!(published.len(), REPORTS, "one IssueReported per issue");
+    let mut applied = strings(
+        &gateway_db,
+        &format!("SELECT CAST(event_id AS TEXT) FROM event_log WHERE event_type = '{reported}'"),
+    )
+    .await;
+    applied.sort();
+    assert_eq!(applied, published, "each event applied exactly once");
+
+    drop((organizations, issues, gateway));
+    issues_db.close().await.unwrap();
+    gateway_db.close().await.unwrap();
+    if let Ok(bus) = JetStreamBus::connect("nats://127.0.0.1:4222", &tag).await {
+        let _ = bus.delete().await;
+    }
+    for db in &names {
+        let _ = admin
+            .execute_unprepared(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
+            .await;
+    }
+}
