@@ -1,8 +1,12 @@
 //! The benchmark program. It starts what it measures — the organizations
-//! and issues services on loopback, on SQLite (and PostgreSQL with
-//! `--postgres`) — and prints figures:
+//! and issues services and the gateway in front of them on loopback, on
+//! SQLite (and PostgreSQL with `--postgres`) — and prints figures:
 //!
-//! - `ReportIssue` throughput and latency at concurrency 1 and 64;
+//! - the gateway's cost: the same cheap call (`GetSubItem`) through a bare
+//!   tonic pass-through proxy built here and through the gateway
+//!   (authentication, policy, rate limit, principal signing);
+//! - `ReportIssue` throughput and latency at concurrency 1 and 64, straight
+//!   to the issues service and through the gateway;
 //! - `ListIssues` (a page of 50 with typical filters) and
 //!   `ComputeIssueStatistics` latency with `--issues` rows stored (bulk
 //!   loaded straight into the database).
@@ -32,6 +36,7 @@ use sea_orm::{ActiveValue::Set, EntityTrait, TransactionTrait};
 use tonic::service::Interceptor;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
+use tower::ServiceExt;
 use uuid::Uuid;
 
 #[derive(Debug, Parser)]
@@ -54,18 +59,33 @@ struct Args {
 
 const SECRET: &[u8] = b"benchmark internal secret";
 
+const STAFF_SECRET: &[u8] = b"benchmark staff token secret";
+
+/// How the bench calls: as a service would (a principal it signs itself),
+/// or as staff through the gateway (a bearer token).
 #[derive(Clone)]
-struct Admin(Authenticator);
+enum Admin {
+    Signed(Authenticator),
+    Bearer(String),
+}
 
 impl Interceptor for Admin {
     fn call(&mut self, mut r: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
-        self.0.attach(
-            r.metadata_mut(),
-            &Principal::StreetAdmin {
-                subject: "bench".into(),
-            },
-            chrono::Duration::seconds(600),
-        );
+        match self {
+            Admin::Signed(auth) => auth.attach(
+                r.metadata_mut(),
+                &Principal::StreetAdmin {
+                    subject: "bench".into(),
+                },
+                chrono::Duration::seconds(600),
+            ),
+            Admin::Bearer(token) => {
+                r.metadata_mut().insert(
+                    "authorization",
+                    format!("Bearer {token}").parse().expect("ascii"),
+                );
+            }
+        }
         Ok(r)
     }
 }
@@ -75,13 +95,53 @@ type Issues = IssuesServiceClient<InterceptedService<Channel, Admin>>;
 struct Stack {
     issues: TestServer,
     svc: cogov_issues::Issues,
+    /// Straight to the issues service.
     client: Issues,
+    /// Through the gateway, as a street admin.
+    gateway: Issues,
+    /// Through the bare proxy, with a principal signed here.
+    proxied: Issues,
     courtyards: Vec<(Uuid, Uuid)>,
-    _dbs: (TestDb, TestDb),
-    _orgs: TestServer,
+    _dbs: (TestDb, TestDb, TestDb),
+    _servers: Vec<TestServer>,
+    _proxy: tokio_util::sync::DropGuard,
 }
 
-async fn start(orgs_db: TestDb, issues_db: TestDb) -> Stack {
+/// A tonic server that forwards every call to `backend` untouched: the
+/// least a gateway could do, for comparison.
+/// Serves until the guard is dropped.
+async fn bare_proxy(backend: Channel) -> (Channel, tokio_util::sync::DropGuard) {
+    let forward = tower::service_fn(move |req: http::Request<axum::body::Body>| {
+        let backend = backend.clone();
+        async move {
+            let response = match backend.oneshot(req.map(tonic::body::Body::new)).await {
+                Ok(r) => r.map(axum::body::Body::new),
+                Err(e) => tonic::Status::unavailable(e.to_string()).into_http::<axum::body::Body>(),
+            };
+            Ok::<_, std::convert::Infallible>(response)
+        }
+    });
+    let router = axum::Router::new().fallback_service(forward);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    tokio::spawn(
+        tonic::transport::Server::builder()
+            .add_routes(tonic::service::Routes::from(router))
+            .serve_with_incoming_shutdown(
+                tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true)),
+                shutdown.clone().cancelled_owned(),
+            ),
+    );
+    let channel = Channel::from_shared(format!("http://{addr}"))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    (channel, shutdown.drop_guard())
+}
+
+async fn start(orgs_db: TestDb, issues_db: TestDb, gateway_db: TestDb) -> Stack {
     let clock = Clock::system();
     let auth = Authenticator::new(SECRET, None, clock.clone());
     let tokens = PageTokens::new(b"bench page tokens");
@@ -121,8 +181,10 @@ async fn start(orgs_db: TestDb, issues_db: TestDb) -> Stack {
     let issues = TestServer::start(svc.clone().server(auth.clone())).await;
 
     // A street of 10 communities with 56 courtyards.
-    let mut o =
-        OrganizationsServiceClient::with_interceptor(orgs.channel.clone(), Admin(auth.clone()));
+    let mut o = OrganizationsServiceClient::with_interceptor(
+        orgs.channel.clone(),
+        Admin::Signed(auth.clone()),
+    );
     let street = o
         .create_street(org::CreateStreetRequest {
             street: Some(org::Street {
@@ -169,14 +231,66 @@ async fn start(orgs_db: TestDb, issues_db: TestDb) -> Stack {
             courtyards.push((id(&yard), id(&community)));
         }
     }
-    let client = IssuesServiceClient::with_interceptor(issues.channel.clone(), Admin(auth));
+    let client =
+        IssuesServiceClient::with_interceptor(issues.channel.clone(), Admin::Signed(auth.clone()));
+
+    // The gateway in front, and the bare proxy beside it.
+    let mut cfg = DbConfig::new(&gateway_db.url);
+    cfg.max_connections = 16;
+    let clock = Clock::system();
+    let staff = cogov_gateway::StaffTokens::shared_secret(
+        STAFF_SECRET,
+        "cogov",
+        "cogov-gateway",
+        clock.clone(),
+    );
+    let token = staff
+        .issue("bench", "street_admin", "", 24 * 3600)
+        .expect("a staff token");
+    let gw = cogov_gateway::Gateway::new(
+        Context {
+            db: db::connect::<cogov_gateway::Migrator>(&cfg)
+                .await
+                .expect("gateway database"),
+            tokens: PageTokens::new(b"bench gateway page tokens"),
+            clock: clock.clone(),
+        },
+        Directory::from_channel(
+            orgs.channel.clone(),
+            auth.clone(),
+            "gateway",
+            clock,
+            Duration::from_secs(5),
+        ),
+        auth.clone(),
+        staff,
+        cogov_gateway::Settings {
+            max_in_flight: 4096,
+            ..cogov_gateway::Settings::default()
+        },
+    );
+    let unused = Channel::from_static("http://127.0.0.1:9").connect_lazy();
+    let gateway = TestServer::start(gw.server(cogov_gateway::Backends {
+        organizations: orgs.channel.clone(),
+        issues: issues.channel.clone(),
+        volunteers: unused.clone(),
+        deliberation: unused,
+    }))
+    .await;
+    let (proxy, proxy_guard) = bare_proxy(issues.channel.clone()).await;
     Stack {
+        gateway: IssuesServiceClient::with_interceptor(
+            gateway.channel.clone(),
+            Admin::Bearer(token),
+        ),
+        proxied: IssuesServiceClient::with_interceptor(proxy, Admin::Signed(auth)),
         issues,
         svc,
         client,
         courtyards,
-        _dbs: (orgs_db, issues_db),
-        _orgs: orgs,
+        _dbs: (orgs_db, issues_db, gateway_db),
+        _servers: vec![orgs, gateway],
+        _proxy: proxy_guard,
     }
 }
 
@@ -199,30 +313,23 @@ fn ms(d: Duration) -> String {
     format!("{:.2} ms", d.as_secs_f64() * 1000.0)
 }
 
-async fn writes(stack: &Stack, total: usize, concurrency: usize) -> (f64, Duration, Duration) {
-    let courtyards = Arc::new(stack.courtyards.clone());
+/// Throughput, p50 and p99 of `total` calls of `call` by `concurrency`
+/// clients.
+async fn load<F, Fut>(total: usize, concurrency: usize, call: F) -> (f64, Duration, Duration)
+where
+    F: Fn(usize, usize) -> Fut + Clone + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
     let per_task = total / concurrency;
     let started = Instant::now();
     let mut tasks = Vec::new();
     for t in 0..concurrency {
-        let mut c = stack.client.clone();
-        let courtyards = courtyards.clone();
+        let call = call.clone();
         tasks.push(tokio::spawn(async move {
             let mut lat = Vec::with_capacity(per_task);
             for i in 0..per_task {
-                let (courtyard, _) = courtyards[(t * 7 + i) % courtyards.len()];
-                let sub_item = SUB_ITEMS[(t + i) % SUB_ITEMS.len()].code;
-                let req = ReportIssueRequest {
-                    issue: Some(Issue {
-                        courtyard: format!("courtyards/{courtyard}"),
-                        sub_item: format!("subItems/{sub_item}"),
-                        title: "bench".into(),
-                        ..Default::default()
-                    }),
-                    request_id: Uuid::new_v4().to_string(),
-                };
                 let t0 = Instant::now();
-                c.report_issue(req).await.expect("report");
+                call(t, i).await;
                 lat.push(t0.elapsed());
             }
             lat
@@ -235,6 +342,55 @@ async fn writes(stack: &Stack, total: usize, concurrency: usize) -> (f64, Durati
     let rate = all.len() as f64 / started.elapsed().as_secs_f64();
     let (p50, p99) = percentiles(all);
     (rate, p50, p99)
+}
+
+/// `GetSubItem`: a cheap call, for what the way in costs.
+async fn cheap_calls(
+    client: &Issues,
+    total: usize,
+    concurrency: usize,
+) -> (f64, Duration, Duration) {
+    let client = client.clone();
+    load(total, concurrency, move |_, _| {
+        let mut c = client.clone();
+        async move {
+            c.get_sub_item(GetSubItemRequest {
+                name: "subItems/roof_leak".into(),
+            })
+            .await
+            .expect("GetSubItem");
+        }
+    })
+    .await
+}
+
+async fn writes(
+    client: &Issues,
+    courtyards: &[(Uuid, Uuid)],
+    total: usize,
+    concurrency: usize,
+) -> (f64, Duration, Duration) {
+    let courtyards = Arc::new(courtyards.to_vec());
+    let client = client.clone();
+    load(total, concurrency, move |t, i| {
+        let mut c = client.clone();
+        let (courtyard, _) = courtyards[(t * 7 + i) % courtyards.len()];
+        let sub_item = SUB_ITEMS[(t + i) % SUB_ITEMS.len()].code;
+        async move {
+            c.report_issue(ReportIssueRequest {
+                issue: Some(Issue {
+                    courtyard: format!("courtyards/{courtyard}"),
+                    sub_item: format!("subItems/{sub_item}"),
+                    title: "bench".into(),
+                    ..Default::default()
+                }),
+                request_id: Uuid::new_v4().to_string(),
+            })
+            .await
+            .expect("report");
+        }
+    })
+    .await
 }
 
 /// Inserts `n` issues straight into the database, in realistic spreads.
@@ -339,15 +495,43 @@ async fn measure(name: &str, stack: Stack, args: &Args) {
     println!("\n## {name}\n");
     println!("| measurement | figure |");
     println!("|---|---|");
-    for concurrency in [1, 64] {
-        let (rate, p50, p99) = writes(&stack, args.reports, concurrency).await;
+    let figures = |what: &str, (rate, p50, p99): (f64, Duration, Duration), unit: &str| {
         println!(
-            "| ReportIssue, concurrency {concurrency} | {rate:.0} reports/s, p50 {}, p99 {} |",
+            "| {what} | {rate:.0} {unit}/s, p50 {}, p99 {} |",
             ms(p50),
             ms(p99)
         );
+        rate
+    };
+    for concurrency in [1, 64] {
+        let bare = figures(
+            &format!("GetSubItem through a bare proxy, concurrency {concurrency}"),
+            cheap_calls(&stack.proxied, args.reads * 10, concurrency).await,
+            "calls",
+        );
+        let gateway = figures(
+            &format!("GetSubItem through the gateway, concurrency {concurrency}"),
+            cheap_calls(&stack.gateway, args.reads * 10, concurrency).await,
+            "calls",
+        );
+        println!(
+            "| gateway cost, concurrency {concurrency} | {:.2}× the bare proxy's time per call |",
+            bare / gateway
+        );
     }
-    let already = 2 * args.reports;
+    for concurrency in [1, 64] {
+        figures(
+            &format!("ReportIssue straight to the service, concurrency {concurrency}"),
+            writes(&stack.client, &stack.courtyards, args.reports, concurrency).await,
+            "reports",
+        );
+        figures(
+            &format!("ReportIssue through the gateway, concurrency {concurrency}"),
+            writes(&stack.gateway, &stack.courtyards, args.reports, concurrency).await,
+            "reports",
+        );
+    }
+    let already = 4 * args.reports;
     let load = bulk_load(&stack, args.issues.saturating_sub(already)).await;
     println!(
         "| bulk load to {} issues | {:.1} s |",
@@ -443,12 +627,13 @@ fn main() {
         );
         measure(
             "SQLite (WAL, synchronous=NORMAL)",
-            start(TestDb::sqlite(), TestDb::sqlite()).await,
+            start(TestDb::sqlite(), TestDb::sqlite(), TestDb::sqlite()).await,
             &args,
         )
         .await;
         if let Some(url) = &args.postgres {
             let stack = start(
+                TestDb::postgres_at(url).await,
                 TestDb::postgres_at(url).await,
                 TestDb::postgres_at(url).await,
             )

@@ -53,6 +53,15 @@ pub struct Cursor {
     pub id: Uuid,
 }
 
+/// The longest token decoded: room for any sort key this service issues
+/// one for (up to [`MAX_TEXT_KEY`] bytes of text), and a bound on the work
+/// garbage can cause.
+const MAX_TOKEN_LEN: usize = 16 * 1024;
+
+/// The longest text sort key a token round-trips. Lists sort by names and
+/// titles of at most a few hundred bytes.
+pub const MAX_TEXT_KEY: usize = 8 * 1024;
+
 /// Signs and verifies page tokens with the service's secret.
 #[derive(Clone)]
 pub struct PageTokens {
@@ -111,7 +120,7 @@ impl PageTokens {
         if token.is_empty() {
             return Ok(None);
         }
-        if token.len() > 4096 {
+        if token.len() > MAX_TOKEN_LEN {
             return Err(Error::InvalidPageToken("too long"));
         }
         let bytes = URL_SAFE_NO_PAD
@@ -195,6 +204,17 @@ mod tests {
             assert_eq!(tokens().decode(&fp, &token).unwrap(), Some(cursor));
         }
         assert_eq!(tokens().decode(&fp, "").unwrap(), None);
+    }
+
+    #[test]
+    fn the_longest_text_key_round_trips() {
+        let tokens = PageTokens::new(b"secret");
+        let cursor = Cursor {
+            key: SortKey::Text("名".repeat(MAX_TEXT_KEY / 3)),
+            id: Uuid::nil(),
+        };
+        let token = tokens.encode(b"fp", &cursor);
+        assert_eq!(tokens.decode(b"fp", &token).unwrap(), Some(cursor));
     }
 
     #[test]
