@@ -531,19 +531,29 @@ impl Open311 {
                 (s.name, name)
             })
             .collect();
+        // The timelines, a call each, 16 at a time.
+        let client = self.issues(caller);
+        let mut timelines = Vec::with_capacity(issues.len());
+        for chunk in issues.chunks(16) {
+            let calls = chunk.iter().map(|issue| {
+                let mut client = client.clone();
+                let parent = issue.name.clone();
+                async move {
+                    client
+                        .list_issue_updates(ListIssueUpdatesRequest {
+                            parent,
+                            page_size: 1000,
+                            ..Default::default()
+                        })
+                        .await
+                        .map(|r| r.into_inner().updates)
+                }
+            });
+            timelines.extend(futures_util::future::try_join_all(calls).await?);
+        }
         let mut agencies: HashMap<String, String> = HashMap::new();
         let mut out = Vec::with_capacity(issues.len());
-        let mut client = self.issues(caller);
-        for issue in &issues {
-            let updates = client
-                .list_issue_updates(ListIssueUpdatesRequest {
-                    parent: issue.name.clone(),
-                    page_size: 1000,
-                    ..Default::default()
-                })
-                .await?
-                .into_inner()
-                .updates;
+        for (issue, updates) in issues.iter().zip(&timelines) {
             let agency = match names::parse("organizations", &issue.assignee) {
                 None => String::new(),
                 Some(id) => match agencies.get(&issue.assignee) {
@@ -566,7 +576,7 @@ impl Open311 {
                 issue,
                 service,
                 &agency,
-                &mapping::status_notes(&updates),
+                &mapping::status_notes(updates),
             ));
         }
         Ok(Value::Array(out))
