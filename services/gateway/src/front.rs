@@ -187,15 +187,8 @@ impl Front {
             }),
             Some(Credential::Token(token)) => Ok((self.gw.staff_tokens.verify(token)?, None)),
             Some(Credential::ApiKey(key)) => {
-                let now = self.gw.ctx.clock.now();
-                let (principal, partner, record) =
-                    keys::verify(self.gw.ctx.db.read(), key, now).await?;
-                let db = self.gw.ctx.db.clone();
-                tokio::spawn(async move {
-                    if let Err(e) = keys::touch(db.write(), &record, now).await {
-                        tracing::warn!(error = %e, "recording a key's last use");
-                    }
-                });
+                let (principal, partner) =
+                    keys::authenticate(&self.gw.ctx.db, key, self.gw.ctx.clock.now()).await?;
                 Ok((principal, Some(partner)))
             }
         }

@@ -201,6 +201,23 @@ pub async fn verify<C: ConnectionTrait>(
     Ok((principal, partner, record))
 }
 
+/// The partner an API key stands for, if the key is valid now; its last
+/// use is recorded in the background, off the call's path.
+pub async fn authenticate(
+    db: &cogov_kit::db::Db,
+    key: &str,
+    now: DateTime<Utc>,
+) -> Result<(Principal, partners::Model)> {
+    let (principal, partner, record) = verify(db.read(), key, now).await?;
+    let db = db.clone();
+    tokio::spawn(async move {
+        if let Err(e) = touch(db.write(), &record, now).await {
+            tracing::warn!(error = %e, "recording a key's last use");
+        }
+    });
+    Ok((principal, partner))
+}
+
 /// Records that a key was used, to the minute (one write a minute at most).
 pub async fn touch<C: ConnectionTrait>(conn: &C, key: &Model, now: DateTime<Utc>) -> Result<()> {
     let minute = now - Duration::seconds(i64::from(chrono::Timelike::second(&now)));

@@ -16,13 +16,12 @@ use cogov_proto::organizations::{
     GetBuildingRequest, GetCommunityRequest, GetCourtyardRequest, GetOrganizationRequest,
     GetPersonRequest, ListPersonsRequest, ResolveReachRequest,
 };
-use tonic::service::Interceptor;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Channel, Endpoint};
 use tonic::{Code, Status};
 use uuid::Uuid;
 
-use crate::auth::{Authenticator, Principal};
+use crate::auth::{Authenticator, Principal, Signer};
 use crate::clock::Clock;
 use crate::convert;
 use crate::error::{Error, Result};
@@ -82,25 +81,7 @@ impl Reach {
     }
 }
 
-#[derive(Clone)]
-struct AsService {
-    auth: Authenticator,
-    principal: Principal,
-}
-
-impl Interceptor for AsService {
-    fn call(&mut self, mut request: tonic::Request<()>) -> Result<tonic::Request<()>, Status> {
-        self.auth.attach(
-            request.metadata_mut(),
-            &self.principal,
-            chrono::Duration::seconds(30),
-        );
-        crate::telemetry::propagate(request.metadata_mut());
-        Ok(request)
-    }
-}
-
-type Client = OrganizationsServiceClient<InterceptedService<Channel, AsService>>;
+type Client = OrganizationsServiceClient<InterceptedService<Channel, Signer>>;
 
 #[derive(Default)]
 struct Cache {
@@ -165,12 +146,12 @@ impl Directory {
         clock: Clock,
         reach_ttl: Duration,
     ) -> Self {
-        let signer = AsService {
+        let signer = Signer::new(
             auth,
-            principal: Principal::Service {
+            Principal::Service {
                 name: service.into(),
             },
-        };
+        );
         Self {
             client: OrganizationsServiceClient::with_interceptor(channel, signer),
             cache: Arc::default(),

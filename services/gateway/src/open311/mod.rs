@@ -22,7 +22,7 @@ use std::sync::Arc;
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use axum::routing::get;
-use cogov_kit::auth::Principal;
+use cogov_kit::auth::{Principal, Signer};
 use cogov_kit::names;
 use cogov_proto::common::{ContactDetails, Media};
 use cogov_proto::issues::issues_service_client::IssuesServiceClient;
@@ -31,7 +31,6 @@ use cogov_proto::organizations::organizations_service_client::OrganizationsServi
 use cogov_proto::organizations::{Courtyard, ListCourtyardsRequest};
 use http::{HeaderMap, StatusCode};
 use serde_json::{Value, json};
-use tonic::service::Interceptor;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 use tonic::transport::server::TcpConnectInfo;
@@ -234,28 +233,6 @@ impl Caller {
     }
 }
 
-/// Signs the caller's principal onto each call to a service.
-#[derive(Clone)]
-struct Signed {
-    gw: Gateway,
-    principal: Principal,
-}
-
-impl Interceptor for Signed {
-    fn call(
-        &mut self,
-        mut request: tonic::Request<()>,
-    ) -> Result<tonic::Request<()>, tonic::Status> {
-        self.gw.internal.attach(
-            request.metadata_mut(),
-            &self.principal,
-            chrono::Duration::seconds(60),
-        );
-        cogov_kit::telemetry::propagate(request.metadata_mut());
-        Ok(request)
-    }
-}
-
 /// Every item of a list, following `next_page_token` from the first page.
 async fn every_page<T, Page>(mut page: impl FnMut(String) -> Page) -> Result<Vec<T>, Open311Error>
 where
@@ -273,15 +250,12 @@ where
     }
 }
 
-type Issues = IssuesServiceClient<InterceptedService<Channel, Signed>>;
-type Organizations = OrganizationsServiceClient<InterceptedService<Channel, Signed>>;
+type Issues = IssuesServiceClient<InterceptedService<Channel, Signer>>;
+type Organizations = OrganizationsServiceClient<InterceptedService<Channel, Signer>>;
 
 impl Open311 {
-    fn signed(&self, caller: &Caller) -> Signed {
-        Signed {
-            gw: self.gw.clone(),
-            principal: caller.principal(),
-        }
+    fn signed(&self, caller: &Caller) -> Signer {
+        Signer::new(self.gw.internal.clone(), caller.principal())
     }
 
     fn issues(&self, caller: &Caller) -> Issues {
@@ -327,15 +301,12 @@ impl Open311 {
             return Ok(Caller::Public);
         };
         let now = self.gw.ctx.clock.now();
-        let (principal, partner, record) = keys::verify(self.gw.ctx.db.read(), key, now).await?;
+        let (principal, partner) = keys::authenticate(&self.gw.ctx.db, key, now).await?;
         self.gw.limits.admit_partner(
             partner.id,
             partner.rate_limit_per_second,
             partner.rate_limit_burst,
         )?;
-        if let Err(e) = keys::touch(self.gw.ctx.db.write(), &record, now).await {
-            tracing::warn!(error = %e, "recording a key's last use");
-        }
         Ok(Caller::Partner(principal, partner.id))
     }
 
