@@ -158,9 +158,8 @@ async fn carry_out<C: ConnectionTrait>(
         create_time: Set(now),
         update_time: Set(now),
         ..Default::default()
-    }
-    .insert(conn)
-    .await?;
+    };
+    let row = crate::issues::insert(conn, row).await?;
     for entry in [
         Entry::transition(IssueState::Unspecified, IssueState::Reported, AUTHOR, now)
             .with_text(format!("决议事项 action item {}", p.action_item)),

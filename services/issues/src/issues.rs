@@ -27,6 +27,7 @@ use crate::access;
 use crate::entity::issues::{self as rows, Column, Entity, Model};
 use crate::entity::parties;
 use crate::lifecycle::{self, OPEN};
+use crate::statistics::day_counts;
 use crate::taxonomy::find_sub_item;
 use crate::timeline::{self, Entry};
 use crate::{Issues, clusters, events, media, read_code, read_id, required, two_nos};
@@ -57,26 +58,66 @@ pub(crate) fn opt_name(collection: &str, id: Option<Uuid>) -> String {
     id.map(|i| names::format(collection, i)).unwrap_or_default()
 }
 
+/// When an issue in `state` with these deadlines falls overdue: the
+/// earlier deadline while nobody has acknowledged it, the resolve-by time
+/// while it is open, never once it is handled.
+pub fn due_at(
+    state: IssueState,
+    respond_by: DateTime<Utc>,
+    resolve_by: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
+    if state == IssueState::Reported {
+        Some(respond_by.min(resolve_by))
+    } else if lifecycle::is_open(state) {
+        Some(resolve_by)
+    } else {
+        None
+    }
+}
+
 /// Whether an issue is overdue at `now`.
 pub fn overdue(m: &Model, now: DateTime<Utc>) -> bool {
     let state = IssueState::try_from(m.state).unwrap_or_default();
-    (state == IssueState::Reported && m.respond_by < now)
-        || (lifecycle::is_open(state) && m.resolve_by < now)
+    due_at(state, m.respond_by, m.resolve_by).is_some_and(|due| due < now)
 }
 
-/// The SQL form of [`overdue`].
+/// The SQL form of [`overdue`], on the stored due time.
 pub fn overdue_condition(now: DateTime<Utc>) -> Condition {
-    Condition::any()
-        .add(
-            Condition::all()
-                .add(Column::State.eq(IssueState::Reported as i32))
-                .add(Column::RespondBy.lt(now)),
-        )
-        .add(
-            Condition::all()
-                .add(Column::State.is_in(OPEN.map(|s| s as i32)))
-                .add(Column::ResolveBy.lt(now)),
-        )
+    Condition::all().add(Column::DueAt.lt(now))
+}
+
+/// Sets the columns derived from the others (the due time) on `am`,
+/// which holds every column (a row loaded and changed, or a new one).
+fn derive(am: &mut rows::ActiveModel) {
+    let value = |v: &sea_orm::ActiveValue<DateTime<Utc>>| v.clone().unwrap();
+    let state = IssueState::try_from(am.state.clone().unwrap()).unwrap_or_default();
+    am.due_at = Set(due_at(state, value(&am.respond_by), value(&am.resolve_by)));
+}
+
+/// Stores a new issue, with its derived columns and its day counts.
+pub(crate) async fn insert<C: ConnectionTrait>(
+    conn: &C,
+    mut am: rows::ActiveModel,
+) -> Result<Model> {
+    derive(&mut am);
+    let row = am.insert(conn).await?;
+    day_counts::record(conn, None, &row).await?;
+    Ok(row)
+}
+
+/// Saves `am`, the changed `before`, if its revision is unchanged; keeps
+/// the derived columns and the day counts in step.
+pub(crate) async fn save<C: ConnectionTrait>(
+    conn: &C,
+    before: &Model,
+    mut am: rows::ActiveModel,
+) -> Result<Model> {
+    derive(&mut am);
+    let saved = VERSIONED
+        .save::<Entity, _>(conn, before.id, before.revision, am, &name(before.id))
+        .await?;
+    day_counts::record(conn, Some(before), &saved).await?;
+    Ok(saved)
 }
 
 /// The proto of an issue as `scope` may see it.
@@ -412,6 +453,7 @@ pub async fn report(
             state: Set(IssueState::Reported as i32),
             respond_by: Set(now + Duration::hours(item.respond_within_hours.into())),
             resolve_by: Set(now + Duration::days(item.resolve_within_days.into())),
+            due_at: Set(None),
             acknowledge_time: Set(None),
             assignee_id: Set(None),
             dispatch_count: Set(0),
@@ -436,9 +478,8 @@ pub async fn report(
             revision: Set(1),
             create_time: Set(now),
             update_time: Set(now),
-        }
-        .insert(txn)
-        .await?;
+        };
+        let row = insert(txn, row).await?;
         timeline::record(
             txn,
             id,
@@ -686,9 +727,7 @@ pub async fn update(
     }
     am.revision = Set(row.revision + 1);
     am.update_time = Set(now);
-    let saved = VERSIONED
-        .save::<Entity, _>(&txn, id, row.revision, am, &name(id))
-        .await?;
+    let saved = save(&txn, &row, am).await?;
     let paths: Vec<&str> = mask.paths().collect();
     timeline::record(
         &txn,

@@ -18,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(cogov_kit::events::inbox::Migration),
             Box::new(Initial),
             Box::new(SeedTaxonomy),
+            Box::new(DueTimesAndDayCounts),
         ]
     }
 }
@@ -373,5 +374,94 @@ impl MigrationTrait for SeedTaxonomy {
             .await?;
         m.exec_stmt(Query::delete().from_table("categories").to_owned())
             .await
+    }
+}
+
+/// The stored due time behind the `overdue` filter, and the day counts
+/// behind the statistics, both filled from the issues already stored.
+struct DueTimesAndDayCounts;
+
+impl MigrationName for DueTimesAndDayCounts {
+    fn name(&self) -> &str {
+        "m0003_issues_due_times_and_day_counts"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for DueTimesAndDayCounts {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        use cogov_proto::issues::IssueState;
+
+        m.alter_table(
+            Table::alter()
+                .table("issues")
+                .add_column(opt_time("due_at"))
+                .to_owned(),
+        )
+        .await?;
+        let open: Vec<i32> = crate::lifecycle::OPEN
+            .iter()
+            .filter(|s| **s != IssueState::Reported)
+            .map(|s| *s as i32)
+            .collect();
+        let earlier = Expr::case(
+            Expr::col("respond_by").lt(Expr::col("resolve_by")),
+            Expr::col("respond_by"),
+        )
+        .finally(Expr::col("resolve_by"));
+        let due = Expr::case(Expr::col("state").eq(IssueState::Reported as i32), earlier)
+            .case(Expr::col("state").is_in(open), Expr::col("resolve_by"))
+            .finally(Expr::null());
+        m.exec_stmt(
+            Query::update()
+                .table("issues")
+                .value("due_at", due)
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(index("issues", "due_at", &["due_at"]))
+            .await?;
+
+        m.create_table(
+            Table::create()
+                .table("issue_day_counts")
+                .col(ColumnDef::new("day").string_len(10).not_null())
+                .col(uuid("courtyard_id"))
+                .col(uuid("community_id"))
+                .col(int("reported"))
+                .col(int("responded_in_time"))
+                .col(int("resolved"))
+                .col(int("rated"))
+                .col(int("satisfied"))
+                .col(int("dispatched"))
+                .col(int("returned"))
+                .col(int("ever_resolved"))
+                .col(int("reopened"))
+                .primary_key(Index::create().col("day").col("courtyard_id"))
+                .to_owned(),
+        )
+        .await?;
+        crate::statistics::day_counts::rebuild(m.get_connection())
+            .await
+            .map_err(|e| DbErr::Migration(e.to_string()))
+    }
+
+    async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.drop_table(Table::drop().table("issue_day_counts").to_owned())
+            .await?;
+        m.drop_index(
+            Index::drop()
+                .name("ix_issues_due_at")
+                .table("issues")
+                .to_owned(),
+        )
+        .await?;
+        m.alter_table(
+            Table::alter()
+                .table("issues")
+                .drop_column("due_at")
+                .to_owned(),
+        )
+        .await
     }
 }

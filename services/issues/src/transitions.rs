@@ -24,7 +24,7 @@ use uuid::Uuid;
 
 use crate::entity::issues::{self as rows, Column, Entity, Model};
 use crate::entity::{parties, sub_items};
-use crate::issues::{self as store, COLLECTION, VERSIONED, name};
+use crate::issues::{self as store, COLLECTION, name};
 use crate::lifecycle::{self, Action};
 use crate::timeline::{self, Entry};
 use crate::{Issues, events, media, read_id, two_nos};
@@ -97,9 +97,7 @@ impl<'a> Step<'a> {
     /// Saves `am`, records `entries`, refreshes two-nos, commits, renders.
     async fn finish(self, am: rows::ActiveModel, entries: Vec<Entry>) -> Result<Issue> {
         let id = self.row.id;
-        let saved = VERSIONED
-            .save::<Entity, _>(&self.txn, id, self.row.revision, am, &name(id))
-            .await?;
+        let saved = store::save(&self.txn, &self.row, am).await?;
         for entry in entries {
             timeline::record(&self.txn, id, entry).await?;
         }
@@ -600,9 +598,7 @@ pub async fn mark_duplicate(
     o.duplicate_count = Set(orig.duplicate_count + 1);
     o.revision = Set(orig.revision + 1);
     o.update_time = Set(step.now);
-    VERSIONED
-        .save::<Entity, _>(&step.txn, orig.id, orig.revision, o, &req.original)
-        .await?;
+    store::save(&step.txn, &orig, o).await?;
     timeline::record(
         &step.txn,
         orig.id,
@@ -671,10 +667,7 @@ pub async fn close_unconfirmed(svc: &Issues) -> Result<u64> {
         am.revision = Set(row.revision + 1);
         am.update_time = Set(now);
         // A concurrent confirmation wins; skip this one.
-        match VERSIONED
-            .save::<Entity, _>(&txn, row.id, row.revision, am, &name(row.id))
-            .await
-        {
+        match store::save(&txn, &row, am).await {
             Ok(saved) => {
                 timeline::record(
                     &txn,

@@ -26,6 +26,10 @@ pub struct Model {
     pub state: i32,
     pub respond_by: DateTimeUtc,
     pub resolve_by: DateTimeUtc,
+    /// When the issue falls overdue: the earlier deadline while reported,
+    /// the resolve-by time while open, none once handled. Kept by
+    /// [`crate::issues::due_at`] so that `overdue` is one indexed range.
+    pub due_at: Option<DateTimeUtc>,
     pub acknowledge_time: Option<DateTimeUtc>,
     pub assignee_id: Option<Uuid>,
     pub dispatch_count: i32,

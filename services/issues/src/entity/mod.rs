@@ -3,6 +3,7 @@
 
 pub mod categories;
 pub mod clusters;
+pub mod day_counts;
 pub mod inspections;
 pub mod issues;
 pub mod parties;

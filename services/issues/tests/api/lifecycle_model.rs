@@ -300,4 +300,5 @@ fn the_service_follows_the_lifecycle_model() {
     if let Err(e) = result {
         panic!("{e}");
     }
+    rt.block_on(day_counts_agree_with_the_issues(&env));
 }

@@ -273,4 +273,5 @@ async fn rates_on_a_hand_computed_set(env: Env) {
             .await,
         "group_by",
     );
+    day_counts_agree_with_the_issues(&env).await;
 }

@@ -368,3 +368,63 @@ pub async fn dispatched(env: &Env, courtyard: &str, sub_item: &str, assignee: &s
     .unwrap()
     .into_inner()
 }
+
+/// Statistics read from the day counts kept on
+/// the way equal statistics counted from the issues, for windows whose
+/// issues fall in whole days and in the partial days at the edges, and
+/// equal again once the day counts are rebuilt from scratch.
+pub async fn day_counts_agree_with_the_issues(env: &Env) {
+    use cogov_issues::statistics::{Source, compute_from, day_counts};
+    use cogov_kit::scope::Scope;
+
+    // Overdue, too: ten days on, the open issues are past their deadlines.
+    env.clock.advance(chrono::Duration::days(10));
+    let t = start_time();
+    let hours = chrono::Duration::hours;
+    let windows = [
+        (t - hours(36), t + hours(36)),
+        (t - hours(50), t + hours(1)),
+        (t - hours(1), t + hours(30)),
+        (t - hours(1), t + hours(1)),
+    ];
+    let groups = [
+        StatisticsGroup::All,
+        StatisticsGroup::Community,
+        StatisticsGroup::Courtyard,
+        StatisticsGroup::Month,
+    ];
+    let all = |from: Source| {
+        let svc = env.svc.clone();
+        async move {
+            let mut out = Vec::new();
+            for (start, end) in windows {
+                for group in groups {
+                    let req = ComputeIssueStatisticsRequest {
+                        group_by: group as i32,
+                        interval: Some(cogov_proto::common::Interval {
+                            start_time: Some(cogov_kit::convert::timestamp(start)),
+                            end_time: Some(cogov_kit::convert::timestamp(end)),
+                        }),
+                        ..Default::default()
+                    };
+                    let rows = compute_from(&svc, &Scope::All, req, from)
+                        .await
+                        .expect("statistics")
+                        .rows;
+                    out.push((group, start, rows));
+                }
+            }
+            out
+        }
+    };
+    let kept = all(Source::DayCounts).await;
+    let scanned = all(Source::Issues).await;
+    assert!(
+        kept.iter()
+            .any(|(_, _, rows)| rows.iter().any(|r| r.reported > 1)),
+        "the histories left issues to count"
+    );
+    assert_eq!(kept, scanned, "day counts kept on the way");
+    day_counts::rebuild(env.svc.ctx.db.write()).await.unwrap();
+    assert_eq!(all(Source::DayCounts).await, scanned, "day counts rebuilt");
+}
