@@ -2,6 +2,8 @@
 //! and issues services and the gateway in front of them on loopback, on
 //! SQLite (and PostgreSQL with `--postgres`) — and prints figures:
 //!
+//! - event delivery latency from a report's commit to a `WatchEvents`
+//!   watcher, on the in-process bus (and JetStream with `--nats`);
 //! - the gateway's cost: the same cheap call (`GetSubItem`) through a bare
 //!   tonic pass-through proxy built here and through the gateway
 //!   (authentication, policy, rate limit, principal signing);
@@ -9,30 +11,38 @@
 //!   to the issues service and through the gateway;
 //! - `ListIssues` (a page of 50 with typical filters) and
 //!   `ComputeIssueStatistics` latency with `--issues` rows stored (bulk
-//!   loaded straight into the database).
+//!   loaded straight into the database), and the query plans behind them;
+//! - `cogov up` (the real binary, built if need be): time to healthy, and
+//!   the whole system's peak memory under load through the gateway.
 //!
-//! Run: `cargo run --release -p cogov-bench -- [--issues 100000] [--postgres URL]`
+//! Run: `cargo run --release -p cogov-bench -- [--issues 1000000] [--postgres URL] [--nats URL]`
+
+mod bulk;
+mod events;
+mod operations;
+mod plans;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use clap::Parser;
-use cogov_issues::entity::issues as rows;
 use cogov_issues::taxonomy_seed::SUB_ITEMS;
 use cogov_kit::Context;
 use cogov_kit::auth::{Authenticator, Principal};
 use cogov_kit::clock::Clock;
 use cogov_kit::db::{self, DbConfig};
 use cogov_kit::directory::Directory;
+use cogov_kit::events::Bus;
+use cogov_kit::events::jetstream::JetStreamBus;
+use cogov_kit::events::memory::MemoryBus;
 use cogov_kit::paging::PageTokens;
 use cogov_kit::testing::{TestDb, TestServer};
 use cogov_proto::issues::issues_service_client::IssuesServiceClient;
 use cogov_proto::issues::*;
 use cogov_proto::organizations as org;
 use cogov_proto::organizations::organizations_service_client::OrganizationsServiceClient;
-use rand::{RngExt, SeedableRng};
-use sea_orm::{ActiveValue::Set, EntityTrait, TransactionTrait};
+use sea_orm::ConnectionTrait;
 use tonic::service::Interceptor;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
@@ -55,6 +65,14 @@ struct Args {
     /// dropped), e.g. postgres://postgres@127.0.0.1:5432/postgres.
     #[arg(long, env = "COGOV_TEST_DATABASE_URL")]
     postgres: Option<String>,
+    /// Also measure event delivery through this NATS JetStream server
+    /// (streams under a namespace of their own, removed after), e.g.
+    /// nats://127.0.0.1:4222.
+    #[arg(long)]
+    nats: Option<String>,
+    /// Reports timed from commit to a watcher, per bus.
+    #[arg(long, default_value_t = 200)]
+    events: usize,
 }
 
 const SECRET: &[u8] = b"benchmark internal secret";
@@ -94,6 +112,10 @@ type Issues = IssuesServiceClient<InterceptedService<Channel, Admin>>;
 
 struct Stack {
     issues: TestServer,
+    /// The gateway, for its own service.
+    gateway_channel: Channel,
+    /// A street admin's bearer token for the gateway.
+    token: String,
     svc: cogov_issues::Issues,
     /// Straight to the issues service.
     client: Issues,
@@ -141,7 +163,9 @@ async fn bare_proxy(backend: Channel) -> (Channel, tokio_util::sync::DropGuard) 
     (channel, shutdown.drop_guard())
 }
 
-async fn start(orgs_db: TestDb, issues_db: TestDb, gateway_db: TestDb) -> Stack {
+/// The services on `bus`, with the issues relay and the gateway's event
+/// consumer.
+async fn start(orgs_db: TestDb, issues_db: TestDb, gateway_db: TestDb, bus: Bus) -> Stack {
     let clock = Clock::system();
     let auth = Authenticator::new(SECRET, None, clock.clone());
     let tokens = PageTokens::new(b"bench page tokens");
@@ -179,6 +203,7 @@ async fn start(orgs_db: TestDb, issues_db: TestDb, gateway_db: TestDb) -> Stack 
         cogov_issues::Settings::default(),
     );
     let issues = TestServer::start(svc.clone().server(auth.clone())).await;
+    cogov_kit::events::relay::spawn(svc.ctx.db.clone(), bus.clone(), Clock::system());
 
     // A street of 10 communities with 56 courtyards.
     let mut o = OrganizationsServiceClient::with_interceptor(
@@ -269,6 +294,9 @@ async fn start(orgs_db: TestDb, issues_db: TestDb, gateway_db: TestDb) -> Stack 
             ..cogov_gateway::Settings::default()
         },
     );
+    cogov_gateway::events::start(&gw, &bus)
+        .await
+        .expect("the gateway's event consumer");
     let unused = Channel::from_static("http://127.0.0.1:9").connect_lazy();
     let gateway = TestServer::start(gw.server(cogov_gateway::Backends {
         organizations: orgs.channel.clone(),
@@ -281,8 +309,10 @@ async fn start(orgs_db: TestDb, issues_db: TestDb, gateway_db: TestDb) -> Stack 
     Stack {
         gateway: IssuesServiceClient::with_interceptor(
             gateway.channel.clone(),
-            Admin::Bearer(token),
+            Admin::Bearer(token.clone()),
         ),
+        gateway_channel: gateway.channel.clone(),
+        token,
         proxied: IssuesServiceClient::with_interceptor(proxy, Admin::Signed(auth)),
         issues,
         svc,
@@ -393,90 +423,6 @@ async fn writes(
     .await
 }
 
-/// Inserts `n` issues straight into the database, in realistic spreads.
-async fn bulk_load(stack: &Stack, n: usize) -> Duration {
-    let started = Instant::now();
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
-    let now = Utc::now();
-    let db = stack.svc.ctx.db.write();
-    let mut left = n;
-    while left > 0 {
-        // SQLite binds at most 32,766 variables a statement: 45 columns × 500.
-        let batch = left.min(500);
-        left -= batch;
-        let mut models = Vec::with_capacity(batch);
-        for _ in 0..batch {
-            let (courtyard, community) =
-                stack.courtyards[rng.random_range(0..stack.courtyards.len())];
-            let item = SUB_ITEMS[rng.random_range(0..SUB_ITEMS.len())];
-            let created = now - chrono::Duration::minutes(rng.random_range(0..90 * 24 * 60));
-            let state = [2, 3, 5, 6, 7, 7, 7, 7, 1, 9][rng.random_range(0..10)];
-            let acked =
-                (state != 1).then_some(created + chrono::Duration::hours(rng.random_range(0..30)));
-            let resolved = matches!(state, 6 | 7)
-                .then_some(created + chrono::Duration::days(rng.random_range(0..10)));
-            models.push(rows::ActiveModel {
-                id: Set(Uuid::now_v7()),
-                courtyard_id: Set(courtyard),
-                community_id: Set(community),
-                building_id: Set(None),
-                sub_item_id: Set(item.code.to_owned()),
-                category_id: Set(item.category.to_owned()),
-                title: Set("bulk".into()),
-                description: Set(String::new()),
-                latitude: Set(None),
-                longitude: Set(None),
-                address_text: Set(String::new()),
-                media: Set(String::new()),
-                channel: Set(1),
-                priority: Set(2),
-                reporter_id: Set(None),
-                contact_name: Set(String::new()),
-                contact_phone: Set(String::new()),
-                contact_address: Set(String::new()),
-                state: Set(state),
-                respond_by: Set(created + chrono::Duration::hours(item.respond_hours.into())),
-                resolve_by: Set(created + chrono::Duration::days(item.resolve_days.into())),
-                acknowledge_time: Set(acked),
-                assignee_id: Set((state >= 3).then(Uuid::now_v7)),
-                dispatch_count: Set(i32::from(state >= 3)),
-                resolution_note: Set(String::new()),
-                resolution_media: Set(String::new()),
-                resolver_id: Set(None),
-                resolve_time: Set(resolved),
-                satisfaction: Set(if state == 7 {
-                    rng.random_range(1..=5)
-                } else {
-                    0
-                }),
-                confirm_comment: Set(String::new()),
-                confirmer_id: Set(None),
-                confirm_time: Set(None),
-                close_time: Set(None),
-                reject_reason: Set(0),
-                duplicate_of: Set(None),
-                duplicate_count: Set(0),
-                return_count: Set(i32::from(rng.random_bool(0.05))),
-                reopen_count: Set(i32::from(rng.random_bool(0.03))),
-                cluster_id: Set(None),
-                escalated_to: Set(None),
-                topic_id: Set(None),
-                action_item: Set(String::new()),
-                revision: Set(1),
-                create_time: Set(created),
-                update_time: Set(created),
-            });
-        }
-        let txn = db.begin().await.unwrap();
-        rows::Entity::insert_many(models)
-            .exec_without_returning(&txn)
-            .await
-            .unwrap();
-        txn.commit().await.unwrap();
-    }
-    started.elapsed()
-}
-
 async fn reads<F, Fut>(count: usize, mut call: F) -> (Duration, Duration)
 where
     F: FnMut() -> Fut,
@@ -491,18 +437,29 @@ where
     percentiles(lat)
 }
 
-async fn measure(name: &str, stack: Stack, args: &Args) {
+fn figures(what: &str, (rate, p50, p99): (f64, Duration, Duration), unit: &str) -> f64 {
+    println!(
+        "| {what} | {rate:.0} {unit}/s, p50 {}, p99 {} |",
+        ms(p50),
+        ms(p99)
+    );
+    rate
+}
+
+fn table(name: &str) {
     println!("\n## {name}\n");
     println!("| measurement | figure |");
     println!("|---|---|");
-    let figures = |what: &str, (rate, p50, p99): (f64, Duration, Duration), unit: &str| {
-        println!(
-            "| {what} | {rate:.0} {unit}/s, p50 {}, p99 {} |",
-            ms(p50),
-            ms(p99)
-        );
-        rate
-    };
+}
+
+async fn measure(name: &str, stack: Stack, args: &Args) {
+    table(name);
+    let (p50, p99) = events::latency(&stack, args.events).await;
+    println!(
+        "| event delivery, commit to WatchEvents, in-process bus | p50 {}, p99 {} |",
+        ms(p50),
+        ms(p99)
+    );
     for concurrency in [1, 64] {
         let bare = figures(
             &format!("GetSubItem through a bare proxy, concurrency {concurrency}"),
@@ -531,13 +488,28 @@ async fn measure(name: &str, stack: Stack, args: &Args) {
             "reports",
         );
     }
-    let already = 4 * args.reports;
-    let load = bulk_load(&stack, args.issues.saturating_sub(already)).await;
+    let already = 4 * args.reports + args.events;
+    let db = &stack.svc.ctx.db;
+    let loaded = bulk::load(db, &stack.courtyards, args.issues.saturating_sub(already)).await;
     println!(
-        "| bulk load to {} issues | {:.1} s |",
+        "| bulk load to {} issues (two years) | {:.1} s |",
         args.issues,
-        load.as_secs_f64()
+        loaded.as_secs_f64()
     );
+    let started = Instant::now();
+    cogov_issues::statistics::day_counts::rebuild(db.write())
+        .await
+        .expect("day counts");
+    println!(
+        "| day counts rebuilt from {} issues | {:.1} s |",
+        args.issues,
+        started.elapsed().as_secs_f64()
+    );
+    // What an operator runs after a bulk load: fresh planner statistics.
+    db.write()
+        .execute_unprepared("ANALYZE")
+        .await
+        .expect("ANALYZE");
 
     let (courtyard, community) = stack.courtyards[3];
     let filters = [
@@ -581,19 +553,35 @@ async fn measure(name: &str, stack: Stack, args: &Args) {
             ms(p99)
         );
     }
-    for (label, group) in [
-        ("community", StatisticsGroup::Community),
-        ("month", StatisticsGroup::Month),
+    for (label, group, days) in [
+        ("by community, last 30 days", StatisticsGroup::Community, 30),
+        (
+            "by community, last 365 days",
+            StatisticsGroup::Community,
+            365,
+        ),
+        (
+            "by community, all two years",
+            StatisticsGroup::Community,
+            731,
+        ),
+        ("by month, last 365 days", StatisticsGroup::Month, 365),
+        ("by courtyard, last 30 days", StatisticsGroup::Courtyard, 30),
+        (
+            "by sub-item, last 30 days (from the issues)",
+            StatisticsGroup::SubItem,
+            30,
+        ),
     ] {
         let c = stack.client.clone();
-        let (p50, p99) = reads(args.reads.min(50), || {
+        let (p50, p99) = reads(args.reads.min(100), || {
             let mut c = c.clone();
             async move {
                 c.compute_issue_statistics(ComputeIssueStatisticsRequest {
                     group_by: group as i32,
                     interval: Some(cogov_proto::common::Interval {
                         start_time: Some(cogov_kit::convert::timestamp(
-                            Utc::now() - chrono::Duration::days(365),
+                            Utc::now() - chrono::Duration::days(days),
                         )),
                         end_time: None,
                     }),
@@ -604,12 +592,9 @@ async fn measure(name: &str, stack: Stack, args: &Args) {
             }
         })
         .await;
-        println!(
-            "| statistics by {label}, all issues | p50 {}, p99 {} |",
-            ms(p50),
-            ms(p99)
-        );
+        println!("| statistics {label} | p50 {}, p99 {} |", ms(p50), ms(p99));
     }
+    plans::print(db.read(), courtyard, community).await;
     drop(stack.issues);
 }
 
@@ -625,20 +610,54 @@ fn main() {
             args.issues,
             std::thread::available_parallelism().map_or(0, |n| n.get())
         );
+        let memory: Bus = Arc::new(MemoryBus::new());
         measure(
             "SQLite (WAL, synchronous=NORMAL)",
-            start(TestDb::sqlite(), TestDb::sqlite(), TestDb::sqlite()).await,
+            start(TestDb::sqlite(), TestDb::sqlite(), TestDb::sqlite(), memory).await,
             &args,
         )
         .await;
         if let Some(url) = &args.postgres {
+            let memory: Bus = Arc::new(MemoryBus::new());
             let stack = start(
                 TestDb::postgres_at(url).await,
                 TestDb::postgres_at(url).await,
                 TestDb::postgres_at(url).await,
+                memory,
             )
             .await;
             measure("PostgreSQL", stack, &args).await;
+        }
+        if let Some(url) = &args.nats {
+            table("JetStream");
+            let namespace = format!("bench{}", std::process::id());
+            let jetstream = JetStreamBus::connect(url, &namespace)
+                .await
+                .expect("JetStream");
+            let bus: Bus = Arc::new(jetstream.clone());
+            let stack = start(TestDb::sqlite(), TestDb::sqlite(), TestDb::sqlite(), bus).await;
+            let (p50, p99) = events::latency(&stack, args.events).await;
+            println!(
+                "| event delivery, commit to WatchEvents, JetStream (SQLite services) | p50 {}, p99 {} |",
+                ms(p50),
+                ms(p99)
+            );
+            drop(stack);
+            jetstream.delete().await.expect("removing the bench's streams");
+        }
+        table("Operations: `cogov up` (every role in one process, SQLite)");
+        match operations::measure(args.reports, args.reads).await {
+            Ok(f) => {
+                let s = |d: Duration| format!("{:.2} s", d.as_secs_f64());
+                println!("| first start to all roles healthy (migrations run) | {} |", s(f.first_healthy));
+                println!("| first start to demo loaded and credentials printed | {} |", s(f.demo_loaded));
+                println!("| restart to all roles healthy | {} |", s(f.restart_healthy));
+                figures("ReportIssue through the gateway, concurrency 64, during the load", f.reports, "reports");
+                figures("ListIssues through the gateway, concurrency 16, during the load", f.lists, "pages");
+                println!("| resident memory after the demo load | {:.0} MB |", f.rss_idle_mb);
+                println!("| peak resident memory (VmHWM), whole system | {:.0} MB |", f.rss_peak_mb);
+            }
+            Err(e) => println!("| operations | not measured: {e} |"),
         }
     });
 }

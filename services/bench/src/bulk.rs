@@ -1,0 +1,128 @@
+//! The bulk loader: issues straight into the issues database, in the
+//! spreads of a street's history, many rows a statement.
+
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use cogov_issues::entity::issues as rows;
+use cogov_issues::issues::due_at;
+use cogov_issues::taxonomy_seed::SUB_ITEMS;
+use cogov_kit::db::Db;
+use cogov_proto::issues::IssueState;
+use rand::{RngExt, SeedableRng};
+use sea_orm::{ActiveValue::Set, EntityTrait, TransactionTrait};
+use uuid::Uuid;
+
+/// How long the history runs back.
+const HISTORY_DAYS: i64 = 730;
+
+/// An old issue's state: nearly all handled, a few left open (and so
+/// overdue) or rejected, as in a street that works its queue.
+const OLD: [i32; 50] = {
+    let mut s = [7; 50];
+    s[0] = 2;
+    s[1] = 3;
+    s[2] = 9;
+    s[3] = 9;
+    s[4] = 6;
+    s
+};
+
+/// A recent issue's state (under 30 days old): many still in hand.
+const RECENT: [i32; 10] = [1, 2, 3, 5, 6, 7, 7, 7, 7, 9];
+
+/// Inserts `n` issues over the last two years in `courtyards` (id,
+/// community); returns how long the inserts took. The day counts are left
+/// to [`cogov_issues::statistics::day_counts::rebuild`].
+pub async fn load(db: &Db, courtyards: &[(Uuid, Uuid)], n: usize) -> Duration {
+    let started = Instant::now();
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+    let now = Utc::now();
+    let mut left = n;
+    while left > 0 {
+        // SQLite binds at most 32,766 variables a statement: 46 columns × 500.
+        let batch = left.min(500);
+        left -= batch;
+        let mut models = Vec::with_capacity(batch);
+        for _ in 0..batch {
+            let (courtyard, community) = courtyards[rng.random_range(0..courtyards.len())];
+            let item = SUB_ITEMS[rng.random_range(0..SUB_ITEMS.len())];
+            let age = chrono::Duration::minutes(rng.random_range(0..HISTORY_DAYS * 24 * 60));
+            let created = now - age;
+            let state = if age > chrono::Duration::days(30) {
+                OLD[rng.random_range(0..OLD.len())]
+            } else {
+                RECENT[rng.random_range(0..RECENT.len())]
+            };
+            let acked =
+                (state != 1).then_some(created + chrono::Duration::hours(rng.random_range(0..30)));
+            let resolved = matches!(state, 6 | 7)
+                .then_some(created + chrono::Duration::days(rng.random_range(0..10)));
+            let respond_by = created + chrono::Duration::hours(item.respond_hours.into());
+            let resolve_by = created + chrono::Duration::days(item.resolve_days.into());
+            models.push(rows::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                courtyard_id: Set(courtyard),
+                community_id: Set(community),
+                building_id: Set(None),
+                sub_item_id: Set(item.code.to_owned()),
+                category_id: Set(item.category.to_owned()),
+                title: Set("bulk".into()),
+                description: Set(String::new()),
+                latitude: Set(None),
+                longitude: Set(None),
+                address_text: Set(String::new()),
+                media: Set(String::new()),
+                channel: Set(1),
+                priority: Set(2),
+                reporter_id: Set(None),
+                contact_name: Set(String::new()),
+                contact_phone: Set(String::new()),
+                contact_address: Set(String::new()),
+                state: Set(state),
+                respond_by: Set(respond_by),
+                resolve_by: Set(resolve_by),
+                due_at: Set(due_at(
+                    IssueState::try_from(state).unwrap_or_default(),
+                    respond_by,
+                    resolve_by,
+                )),
+                acknowledge_time: Set(acked),
+                assignee_id: Set((state >= 3).then(Uuid::now_v7)),
+                dispatch_count: Set(i32::from(state >= 3)),
+                resolution_note: Set(String::new()),
+                resolution_media: Set(String::new()),
+                resolver_id: Set(None),
+                resolve_time: Set(resolved),
+                satisfaction: Set(if state == 7 {
+                    rng.random_range(1..=5)
+                } else {
+                    0
+                }),
+                confirm_comment: Set(String::new()),
+                confirmer_id: Set(None),
+                confirm_time: Set(None),
+                close_time: Set(None),
+                reject_reason: Set(0),
+                duplicate_of: Set(None),
+                duplicate_count: Set(0),
+                return_count: Set(i32::from(rng.random_bool(0.05))),
+                reopen_count: Set(i32::from(rng.random_bool(0.03))),
+                cluster_id: Set(None),
+                escalated_to: Set(None),
+                topic_id: Set(None),
+                action_item: Set(String::new()),
+                revision: Set(1),
+                create_time: Set(created),
+                update_time: Set(created),
+            });
+        }
+        let txn = db.write().begin().await.unwrap();
+        rows::Entity::insert_many(models)
+            .exec_without_returning(&txn)
+            .await
+            .unwrap();
+        txn.commit().await.unwrap();
+    }
+    started.elapsed()
+}

@@ -1,0 +1,63 @@
+//! Event delivery latency: from a report's commit to the event reaching a
+//! watcher of the gateway's `WatchEvents`, through the outbox relay, the
+//! bus (in memory or JetStream) and the gateway's event log.
+
+use std::time::{Duration, Instant};
+
+use cogov_proto::gateway::WatchEventsRequest;
+use cogov_proto::gateway::gateway_service_client::GatewayServiceClient;
+use cogov_proto::issues::{Issue, ReportIssueRequest};
+use uuid::Uuid;
+
+use crate::{Admin, Stack, percentiles};
+
+/// p50 and p99 over `n` reports sent one at a time, each timed from the
+/// moment its ReportIssue answered (the transaction had committed) to the
+/// moment its `IssueReported` arrived on the stream.
+pub async fn latency(stack: &Stack, n: usize) -> (Duration, Duration) {
+    let mut watcher = GatewayServiceClient::with_interceptor(
+        stack.gateway_channel.clone(),
+        Admin::Bearer(stack.token.clone()),
+    );
+    let mut stream = watcher
+        .watch_events(WatchEventsRequest {
+            event_types: vec!["cogov.issues.v1.IssueReported".into()],
+            cursor: String::new(),
+        })
+        .await
+        .expect("WatchEvents")
+        .into_inner();
+    let (courtyard, _) = stack.courtyards[0];
+    let mut client = stack.client.clone();
+    let mut lat = Vec::with_capacity(n);
+    for _ in 0..n {
+        let issue = client
+            .report_issue(ReportIssueRequest {
+                issue: Some(Issue {
+                    courtyard: format!("courtyards/{courtyard}"),
+                    sub_item: "subItems/roof_leak".into(),
+                    title: "event latency".into(),
+                    ..Default::default()
+                }),
+                request_id: Uuid::new_v4().to_string(),
+            })
+            .await
+            .expect("report")
+            .into_inner();
+        let committed = Instant::now();
+        loop {
+            let event = tokio::time::timeout(Duration::from_secs(10), stream.message())
+                .await
+                .expect("the event within 10 s")
+                .expect("the stream")
+                .expect("an open stream")
+                .event
+                .unwrap_or_default();
+            if event.subject == issue.name {
+                break;
+            }
+        }
+        lat.push(committed.elapsed());
+    }
+    percentiles(lat)
+}
