@@ -18,6 +18,7 @@
 //! Run: `cargo run --release -p cogov-bench -- [--issues 1000000] [--postgres URL] [--nats URL]`
 
 mod bulk;
+mod cpu;
 mod events;
 mod operations;
 mod plans;
@@ -343,14 +344,27 @@ fn ms(d: Duration) -> String {
     format!("{:.2} ms", d.as_secs_f64() * 1000.0)
 }
 
-/// Throughput, p50 and p99 of `total` calls of `call` by `concurrency`
-/// clients.
-async fn load<F, Fut>(total: usize, concurrency: usize, call: F) -> (f64, Duration, Duration)
+/// What a run of calls measured.
+#[derive(Debug, Clone, Copy)]
+struct Run {
+    /// Calls a second.
+    rate: f64,
+    p50: Duration,
+    p99: Duration,
+    /// CPU time per call of everything on the machine that served it:
+    /// this process (client, servers, SQLite) and PostgreSQL's processes.
+    /// None when the servers ran elsewhere.
+    cpu: Option<Duration>,
+}
+
+/// `total` calls of `call` by `concurrency` clients.
+async fn load<F, Fut>(total: usize, concurrency: usize, call: F) -> Run
 where
     F: Fn(usize, usize) -> Fut + Clone + Send + 'static,
     Fut: std::future::Future<Output = ()> + Send,
 {
     let per_task = total / concurrency;
+    let cpu_before = cpu::seconds();
     let started = Instant::now();
     let mut tasks = Vec::new();
     for t in 0..concurrency {
@@ -369,17 +383,20 @@ where
     for t in tasks {
         all.extend(t.await.unwrap());
     }
-    let rate = all.len() as f64 / started.elapsed().as_secs_f64();
+    let calls = all.len();
+    let rate = calls as f64 / started.elapsed().as_secs_f64();
+    let cpu = Duration::from_secs_f64((cpu::seconds() - cpu_before).max(0.0) / calls as f64);
     let (p50, p99) = percentiles(all);
-    (rate, p50, p99)
+    Run {
+        rate,
+        p50,
+        p99,
+        cpu: Some(cpu),
+    }
 }
 
 /// `GetSubItem`: a cheap call, for what the way in costs.
-async fn cheap_calls(
-    client: &Issues,
-    total: usize,
-    concurrency: usize,
-) -> (f64, Duration, Duration) {
+async fn cheap_calls(client: &Issues, total: usize, concurrency: usize) -> Run {
     let client = client.clone();
     load(total, concurrency, move |_, _| {
         let mut c = client.clone();
@@ -399,7 +416,7 @@ async fn writes(
     courtyards: &[(Uuid, Uuid)],
     total: usize,
     concurrency: usize,
-) -> (f64, Duration, Duration) {
+) -> Run {
     let courtyards = Arc::new(courtyards.to_vec());
     let client = client.clone();
     load(total, concurrency, move |t, i| {
@@ -437,13 +454,18 @@ where
     percentiles(lat)
 }
 
-fn figures(what: &str, (rate, p50, p99): (f64, Duration, Duration), unit: &str) -> f64 {
+fn figures(what: &str, run: Run, unit: &str) -> f64 {
+    let cpu = run
+        .cpu
+        .map(|c| format!(", CPU {} a call", ms(c)))
+        .unwrap_or_default();
     println!(
-        "| {what} | {rate:.0} {unit}/s, p50 {}, p99 {} |",
-        ms(p50),
-        ms(p99)
+        "| {what} | {:.0} {unit}/s, p50 {}, p99 {}{cpu} |",
+        run.rate,
+        ms(run.p50),
+        ms(run.p99)
     );
-    rate
+    run.rate
 }
 
 fn table(name: &str) {

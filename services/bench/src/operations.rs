@@ -17,7 +17,7 @@ use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
 use uuid::Uuid;
 
-use crate::{Admin, load};
+use crate::{Admin, Run, load};
 
 /// What one round of `cogov up` measured.
 pub struct Figures {
@@ -28,8 +28,8 @@ pub struct Figures {
     /// From spawning to the banner, demo data loaded.
     pub demo_loaded: Duration,
     /// The load: reports and list calls through the gateway.
-    pub reports: (f64, Duration, Duration),
-    pub lists: (f64, Duration, Duration),
+    pub reports: Run,
+    pub lists: Run,
     /// Resident memory after the demo load, and the peak (VmHWM) after
     /// the load.
     pub rss_idle_mb: f64,
@@ -229,7 +229,9 @@ pub async fn measure(reports: usize, reads: usize) -> Result<Figures, String> {
             }
         })
     };
-    let (reports, lists) = tokio::join!(writer, reader);
+    let (mut reports, mut lists) = tokio::join!(writer, reader);
+    // The servers ran in the other process.
+    (reports.cpu, lists.cpu) = (None, None);
     let rss_peak_mb = up.memory("VmHWM");
     up.stop();
 

@@ -422,19 +422,10 @@ impl Ask {
         use crate::entity::day_counts::{Column as Day, Entity as Days};
         let backend = conn.get_database_backend();
         let (key, uuid_key) = day_key(self.group);
-        let aliases = [
-            "reported",
-            "responded_in_time",
-            "resolved",
-            "rated",
-            "satisfied",
-            "dispatched",
-            "returned",
-            "ever_resolved",
-            "reopened",
-        ];
+        // The day counts' columns bear the sums' names.
+        let aliases: Vec<&str> = count_columns().into_iter().map(|(_, a)| a).collect();
         let mut select = Days::find().select_only().column_as(key.clone(), "key");
-        for alias in aliases {
+        for &alias in &aliases {
             select = select.column_as(SimpleExpr::from(Func::sum(Expr::col(alias))), alias);
         }
         select = select
