@@ -16,20 +16,23 @@ use uuid::Uuid;
 /// How long the history runs back.
 const HISTORY_DAYS: i64 = 730;
 
-/// An old issue's state: nearly all handled, a few left open (and so
-/// overdue) or rejected, as in a street that works its queue.
-const OLD: [i32; 50] = {
-    let mut s = [7; 50];
-    s[0] = 2;
-    s[1] = 3;
-    s[2] = 9;
-    s[3] = 9;
-    s[4] = 6;
-    s
-};
-
-/// A recent issue's state (under 30 days old): many still in hand.
-const RECENT: [i32; 10] = [1, 2, 3, 5, 6, 7, 7, 7, 7, 9];
+/// An issue's state at `age`: a street works its queue, so the older an
+/// issue the likelier it is handled, and a few stay open (and overdue).
+fn state_at(age: chrono::Duration, rng: &mut impl rand::Rng) -> i32 {
+    let open = match age.num_days() {
+        0..2 => 0.6,
+        2..7 => 0.25,
+        7..30 => 0.08,
+        _ => 0.01,
+    };
+    if rng.random_bool(open) {
+        // Reported, acknowledged, dispatched, in progress.
+        [1, 2, 3, 5][rng.random_range(0..4)]
+    } else {
+        // Resolved, closed (most), rejected.
+        [6, 7, 7, 7, 7, 7, 7, 9][rng.random_range(0..8)]
+    }
+}
 
 /// Inserts `n` issues over the last two years in `courtyards` (id,
 /// community); returns how long the inserts took. The day counts are left
@@ -49,11 +52,7 @@ pub async fn load(db: &Db, courtyards: &[(Uuid, Uuid)], n: usize) -> Duration {
             let item = SUB_ITEMS[rng.random_range(0..SUB_ITEMS.len())];
             let age = chrono::Duration::minutes(rng.random_range(0..HISTORY_DAYS * 24 * 60));
             let created = now - age;
-            let state = if age > chrono::Duration::days(30) {
-                OLD[rng.random_range(0..OLD.len())]
-            } else {
-                RECENT[rng.random_range(0..RECENT.len())]
-            };
+            let state = state_at(age, &mut rng);
             let acked =
                 (state != 1).then_some(created + chrono::Duration::hours(rng.random_range(0..30)));
             let resolved = matches!(state, 6 | 7)

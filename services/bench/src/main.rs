@@ -596,7 +596,7 @@ async fn measure(name: &str, stack: Stack, args: &Args) {
         ),
     ] {
         let c = stack.client.clone();
-        let (p50, p99) = reads(args.reads.min(100), || {
+        let (p50, p99) = reads(args.reads.min(50), || {
             let mut c = c.clone();
             async move {
                 c.compute_issue_statistics(ComputeIssueStatisticsRequest {
@@ -639,7 +639,7 @@ fn main() {
             &args,
         )
         .await;
-        if let Some(url) = &args.postgres {
+        if let Some(url) = args.postgres.as_ref().filter(|u| !u.is_empty()) {
             let memory: Bus = Arc::new(MemoryBus::new());
             let stack = start(
                 TestDb::postgres_at(url).await,
@@ -650,7 +650,7 @@ fn main() {
             .await;
             measure("PostgreSQL", stack, &args).await;
         }
-        if let Some(url) = &args.nats {
+        if let Some(url) = args.nats.as_ref().filter(|u| !u.is_empty()) {
             table("JetStream");
             let namespace = format!("bench{}", std::process::id());
             let jetstream = JetStreamBus::connect(url, &namespace)

@@ -105,6 +105,7 @@ fn statements(
                 .filter(Column::CreateTime.lt(now))
                 .filter(counted())
                 .filter(overdue_condition(now))
+                .filter(Column::DueAt.gte(now - Duration::days(30)))
                 .group_by(Column::CommunityId)
                 .build(backend),
         ),

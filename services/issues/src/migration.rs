@@ -419,8 +419,20 @@ impl MigrationTrait for DueTimesAndDayCounts {
                 .to_owned(),
         )
         .await?;
-        m.create_index(index("issues", "due_at", &["due_at"]))
-            .await?;
+        // Covering for the statistics' overdue counts, which then read no
+        // issue rows; ListIssues' `overdue` pages walk the id index instead.
+        m.create_index(index(
+            "issues",
+            "overdue",
+            &[
+                "due_at",
+                "create_time",
+                "community_id",
+                "courtyard_id",
+                "state",
+            ],
+        ))
+        .await?;
 
         m.create_table(
             Table::create()
@@ -451,7 +463,7 @@ impl MigrationTrait for DueTimesAndDayCounts {
             .await?;
         m.drop_index(
             Index::drop()
-                .name("ix_issues_due_at")
+                .name("ix_issues_overdue")
                 .table("issues")
                 .to_owned(),
         )

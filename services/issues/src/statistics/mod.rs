@@ -382,7 +382,12 @@ impl Ask {
             .filter(self.condition.clone());
         aliases.push("overdue");
         if overdue_only {
-            select = select.filter(overdue_condition(self.now));
+            // Deadlines fall after the report (by an hour at least), so the
+            // window bounds the due times too: the due-time index reads only
+            // the deadlines missed since the window began.
+            select = select
+                .filter(overdue_condition(self.now))
+                .filter(Column::DueAt.gte(from));
         }
         if let Some(community) = self.community {
             select = select.filter(Column::CommunityId.eq(community));
