@@ -420,7 +420,7 @@ impl MigrationTrait for DueTimesAndDayCounts {
         )
         .await?;
         // Covering for the statistics' overdue counts, which then read no
-        // issue rows; ListIssues' `overdue` pages walk the id index instead.
+        // issue rows.
         m.create_index(index(
             "issues",
             "overdue",
@@ -432,6 +432,14 @@ impl MigrationTrait for DueTimesAndDayCounts {
                 "state",
             ],
         ))
+        .await?;
+        // The open issues, newest first: ListIssues' `overdue` pages walk
+        // these few instead of every issue.
+        m.create_index(
+            index("issues", "open", &["id"])
+                .and_where(Expr::col("due_at").is_not_null())
+                .to_owned(),
+        )
         .await?;
 
         m.create_table(
@@ -461,6 +469,13 @@ impl MigrationTrait for DueTimesAndDayCounts {
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
         m.drop_table(Table::drop().table("issue_day_counts").to_owned())
             .await?;
+        m.drop_index(
+            Index::drop()
+                .name("ix_issues_open")
+                .table("issues")
+                .to_owned(),
+        )
+        .await?;
         m.drop_index(
             Index::drop()
                 .name("ix_issues_overdue")
