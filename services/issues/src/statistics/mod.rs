@@ -289,7 +289,7 @@ fn issue_key(group: StatisticsGroup, backend: DbBackend) -> (SimpleExpr, bool) {
 }
 
 /// A group's key over day counts, and whether it is a UUID.
-fn day_key(group: StatisticsGroup) -> (SimpleExpr, bool) {
+fn day_counts_key(group: StatisticsGroup) -> (SimpleExpr, bool) {
     use crate::entity::day_counts::Column as Day;
     match group {
         StatisticsGroup::Community => (Expr::col(Day::CommunityId), true),
@@ -426,7 +426,7 @@ impl Ask {
     ) -> Result<Vec<(String, Counts)>> {
         use crate::entity::day_counts::{Column as Day, Entity as Days};
         let backend = conn.get_database_backend();
-        let (key, uuid_key) = day_key(self.group);
+        let (key, uuid_key) = day_counts_key(self.group);
         // The day counts' columns bear the sums' names.
         let aliases: Vec<&str> = count_columns().into_iter().map(|(_, a)| a).collect();
         let mut select = Days::find().select_only().column_as(key.clone(), "key");
