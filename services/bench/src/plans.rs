@@ -97,10 +97,7 @@ fn statements(
             Entity::find()
                 .select_only()
                 .column(Column::CommunityId)
-                .column_as(
-                    SimpleExpr::from(Func::count(Expr::col(Column::Id))),
-                    "overdue",
-                )
+                .column_as(Expr::cust("COUNT(*)"), "overdue")
                 .filter(Column::CreateTime.gte(now - Duration::days(30)))
                 .filter(Column::CreateTime.lt(now))
                 .filter(counted())

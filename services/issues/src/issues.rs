@@ -15,7 +15,7 @@ use cogov_kit::validate::Check;
 use cogov_kit::{Error, Result, convert, etag, names};
 use cogov_proto::common::{ContactDetails, GeoPoint};
 use cogov_proto::issues::*;
-use sea_orm::ActiveValue::Set;
+use sea_orm::ActiveValue::{NotSet, Set};
 use sea_orm::sea_query::{Condition, SimpleExpr};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
@@ -453,7 +453,8 @@ pub async fn report(
             state: Set(IssueState::Reported as i32),
             respond_by: Set(now + Duration::hours(item.respond_within_hours.into())),
             resolve_by: Set(now + Duration::days(item.resolve_within_days.into())),
-            due_at: Set(None),
+            // Derived by `insert`.
+            due_at: NotSet,
             acknowledge_time: Set(None),
             assignee_id: Set(None),
             dispatch_count: Set(0),
