@@ -202,13 +202,17 @@ pub async fn verify<C: ConnectionTrait>(
 }
 
 /// The partner an API key stands for, if the key is valid now; its last
-/// use is recorded in the background, off the call's path.
+/// use is recorded in the background, off the call's path, when the
+/// minute it was last recorded in has passed.
 pub async fn authenticate(
     db: &cogov_kit::db::Db,
     key: &str,
     now: DateTime<Utc>,
 ) -> Result<(Principal, partners::Model)> {
     let (principal, partner, record) = verify(db.read(), key, now).await?;
+    if !needs_touch(&record, now) {
+        return Ok((principal, partner));
+    }
     let db = db.clone();
     tokio::spawn(async move {
         if let Err(e) = touch(db.write(), &record, now).await {
@@ -218,14 +222,26 @@ pub async fn authenticate(
     Ok((principal, partner))
 }
 
+/// The minute `now` falls in.
+fn minute_of(now: DateTime<Utc>) -> DateTime<Utc> {
+    now - Duration::seconds(i64::from(chrono::Timelike::second(&now)))
+}
+
+/// Whether `key`'s recorded last use is older than this minute.
+fn needs_touch(key: &Model, now: DateTime<Utc>) -> bool {
+    key.last_use_time.is_none_or(|t| t < minute_of(now))
+}
+
 /// Records that a key was used, to the minute (one write a minute at most).
 pub async fn touch<C: ConnectionTrait>(conn: &C, key: &Model, now: DateTime<Utc>) -> Result<()> {
-    let minute = now - Duration::seconds(i64::from(chrono::Timelike::second(&now)));
-    if key.last_use_time.is_some_and(|t| t >= minute) {
+    if !needs_touch(key, now) {
         return Ok(());
     }
     Entity::update_many()
-        .col_expr(Column::LastUseTime, sea_orm::sea_query::Expr::value(minute))
+        .col_expr(
+            Column::LastUseTime,
+            sea_orm::sea_query::Expr::value(minute_of(now)),
+        )
         .filter(Column::Id.eq(key.id))
         .exec(conn)
         .await?;
