@@ -168,12 +168,15 @@ pub async fn run(args: UpArgs) -> Result<(), String> {
     let tokens = gateway.staff_tokens(&clock)?;
     let admin_token = tokens.issue("newcomer", "street_admin", "", 24 * 3600)?;
     let gateway_addr = addrs.last().expect("the gateway").1;
-    let keys = if args.no_demo {
-        Vec::new()
+    let (keys, logins) = if args.no_demo {
+        (Vec::new(), Vec::new())
     } else {
-        demo::partner_keys(channel(gateway_addr).await?, &admin_token).await?
+        (
+            demo::partner_keys(channel(gateway_addr).await?, &admin_token).await?,
+            demo::staff_logins(channel(gateway_addr).await?, &admin_token).await?,
+        )
     };
-    print_banner(&addrs, healthy, &admin_token, &keys);
+    print_banner(&addrs, healthy, &admin_token, &keys, &logins);
 
     for task in tasks {
         match task.await {
@@ -220,6 +223,7 @@ fn print_banner(
     healthy: Duration,
     admin_token: &str,
     keys: &[demo::DemoKey],
+    logins: &[demo::DemoLogin],
 ) {
     let gateway = addrs.last().expect("the gateway").1;
     println!();
@@ -229,6 +233,7 @@ fn print_banner(
     );
     println!();
     println!("  gateway        grpc://{gateway}   (every API; gRPC-Web too)");
+    println!("  console        http://{gateway}/console   (staff web pages)");
     println!(
         "  metrics        http://{}:{}/metrics",
         gateway.ip(),
@@ -245,6 +250,16 @@ fn print_banner(
     for key in keys {
         println!("  {} ({}):", key.label, key.organization);
         println!("    export {}={}", key.variable, key.secret);
+    }
+    if !logins.is_empty() {
+        println!();
+        println!("Console sign-in for this run (http://{gateway}/console):");
+        for login in logins {
+            println!(
+                "  {:<32} username {}   password {}",
+                login.label, login.username, login.password
+            );
+        }
     }
     println!();
     println!("Try:");

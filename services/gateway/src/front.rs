@@ -35,6 +35,17 @@ use crate::{Gateway, keys, limits};
 #[derive(Debug, Clone, Copy)]
 pub struct PartnerRecord(pub uuid::Uuid);
 
+/// A staff member signed in to the console: set on requests the console
+/// makes in-process, in place of a credential header. Requests from the
+/// network cannot carry it, since extensions never cross the wire.
+#[derive(Debug, Clone)]
+pub struct SignedIn {
+    /// The staff member, as their account makes them.
+    pub principal: Principal,
+    /// Their browser's address, for the audit log.
+    pub peer: String,
+}
+
 /// Headers that travel from the caller to the service; everything else is
 /// dropped.
 const FORWARDED: &[&str] = &[
@@ -111,22 +122,44 @@ impl Front {
     + Sync
     + 'static {
         let front = Arc::new(self);
+        front.service()
+    }
+
+    /// As a shared service, for the console beside it.
+    pub fn service(
+        self: Arc<Self>,
+    ) -> impl Service<
+        Request<axum::body::Body>,
+        Response = Response<Tracked>,
+        Error = Infallible,
+        Future = impl Send,
+    > + Clone
+    + Send
+    + Sync
+    + 'static {
+        let front = self;
         tower::service_fn(move |req: Request<axum::body::Body>| {
             let front = front.clone();
             async move { Ok::<_, Infallible>(front.handle(req).await) }
         })
     }
 
-    async fn handle(&self, req: Request<axum::body::Body>) -> Response<Tracked> {
+    /// One call: policy, limits, authentication (or the console's
+    /// [`SignedIn`]), audit, forwarding.
+    pub async fn handle(&self, req: Request<axum::body::Body>) -> Response<Tracked> {
         let started = Instant::now();
         let time = self.gw.ctx.clock.now();
         let path = req.uri().path().to_owned();
-        let peer = req
-            .extensions()
-            .get::<tonic::transport::server::TcpConnectInfo>()
-            .and_then(|i| i.remote_addr())
-            .map(|a| a.to_string())
-            .unwrap_or_default();
+        let signed_in = req.extensions().get::<SignedIn>().cloned();
+        let peer = match &signed_in {
+            Some(s) => s.peer.clone(),
+            None => req
+                .extensions()
+                .get::<tonic::transport::server::TcpConnectInfo>()
+                .and_then(|i| i.remote_addr())
+                .map(|a| a.to_string())
+                .unwrap_or_default(),
+        };
         let Some(rule) = policy::rule(&path) else {
             return refuse(tonic::Status::unimplemented(format!(
                 "no such method {path}"
@@ -136,7 +169,11 @@ impl Front {
             Ok(p) => p,
             Err(e) => return refuse(e.into()),
         };
-        let (principal, partner) = match self.authenticate(req.headers()).await {
+        let who = match signed_in {
+            Some(s) => Ok((s.principal, None)),
+            None => self.authenticate(req.headers()).await,
+        };
+        let (principal, partner) = match who {
             Ok(who) => who,
             Err(e) => return refuse(e.into()),
         };

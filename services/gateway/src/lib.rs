@@ -8,9 +8,10 @@
 //! Modules: [`front`] (the per-call pipeline), [`policy`] (who may call
 //! what), [`credentials`], [`keys`], [`staff_tokens`], [`limits`],
 //! [`audit`]; the own API's [`partners`], [`staff_accounts`], [`service`];
-//! [`open311`], GeoReport v2 over HTTP.
+//! [`open311`], GeoReport v2 over HTTP; [`console`], the staff's web pages.
 
 pub mod audit;
+pub mod console;
 pub mod credentials;
 pub mod entity;
 pub mod events;
@@ -91,10 +92,12 @@ impl Gateway {
     pub fn server(self, backends: Backends) -> RoleServer {
         let sink = audit::Sink::start(self.ctx.db.clone());
         let open311 = open311::router(self.clone(), backends.clone(), sink.clone());
-        let front = front::Front::new(self, backends, sink);
+        let front = Arc::new(front::Front::new(self.clone(), backends, sink));
+        let console = console::router(self, front.clone());
         let router = axum::Router::new()
             .nest("/open311/v2", open311)
-            .fallback_service(front.into_service());
+            .nest("/console", console)
+            .fallback_service(front.service());
         RoleServer::new(ROLE, Routes::from(router), PUBLIC_SERVICES.to_vec())
     }
 }

@@ -16,6 +16,7 @@ impl MigratorTrait for Migrator {
             Box::new(cogov_kit::events::inbox::Migration),
             Box::new(Initial),
             Box::new(crate::events::Migration),
+            Box::new(crate::console::session::Migration),
         ]
     }
 }

@@ -25,9 +25,11 @@ use tonic::transport::Channel;
 mod deliberation;
 mod issues;
 mod partners;
+mod staff;
 mod volunteers;
 
 pub use partners::{DemoKey, partner_keys};
+pub use staff::{DemoLogin, staff_logins};
 
 /// The seed of the demo street.
 pub const SEED: u64 = 2024;

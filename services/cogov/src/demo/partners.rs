@@ -26,7 +26,7 @@ pub struct DemoKey {
 
 /// Calls the gateway with a staff token.
 #[derive(Clone)]
-struct Bearer(String);
+pub(super) struct Bearer(pub(super) String);
 
 impl Interceptor for Bearer {
     fn call(

@@ -1,7 +1,8 @@
 //! The gateway's own tables: partners, their keys (hashed), staff
-//! accounts and the audit log.
+//! accounts, their console sessions and the audit log.
 
 pub mod api_keys;
 pub mod audit_records;
+pub mod console_sessions;
 pub mod partners;
 pub mod staff_accounts;

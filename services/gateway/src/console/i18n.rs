@@ -1,0 +1,126 @@
+//! The console's words in Chinese (the default) and English. Templates
+//! hold no text of their own: every word comes from a catalog here, by key.
+//! The language of a request is its `cogov_lang` cookie, set by the
+//! switch in the page header; a middleware scopes it for the handlers.
+
+use std::collections::HashMap;
+use std::fmt::Display;
+use std::sync::LazyLock;
+
+use http::HeaderMap;
+
+use super::session;
+
+/// The cookie that keeps the chosen language.
+pub const COOKIE_NAME: &str = "cogov_lang";
+
+/// A console language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    /// 简体中文, the default.
+    ZhCn,
+    /// English.
+    En,
+}
+
+impl Lang {
+    /// Every language, the default first.
+    pub const ALL: [Lang; 2] = [Lang::ZhCn, Lang::En];
+
+    /// The BCP 47 tag (also the cookie's value and the `lang` attribute).
+    pub fn tag(self) -> &'static str {
+        match self {
+            Lang::ZhCn => "zh-CN",
+            Lang::En => "en",
+        }
+    }
+
+    /// The language a tag names.
+    pub fn from_tag(tag: &str) -> Option<Lang> {
+        Lang::ALL.into_iter().find(|l| l.tag() == tag)
+    }
+
+    /// The request's language: its cookie, else Chinese.
+    pub fn of(headers: &HeaderMap) -> Lang {
+        session::cookie(headers, COOKIE_NAME)
+            .and_then(Lang::from_tag)
+            .unwrap_or(Lang::ZhCn)
+    }
+
+    /// Its catalog.
+    pub fn catalog(self) -> &'static Catalog {
+        &CATALOGS[self as usize]
+    }
+}
+
+/// One language's messages.
+#[derive(Debug)]
+pub struct Catalog {
+    lang: Lang,
+    messages: HashMap<String, String>,
+}
+
+const SOURCES: [(Lang, &str); 2] = [
+    (Lang::ZhCn, include_str!("messages/zh-CN.json")),
+    (Lang::En, include_str!("messages/en.json")),
+];
+
+static CATALOGS: LazyLock<Vec<Catalog>> = LazyLock::new(|| {
+    SOURCES
+        .iter()
+        .map(|(lang, source)| Catalog {
+            lang: *lang,
+            messages: serde_json::from_str(source).expect("a console catalog is flat JSON"),
+        })
+        .collect()
+});
+
+tokio::task_local! {
+    static CURRENT: Lang;
+}
+
+/// Runs `f` with `lang` as the language of everything it renders.
+pub async fn scope<F: Future>(lang: Lang, f: F) -> F::Output {
+    CURRENT.scope(lang, f).await
+}
+
+/// The language of the request being handled.
+pub fn current() -> &'static Catalog {
+    CURRENT.try_with(|l| *l).unwrap_or(Lang::ZhCn).catalog()
+}
+
+impl Catalog {
+    /// Its language.
+    pub fn lang(&self) -> Lang {
+        self.lang
+    }
+
+    /// The message `key`; the key itself when missing (a test keeps every
+    /// key used by the templates in both catalogs).
+    pub fn get<'a>(&'a self, key: &'a str) -> &'a str {
+        self.messages.get(key).map(String::as_str).unwrap_or(key)
+    }
+
+    /// The message `key` with `{0}`, `{1}`, … replaced by `args`.
+    pub fn fmt(&self, key: &str, args: &[&dyn Display]) -> String {
+        let mut out = self.get(key).to_owned();
+        for (i, arg) in args.iter().enumerate() {
+            out = out.replace(&format!("{{{i}}}"), &arg.to_string());
+        }
+        out
+    }
+
+    /// The label of a protobuf enum value by its name (`ISSUE_STATE_CLOSED`),
+    /// under `enum.`; the name when there is none.
+    pub fn label(&self, enum_value_name: &str) -> String {
+        self.messages
+            .get(&format!("enum.{enum_value_name}"))
+            .cloned()
+            .unwrap_or_else(|| enum_value_name.to_owned())
+    }
+
+    /// Every key, for the tests.
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.messages.keys().map(String::as_str)
+    }
+}

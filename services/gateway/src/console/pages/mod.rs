@@ -1,0 +1,172 @@
+//! One module per console page, each with its handlers and the view it
+//! renders from `templates/console/`.
+
+pub mod assets;
+pub mod audit;
+pub mod courtyard;
+pub mod dashboard;
+pub mod issues;
+pub mod partners;
+pub mod sign_in;
+
+/// All pages of a listing, up to `cap` items (the console shows a street's
+/// worth: a few hundred at most).
+pub async fn all<T, F, Fut>(cap: usize, mut page: F) -> Result<Vec<T>, tonic::Status>
+where
+    F: FnMut(String) -> Fut,
+    Fut: Future<Output = Result<(Vec<T>, String), tonic::Status>>,
+{
+    let mut out = Vec::new();
+    let mut token = String::new();
+    loop {
+        let (items, next) = page(token).await?;
+        out.extend(items);
+        if next.is_empty() || out.len() >= cap {
+            return Ok(out);
+        }
+        token = next;
+    }
+}
+
+use std::collections::HashMap;
+
+use cogov_proto::issues::ListSubItemsRequest;
+use cogov_proto::organizations::{
+    ListCommunitiesRequest, ListCourtyardsRequest, ListOrganizationsRequest,
+};
+use http::StatusCode;
+use uuid::Uuid;
+
+use super::calls::Calls;
+use super::view::Failure;
+
+/// Display names of the places, organisations and sub-items the caller can
+/// see, by resource name.
+#[derive(Default)]
+pub struct Names(HashMap<String, String>);
+
+impl Names {
+    /// Loads communities, courtyards, organisations and sub-items.
+    pub async fn load(calls: &Calls) -> Result<Names, tonic::Status> {
+        let (communities, courtyards, organizations, sub_items) = tokio::try_join!(
+            all(100, |page_token| {
+                let mut c = calls.organizations();
+                async move {
+                    let r = c
+                        .list_communities(ListCommunitiesRequest {
+                            page_size: 100,
+                            page_token,
+                            ..Default::default()
+                        })
+                        .await?
+                        .into_inner();
+                    Ok((
+                        r.communities
+                            .into_iter()
+                            .map(|x| (x.name, x.display_name))
+                            .collect(),
+                        r.next_page_token,
+                    ))
+                }
+            }),
+            all(5000, |page_token| {
+                let mut c = calls.organizations();
+                async move {
+                    let r = c
+                        .list_courtyards(ListCourtyardsRequest {
+                            page_size: 1000,
+                            page_token,
+                            ..Default::default()
+                        })
+                        .await?
+                        .into_inner();
+                    Ok((
+                        r.courtyards
+                            .into_iter()
+                            .map(|x| (x.name, x.display_name))
+                            .collect(),
+                        r.next_page_token,
+                    ))
+                }
+            }),
+            all(5000, |page_token| {
+                let mut c = calls.organizations();
+                async move {
+                    let r = c
+                        .list_organizations(ListOrganizationsRequest {
+                            page_size: 1000,
+                            page_token,
+                            ..Default::default()
+                        })
+                        .await?
+                        .into_inner();
+                    Ok((
+                        r.organizations
+                            .into_iter()
+                            .map(|x| (x.name, x.display_name))
+                            .collect(),
+                        r.next_page_token,
+                    ))
+                }
+            }),
+            all(1000, |page_token| {
+                let mut c = calls.issues();
+                async move {
+                    let r = c
+                        .list_sub_items(ListSubItemsRequest {
+                            page_size: 1000,
+                            page_token,
+                            filter: String::new(),
+                        })
+                        .await?
+                        .into_inner();
+                    let english = super::i18n::current().lang() == super::i18n::Lang::En;
+                    Ok((
+                        r.sub_items
+                            .into_iter()
+                            .map(|x| {
+                                let label = if english && !x.english_name.is_empty() {
+                                    x.english_name
+                                } else {
+                                    x.display_name
+                                };
+                                (x.name, label)
+                            })
+                            .collect(),
+                        r.next_page_token,
+                    ))
+                }
+            }),
+        )?;
+        let map: HashMap<String, String> = communities
+            .into_iter()
+            .chain(courtyards)
+            .chain(organizations)
+            .chain(sub_items)
+            .collect();
+        Ok(Names(map))
+    }
+
+    /// The display name of `name`, or `name` itself.
+    pub fn of(&self, name: &str) -> String {
+        self.0.get(name).cloned().unwrap_or_else(|| name.to_owned())
+    }
+
+    /// The `(name, display name)` pairs of one collection, sorted by name.
+    pub fn collection(&self, collection: &str) -> Vec<(String, String)> {
+        let prefix = format!("{collection}/");
+        let mut out: Vec<(String, String)> = self
+            .0
+            .iter()
+            .filter(|(k, _)| k.starts_with(&prefix))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        out.sort_by(|a, b| a.1.cmp(&b.1));
+        out
+    }
+}
+
+/// A resource id from the path: a UUID, else 404 (ids go into filters).
+pub fn path_id(id: &str) -> Result<Uuid, Failure> {
+    Uuid::parse_str(id).map_err(|_| Failure::new(StatusCode::NOT_FOUND, "error.not_found"))
+}
