@@ -124,3 +124,98 @@ impl Catalog {
         self.messages.keys().map(String::as_str)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+    use std::path::Path;
+
+    use super::*;
+
+    /// Every `get("…")` / `fmt("…")` key and every quoted `"area.key"`
+    /// literal in the console's templates and code.
+    fn used_keys() -> BTreeSet<String> {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut files = Vec::new();
+        for dir in ["templates/console", "src/console", "src/console/pages"] {
+            for entry in std::fs::read_dir(root.join(dir)).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_file() && path.extension().is_some_and(|e| e != "json") {
+                    files.push(path);
+                }
+            }
+        }
+        let mut keys = BTreeSet::new();
+        for file in files {
+            let text = std::fs::read_to_string(&file).unwrap();
+            for call in ["get(\"", "fmt(\"", "Failure::new(StatusCode::"] {
+                for (at, _) in text.match_indices(call) {
+                    let rest = &text[at + call.len()..];
+                    let rest = rest.split_once('"').map_or(rest, |(_, r)| {
+                        if call.starts_with("Failure") { r } else { rest }
+                    });
+                    let key: String = rest
+                        .chars()
+                        .take_while(|c| c.is_ascii_alphanumeric() || "._-".contains(*c))
+                        .collect();
+                    if key.contains('.') {
+                        keys.insert(key);
+                    }
+                }
+            }
+        }
+        keys
+    }
+
+    #[test]
+    fn both_catalogs_hold_the_same_keys() {
+        let zh: BTreeSet<&str> = Lang::ZhCn.catalog().keys().collect();
+        let en: BTreeSet<&str> = Lang::En.catalog().keys().collect();
+        assert_eq!(
+            zh.symmetric_difference(&en).collect::<Vec<_>>(),
+            Vec::<&&str>::new()
+        );
+    }
+
+    #[test]
+    fn every_key_the_console_uses_is_translated() {
+        let keys = used_keys();
+        assert!(keys.len() > 100, "found only {} keys", keys.len());
+        for lang in Lang::ALL {
+            let missing: Vec<&String> = keys
+                .iter()
+                .filter(|k| !k.starts_with("x-") && !lang.catalog().messages.contains_key(*k))
+                .collect();
+            assert!(missing.is_empty(), "{}: missing {missing:?}", lang.tag());
+        }
+    }
+
+    #[test]
+    fn every_state_the_console_shows_has_a_label() {
+        use cogov_proto::deliberation::TopicState;
+        use cogov_proto::gateway::{ApiKeyState, PartnerKind};
+        use cogov_proto::issues::{IssueState, RejectReason};
+        let names: Vec<&str> = (1..=10)
+            .filter_map(|v| IssueState::try_from(v).ok().map(|s| s.as_str_name()))
+            .chain((1..=9).filter_map(|v| TopicState::try_from(v).ok().map(|s| s.as_str_name())))
+            .chain((1..=6).filter_map(|v| RejectReason::try_from(v).ok().map(|s| s.as_str_name())))
+            .chain((1..=3).filter_map(|v| ApiKeyState::try_from(v).ok().map(|s| s.as_str_name())))
+            .chain((1..=3).filter_map(|v| PartnerKind::try_from(v).ok().map(|s| s.as_str_name())))
+            .collect();
+        assert_eq!(names.len(), 31);
+        for lang in Lang::ALL {
+            for name in &names {
+                assert_ne!(lang.catalog().label(name), *name, "{}: {name}", lang.tag());
+            }
+        }
+    }
+
+    #[test]
+    fn placeholders_are_filled() {
+        let t = Lang::En.catalog();
+        assert_eq!(
+            t.fmt("two_nos.caption", &[&56, &12]),
+            "56 courtyards, 12 meeting two-nos"
+        );
+    }
+}

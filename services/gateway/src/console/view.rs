@@ -239,6 +239,7 @@ struct Placed<'a> {
 #[template(path = "console/bar_chart.svg", escape = "html")]
 struct ChartSvg<'a> {
     title: &'a str,
+    width: u32,
     height: u32,
     left: u32,
     bars: Vec<Placed<'a>>,
@@ -248,14 +249,17 @@ impl BarChart {
     /// Row height in SVG units.
     const ROW: u32 = 22;
     /// Where bars start (labels sit left of it).
-    const LEFT: u32 = 130;
+    const LEFT: u32 = 180;
     /// The longest bar.
     const WIDTH: f64 = 220.0;
+    /// The whole chart's width: labels, the longest bar, its figure.
+    const VIEW_WIDTH: u32 = 460;
 
     /// The chart's markup.
     pub fn svg(&self) -> String {
         let svg = ChartSvg {
             title: &self.title,
+            width: Self::VIEW_WIDTH,
             height: Self::ROW * self.bars.len().max(1) as u32 + 4,
             left: Self::LEFT,
             bars: self

@@ -30,7 +30,7 @@ const WINDOW_DAYS: i64 = 30;
 #[template(path = "console/dashboard.html")]
 struct Dashboard {
     f: Frame,
-    charts: Vec<String>,
+    charts: Vec<(String, String)>,
     overdue_total: i64,
     overdue: Vec<IssueRow>,
     communities: Vec<(String, String)>,
@@ -74,15 +74,17 @@ pub struct TwoNosFilter {
     met: String,
 }
 
+/// One rate per community as a titled bar chart.
 fn chart(
     f: &Frame,
     key: &str,
     rows: &[StatisticsRow],
     names: &Names,
     rate: fn(&StatisticsRow) -> f64,
-) -> String {
-    BarChart {
-        title: f.t.get(key).to_owned(),
+) -> (String, String) {
+    let title = f.t.get(key).to_owned();
+    let svg = BarChart {
+        title: title.clone(),
         bars: rows
             .iter()
             .map(|r| Bar {
@@ -92,7 +94,8 @@ fn chart(
             })
             .collect(),
     }
-    .svg()
+    .svg();
+    (title, svg)
 }
 
 /// GET /console/dashboard.
