@@ -196,6 +196,12 @@ async fn lands_on(page: &Page, path: &str) -> String {
     .await
 }
 
+/// Form controls on the page without a label (keyboard and screen-reader
+/// users could not tell what they are for).
+async fn unlabelled(page: &Page) -> Vec<String> {
+    js(page, "[...document.querySelectorAll('input:not([type=hidden]), select, textarea')].filter(e => e.labels.length === 0 && !e.closest('label')).map(e => e.name || e.id)").await
+}
+
 async fn screenshot(page: &Page, name: &str) {
     let path = screenshots().join(format!("{name}.png"));
     page.save_screenshot(ScreenshotParams::builder().full_page(true).build(), &path)
@@ -365,6 +371,7 @@ async fn staff_work_the_console_in_a_real_browser() {
         csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"),
         "{csp}"
     );
+    assert_eq!(unlabelled(&page).await, Vec::<String>::new(), "dashboard");
     screenshot(&page, "dashboard-desktop").await;
     as_phone(&page, true).await;
     open(&page, &format!("{console}/dashboard")).await;
@@ -434,6 +441,7 @@ async fn staff_work_the_console_in_a_real_browser() {
     )
     .await;
     fill(&page, "#dispatch-note", "请物业三天内清理").await;
+    assert_eq!(unlabelled(&page).await, Vec::<String>::new(), "issue page");
     screenshot(&page, "issue-desktop").await;
     click(&page, "#do-dispatch").await;
     until(&page, "document.querySelector('#issue-state') && document.querySelector('#issue-state').innerText.startsWith('已派单')").await;
@@ -515,6 +523,101 @@ async fn staff_work_the_console_in_a_real_browser() {
             .code(),
         tonic::Code::Unauthenticated
     );
+
+    // A courtyard's page, from the dashboard's two-nos table.
+    open(&page, &format!("{console}/dashboard")).await;
+    let first: String = js(
+        &page,
+        "document.querySelector('#two-nos-table tbody a').innerText",
+    )
+    .await;
+    click(&page, "#two-nos-table tbody a").await;
+    until(
+        &page,
+        "location.pathname.startsWith('/console/courtyards/')",
+    )
+    .await;
+    assert_eq!(
+        js::<String>(&page, "document.querySelector('h1').innerText").await,
+        first
+    );
+    for section in [
+        "two-nos-items",
+        "orgs",
+        "agreements",
+        "issues",
+        "inspections",
+        "activities",
+    ] {
+        let present: bool = js(&page, &format!("!!document.querySelector('#{section}')")).await;
+        assert!(present, "the courtyard page has no {section} section");
+    }
+    let inspections: usize = js(
+        &page,
+        "document.querySelectorAll('section[aria-labelledby=inspections] tbody tr').length",
+    )
+    .await;
+    assert!(inspections > 0, "the demo inspected every courtyard");
+
+    // Register a partner whose name is markup: it shows as text.
+    let committee = orgs
+        .list_organizations(ListOrganizationsRequest {
+            page_size: 1,
+            filter: "kind = OWNERS_COMMITTEE".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .organizations
+        .remove(0);
+    let hostile = "业委会 <script>alert(1)</script> & \"co\"";
+    open(&page, &format!("{console}/partners")).await;
+    assert_eq!(
+        unlabelled(&page).await,
+        Vec::<String>::new(),
+        "partners page"
+    );
+    js::<bool>(
+        &page,
+        &format!(
+            "(document.querySelector('#organization').value = '{}', true)",
+            committee.name
+        ),
+    )
+    .await;
+    fill(&page, "#display-name", hostile).await;
+    js::<bool>(
+        &page,
+        "(document.querySelector('#kind').value = 'PARTNER_KIND_OWNERS_COMMITTEE', true)",
+    )
+    .await;
+    click(&page, "#do-register").await;
+    until(&page, "!!document.querySelector('#do-issue-key')").await;
+    assert_eq!(
+        js::<String>(&page, "document.querySelector('h1').innerText").await,
+        hostile
+    );
+    assert_eq!(
+        js::<usize>(
+            &page,
+            "document.querySelectorAll('script:not([src])').length"
+        )
+        .await,
+        0
+    );
+    // Rotate a key: a new secret, shown once, and it works.
+    fill(&page, "#key-name", "rotating key").await;
+    click(&page, "#do-issue-key").await;
+    until(&page, "!!document.querySelector('#new-secret')").await;
+    let first_secret: String = js(&page, "document.querySelector('#new-secret').innerText").await;
+    click(&page, "form[action$='/rotate'] button").await;
+    until(&page, &format!("document.querySelector('#new-secret') && document.querySelector('#new-secret').innerText !== '{first_secret}'")).await;
+    let rotated: String = js(&page, "document.querySelector('#new-secret').innerText").await;
+    GatewayServiceClient::with_interceptor(up.gateway.clone(), Bearer(rotated))
+        .get_caller(GetCallerRequest {})
+        .await
+        .expect("the rotated key works");
 
     // CSRF: a form without the session's token is refused and changes
     // nothing.
