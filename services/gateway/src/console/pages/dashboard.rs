@@ -140,7 +140,10 @@ pub async fn page(
                 .issues()
                 .list_issues(ListIssuesRequest {
                     page_size: 10,
-                    filter: "overdue = true".into(),
+                    filter: format!(
+                        "overdue = true AND create_time >= \"{}\"",
+                        chrono::DateTime::<chrono::Utc>::from(since).to_rfc3339()
+                    ),
                     order_by: "resolve_by".into(),
                     ..Default::default()
                 })
