@@ -7,6 +7,7 @@
 mod support;
 
 mod audit;
+mod console;
 mod events;
 mod grpc_web;
 mod keys;

@@ -7,7 +7,6 @@
 use cogov_proto::issues::*;
 use cogov_proto::organizations as org;
 use serde_json::Value;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::both;
 use crate::support::*;
@@ -22,55 +21,9 @@ async fn http(
     headers: &[(&str, &str)],
     body: &str,
 ) -> (u16, String, String) {
-    let mut stream = tokio::net::TcpStream::connect(env.gateway.addr)
-        .await
-        .unwrap();
-    let mut request =
-        format!("{method} {path} HTTP/1.1\r\nhost: cogov.test\r\nconnection: close\r\n");
-    for (k, v) in headers {
-        request.push_str(&format!("{k}: {v}\r\n"));
-    }
-    if !body.is_empty() {
-        request.push_str("content-type: application/x-www-form-urlencoded\r\n");
-    }
-    request.push_str(&format!("content-length: {}\r\n\r\n{body}", body.len()));
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).await.unwrap();
-    let raw = String::from_utf8(raw).unwrap();
-    let (head, body) = raw.split_once("\r\n\r\n").unwrap();
-    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
-    let content_type = head
-        .lines()
-        .find_map(|l| {
-            l.to_ascii_lowercase()
-                .strip_prefix("content-type: ")
-                .map(str::to_owned)
-        })
-        .unwrap_or_default();
-    // Chunked bodies: this client asks little enough to read them whole.
-    let body = if head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked")
-    {
-        dechunk(body)
-    } else {
-        body.to_owned()
-    };
-    (status, content_type, body)
-}
-
-fn dechunk(mut body: &str) -> String {
-    let mut out = String::new();
-    while let Some((size, rest)) = body.split_once("\r\n") {
-        let size = usize::from_str_radix(size.trim(), 16).unwrap();
-        if size == 0 {
-            break;
-        }
-        out.push_str(&rest[..size]);
-        body = &rest[size + 2..];
-    }
-    out
+    let reply = http_exchange(env, method, path, headers, body).await;
+    let content_type = reply.header("content-type").unwrap_or_default();
+    (reply.status, content_type, reply.body)
 }
 
 async fn get_json(env: &Env, path: &str) -> (u16, Value) {

@@ -1,0 +1,323 @@
+//! The staff console over plain HTTP/1.1, on both databases and a manual
+//! clock: sign-in with its form token, lock-out and its end, the session
+//! cookie's attributes, expiry, sign-out, a disabled account, CSRF, the
+//! language switch's way back, and the security headers. (The browser
+//! test in `services/cogov/tests/system/console.rs` drives the pages.)
+
+use chrono::Duration;
+use cogov_proto::common::StaffRole;
+use cogov_proto::gateway::*;
+
+use crate::both;
+use crate::support::*;
+
+both!(console_sign_in_sessions_and_forms);
+
+const PASSWORD: &str = "correct horse battery";
+
+/// The value of `name="field"`'s `value` in a page.
+fn field(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let at = html
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no {name} field in {html}"));
+    html[at + marker.len()..]
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+/// The `name=value` part of a `Set-Cookie` for `name`.
+fn cookie(reply: &HttpReply, name: &str) -> Option<String> {
+    reply
+        .headers("set-cookie")
+        .into_iter()
+        .find(|c| c.starts_with(&format!("{name}=")))
+}
+
+struct Browser {
+    sign_in_cookie: String,
+    csrf: String,
+}
+
+async fn sign_in_form(env: &Env) -> Browser {
+    let page = http_exchange(env, "GET", "/console/sign-in", &[], "").await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("<html lang=\"zh-CN\">"), "{}", page.body);
+    let set = cookie(&page, "cogov_sign_in").expect("a sign-in form token cookie");
+    Browser {
+        sign_in_cookie: set.split(';').next().unwrap().to_owned(),
+        csrf: field(&page.body, "csrf"),
+    }
+}
+
+async fn sign_in(env: &Env, username: &str, password: &str) -> HttpReply {
+    let b = sign_in_form(env).await;
+    let body = format!(
+        "csrf={}&username={username}&password={}",
+        b.csrf,
+        password.replace(' ', "+")
+    );
+    http_exchange(
+        env,
+        "POST",
+        "/console/sign-in",
+        &[("cookie", &b.sign_in_cookie)],
+        &body,
+    )
+    .await
+}
+
+async fn console_sign_in_sessions_and_forms(env: Env) {
+    let world = World::build(&env).await;
+    let mut admin = env.admin();
+    for (username, role, community) in [
+        ("ana.street", StaffRole::StreetAdmin, String::new()),
+        (
+            "cai.community",
+            StaffRole::CommunityAdmin,
+            world.community_a.clone(),
+        ),
+    ] {
+        admin
+            .create_staff_account(CreateStaffAccountRequest {
+                staff_account: Some(StaffAccount {
+                    username: username.into(),
+                    display_name: username.into(),
+                    role: role as i32,
+                    community,
+                    password: PASSWORD.into(),
+                    ..Default::default()
+                }),
+                request_id: String::new(),
+            })
+            .await
+            .unwrap();
+    }
+
+    // Signed out: every page sends you to sign in.
+    let page = http_exchange(&env, "GET", "/console/dashboard", &[], "").await;
+    assert_eq!(page.status, 303);
+    assert_eq!(page.header("location").unwrap(), "/console/sign-in");
+
+    // The sign-in form needs its own token (login CSRF).
+    let forged = http_exchange(
+        &env,
+        "POST",
+        "/console/sign-in",
+        &[],
+        &format!("csrf=guess&username=ana.street&password={PASSWORD}"),
+    )
+    .await;
+    assert_eq!(forged.status, 403);
+
+    // Unknown users and wrong passwords look alike.
+    assert_eq!(sign_in(&env, "nobody", PASSWORD).await.status, 401);
+    // Five wrong passwords lock the account for 15 minutes.
+    for attempt in 1..=5 {
+        let reply = sign_in(&env, "ana.street", "wrong password").await;
+        let expected = if attempt < 5 { 401 } else { 403 };
+        assert_eq!(reply.status, expected, "attempt {attempt}");
+    }
+    let locked = sign_in(&env, "ana.street", PASSWORD).await;
+    assert_eq!(locked.status, 403);
+    assert!(cookie(&locked, "cogov_session").is_none());
+    env.clock.advance(Duration::minutes(14));
+    assert_eq!(sign_in(&env, "ana.street", PASSWORD).await.status, 403);
+    env.clock
+        .advance(Duration::minutes(1) + Duration::seconds(1));
+
+    // The lock has passed: a session, in a cookie scripts cannot read and
+    // other sites cannot send.
+    let signed_in = sign_in(&env, "ana.street", PASSWORD).await;
+    assert_eq!(signed_in.status, 303, "{}", signed_in.body);
+    assert_eq!(signed_in.header("location").unwrap(), "/console/dashboard");
+    let set = cookie(&signed_in, "cogov_session").expect("a session cookie");
+    for attribute in [
+        "HttpOnly",
+        "SameSite=Strict",
+        "Path=/console",
+        "Max-Age=28800",
+    ] {
+        assert!(set.contains(attribute), "{set}");
+    }
+    let session = set.split(';').next().unwrap().to_owned();
+    let dashboard = http_exchange(
+        &env,
+        "GET",
+        "/console/dashboard",
+        &[("cookie", &session)],
+        "",
+    )
+    .await;
+    assert_eq!(dashboard.status, 200, "{}", dashboard.body);
+    let csp = dashboard.header("content-security-policy").unwrap();
+    assert!(csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'"));
+    assert_eq!(
+        dashboard.header("x-content-type-options").unwrap(),
+        "nosniff"
+    );
+    assert_eq!(dashboard.header("cache-control").unwrap(), "no-store");
+    assert!(!dashboard.body.contains("<script>"), "no inline script");
+    let csrf = field(&dashboard.body, "csrf");
+
+    // Forms without the session's token are refused and change nothing.
+    let tokenless = http_exchange(
+        &env,
+        "POST",
+        "/console/sign-out",
+        &[("cookie", &session)],
+        "csrf=",
+    )
+    .await;
+    assert_eq!(tokenless.status, 403);
+    let still = http_exchange(&env, "GET", "/console/issues", &[("cookie", &session)], "").await;
+    assert_eq!(still.status, 200);
+
+    // The language switch returns only to console pages.
+    for (back, expected) in [
+        ("/console/issues", "/console/issues"),
+        ("//evil.example/console/", "/console/dashboard"),
+        ("https://evil.example/", "/console/dashboard"),
+        ("/console/..%5C..%5Cevil", "/console/dashboard"),
+    ] {
+        let reply = http_exchange(
+            &env,
+            "GET",
+            &format!("/console/language/en?back={back}"),
+            &[],
+            "",
+        )
+        .await;
+        assert_eq!(reply.status, 303);
+        assert_eq!(reply.header("location").unwrap(), expected, "back={back}");
+        assert!(
+            cookie(&reply, "cogov_lang")
+                .unwrap()
+                .starts_with("cogov_lang=en;")
+        );
+    }
+    let english = http_exchange(
+        &env,
+        "GET",
+        "/console/issues",
+        &[("cookie", &format!("{session}; cogov_lang=en"))],
+        "",
+    )
+    .await;
+    assert!(english.body.contains("<html lang=\"en\">"));
+    assert!(english.body.contains("Issue queue"));
+
+    // Sign-out ends the session on the server, not just in the browser.
+    let out = http_exchange(
+        &env,
+        "POST",
+        "/console/sign-out",
+        &[("cookie", &session)],
+        &format!("csrf={csrf}"),
+    )
+    .await;
+    assert_eq!(out.status, 303);
+    assert!(cookie(&out, "cogov_session").unwrap().contains("Max-Age=0"));
+    let after = http_exchange(
+        &env,
+        "GET",
+        "/console/dashboard",
+        &[("cookie", &session)],
+        "",
+    )
+    .await;
+    assert_eq!(after.status, 303);
+
+    // Sessions expire after 8 hours.
+    let again = sign_in(&env, "ana.street", PASSWORD).await;
+    let session = cookie(&again, "cogov_session")
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    env.clock.advance(Duration::hours(8));
+    let expired = http_exchange(
+        &env,
+        "GET",
+        "/console/dashboard",
+        &[("cookie", &session)],
+        "",
+    )
+    .await;
+    assert_eq!(expired.status, 303);
+
+    // A community admin: their community's pages; the street's partners
+    // and audit log refused by the method policy, as over gRPC.
+    let theirs = sign_in(&env, "cai.community", PASSWORD).await;
+    let session = cookie(&theirs, "cogov_session")
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let a1 = world.a1.trim_start_matches("courtyards/");
+    let b1 = world.b1.trim_start_matches("courtyards/");
+    let own = http_exchange(
+        &env,
+        "GET",
+        &format!("/console/courtyards/{a1}"),
+        &[("cookie", &session)],
+        "",
+    )
+    .await;
+    assert_eq!(own.status, 200, "{}", own.body);
+    for path in [
+        format!("/console/courtyards/{b1}"),
+        "/console/partners".to_owned(),
+        "/console/audit".to_owned(),
+    ] {
+        let reply = http_exchange(&env, "GET", &path, &[("cookie", &session)], "").await;
+        assert!(
+            matches!(reply.status, 403 | 404),
+            "{path}: {}",
+            reply.status
+        );
+    }
+    assert!(
+        !own.body.contains("/console/partners"),
+        "no street-only links"
+    );
+
+    // Disabling the account ends its sessions at the next page. (A fresh
+    // token: the clock has moved on past the first.)
+    let mut admin = env.admin();
+    let account = admin
+        .list_staff_accounts(ListStaffAccountsRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .staff_accounts
+        .into_iter()
+        .find(|a| a.username == "cai.community")
+        .unwrap();
+    admin
+        .update_staff_account(UpdateStaffAccountRequest {
+            staff_account: Some(StaffAccount {
+                name: account.name,
+                disabled: true,
+                etag: account.etag,
+                ..Default::default()
+            }),
+            update_mask: mask(&["disabled"]),
+        })
+        .await
+        .unwrap();
+    let gone = http_exchange(
+        &env,
+        "GET",
+        "/console/dashboard",
+        &[("cookie", &session)],
+        "",
+    )
+    .await;
+    assert_eq!(gone.status, 303);
+    assert_eq!(sign_in(&env, "cai.community", PASSWORD).await.status, 401);
+}
