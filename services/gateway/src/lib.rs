@@ -92,8 +92,8 @@ impl Gateway {
     pub fn server(self, backends: Backends) -> RoleServer {
         let sink = audit::Sink::start(self.ctx.db.clone());
         let open311 = open311::router(self.clone(), backends.clone(), sink.clone());
-        let front = Arc::new(front::Front::new(self.clone(), backends, sink));
-        let console = console::router(self, front.clone());
+        let front = Arc::new(front::Front::new(self.clone(), backends, sink.clone()));
+        let console = console::router(self, front.clone(), sink);
         let router = axum::Router::new()
             .nest("/open311/v2", open311)
             .nest("/console", console)

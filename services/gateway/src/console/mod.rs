@@ -26,6 +26,7 @@ use http::{HeaderValue, StatusCode, header};
 use tonic::transport::server::TcpConnectInfo;
 
 use crate::Gateway;
+use crate::audit::{Entry, Sink};
 use crate::entity::{console_sessions, staff_accounts};
 use crate::front::Front;
 use calls::Calls;
@@ -36,6 +37,16 @@ use view::Failure;
 pub struct Console {
     gw: Gateway,
     front: Arc<Front>,
+    audit: Sink,
+}
+
+/// The audit log's method names for the console's own events, shaped like
+/// the RPCs' so that one filter reads both.
+pub mod audited {
+    /// A staff member signed in (OK), or their account locked (UNAUTHENTICATED).
+    pub const SIGN_IN: &str = "/cogov.console/SignIn";
+    /// A staff member signed out.
+    pub const SIGN_OUT: &str = "/cogov.console/SignOut";
 }
 
 /// The console's state, as handlers receive it.
@@ -48,8 +59,8 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; st
      base-uri 'none'";
 
 /// The routes, to be nested under `/console`.
-pub fn router(gw: Gateway, front: Arc<Front>) -> axum::Router {
-    let state = Arc::new(Console { gw, front });
+pub fn router(gw: Gateway, front: Arc<Front>, audit: Sink) -> axum::Router {
+    let state = Arc::new(Console { gw, front, audit });
     axum::Router::new()
         .route("/", get(|| async { Redirect::to("/console/dashboard") }))
         .route(
@@ -116,6 +127,8 @@ pub struct Staff {
     pub calls: Calls,
     /// The path and query asked for (for the language switch's way back).
     pub here: String,
+    /// The browser's address.
+    pub peer: String,
 }
 
 impl FromRequestParts<Shared> for Staff {
@@ -135,12 +148,7 @@ impl FromRequestParts<Shared> for Staff {
         let Some(principal) = sign_in::principal(&account) else {
             return Err(to_sign_in());
         };
-        let peer = parts
-            .extensions
-            .get::<TcpConnectInfo>()
-            .and_then(|i| i.remote_addr())
-            .map(|a| a.to_string())
-            .unwrap_or_default();
+        let peer = peer_of(&parts.extensions);
         let here = parts
             .uri
             .path_and_query()
@@ -149,10 +157,45 @@ impl FromRequestParts<Shared> for Staff {
         Ok(Staff {
             account,
             session,
-            calls: Calls::new(c.front.clone(), principal, peer),
+            calls: Calls::new(c.front.clone(), principal, peer.clone()),
             here,
+            peer,
         })
     }
+}
+
+impl Console {
+    /// Records a console event of `principal`'s in the audit log.
+    async fn record(
+        &self,
+        principal: cogov_kit::auth::Principal,
+        method: &str,
+        code: tonic::Code,
+        peer: String,
+    ) {
+        self.audit
+            .record(Entry {
+                principal,
+                partner: None,
+                method: method.to_owned(),
+                target: String::new(),
+                code: code as i32,
+                request_id: String::new(),
+                peer,
+                time: self.gw.ctx.clock.now(),
+                duration: std::time::Duration::ZERO,
+            })
+            .await;
+    }
+}
+
+/// The browser's address.
+fn peer_of(extensions: &http::Extensions) -> String {
+    extensions
+        .get::<TcpConnectInfo>()
+        .and_then(|i| i.remote_addr())
+        .map(|a| a.to_string())
+        .unwrap_or_default()
 }
 
 impl Staff {

@@ -31,8 +31,8 @@ pub const LOCKOUT: Duration = Duration::minutes(15);
 pub enum Refusal {
     /// Username or password wrong.
     Wrong,
-    /// Locked out until then.
-    Locked(DateTime<Utc>),
+    /// Locked out until then (the account, for the audit log).
+    Locked(DateTime<Utc>, Box<Model>),
 }
 
 /// A hash that no password matches, checked against for unknown usernames.
@@ -74,7 +74,7 @@ pub async fn check(
         return Ok(Err(Refusal::Wrong));
     };
     if let Some(until) = account.locked_until.filter(|u| *u > now) {
-        return Ok(Err(Refusal::Locked(until)));
+        return Ok(Err(Refusal::Locked(until, Box::new(account))));
     }
     let matches = password_matches(account.password_hash.clone(), password.to_owned()).await?;
     if matches && !account.disabled {
@@ -123,7 +123,7 @@ async fn record_failure(
             .exec(&txn)
             .await?;
         tracing::warn!(username = %account.username, "console account locked out");
-        Refusal::Locked(until)
+        Refusal::Locked(until, Box::new(account.clone()))
     } else {
         Refusal::Wrong
     };

@@ -162,6 +162,34 @@ async fn console_sign_in_sessions_and_forms(env: Env) {
     assert!(!dashboard.body.contains("<script>"), "no inline script");
     let csrf = field(&dashboard.body, "csrf");
 
+    // Sign-ins and lock-outs are in the audit log, with who and from where.
+    let mut auditor = env.admin();
+    assert!(
+        eventually(async || {
+            let records = auditor
+                .list_audit_records(ListAuditRecordsRequest {
+                    filter: "method = \"/cogov.console/SignIn\"".into(),
+                    ..Default::default()
+                })
+                .await
+                .unwrap()
+                .into_inner()
+                .audit_records;
+            let by = |code: i32| {
+                records.iter().filter(move |r| {
+                    r.code == code
+                        && !r.peer.is_empty()
+                        && r.principal
+                            .as_ref()
+                            .is_some_and(|p| format!("{p:?}").contains("ana.street"))
+                })
+            };
+            by(0).count() == 1 && by(16).count() == 3
+        })
+        .await,
+        "one sign-in and three locked refusals of ana.street recorded"
+    );
+
     // Forms without the session's token are refused and change nothing.
     let tokenless = http_exchange(
         &env,

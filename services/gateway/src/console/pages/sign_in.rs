@@ -11,7 +11,7 @@ use serde::Deserialize;
 use crate::console::i18n::{self, Catalog, Lang};
 use crate::console::sign_in::{self, Refusal};
 use crate::console::view::{self, Failure, render};
-use crate::console::{Shared, Staff, session};
+use crate::console::{Shared, Staff, audited, session};
 
 /// The cookie that carries the sign-in form's token (the session's form
 /// token does not exist yet).
@@ -74,8 +74,13 @@ pub struct SignInForm {
 pub async fn submit(
     State(c): State<Shared>,
     headers: HeaderMap,
+    peer: Option<axum::Extension<tonic::transport::server::TcpConnectInfo>>,
     Form(form): Form<SignInForm>,
 ) -> Response {
+    let peer = peer
+        .and_then(|p| p.remote_addr())
+        .map(|a| a.to_string())
+        .unwrap_or_default();
     let expected = session::cookie(&headers, SIGN_IN_COOKIE).unwrap_or_default();
     if !session::same_token(expected, &form.csrf) {
         return Failure::new(StatusCode::FORBIDDEN, "error.csrf")
@@ -98,7 +103,16 @@ pub async fn submit(
                 StatusCode::UNAUTHORIZED,
             );
         }
-        Err(Refusal::Locked(until)) => {
+        Err(Refusal::Locked(until, account)) => {
+            if let Some(principal) = sign_in::principal(&account) {
+                c.record(
+                    principal,
+                    audited::SIGN_IN,
+                    tonic::Code::Unauthenticated,
+                    peer,
+                )
+                .await;
+            }
             let until = view::time(Some(&cogov_kit::convert::timestamp(until)));
             return sign_in_page(
                 &headers,
@@ -113,6 +127,10 @@ pub async fn submit(
         Err(e) => return Failure::from(e).into_response(),
     };
     tracing::info!(username = %account.username, "console sign-in");
+    if let Some(principal) = sign_in::principal(&account) {
+        c.record(principal, audited::SIGN_IN, tonic::Code::Ok, peer)
+            .await;
+    }
     let secure = session::over_https(&headers);
     let mut response = Redirect::to("/console/dashboard").into_response();
     for cookie in [
@@ -144,6 +162,14 @@ pub async fn sign_out(
     if let Some(token) = session::cookie(&headers, session::COOKIE_NAME) {
         session::close(&c.gw, token).await?;
     }
+    let principal = staff.calls.principal().clone();
+    c.record(
+        principal,
+        audited::SIGN_OUT,
+        tonic::Code::Ok,
+        staff.peer.clone(),
+    )
+    .await;
     let mut response = Redirect::to("/console/sign-in").into_response();
     let cookie = session::set_cookie(
         session::COOKIE_NAME,
