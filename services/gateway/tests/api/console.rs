@@ -203,6 +203,27 @@ async fn console_sign_in_sessions_and_forms(env: Env) {
     let still = http_exchange(&env, "GET", "/console/issues", &[("cookie", &session)], "").await;
     assert_eq!(still.status, 200);
 
+    // The queue's filters; one that is not a name is refused, not passed on.
+    let filtered = http_exchange(
+        &env,
+        "GET",
+        "/console/issues?state=ISSUE_STATE_REPORTED&sub_item=clutter_piling&overdue=true",
+        &[("cookie", &session)],
+        "",
+    )
+    .await;
+    assert_eq!(filtered.status, 200, "{}", filtered.body);
+    assert!(filtered.body.contains("value=\"clutter_piling\" selected"));
+    let injected = http_exchange(
+        &env,
+        "GET",
+        "/console/issues?sub_item=x%22%20OR%20state%3D1",
+        &[("cookie", &session)],
+        "",
+    )
+    .await;
+    assert_eq!(injected.status, 400);
+
     // The language switch returns only to console pages.
     for (back, expected) in [
         ("/console/issues", "/console/issues"),

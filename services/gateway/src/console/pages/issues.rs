@@ -77,6 +77,7 @@ struct Queue {
     issues: Vec<IssueRow>,
     states: Vec<(String, String)>,
     communities: Vec<(String, String)>,
+    sub_items: Vec<(String, String)>,
     filter: QueueFilter,
     next_page: String,
 }
@@ -88,6 +89,8 @@ pub struct QueueFilter {
     state: String,
     #[serde(default)]
     community: String,
+    #[serde(default)]
+    sub_item: String,
     #[serde(default)]
     overdue: String,
     #[serde(default)]
@@ -124,6 +127,16 @@ pub async fn queue(
             path_id(&filter.community)?
         ));
     }
+    if !filter.sub_item.is_empty() {
+        let id = &filter.sub_item;
+        if !id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        {
+            return Err(Failure::new(StatusCode::BAD_REQUEST, "error.invalid"));
+        }
+        terms.push(format!("sub_item = \"subItems/{id}\""));
+    }
     if filter.overdue == "true" {
         terms.push("overdue = true".to_owned());
     }
@@ -146,6 +159,7 @@ pub async fn queue(
         let mut q = form_urlencoded_pairs(&[
             ("state", &filter.state),
             ("community", &filter.community),
+            ("sub_item", &filter.sub_item),
             ("overdue", &filter.overdue),
             ("page", &page.next_page_token),
         ]);
@@ -163,6 +177,7 @@ pub async fn queue(
             .map(|s| (s.as_str_name().to_owned(), f.t.label(s.as_str_name())))
             .collect(),
         communities: names.collection("communities"),
+        sub_items: names.collection("subItems"),
         filter,
         next_page,
         f,
