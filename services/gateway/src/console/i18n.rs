@@ -194,15 +194,16 @@ mod tests {
     fn every_state_the_console_shows_has_a_label() {
         use cogov_proto::deliberation::TopicState;
         use cogov_proto::gateway::{ApiKeyState, PartnerKind};
-        use cogov_proto::issues::{IssueState, RejectReason};
+        use cogov_proto::issues::{IssueState, RejectReason, ReturnReason};
         let names: Vec<&str> = (1..=10)
             .filter_map(|v| IssueState::try_from(v).ok().map(|s| s.as_str_name()))
             .chain((1..=9).filter_map(|v| TopicState::try_from(v).ok().map(|s| s.as_str_name())))
             .chain((1..=6).filter_map(|v| RejectReason::try_from(v).ok().map(|s| s.as_str_name())))
+            .chain((1..=4).filter_map(|v| ReturnReason::try_from(v).ok().map(|s| s.as_str_name())))
             .chain((1..=3).filter_map(|v| ApiKeyState::try_from(v).ok().map(|s| s.as_str_name())))
             .chain((1..=3).filter_map(|v| PartnerKind::try_from(v).ok().map(|s| s.as_str_name())))
             .collect();
-        assert_eq!(names.len(), 31);
+        assert_eq!(names.len(), 35);
         for lang in Lang::ALL {
             for name in &names {
                 assert_ne!(lang.catalog().label(name), *name, "{}: {name}", lang.tag());

@@ -236,6 +236,7 @@ struct TimelineRow {
     when: String,
     what: String,
     who: String,
+    reason: String,
     text: String,
 }
 
@@ -358,6 +359,11 @@ pub async fn page(
                     u.author.clone()
                 } else {
                     names.of(&u.organization)
+                },
+                reason: if u.reason_code.is_empty() {
+                    String::new()
+                } else {
+                    f.t.label(&u.reason_code)
                 },
                 text: u.text.clone(),
             })

@@ -11,7 +11,7 @@ use http::StatusCode;
 use serde::Deserialize;
 
 use super::{Names, path_id};
-use crate::console::view::{Failure, Frame, id_of, render, time};
+use crate::console::view::{Failure, Frame, id_of, languages, render, time};
 use crate::console::{Shared, Staff};
 
 /// Partner kinds, as the form offers them.
@@ -156,7 +156,9 @@ async fn partner_page(
     id: uuid::Uuid,
     new_secret: String,
 ) -> Result<Response, Failure> {
-    let f = Frame::new(staff, "partners");
+    let mut f = Frame::new(staff, "partners");
+    // It also answers POSTs: the language switch comes back to the page.
+    f.languages = languages(f.t, &format!("/console/partners/{id}"));
     let name = format!("partners/{id}");
     let calls = &staff.calls;
     let (names, partner, keys) = tokio::try_join!(
