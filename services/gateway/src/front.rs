@@ -109,23 +109,7 @@ impl Front {
         }
     }
 
-    /// As an axum fallback service.
-    pub fn into_service(
-        self,
-    ) -> impl Service<
-        Request<axum::body::Body>,
-        Response = Response<Tracked>,
-        Error = Infallible,
-        Future = impl Send,
-    > + Clone
-    + Send
-    + Sync
-    + 'static {
-        let front = Arc::new(self);
-        front.service()
-    }
-
-    /// As a shared service, for the console beside it.
+    /// As an axum fallback service, shared with the console beside it.
     pub fn service(
         self: Arc<Self>,
     ) -> impl Service<

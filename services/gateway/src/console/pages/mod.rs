@@ -45,70 +45,44 @@ use super::view::Failure;
 #[derive(Default)]
 pub struct Names(HashMap<String, String>);
 
+/// Every `(name, display_name)` of one organizations-service listing.
+macro_rules! display_names {
+    ($calls:expr, $method:ident, $request:ident, $items:ident) => {
+        all(5000, |page_token| {
+            let mut c = $calls.organizations();
+            async move {
+                let r = c
+                    .$method($request {
+                        page_size: 1000,
+                        page_token,
+                        ..Default::default()
+                    })
+                    .await?
+                    .into_inner();
+                Ok((
+                    r.$items
+                        .into_iter()
+                        .map(|x| (x.name, x.display_name))
+                        .collect(),
+                    r.next_page_token,
+                ))
+            }
+        })
+    };
+}
+
 impl Names {
     /// Loads communities, courtyards, organisations and sub-items.
     pub async fn load(calls: &Calls) -> Result<Names, tonic::Status> {
         let (communities, courtyards, organizations, sub_items) = tokio::try_join!(
-            all(100, |page_token| {
-                let mut c = calls.organizations();
-                async move {
-                    let r = c
-                        .list_communities(ListCommunitiesRequest {
-                            page_size: 100,
-                            page_token,
-                            ..Default::default()
-                        })
-                        .await?
-                        .into_inner();
-                    Ok((
-                        r.communities
-                            .into_iter()
-                            .map(|x| (x.name, x.display_name))
-                            .collect(),
-                        r.next_page_token,
-                    ))
-                }
-            }),
-            all(5000, |page_token| {
-                let mut c = calls.organizations();
-                async move {
-                    let r = c
-                        .list_courtyards(ListCourtyardsRequest {
-                            page_size: 1000,
-                            page_token,
-                            ..Default::default()
-                        })
-                        .await?
-                        .into_inner();
-                    Ok((
-                        r.courtyards
-                            .into_iter()
-                            .map(|x| (x.name, x.display_name))
-                            .collect(),
-                        r.next_page_token,
-                    ))
-                }
-            }),
-            all(5000, |page_token| {
-                let mut c = calls.organizations();
-                async move {
-                    let r = c
-                        .list_organizations(ListOrganizationsRequest {
-                            page_size: 1000,
-                            page_token,
-                            ..Default::default()
-                        })
-                        .await?
-                        .into_inner();
-                    Ok((
-                        r.organizations
-                            .into_iter()
-                            .map(|x| (x.name, x.display_name))
-                            .collect(),
-                        r.next_page_token,
-                    ))
-                }
-            }),
+            display_names!(calls, list_communities, ListCommunitiesRequest, communities),
+            display_names!(calls, list_courtyards, ListCourtyardsRequest, courtyards),
+            display_names!(
+                calls,
+                list_organizations,
+                ListOrganizationsRequest,
+                organizations
+            ),
             all(1000, |page_token| {
                 let mut c = calls.issues();
                 async move {
