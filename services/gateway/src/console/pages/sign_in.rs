@@ -87,6 +87,12 @@ pub async fn submit(
             .back_to("/console/sign-in")
             .into_response();
     }
+    // A password check costs tens of milliseconds of CPU: sign-ins count
+    // against the gateway's in-flight bound like calls do.
+    let _permit = match c.gw.limits.enter() {
+        Ok(permit) => permit,
+        Err(e) => return Failure::from(e).into_response(),
+    };
     let t = i18n::current();
     let username = form.username.trim().to_owned();
     let checked = match sign_in::check(&c.gw, &username, &form.password).await {
