@@ -88,7 +88,8 @@ fn to_proto(m: &Model, now: DateTime<Utc>) -> ApiKey {
     }
 }
 
-fn digest(key: &str) -> String {
+/// How a secret is kept: its SHA-256, in hex (keys and console sessions).
+pub(crate) fn digest(key: &str) -> String {
     Sha256::digest(key.as_bytes())
         .iter()
         .map(|b| format!("{b:02x}"))

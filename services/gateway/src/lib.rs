@@ -20,6 +20,7 @@ pub mod keys;
 pub mod limits;
 pub mod migration;
 pub mod open311;
+pub mod paging;
 pub mod partners;
 pub mod policy;
 pub mod service;

@@ -11,13 +11,13 @@ use http::header::COOKIE;
 use sea_orm::ActiveValue::Set;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter};
 use sea_orm_migration::prelude::*;
-use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use uuid::Uuid;
 
 use crate::Gateway;
 use crate::entity::console_sessions::{self as rows, Column, Entity, Model};
 use crate::entity::staff_accounts;
+use crate::keys::digest;
 
 /// The session cookie's name.
 pub const COOKIE_NAME: &str = "cogov_session";
@@ -27,13 +27,6 @@ pub const LIFETIME: Duration = Duration::hours(8);
 /// A fresh unguessable value (244 random bits from the OS), URL-safe.
 pub fn random_token() -> String {
     format!("{}{}", Uuid::new_v4().simple(), Uuid::new_v4().simple())
-}
-
-fn digest(token: &str) -> String {
-    Sha256::digest(token.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 /// Whether two tokens are equal, in time independent of where they differ.

@@ -58,7 +58,7 @@ pub fn languages(t: &Catalog, here: &str) -> Vec<(&'static str, String, String)>
         .into_iter()
         .filter(|l| *l != t.lang())
         .map(|l| {
-            let back = form_urlencoded(here);
+            let back = url_encode(here);
             (
                 l.tag(),
                 t.get(&format!("language.{}", l.tag())).to_owned(),
@@ -68,7 +68,8 @@ pub fn languages(t: &Catalog, here: &str) -> Vec<(&'static str, String, String)>
         .collect()
 }
 
-fn form_urlencoded(s: &str) -> String {
+/// `s` percent-encoded for a query value (`/` kept, as paths read better).
+pub fn url_encode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'/' => {

@@ -38,6 +38,7 @@ use tonic::transport::server::TcpConnectInfo;
 use crate::audit::{Entry, Sink};
 use crate::credentials::{self, Credential};
 use crate::front::Backends;
+use crate::paging::every_page;
 use crate::{Gateway, keys};
 use inputs::{coordinates, idempotency_key, list_filter, param, title_of};
 use mapping::Language;
@@ -233,23 +234,6 @@ impl Caller {
     }
 }
 
-/// Every item of a list, following `next_page_token` from the first page.
-async fn every_page<T, Page>(mut page: impl FnMut(String) -> Page) -> Result<Vec<T>, Open311Error>
-where
-    Page: Future<Output = Result<(Vec<T>, String), tonic::Status>>,
-{
-    let mut all = Vec::new();
-    let mut token = String::new();
-    loop {
-        let (items, next) = page(token).await?;
-        all.extend(items);
-        if next.is_empty() {
-            return Ok(all);
-        }
-        token = next;
-    }
-}
-
 type Issues = IssuesServiceClient<InterceptedService<Channel, Signer>>;
 type Organizations = OrganizationsServiceClient<InterceptedService<Channel, Signer>>;
 
@@ -312,7 +296,7 @@ impl Open311 {
 
     async fn sub_items(&self, caller: &Caller) -> Result<Vec<SubItem>, Open311Error> {
         let issues = self.issues(caller);
-        every_page(|page_token| {
+        every_page(usize::MAX, |page_token| {
             let mut issues = issues.clone();
             async move {
                 let page = issues
@@ -327,6 +311,7 @@ impl Open311 {
             }
         })
         .await
+        .map_err(Open311Error::from)
     }
 
     async fn services(
@@ -366,7 +351,7 @@ impl Open311 {
 
     async fn courtyards(&self, caller: &Caller) -> Result<Vec<Courtyard>, Open311Error> {
         let orgs = self.organizations(caller);
-        every_page(|page_token| {
+        every_page(usize::MAX, |page_token| {
             let mut orgs = orgs.clone();
             async move {
                 let page = orgs
@@ -382,6 +367,7 @@ impl Open311 {
             }
         })
         .await
+        .map_err(Open311Error::from)
     }
 
     async fn definition(

@@ -15,7 +15,7 @@ use serde::Deserialize;
 
 use super::{Names, path_id};
 use crate::console::i18n::Catalog;
-use crate::console::view::{Failure, Frame, id_of, render, time};
+use crate::console::view::{Failure, Frame, id_of, render, time, url_encode};
 use crate::console::{Shared, Staff};
 
 /// One issue in a list.
@@ -185,22 +185,12 @@ pub async fn queue(
     Ok(render(&view))
 }
 
+/// `k=v&…` of the non-empty pairs.
 fn form_urlencoded_pairs(pairs: &[(&str, &str)]) -> String {
     pairs
         .iter()
         .filter(|(_, v)| !v.is_empty())
-        .map(|(k, v)| {
-            let v: String = v
-                .bytes()
-                .map(|b| match b {
-                    b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => {
-                        (b as char).to_string()
-                    }
-                    _ => format!("%{b:02X}"),
-                })
-                .collect();
-            format!("{k}={v}")
-        })
+        .map(|(k, v)| format!("{k}={}", url_encode(v)))
         .collect::<Vec<_>>()
         .join("&")
 }

@@ -9,25 +9,6 @@ pub mod issues;
 pub mod partners;
 pub mod sign_in;
 
-/// All pages of a listing, up to `cap` items (the console shows a street's
-/// worth: a few hundred at most).
-pub async fn all<T, F, Fut>(cap: usize, mut page: F) -> Result<Vec<T>, tonic::Status>
-where
-    F: FnMut(String) -> Fut,
-    Fut: Future<Output = Result<(Vec<T>, String), tonic::Status>>,
-{
-    let mut out = Vec::new();
-    let mut token = String::new();
-    loop {
-        let (items, next) = page(token).await?;
-        out.extend(items);
-        if next.is_empty() || out.len() >= cap {
-            return Ok(out);
-        }
-        token = next;
-    }
-}
-
 use std::collections::HashMap;
 
 use cogov_proto::issues::ListSubItemsRequest;
@@ -39,6 +20,7 @@ use uuid::Uuid;
 
 use super::calls::Calls;
 use super::view::Failure;
+pub use crate::paging::every_page as all;
 
 /// Display names of the places, organisations and sub-items the caller can
 /// see, by resource name.
