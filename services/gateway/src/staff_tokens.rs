@@ -9,15 +9,18 @@ use cogov_kit::{Error, Result, names};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
-/// What a staff token says.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+/// What a staff token says. Every field has a default, so that a token
+/// lacking a claim is refused for its claims (the validation's required
+/// claims, the role check), not as unreadable.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default)]
 pub struct Claims {
     /// Who: the staff member's account or username.
     pub sub: String,
     /// `street_admin` or `community_admin`.
     pub role: String,
     /// For a community admin: `communities/{id}`.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub community: String,
     /// Issuer.
     pub iss: String,
@@ -27,6 +30,9 @@ pub struct Claims {
     pub exp: i64,
     /// Issued at.
     pub iat: i64,
+    /// Not before, seconds since the epoch, when the issuer sets one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<i64>,
 }
 
 /// Verifies (and in development issues) staff tokens.
@@ -54,11 +60,88 @@ impl std::fmt::Debug for StaffTokens {
     }
 }
 
-fn invalid(message: impl std::fmt::Display) -> Error {
-    Error::Unauthenticated {
-        reason: "TOKEN_INVALID",
-        message: format!("staff token refused: {message}"),
+/// Why a staff token was refused, in words a caller can act on. The JWT
+/// library's own account (which names the library and the algorithms this
+/// gateway accepts) goes to the log, never to the caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// Not a JWT this gateway can read: bad base64, JSON or shape.
+    Malformed,
+    /// The signature does not verify with this gateway's key, or the token
+    /// is signed with another algorithm (`none` among them).
+    BadSignature,
+    /// Past its `exp`, beyond the tolerated skew.
+    Expired,
+    /// Its `nbf` is still to come.
+    NotYetValid,
+    /// Another `iss` than the one this gateway trusts.
+    WrongIssuer,
+    /// Another `aud`: the token is meant for another service.
+    WrongAudience,
+    /// A required claim (`sub`, `role`, `exp`, `iss`, `aud`, a community
+    /// admin's `community`) is missing or is not a staff member's.
+    BadClaims,
+}
+
+impl Refusal {
+    /// The stable `ErrorInfo.reason`.
+    pub fn reason(self) -> &'static str {
+        match self {
+            Refusal::Malformed => "TOKEN_MALFORMED",
+            Refusal::BadSignature => "TOKEN_SIGNATURE_INVALID",
+            Refusal::Expired => "TOKEN_EXPIRED",
+            Refusal::NotYetValid => "TOKEN_NOT_YET_VALID",
+            Refusal::WrongIssuer => "TOKEN_WRONG_ISSUER",
+            Refusal::WrongAudience => "TOKEN_WRONG_AUDIENCE",
+            Refusal::BadClaims => "TOKEN_CLAIMS_INVALID",
+        }
     }
+
+    fn message(self) -> &'static str {
+        match self {
+            Refusal::Malformed => "staff token refused: it is malformed (not a signed JWT)",
+            Refusal::BadSignature => "staff token refused: its signature is not valid",
+            Refusal::Expired => "staff token expired; sign in again",
+            Refusal::NotYetValid => "staff token refused: it is not valid yet",
+            Refusal::WrongIssuer => "staff token refused: it was issued by someone else",
+            Refusal::WrongAudience => "staff token refused: it is meant for another audience",
+            Refusal::BadClaims => {
+                "staff token refused: its claims do not describe a staff member (sub, role, community)"
+            }
+        }
+    }
+
+    fn from_library(error: &jsonwebtoken::errors::Error) -> Refusal {
+        use jsonwebtoken::errors::ErrorKind;
+        match error.kind() {
+            ErrorKind::InvalidSignature | ErrorKind::InvalidAlgorithm => Refusal::BadSignature,
+            ErrorKind::ExpiredSignature => Refusal::Expired,
+            ErrorKind::ImmatureSignature => Refusal::NotYetValid,
+            ErrorKind::InvalidIssuer => Refusal::WrongIssuer,
+            ErrorKind::InvalidAudience => Refusal::WrongAudience,
+            ErrorKind::MissingRequiredClaim(_)
+            | ErrorKind::InvalidClaimFormat(_)
+            | ErrorKind::InvalidSubject => Refusal::BadClaims,
+            // Bad shape, base64, UTF-8 or JSON (an unknown `alg` among it);
+            // key and provider errors cannot come from a caller's token.
+            _ => Refusal::Malformed,
+        }
+    }
+}
+
+impl From<Refusal> for Error {
+    fn from(refusal: Refusal) -> Error {
+        Error::Unauthenticated {
+            reason: refusal.reason(),
+            message: refusal.message().into(),
+        }
+    }
+}
+
+/// Logs the detail behind a refusal and turns it into the caller's error.
+fn refuse(refusal: Refusal, detail: &dyn std::fmt::Display) -> Error {
+    tracing::info!(reason = refusal.reason(), %detail, "staff token refused");
+    refusal.into()
 }
 
 impl StaffTokens {
@@ -75,9 +158,11 @@ impl StaffTokens {
         validation.set_issuer(&[issuer]);
         validation.set_audience(&[audience]);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-        // Expiry is checked against the service's clock (below), so that
-        // every time decision of the gateway follows one clock.
+        // Expiry and not-before are checked against the service's clock
+        // (below), so that every time decision of the gateway follows one
+        // clock.
         validation.validate_exp = false;
+        validation.validate_nbf = false;
         Self {
             clock,
             validation,
@@ -125,25 +210,39 @@ impl StaffTokens {
     /// The principal a token carries.
     pub fn verify(&self, token: &str) -> Result<Principal> {
         let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
-            .map_err(invalid)?;
+            .map_err(|e| refuse(Refusal::from_library(&e), &e))?;
         let c = data.claims;
-        if c.exp + LEEWAY <= self.clock.now().timestamp() {
-            return Err(Error::Unauthenticated {
-                reason: "TOKEN_EXPIRED",
-                message: "staff token expired; sign in again".into(),
-            });
+        let now = self.clock.now().timestamp();
+        if c.exp + LEEWAY <= now {
+            return Err(refuse(
+                Refusal::Expired,
+                &format_args!("exp {} is before {now}", c.exp),
+            ));
+        }
+        if let Some(nbf) = c.nbf.filter(|nbf| *nbf > now + LEEWAY) {
+            return Err(refuse(
+                Refusal::NotYetValid,
+                &format_args!("nbf {nbf} is after {now}"),
+            ));
         }
         match c.role.as_str() {
             "street_admin" => Ok(Principal::StreetAdmin { subject: c.sub }),
             "community_admin" => {
-                let community = names::parse("communities", &c.community)
-                    .ok_or_else(|| invalid("a community admin's token names `communities/{id}`"))?;
+                let community = names::parse("communities", &c.community).ok_or_else(|| {
+                    refuse(
+                        Refusal::BadClaims,
+                        &format_args!("community {:?} is not `communities/{{id}}`", c.community),
+                    )
+                })?;
                 Ok(Principal::CommunityAdmin {
                     subject: c.sub,
                     community,
                 })
             }
-            other => Err(invalid(format!("unknown role {other:?}"))),
+            other => Err(refuse(
+                Refusal::BadClaims,
+                &format_args!("unknown role {other:?}"),
+            )),
         }
     }
 
@@ -169,6 +268,7 @@ impl StaffTokens {
             aud: self.audience.clone(),
             exp: now + ttl_seconds,
             iat: now,
+            nbf: None,
         };
         jsonwebtoken::encode(&Header::new(self.algorithm), &claims, key).map_err(|e| e.to_string())
     }
@@ -192,6 +292,25 @@ mod tests {
         )
     }
 
+    /// The refusal's reason, after checking that its message tells nothing
+    /// of the library or of the algorithms accepted.
+    fn refused(t: &StaffTokens, token: &str) -> &'static str {
+        let err = t.verify(token).unwrap_err();
+        let message = err.to_string();
+        for leak in [
+            "JSON",
+            "Base64",
+            "base64",
+            "HS256",
+            "variant",
+            "Invalid",
+            "jsonwebtoken",
+        ] {
+            assert!(!message.contains(leak), "{message:?} mentions {leak}");
+        }
+        err.reason()
+    }
+
     #[test]
     fn verifies_what_it_issues_and_nothing_else() {
         let (t, clock) = tokens(b"dev secret", "cogov", "cogov-gateway");
@@ -211,28 +330,86 @@ mod tests {
 
         // Expired, beyond the leeway.
         clock.advance(chrono::Duration::seconds(600 + LEEWAY));
-        let err = t.verify(&admin).unwrap_err();
-        assert_eq!(err.reason(), "TOKEN_EXPIRED");
+        assert_eq!(refused(&t, &admin), "TOKEN_EXPIRED");
         // Another audience or issuer.
         let (other, _) = tokens(b"dev secret", "cogov", "someone-else");
         let foreign = other.issue("alice", "street_admin", "", 600).unwrap();
-        assert_eq!(t.verify(&foreign).unwrap_err().reason(), "TOKEN_INVALID");
+        let (t, _) = tokens(b"dev secret", "cogov", "cogov-gateway");
+        assert_eq!(refused(&t, &foreign), "TOKEN_WRONG_AUDIENCE");
         let (other, _) = tokens(b"dev secret", "evil", "cogov-gateway");
         let foreign = other.issue("alice", "street_admin", "", 600).unwrap();
-        assert!(t.verify(&foreign).is_err());
+        assert_eq!(refused(&t, &foreign), "TOKEN_WRONG_ISSUER");
         // Another key.
         let (other, _) = tokens(b"other secret", "cogov", "cogov-gateway");
         let forged = other.issue("alice", "street_admin", "", 600).unwrap();
-        assert!(t.verify(&forged).is_err());
+        assert_eq!(refused(&t, &forged), "TOKEN_SIGNATURE_INVALID");
         // Unknown role; a community admin without a community.
-        let (t, _) = tokens(b"dev secret", "cogov", "cogov-gateway");
-        assert!(
-            t.verify(&t.issue("x", "superuser", "", 600).unwrap())
-                .is_err()
+        assert_eq!(
+            refused(&t, &t.issue("x", "superuser", "", 600).unwrap()),
+            "TOKEN_CLAIMS_INVALID"
         );
+        assert_eq!(
+            refused(&t, &t.issue("x", "community_admin", "", 600).unwrap()),
+            "TOKEN_CLAIMS_INVALID"
+        );
+    }
+
+    fn signed(secret: &[u8], algorithm: Algorithm, claims: &serde_json::Value) -> String {
+        jsonwebtoken::encode(
+            &Header::new(algorithm),
+            claims,
+            &EncodingKey::from_secret(secret),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn says_in_plain_words_what_was_wrong() {
+        let (t, _) = tokens(b"dev secret", "cogov", "cogov-gateway");
+        let claims = serde_json::json!({
+            "sub": "m", "role": "street_admin", "iss": "cogov", "aud": "cogov-gateway",
+            "exp": now() + 600, "iat": now(),
+        });
         assert!(
-            t.verify(&t.issue("x", "community_admin", "", 600).unwrap())
-                .is_err()
+            t.verify(&signed(b"dev secret", Algorithm::HS256, &claims))
+                .is_ok()
+        );
+        for garbage in ["", "abc", "a.b.c", "eyJ.eyJ.x", "x".repeat(5000).as_str()] {
+            assert_eq!(refused(&t, garbage), "TOKEN_MALFORMED", "{garbage:?}");
+        }
+        // The right secret but another algorithm than the pinned one.
+        assert_eq!(
+            refused(&t, &signed(b"dev secret", Algorithm::HS384, &claims)),
+            "TOKEN_SIGNATURE_INVALID"
+        );
+        // Tampered claims under the original signature.
+        let good = signed(b"dev secret", Algorithm::HS256, &claims);
+        let parts: Vec<&str> = good.split('.').collect();
+        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let mut raised = claims.clone();
+        raised["sub"] = "mallory".into();
+        let tampered = format!(
+            "{}.{}.{}",
+            parts[0],
+            b64.encode(raised.to_string()),
+            parts[2]
+        );
+        assert_eq!(refused(&t, &tampered), "TOKEN_SIGNATURE_INVALID");
+        // Claims missing, or not yet valid.
+        for missing in ["sub", "exp", "role"] {
+            let mut without = claims.clone();
+            without.as_object_mut().unwrap().remove(missing);
+            assert_eq!(
+                refused(&t, &signed(b"dev secret", Algorithm::HS256, &without)),
+                "TOKEN_CLAIMS_INVALID",
+                "without {missing}"
+            );
+        }
+        let mut later = claims.clone();
+        later["nbf"] = (now() + 3600).into();
+        assert_eq!(
+            refused(&t, &signed(b"dev secret", Algorithm::HS256, &later)),
+            "TOKEN_NOT_YET_VALID"
         );
     }
 
@@ -250,7 +427,7 @@ mod tests {
             .as_bytes(),
         );
         for token in [format!("{header}.{claims}."), format!("{header}.{claims}")] {
-            assert!(t.verify(&token).is_err(), "{token}");
+            assert_eq!(refused(&t, &token), "TOKEN_MALFORMED", "{token}");
         }
     }
 }

@@ -74,7 +74,7 @@ pub struct SecurityArgs {
     pub page_token_secret: Option<String>,
     /// INSECURE, for development only: calls that carry no principal run as
     /// this one (`street-admin`, `community-admin:communities/{id}`,
-    /// `partner:organizations/{id}`).
+    /// `partner:organizations/{id}`, `resident:persons/{id}`).
     #[arg(long, env = "COGOV_DEV_PRINCIPAL")]
     pub dev_principal: Option<String>,
 }

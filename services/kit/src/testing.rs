@@ -1,6 +1,9 @@
 //! Helpers for services' integration tests: a fresh database per test
 //! (SQLite always, PostgreSQL when `COGOV_TEST_DATABASE_URL` is set), a
-//! server on a loopback port, and signed principals.
+//! server on a loopback port, signed principals, and the other servers some
+//! tests need ([`servers`]).
+
+pub mod servers;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -50,9 +53,10 @@ impl TestDb {
     }
 
     /// A new PostgreSQL database on the server in `COGOV_TEST_DATABASE_URL`,
-    /// or `None` when it is unset.
+    /// or `None` when it is unset (the test then skips, with a notice, unless
+    /// `COGOV_REQUIRE_POSTGRES` is set: see [`servers`]).
     pub async fn postgres() -> Option<TestDb> {
-        let admin_url = std::env::var(POSTGRES_ENV).ok().filter(|u| !u.is_empty())?;
+        let admin_url = servers::postgres_url()?;
         Some(Self::postgres_at(&admin_url).await)
     }
 
@@ -440,7 +444,6 @@ macro_rules! on_both_databases {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn postgres() {
                     let Some(orgs) = $crate::testing::TestDb::postgres().await else {
-                        eprintln!("COGOV_TEST_DATABASE_URL is not set: PostgreSQL case not run");
                         return;
                     };
                     let own = $crate::testing::TestDb::postgres().await.unwrap();

@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 
 use cogov_kit::clock::Clock;
 use cogov_kit::events::jetstream::JetStreamBus;
+use cogov_kit::testing::servers;
 use cogov_proto::issues::issues_service_client::IssuesServiceClient;
 use cogov_proto::issues::*;
 use cogov_proto::organizations as org;
@@ -37,17 +38,57 @@ const CLIENTS: usize = 8;
 const INTERNAL_SECRET: &str = "fault test internal secret";
 const JWT_SECRET: &str = "fault test staff token secret";
 
+/// The parts of the PostgreSQL URL the test was given that it rewrites:
+/// `postgres://{user}@{host_port}/{database}?{query}`.
+struct PostgresUrl {
+    scheme_and_user: String,
+    host_port: String,
+    query: String,
+}
+
+impl PostgresUrl {
+    fn parse(url: &str) -> PostgresUrl {
+        let (scheme, rest) = url.split_once("://").expect("a postgres:// URL");
+        let (authority, tail) = rest.split_once('/').unwrap_or((rest, ""));
+        let (user, host_port) = match authority.rsplit_once('@') {
+            Some((user, host)) => (format!("{user}@"), host),
+            None => (String::new(), authority),
+        };
+        let host_port = if host_port.contains(':') {
+            host_port.to_owned()
+        } else {
+            format!("{host_port}:5432")
+        };
+        let query = tail.split_once('?').map(|(_, q)| format!("?{q}"));
+        PostgresUrl {
+            scheme_and_user: format!("{scheme}://{user}"),
+            host_port,
+            query: query.unwrap_or_default(),
+        }
+    }
+
+    /// The same server's `database`, reached at `host_port`.
+    fn with(&self, host_port: &str, database: &str) -> String {
+        format!(
+            "{}{host_port}/{database}{}",
+            self.scheme_and_user, self.query
+        )
+    }
+}
+
 /// A TCP relay to PostgreSQL that can go away and come back, as a
 /// restarted server does for its clients.
 struct Relay {
     port: u16,
+    upstream: String,
     cut: std::sync::Mutex<CancellationToken>,
 }
 
 impl Relay {
-    async fn start() -> Arc<Relay> {
+    async fn start(upstream: String) -> Arc<Relay> {
         let relay = Arc::new(Relay {
             port: free_port(),
+            upstream,
             cut: std::sync::Mutex::new(CancellationToken::new()),
         });
         relay.listen().await;
@@ -59,6 +100,7 @@ impl Relay {
             .await
             .expect("binding the PostgreSQL relay");
         let cut = self.cut.lock().unwrap().clone();
+        let upstream = self.upstream.clone();
         tokio::spawn(async move {
             loop {
                 let (mut client, _) = tokio::select! {
@@ -68,10 +110,9 @@ impl Relay {
                         Err(_) => continue,
                     },
                 };
-                let cut = cut.clone();
+                let (cut, upstream) = (cut.clone(), upstream.clone());
                 tokio::spawn(async move {
-                    let Ok(mut server) = tokio::net::TcpStream::connect("127.0.0.1:5432").await
-                    else {
+                    let Ok(mut server) = tokio::net::TcpStream::connect(upstream).await else {
                         return;
                     };
                     tokio::select! {
@@ -192,8 +233,10 @@ struct Failure {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nothing_is_lost_or_duplicated_under_faults() {
-    let Ok(admin_url) = std::env::var("COGOV_TEST_DATABASE_URL") else {
-        eprintln!("COGOV_TEST_DATABASE_URL is not set: the fault test needs PostgreSQL");
+    let Some(admin_url) = servers::postgres_url() else {
+        return;
+    };
+    let Some(nats) = servers::TestNats::start().await else {
         return;
     };
     let tag = format!("fault_{}", uuid::Uuid::new_v4().simple());
@@ -205,12 +248,10 @@ async fn nothing_is_lost_or_duplicated_under_faults() {
             .await
             .unwrap();
     }
-    let relay = Relay::start().await;
-    let through_relay = |db: &str| format!("postgres://postgres@127.0.0.1:{}/{db}", relay.port);
-    let direct = |db: &str| {
-        let base = admin_url.rsplit_once('/').unwrap().0;
-        format!("{base}/{db}")
-    };
+    let server = PostgresUrl::parse(&admin_url);
+    let relay = Relay::start(server.host_port.clone()).await;
+    let through_relay = |db: &str| server.with(&format!("127.0.0.1:{}", relay.port), db);
+    let direct = |db: &str| server.with(&server.host_port, db);
 
     let ports = [free_port(), free_port(), free_port()];
     let common = |db: &str| {
@@ -220,10 +261,7 @@ async fn nothing_is_lost_or_duplicated_under_faults() {
                 "COGOV_INTERNAL_SECRET".to_owned(),
                 INTERNAL_SECRET.to_owned(),
             ),
-            (
-                "COGOV_NATS_URL".to_owned(),
-                "nats://127.0.0.1:4222".to_owned(),
-            ),
+            ("COGOV_NATS_URL".to_owned(), nats.url().to_owned()),
             ("COGOV_NATS_NAMESPACE".to_owned(), tag.clone()),
             (
                 "COGOV_ORGANIZATIONS_ADDR".to_owned(),
@@ -496,7 +534,7 @@ async fn nothing_is_lost_or_duplicated_under_faults() {
     drop((organizations, issues, gateway));
     issues_db.close().await.unwrap();
     gateway_db.close().await.unwrap();
-    if let Ok(bus) = JetStreamBus::connect("nats://127.0.0.1:4222", &tag).await {
+    if let Ok(bus) = JetStreamBus::connect(nats.url(), &tag).await {
         let _ = bus.delete().await;
     }
     for db in &names {

@@ -11,7 +11,7 @@ use cogov_proto::organizations::organizations_service_client::OrganizationsServi
 use cogov_proto::organizations::*;
 use tonic::transport::Channel;
 
-use crate::{Bearer, KillOnDrop, Signed, free_port};
+use crate::{Bearer, KillOnDrop, Signed, free_ports};
 
 async fn all_courtyards(
     c: &mut OrganizationsServiceClient<Signed>,
@@ -42,7 +42,7 @@ async fn all_courtyards(
 async fn up_serves_the_niujie_demo_and_stops_on_sigterm() {
     let dir = std::env::temp_dir().join(format!("cogov-up-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let port = free_port();
+    let port = free_ports(10) + 1;
     let started = Instant::now();
     let mut child = Command::new(env!("CARGO_BIN_EXE_cogov"))
         .args(["up", "--base-port", &(port - 1).to_string(), "--data-dir"])

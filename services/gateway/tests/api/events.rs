@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use cogov_kit::events::jetstream::JetStreamBus;
 use cogov_kit::events::{Bus, Event};
+use cogov_kit::testing::servers::TestNats;
 use cogov_proto::deliberation::deliberation_service_client::DeliberationServiceClient;
 use cogov_proto::deliberation::*;
 use cogov_proto::gateway::*;
@@ -33,15 +34,18 @@ async fn flows_and_partner_streams_on_the_in_process_bus(env: Env) {
     flows(&env).await;
 }
 
-/// The same flows with the services' events on JetStream (NATS at
-/// 127.0.0.1:4222, as on this machine and in CI), in a namespace of this
+/// The same flows with the services' events on JetStream (a `nats-server`
+/// of the test's own, or `COGOV_TEST_NATS_URL`), in a namespace of this
 /// test's own, deleted afterwards.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn flows_on_jetstream() {
+    let Some(nats) = TestNats::start().await else {
+        return;
+    };
     let namespace = format!("t{}", uuid::Uuid::new_v4().simple());
-    let js = JetStreamBus::connect("nats://127.0.0.1:4222", &namespace)
+    let js = JetStreamBus::connect(nats.url(), &namespace)
         .await
-        .expect("NATS with JetStream at 127.0.0.1:4222");
+        .expect("connecting to NATS with JetStream");
     let bus: Bus = Arc::new(js.clone());
     let env = Env::start_on(TestDb::sqlite(), TestDb::sqlite(), settings(), bus).await;
     flows(&env).await;

@@ -40,9 +40,17 @@ async fn tokens_are_checked(env: Env) {
         b64.encode(br#"{"alg":"none","typ":"JWT"}"#),
         claims(AUDIENCE, now + 600)
     );
+    let status = refused(alg_none).await.unwrap_err();
+    assert_eq!(status.code(), Code::Unauthenticated);
     assert_eq!(
-        refused(alg_none).await.unwrap_err().code(),
-        Code::Unauthenticated
+        status.message(),
+        "staff token refused: it is malformed (not a signed JWT)",
+        "the caller learns what was wrong, not the library's account of it"
+    );
+    assert_status(
+        refused("not.a.token".into()).await,
+        Code::Unauthenticated,
+        "TOKEN_MALFORMED",
     );
     let other_audience = cogov_gateway::StaffTokens::shared_secret(
         JWT_SECRET,
@@ -55,7 +63,7 @@ async fn tokens_are_checked(env: Env) {
     assert_status(
         refused(other_audience).await,
         Code::Unauthenticated,
-        "TOKEN_INVALID",
+        "TOKEN_WRONG_AUDIENCE",
     );
     let other_key =
         cogov_gateway::StaffTokens::shared_secret(b"not ours", ISSUER, AUDIENCE, env.clock.clone())
@@ -64,7 +72,7 @@ async fn tokens_are_checked(env: Env) {
     assert_status(
         refused(other_key).await,
         Code::Unauthenticated,
-        "TOKEN_INVALID",
+        "TOKEN_SIGNATURE_INVALID",
     );
     // The gateway's clock decides expiry (the token lasts an hour).
     let token = env.token("street_admin", "");

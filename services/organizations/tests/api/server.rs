@@ -220,7 +220,8 @@ struct Cuttable {
 }
 
 impl Cuttable {
-    async fn to_nats(port: u16) -> Cuttable {
+    async fn to_nats(nats: &str, port: u16) -> Cuttable {
+        let nats = nats.to_owned();
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
             .await
             .unwrap();
@@ -233,11 +234,9 @@ impl Cuttable {
                     () = stop.cancelled() => return,
                     accepted = listener.accept() => accepted.unwrap(),
                 };
-                let stop = stop.clone();
+                let (stop, nats) = (stop.clone(), nats.clone());
                 tokio::spawn(async move {
-                    let mut nats = tokio::net::TcpStream::connect("127.0.0.1:4222")
-                        .await
-                        .unwrap();
+                    let mut nats = tokio::net::TcpStream::connect(nats).await.unwrap();
                     tokio::select! {
                         () = stop.cancelled() => {}
                         _ = tokio::io::copy_bidirectional(&mut inbound, &mut nats) => {}
@@ -271,15 +270,19 @@ async fn wait_for(
 }
 
 /// Roles run apart need NATS for their events: readiness follows the
-/// connection to it, out and back (NATS at 127.0.0.1:4222, as in CI).
+/// connection to it, out and back (a `nats-server` of the test's own, or
+/// `COGOV_TEST_NATS_URL`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn readiness_follows_the_bus() {
     use cogov_kit::events::jetstream::JetStreamBus;
-    let relay = Cuttable::to_nats(0).await;
+    let Some(nats) = cogov_kit::testing::servers::TestNats::start().await else {
+        return;
+    };
+    let relay = Cuttable::to_nats(nats.host_port(), 0).await;
     let namespace = format!("t{}", uuid::Uuid::new_v4().simple());
     let js = JetStreamBus::connect(&format!("nats://{}", relay.addr), &namespace)
         .await
-        .expect("NATS with JetStream at 127.0.0.1:4222");
+        .expect("connecting to NATS with JetStream through the relay");
     let (_file, db, role) = own_server().await;
     let server = cogov_kit::testing::TestServer::start(
         role.ready_when(db.clone())
@@ -296,7 +299,7 @@ async fn readiness_follows_the_bus() {
     );
 
     // The same address answers again; the client reconnects by itself.
-    let back = Cuttable::to_nats(relay.addr.port()).await;
+    let back = Cuttable::to_nats(nats.host_port(), relay.addr.port()).await;
     assert!(
         wait_for(&mut health, ServingStatus::Serving).await,
         "readiness did not come back with the bus"

@@ -1,7 +1,8 @@
 //! The dashboard: the last 30 days' rates per community as bar charts,
 //! overdue issues, the courtyards' two-nos status (filterable), open
 //! topics with each council's implementation rate, and volunteer hours
-//! this month.
+//! over the same 30 days (a calendar month would show next to nothing in
+//! its first days).
 
 use askama::Template;
 use axum::extract::{Query, State};
@@ -198,6 +199,10 @@ pub async fn page(
                 .volunteers()
                 .compute_volunteer_hours(ComputeVolunteerHoursRequest {
                     group_by: HoursGroup::Community as i32,
+                    interval: Some(Interval {
+                        start_time: Some(since.into()),
+                        end_time: Some(now.into()),
+                    }),
                     max_results: 100,
                     ..Default::default()
                 })
