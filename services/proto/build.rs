@@ -24,6 +24,7 @@ const FILES: &[&str] = &[
     "cogov/deliberation/v1/deliberation_service.proto",
     "cogov/deliberation/v1/events.proto",
     "cogov/gateway/v1/gateway.proto",
+    "cogov/gateway/v1/residents.proto",
     "google/rpc/status.proto",
     "google/rpc/error_details.proto",
 ];

@@ -141,6 +141,22 @@ pub struct GatewayArgs {
     /// public view.
     #[arg(long, env = "COGOV_OPEN311_PUBLIC", default_value_t = true, action = clap::ArgAction::Set)]
     pub open311_public: bool,
+    /// How residents' sign-in codes are delivered: `none` (sign-in by
+    /// phone is off), `log` (development: into the log) or `http` (a signed
+    /// JSON POST to COGOV_SIGN_IN_HTTP_URL).
+    #[arg(long, env = "COGOV_SIGN_IN_SENDER", default_value = "none")]
+    pub sign_in_sender: String,
+    /// Where the `http` sender posts: the street's SMS gateway or
+    /// messaging system.
+    #[arg(long, env = "COGOV_SIGN_IN_HTTP_URL")]
+    pub sign_in_http_url: Option<String>,
+    /// The `http` sender's signing secret (Standard Webhooks: `whsec_…`).
+    #[arg(long, env = "COGOV_SIGN_IN_HTTP_SECRET", hide_env_values = true)]
+    pub sign_in_http_secret: Option<String>,
+    /// The key of residents' tokens; by default one made on first start
+    /// and kept in the gateway's database, shared by its replicas.
+    #[arg(long, env = "COGOV_RESIDENT_TOKEN_SECRET", hide_env_values = true)]
+    pub resident_token_secret: Option<String>,
 }
 
 impl GatewayArgs {
@@ -158,7 +174,39 @@ impl GatewayArgs {
             default_deadline_seconds: 30,
             max_deadline_seconds: 120,
             open311_public: true,
+            sign_in_sender: "log".into(),
+            sign_in_http_url: None,
+            sign_in_http_secret: None,
+            resident_token_secret: None,
         }
+    }
+
+    /// How residents sign in, as these settings say.
+    pub fn residents(&self) -> Result<cogov_gateway::residents::Config, String> {
+        use cogov_gateway::residents::sender::{CodeSender, HttpSender};
+        let sender = match self.sign_in_sender.as_str() {
+            "none" => CodeSender::Disabled,
+            "log" => CodeSender::Log,
+            "http" => {
+                let (Some(url), Some(secret)) = (&self.sign_in_http_url, &self.sign_in_http_secret)
+                else {
+                    return Err(
+                        "COGOV_SIGN_IN_SENDER=http needs COGOV_SIGN_IN_HTTP_URL and COGOV_SIGN_IN_HTTP_SECRET"
+                            .into(),
+                    );
+                };
+                CodeSender::Http(HttpSender::new(url, secret)?)
+            }
+            other => {
+                return Err(format!(
+                    "COGOV_SIGN_IN_SENDER is `{other}`: use none, log or http"
+                ));
+            }
+        };
+        Ok(cogov_gateway::residents::Config {
+            sender,
+            token_secret: self.resident_token_secret.clone(),
+        })
     }
 
     /// The staff token verifier these settings describe.
@@ -332,7 +380,8 @@ impl Role {
                     deliberation: lazy_channel(&links.deliberation_addr)?,
                 };
                 let gw =
-                    cogov_gateway::Gateway::new(ctx, directory, auth, tokens, gateway.settings());
+                    cogov_gateway::Gateway::new(ctx, directory, auth, tokens, gateway.settings())
+                        .with_residents(gateway.residents()?);
                 cogov_gateway::events::start(&gw, bus)
                     .await
                     .map_err(consumer)?;

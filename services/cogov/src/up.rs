@@ -168,15 +168,25 @@ pub async fn run(args: UpArgs) -> Result<(), String> {
     let tokens = gateway.staff_tokens(&clock)?;
     let admin_token = tokens.issue("newcomer", "street_admin", "", 24 * 3600)?;
     let gateway_addr = addrs.last().expect("the gateway").1;
-    let (keys, logins) = if args.no_demo {
-        (Vec::new(), Vec::new())
+    let (keys, logins, residents) = if args.no_demo {
+        (Vec::new(), Vec::new(), Vec::new())
     } else {
         (
             demo::partner_keys(channel(gateway_addr).await?, &admin_token).await?,
             demo::staff_logins(channel(gateway_addr).await?, &admin_token).await?,
+            demo::resident_logins(channel(gateway_addr).await?, &admin_token).await?,
         )
     };
-    print_banner(&addrs, healthy, &admin_token, &keys, &logins);
+    print_banner(
+        &addrs,
+        healthy,
+        &admin_token,
+        &Demo {
+            keys,
+            logins,
+            residents,
+        },
+    );
 
     for task in tasks {
         match task.await {
@@ -218,13 +228,15 @@ async fn wait_healthy(addr: SocketAddr) -> Result<(), String> {
     }
 }
 
-fn print_banner(
-    addrs: &[(Role, SocketAddr)],
-    healthy: Duration,
-    admin_token: &str,
-    keys: &[demo::DemoKey],
-    logins: &[demo::DemoLogin],
-) {
+/// The demo's credentials the banner shows.
+struct Demo {
+    keys: Vec<demo::DemoKey>,
+    logins: Vec<demo::DemoLogin>,
+    residents: Vec<demo::DemoResident>,
+}
+
+fn print_banner(addrs: &[(Role, SocketAddr)], healthy: Duration, admin_token: &str, demo: &Demo) {
+    let (keys, logins) = (&demo.keys, &demo.logins);
     let gateway = addrs.last().expect("the gateway").1;
     println!();
     println!(
@@ -259,6 +271,16 @@ fn print_banner(
                 "  {:<32} username {}   password {}",
                 login.label, login.username, login.password
             );
+        }
+    }
+    if !demo.residents.is_empty() {
+        println!();
+        println!(
+            "Residents sign in by phone (cogov.gateway.v1.ResidentsService): SendSignInCode, then"
+        );
+        println!("SignIn with the code, which this run writes to its log (\"sign-in code\"):");
+        for r in &demo.residents {
+            println!("  {:<32} {:<8} phone {}", r.label, r.display_name, r.phone);
         }
     }
     println!();

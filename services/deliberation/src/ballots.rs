@@ -81,6 +81,7 @@ pub async fn cast(
         c.add("proxy_holder", "a voter does not hold their own proxy");
     }
     c.finish()?;
+    caller.scope.require_verified("voting")?;
     let (council, poll) = polls::visible(svc.ctx.db.read(), caller, "poll", &req.poll).await?;
     match (caller.person(), proxy) {
         (Some(me), None) if me == voter => {}

@@ -81,6 +81,9 @@ pub async fn create(
     };
     c.request_id(&req.request_id);
     c.finish()?;
+    caller
+        .scope
+        .require_verified("taking part in a discussion")?;
     let conn = svc.ctx.db.read();
     let (council, topic) = topics::visible_named(conn, caller, "parent", &req.parent).await?;
     match caller.person() {

@@ -238,6 +238,7 @@ pub async fn create(
     let checked = check(&mut c, &t, None);
     c.request_id(&req.request_id);
     c.finish()?;
+    caller.scope.require_verified("proposing a topic")?;
     let council = councils::visible(svc.ctx.db.read(), caller, checked.council).await?;
     let escalated = !checked.evidence.is_empty() || !t.cluster.is_empty();
     let (source, proposer, person, organization) = match &caller.scope {
@@ -408,6 +409,7 @@ pub async fn support(
 ) -> Result<Topic> {
     let id = read_id("name", &req.name, COLLECTION)?;
     let supporter = read_id("supporter", &req.supporter, "persons")?;
+    caller.scope.require_verified("co-signing a topic")?;
     let (council, _) = visible(svc.ctx.db.read(), caller, id).await?;
     match caller.person() {
         Some(me) if me == supporter => {}

@@ -29,8 +29,8 @@ use crate::entity::audit_records::{self as rows, Column, Entity, Model};
 /// One call to record.
 #[derive(Debug, Clone)]
 pub struct Entry {
-    /// Who.
-    pub principal: Principal,
+    /// Who; `None` for a caller without credentials (a failed sign-in).
+    pub principal: Option<Principal>,
     /// The partner record, for partners.
     pub partner: Option<Uuid>,
     /// `/package.Service/Method`.
@@ -77,8 +77,15 @@ async fn write(db: Db, mut rx: mpsc::Receiver<Entry>) {
             .drain(..)
             .map(|e| rows::ActiveModel {
                 id: Set(names::new_id()),
-                subject: Set(e.principal.describe()),
-                principal: Set(e.principal.to_proto().encode_to_vec()),
+                subject: Set(e
+                    .principal
+                    .as_ref()
+                    .map_or_else(|| "anonymous".to_owned(), Principal::describe)),
+                principal: Set(e
+                    .principal
+                    .as_ref()
+                    .map(|p| p.to_proto().encode_to_vec())
+                    .unwrap_or_default()),
                 partner_id: Set(e.partner),
                 method: Set(e.method),
                 target: Set(e.target),
@@ -201,7 +208,9 @@ pub fn first_message(body: &[u8]) -> Option<&[u8]> {
 fn to_proto(m: &Model) -> AuditRecord {
     AuditRecord {
         name: names::format("auditRecords", m.id),
-        principal: cogov_proto::common::Principal::decode(m.principal.as_slice()).ok(),
+        principal: (!m.principal.is_empty())
+            .then(|| cogov_proto::common::Principal::decode(m.principal.as_slice()).ok())
+            .flatten(),
         method: m.method.clone(),
         target: m.target.clone(),
         code: m.code,

@@ -1,6 +1,7 @@
 //! Reading a caller's credentials: `authorization: Bearer …` carries API
-//! keys and staff tokens alike; `x-api-key` carries keys too. Keys are told
-//! apart from tokens by their `cgk_` prefix.
+//! keys, staff tokens and residents' access tokens alike; `x-api-key`
+//! carries keys too. Keys are told apart by their `cgk_` prefix, residents'
+//! tokens by `cgr_`; anything else is a staff token.
 
 use cogov_kit::{Error, Result};
 use http::HeaderMap;
@@ -12,6 +13,8 @@ pub enum Credential<'a> {
     ApiKey(&'a str),
     /// A staff member's signed token (JWT).
     Token(&'a str),
+    /// A signed-in resident's access token.
+    ResidentToken(&'a str),
 }
 
 /// The key prefix.
@@ -40,6 +43,8 @@ pub fn from_headers(headers: &HeaderMap) -> Result<Option<Credential<'_>>> {
         let credential = rest.trim();
         return Ok(Some(if credential.starts_with(KEY_PREFIX) {
             Credential::ApiKey(credential)
+        } else if credential.starts_with(crate::residents::tokens::ACCESS_PREFIX) {
+            Credential::ResidentToken(credential)
         } else {
             Credential::Token(credential)
         }));

@@ -1,8 +1,9 @@
-//! The door every call goes through: authenticate the caller (API key or
-//! staff token), check the method policy, apply the partner's rate limit
-//! and the in-flight bound, fix the deadline, then hand the call to the
-//! gateway's own API or forward it to the service that owns it — its
-//! message bytes untouched, its metadata rebuilt on purpose (the caller's
+//! The door every call goes through: authenticate the caller (API key,
+//! staff token or resident's access token; none for the sign-in steps),
+//! check the method policy, apply the partner's rate limit and the
+//! in-flight bound, fix the deadline, then hand the call to the gateway's
+//! own APIs or forward it to the service that owns it — its message bytes
+//! untouched, its metadata rebuilt on purpose (the caller's
 //! `authorization` never leaves the gateway) with the principal signed for
 //! the service. Mutating calls leave an audit record when they finish.
 
@@ -34,6 +35,27 @@ use crate::{Gateway, keys, limits};
 /// handlers.
 #[derive(Debug, Clone, Copy)]
 pub struct PartnerRecord(pub uuid::Uuid);
+
+/// The session of a signed-in resident, for the gateway's own handlers.
+#[derive(Debug, Clone, Copy)]
+pub struct CurrentSession(pub uuid::Uuid);
+
+/// The caller's address (`ip:port`), for the gateway's own handlers.
+#[derive(Debug, Clone)]
+pub struct CallerAddress(pub String);
+
+/// Set by a handler on its response when the call signed someone in, so
+/// that the audit record names them rather than an anonymous caller.
+#[derive(Debug, Clone)]
+pub struct SignedInAs(pub Principal);
+
+/// Who a call's credential says the caller is.
+#[derive(Debug, Clone)]
+struct Authenticated {
+    principal: Principal,
+    partner: Option<crate::entity::partners::Model>,
+    session: Option<uuid::Uuid>,
+}
 
 /// A staff member signed in to the console: set on requests the console
 /// makes in-process, in place of a credential header. Requests from the
@@ -84,23 +106,31 @@ impl Backends {
     }
 }
 
-/// The local service type: the gateway's own API.
-pub type Local = cogov_proto::gateway::gateway_service_server::GatewayServiceServer<Gateway>;
+/// The gateway's own services, served in its process.
+const LOCAL: [&str; 2] = [
+    "cogov.gateway.v1.GatewayService",
+    "cogov.gateway.v1.ResidentsService",
+];
 
 /// The door.
 #[derive(Clone)]
 pub struct Front {
     gw: Gateway,
     backends: Backends,
-    local: Local,
+    local: tonic::service::Routes,
     sink: Sink,
 }
 
 impl Front {
-    /// A door onto `backends` and the gateway's own API.
+    /// A door onto `backends` and the gateway's own APIs.
     pub fn new(gw: Gateway, backends: Backends, sink: Sink) -> Self {
-        let local = Local::new(gw.clone())
-            .max_decoding_message_size(gw.limits.settings().max_message_bytes);
+        use cogov_proto::gateway::gateway_service_server::GatewayServiceServer;
+        use cogov_proto::gateway::residents_service_server::ResidentsServiceServer;
+        let max = gw.limits.settings().max_message_bytes;
+        let local = tonic::service::Routes::new(
+            GatewayServiceServer::new(gw.clone()).max_decoding_message_size(max),
+        )
+        .add_service(ResidentsServiceServer::new(gw.clone()).max_decoding_message_size(max));
         Self {
             gw,
             backends,
@@ -154,37 +184,42 @@ impl Front {
             Err(e) => return refuse(e.into()),
         };
         let who = match signed_in {
-            Some(s) => Ok((s.principal, None)),
+            Some(s) => Ok(Some(Authenticated {
+                principal: s.principal,
+                partner: None,
+                session: None,
+            })),
+            // The sign-in steps prove who calls in their messages: an
+            // expired token sent along must not stop its own renewal.
+            None if rule.kinds.contains(Kinds::PUBLIC) => Ok(None),
             None => self.authenticate(req.headers()).await,
         };
-        let (principal, partner) = match who {
-            Ok(who) => who,
+        let caller = match who {
+            Ok(Some(caller)) => Some(caller),
+            Ok(None) if rule.kinds.contains(Kinds::PUBLIC) => None,
+            Ok(None) => return refuse(missing_credentials().into()),
             Err(e) => return refuse(e.into()),
         };
         let mut pending = rule.mutates.then(|| Pending {
             sink: self.sink.clone(),
             started,
             entry: Entry {
-                principal: principal.clone(),
-                partner: partner.as_ref().map(|p| p.id),
+                principal: caller.as_ref().map(|c| c.principal.clone()),
+                partner: caller
+                    .as_ref()
+                    .and_then(|c| c.partner.as_ref())
+                    .map(|p| p.id),
                 method: path.clone(),
                 target: String::new(),
                 code: 0,
                 request_id: header(req.headers(), "x-request-id"),
-                peer,
+                peer: peer.clone(),
                 time,
                 duration: std::time::Duration::ZERO,
             },
         });
         let outcome = self
-            .admit_and_forward(
-                req,
-                &path,
-                rule.kinds,
-                &principal,
-                partner.as_ref(),
-                &mut pending,
-            )
+            .admit_and_forward(req, &path, rule.kinds, caller.as_ref(), &peer, &mut pending)
             .await;
         let response = match outcome {
             Ok(response) => response,
@@ -196,23 +231,38 @@ impl Front {
         track(response, permit, pending)
     }
 
-    async fn authenticate(
-        &self,
-        headers: &HeaderMap,
-    ) -> Result<(Principal, Option<crate::entity::partners::Model>)> {
-        match credentials::from_headers(headers)? {
-            None => Err(Error::Unauthenticated {
-                reason: "CREDENTIALS_MISSING",
-                message: "no credentials: send `authorization: Bearer <API key or staff token>`"
-                    .into(),
-            }),
-            Some(Credential::Token(token)) => Ok((self.gw.staff_tokens.verify(token)?, None)),
-            Some(Credential::ApiKey(key)) => {
+    async fn authenticate(&self, headers: &HeaderMap) -> Result<Option<Authenticated>> {
+        let Some(credential) = credentials::from_headers(headers)? else {
+            return Ok(None);
+        };
+        Ok(Some(match credential {
+            Credential::Token(token) => Authenticated {
+                principal: self.gw.staff_tokens.verify(token)?,
+                partner: None,
+                session: None,
+            },
+            Credential::ApiKey(key) => {
                 let (principal, partner) =
                     keys::authenticate(&self.gw.ctx.db, key, self.gw.ctx.clock.now()).await?;
-                Ok((principal, Some(partner)))
+                Authenticated {
+                    principal,
+                    partner: Some(partner),
+                    session: None,
+                }
             }
-        }
+            Credential::ResidentToken(token) => {
+                let resident = self
+                    .gw
+                    .residents
+                    .verify(&self.gw.ctx.db, &self.gw.ctx.clock, token)
+                    .await?;
+                Authenticated {
+                    principal: resident.principal(),
+                    partner: None,
+                    session: Some(resident.session),
+                }
+            }
+        }))
     }
 
     async fn admit_and_forward(
@@ -220,19 +270,28 @@ impl Front {
         req: Request<axum::body::Body>,
         path: &str,
         kinds: Kinds,
-        principal: &Principal,
-        partner: Option<&crate::entity::partners::Model>,
+        caller: Option<&Authenticated>,
+        peer: &str,
         pending: &mut Option<Pending>,
     ) -> std::result::Result<Response<Body>, tonic::Status> {
-        let kind = match principal {
-            Principal::StreetAdmin { .. } => Kinds::STREET,
-            Principal::CommunityAdmin { .. } => Kinds::COMMUNITY,
-            Principal::Partner { .. } => Kinds::PARTNER,
-            _ => return Err(Error::forbidden("call through the gateway as this principal").into()),
+        let kind = match caller.map(|c| &c.principal) {
+            None => Kinds::PUBLIC,
+            Some(Principal::StreetAdmin { .. }) => Kinds::STREET,
+            Some(Principal::CommunityAdmin { .. }) => Kinds::COMMUNITY,
+            Some(Principal::Partner { .. }) => Kinds::PARTNER,
+            Some(Principal::Resident { .. }) => Kinds::RESIDENT,
+            Some(Principal::Service { .. }) => {
+                return Err(Error::forbidden("call through the gateway as this principal").into());
+            }
         };
         if !kinds.contains(kind) {
-            return Err(Error::forbidden(format!("call {path}")).into());
+            return Err(match caller {
+                None => missing_credentials(),
+                Some(_) => Error::forbidden(format!("call {path}")),
+            }
+            .into());
         }
+        let partner = caller.and_then(|c| c.partner.as_ref());
         if let Some(p) = partner {
             self.gw
                 .limits
@@ -280,18 +339,33 @@ impl Front {
             .expect("a valid request");
 
         let service = path.split('/').nth(1).unwrap_or_default();
-        let call = if service == "cogov.gateway.v1.GatewayService" {
+        let call = if LOCAL.contains(&service) {
             *out.headers_mut() = headers;
-            out.extensions_mut().insert(principal.clone());
+            if let Some(c) = caller {
+                out.extensions_mut().insert(c.principal.clone());
+                if let Some(session) = c.session {
+                    out.extensions_mut().insert(CurrentSession(session));
+                }
+            }
             if let Some(p) = partner {
                 out.extensions_mut().insert(PartnerRecord(p.id));
             }
+            out.extensions_mut().insert(CallerAddress(peer.to_owned()));
             let local = self.local.clone();
-            tokio::time::timeout(deadline, async move {
+            let answered = tokio::time::timeout(deadline, async move {
                 local.oneshot(out).await.map_err(|never| match never {})
             })
-            .await
+            .await;
+            if let (Ok(Ok(response)), Some(p)) = (&answered, pending.as_mut())
+                && let Some(SignedInAs(who)) = response.extensions().get::<SignedInAs>()
+            {
+                p.entry.principal = Some(who.clone());
+            }
+            answered
         } else {
+            let Some(principal) = caller.map(|c| &c.principal) else {
+                return Err(missing_credentials().into());
+            };
             let channel = self.backends.for_service(service).cloned().ok_or_else(|| {
                 tonic::Status::unimplemented(format!("no such service {service}"))
             })?;
@@ -321,6 +395,13 @@ impl Front {
                 "no answer within {deadline:?}"
             ))),
         }
+    }
+}
+
+fn missing_credentials() -> Error {
+    Error::Unauthenticated {
+        reason: "CREDENTIALS_MISSING",
+        message: "no credentials: send `authorization: Bearer <API key, staff token or resident access token>`".into(),
     }
 }
 

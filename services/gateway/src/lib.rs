@@ -8,6 +8,7 @@
 //! Modules: [`front`] (the per-call pipeline), [`policy`] (who may call
 //! what), [`credentials`], [`keys`], [`staff_tokens`], [`limits`],
 //! [`audit`]; the own API's [`partners`], [`staff_accounts`], [`service`];
+//! [`residents`], residents' sign-in by phone and their sessions;
 //! [`open311`], GeoReport v2 over HTTP; [`console`], the staff's web pages.
 
 pub mod audit;
@@ -23,6 +24,7 @@ pub mod open311;
 pub mod paging;
 pub mod partners;
 pub mod policy;
+pub mod residents;
 pub mod service;
 pub mod staff_accounts;
 pub mod staff_tokens;
@@ -45,8 +47,9 @@ pub const ROLE: &str = "gateway";
 /// The default embedded database.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/gateway.db?mode=rwc";
 /// Every API served on the gateway's port (health and reflection list them).
-pub const PUBLIC_SERVICES: [&str; 5] = [
+pub const PUBLIC_SERVICES: [&str; 6] = [
     "cogov.gateway.v1.GatewayService",
+    "cogov.gateway.v1.ResidentsService",
     "cogov.organizations.v1.OrganizationsService",
     "cogov.issues.v1.IssuesService",
     "cogov.volunteers.v1.VolunteersService",
@@ -68,6 +71,8 @@ pub struct Gateway {
     pub limits: Arc<limits::Limits>,
     /// Wakes WatchEvents streams when the event log grows.
     pub feed: events::Feed,
+    /// Residents' sign-in and sessions.
+    pub residents: Arc<residents::Residents>,
 }
 
 impl Gateway {
@@ -86,12 +91,22 @@ impl Gateway {
             staff_tokens,
             limits: Arc::new(limits::Limits::new(settings)),
             feed: events::Feed::default(),
+            residents: Arc::new(residents::Residents::new(residents::Config::default())),
         }
+    }
+
+    /// The gateway with residents signing in as `config` says (by default
+    /// sign-in by phone is off).
+    pub fn with_residents(mut self, config: residents::Config) -> Self {
+        self.residents = Arc::new(residents::Residents::new(config));
+        self
     }
 
     /// The gateway's server in front of `backends`.
     pub fn server(self, backends: Backends) -> RoleServer {
         let sink = audit::Sink::start(self.ctx.db.clone());
+        self.residents
+            .spawn_background(self.ctx.db.clone(), self.ctx.clock.clone());
         let open311 = open311::router(self.clone(), backends.clone(), sink.clone());
         let front = Arc::new(front::Front::new(self.clone(), backends, sink.clone()));
         let console = console::router(self, front.clone(), sink);

@@ -17,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(Initial),
             Box::new(crate::events::Migration),
             Box::new(crate::console::session::Migration),
+            Box::new(crate::residents::migration::Migration),
         ]
     }
 }

@@ -8,7 +8,12 @@
 //! agreements reach and the writes of the work they do there: reporting and
 //! resolving issues, running the activities they organise, proposing
 //! topics and reporting progress on their action items. Administration of
-//! the street, its councils and the gateway stays with staff.
+//! the street, its councils and the gateway stays with staff. Residents get
+//! the public information of the street and what they do as themselves:
+//! reporting and following their issues, signing up, their hours and
+//! points, their councils' topics, discussions and polls. The sign-in
+//! steps are public: they take no credential (any sent is ignored, so an
+//! expired access token does not stand in the way of its renewal).
 
 /// A set of principal kinds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,10 +26,16 @@ impl Kinds {
     pub const COMMUNITY: Kinds = Kinds(2);
     /// Partner organisations.
     pub const PARTNER: Kinds = Kinds(4);
+    /// Signed-in residents.
+    pub const RESIDENT: Kinds = Kinds(8);
+    /// Anyone, credentials or not (and unread): only the sign-in steps.
+    pub const PUBLIC: Kinds = Kinds(16);
+    /// Nobody through the gateway (internal services' own calls).
+    pub const NOBODY: Kinds = Kinds(0);
 
     /// Whether `kind` is in the set.
     pub fn contains(self, kind: Kinds) -> bool {
-        self.0 & kind.0 == kind.0
+        kind.0 != 0 && self.0 & kind.0 == kind.0
     }
 
     const fn or(self, other: Kinds) -> Kinds {
@@ -36,6 +47,11 @@ const STREET: Kinds = Kinds::STREET;
 const STAFF: Kinds = Kinds::STREET.or(Kinds::COMMUNITY);
 const STAFF_AND_PARTNERS: Kinds = STAFF.or(Kinds::PARTNER);
 const ANYONE: Kinds = STAFF_AND_PARTNERS;
+const RESIDENT: Kinds = Kinds::RESIDENT;
+const STAFF_AND_RESIDENTS: Kinds = STAFF.or(Kinds::RESIDENT);
+const EVERYONE: Kinds = STAFF_AND_PARTNERS.or(Kinds::RESIDENT);
+const PUBLIC: Kinds = Kinds::PUBLIC;
+const NOBODY: Kinds = Kinds::NOBODY;
 const READ: bool = false;
 const WRITE: bool = true;
 
@@ -68,7 +84,7 @@ pub const TABLE: &[(&str, Kinds, bool)] = &[
     ),
     (
         "/cogov.deliberation.v1.DeliberationService/CastVote",
-        STAFF,
+        STAFF_AND_RESIDENTS,
         WRITE,
     ),
     (
@@ -118,7 +134,7 @@ pub const TABLE: &[(&str, Kinds, bool)] = &[
     ),
     (
         "/cogov.deliberation.v1.DeliberationService/CreateOpinion",
-        STAFF,
+        STAFF_AND_RESIDENTS,
         WRITE,
     ),
     (
@@ -138,7 +154,7 @@ pub const TABLE: &[(&str, Kinds, bool)] = &[
     ),
     (
         "/cogov.deliberation.v1.DeliberationService/CreateTopic",
-        STAFF_AND_PARTNERS,
+        EVERYONE,
         WRITE,
     ),
     (
@@ -158,37 +174,37 @@ pub const TABLE: &[(&str, Kinds, bool)] = &[
     ),
     (
         "/cogov.deliberation.v1.DeliberationService/GetActionItem",
-        STAFF_AND_PARTNERS,
+        EVERYONE,
         READ,
     ),
     (
         "/cogov.deliberation.v1.DeliberationService/GetCouncil",
-        STAFF_AND_PARTNERS,
+        EVERYONE,
         READ,
     ),
     (
         "/cogov.deliberation.v1.DeliberationService/GetCouncilStatistics",
-        STAFF_AND_PARTNERS,
+        EVERYONE,
         READ,
     ),
     (
         "/cogov.deliberation.v1.DeliberationService/GetMeeting",
-        STAFF_AND_PARTNERS,
+        EVERYONE,
         READ,
     ),
     (
         "/cogov.deliberation.v1.DeliberationService/GetPoll",
-        STAFF_AND_PARTNERS,
+        EVERYONE,
         READ,
     ),
     (
         "/cogov.deliberation.v1.DeliberationService/GetPollResult",
-        STAFF_AND_PARTNERS,
+        EVERYONE,
         READ,
     ),
     (
         "/cogov.deliberation.v1.DeliberationService/GetResolution",
-        STAFF_AND_PARTNERS,
+        EVERYONE,
         READ,
     ),
     (
@@ -198,7 +214,7 @@ pub const TABLE: &[(&str, Kinds, bool)] = &[
     ),
     (
         "/cogov.deliberation.v1.DeliberationService/GetTopic",
-        STAFF_AND_PARTNERS,
+        EVERYONE,
         READ,
     ),
     (
@@ -208,7 +224,7 @@ pub const TABLE: &[(&str, Kinds, bool)] = &[
     ),
     (
         "/cogov.deliberation.v1.DeliberationService/ListActionItems",
-        STAFF_AND_PARTNERS,
+        EVERYONE,
         READ,
     ),
     (
@@ -223,37 +239,37 @@ pub const TABLE: &[(&str, Kinds, bool)] = &[
     ),
     (
         "/cogov.deliberation.v1.DeliberationService/ListCouncils",
-        STAFF_AND_PARTNERS,
+        EVERYONE,
         READ,
     ),
     (
         "/cogov.deliberation.v1.DeliberationService/ListMeetings",
-        STAFF_AND_PARTNERS,
+        EVERYONE,
         READ,
     ),
     (
         "/cogov.deliberation.v1.DeliberationService/ListOpinions",
-        STAFF_AND_PARTNERS,
+        EVERYONE,
         READ,
     ),
     (
         "/cogov.deliberation.v1.DeliberationService/ListPolls",
-        STAFF_AND_PARTNERS,
+        EVERYONE,
         READ,
     ),
     (
         "/cogov.deliberation.v1.DeliberationService/ListResolutions",
-        STAFF_AND_PARTNERS,
+        EVERYONE,
         READ,
     ),
     (
         "/cogov.deliberation.v1.DeliberationService/ListSeats",
-        STAFF_AND_PARTNERS,
+        EVERYONE,
         READ,
     ),
     (
         "/cogov.deliberation.v1.DeliberationService/ListTopics",
-        STAFF_AND_PARTNERS,
+        EVERYONE,
         READ,
     ),
     (
@@ -283,7 +299,7 @@ pub const TABLE: &[(&str, Kinds, bool)] = &[
     ),
     (
         "/cogov.deliberation.v1.DeliberationService/SupportTopic",
-        STAFF,
+        STAFF_AND_RESIDENTS,
         WRITE,
     ),
     (
@@ -346,7 +362,7 @@ pub const TABLE: &[(&str, Kinds, bool)] = &[
         STREET,
         WRITE,
     ),
-    ("/cogov.gateway.v1.GatewayService/GetCaller", ANYONE, READ),
+    ("/cogov.gateway.v1.GatewayService/GetCaller", EVERYONE, READ),
     ("/cogov.gateway.v1.GatewayService/GetPartner", STREET, READ),
     ("/cogov.gateway.v1.GatewayService/ListApiKeys", STREET, READ),
     (
@@ -386,6 +402,42 @@ pub const TABLE: &[(&str, Kinds, bool)] = &[
     ),
     ("/cogov.gateway.v1.GatewayService/WatchEvents", ANYONE, READ),
     (
+        "/cogov.gateway.v1.ResidentsService/EndResidentSession",
+        STAFF_AND_RESIDENTS,
+        WRITE,
+    ),
+    (
+        "/cogov.gateway.v1.ResidentsService/GetPrivacyNotice",
+        PUBLIC,
+        READ,
+    ),
+    (
+        "/cogov.gateway.v1.ResidentsService/ListResidentSessions",
+        STAFF_AND_RESIDENTS,
+        READ,
+    ),
+    (
+        "/cogov.gateway.v1.ResidentsService/RefreshResidentSession",
+        PUBLIC,
+        WRITE,
+    ),
+    (
+        "/cogov.gateway.v1.ResidentsService/RegisterResident",
+        PUBLIC,
+        WRITE,
+    ),
+    (
+        "/cogov.gateway.v1.ResidentsService/SendSignInCode",
+        PUBLIC,
+        WRITE,
+    ),
+    ("/cogov.gateway.v1.ResidentsService/SignIn", PUBLIC, WRITE),
+    (
+        "/cogov.gateway.v1.ResidentsService/SignOut",
+        RESIDENT,
+        WRITE,
+    ),
+    (
         "/cogov.issues.v1.IssuesService/AcknowledgeIssue",
         STAFF,
         WRITE,
@@ -400,7 +452,11 @@ pub const TABLE: &[(&str, Kinds, bool)] = &[
         STAFF,
         READ,
     ),
-    ("/cogov.issues.v1.IssuesService/ConfirmIssue", STAFF, WRITE),
+    (
+        "/cogov.issues.v1.IssuesService/ConfirmIssue",
+        STAFF_AND_RESIDENTS,
+        WRITE,
+    ),
     (
         "/cogov.issues.v1.IssuesService/CreateCategory",
         STAFF,
@@ -413,7 +469,7 @@ pub const TABLE: &[(&str, Kinds, bool)] = &[
     ),
     (
         "/cogov.issues.v1.IssuesService/CreateIssueComment",
-        STAFF_AND_PARTNERS,
+        EVERYONE,
         WRITE,
     ),
     ("/cogov.issues.v1.IssuesService/CreateSubItem", STAFF, WRITE),
@@ -431,17 +487,13 @@ pub const TABLE: &[(&str, Kinds, bool)] = &[
     ),
     (
         "/cogov.issues.v1.IssuesService/FindSimilarIssues",
-        STAFF_AND_PARTNERS,
+        EVERYONE,
         READ,
     ),
-    (
-        "/cogov.issues.v1.IssuesService/GetCategory",
-        STAFF_AND_PARTNERS,
-        READ,
-    ),
+    ("/cogov.issues.v1.IssuesService/GetCategory", EVERYONE, READ),
     (
         "/cogov.issues.v1.IssuesService/GetCourtyardTwoNos",
-        STAFF_AND_PARTNERS,
+        EVERYONE,
         READ,
     ),
     (
@@ -449,21 +501,13 @@ pub const TABLE: &[(&str, Kinds, bool)] = &[
         STAFF_AND_PARTNERS,
         READ,
     ),
-    (
-        "/cogov.issues.v1.IssuesService/GetIssue",
-        STAFF_AND_PARTNERS,
-        READ,
-    ),
+    ("/cogov.issues.v1.IssuesService/GetIssue", EVERYONE, READ),
     (
         "/cogov.issues.v1.IssuesService/GetIssueCluster",
         STAFF_AND_PARTNERS,
         READ,
     ),
-    (
-        "/cogov.issues.v1.IssuesService/GetSubItem",
-        STAFF_AND_PARTNERS,
-        READ,
-    ),
+    ("/cogov.issues.v1.IssuesService/GetSubItem", EVERYONE, READ),
     (
         "/cogov.issues.v1.IssuesService/JointDispatchIssue",
         STAFF,
@@ -471,7 +515,7 @@ pub const TABLE: &[(&str, Kinds, bool)] = &[
     ),
     (
         "/cogov.issues.v1.IssuesService/ListCategories",
-        STAFF_AND_PARTNERS,
+        EVERYONE,
         READ,
     ),
     (
@@ -491,17 +535,13 @@ pub const TABLE: &[(&str, Kinds, bool)] = &[
     ),
     (
         "/cogov.issues.v1.IssuesService/ListIssueUpdates",
-        STAFF_AND_PARTNERS,
+        EVERYONE,
         READ,
     ),
-    (
-        "/cogov.issues.v1.IssuesService/ListIssues",
-        STAFF_AND_PARTNERS,
-        READ,
-    ),
+    ("/cogov.issues.v1.IssuesService/ListIssues", EVERYONE, READ),
     (
         "/cogov.issues.v1.IssuesService/ListSubItems",
-        STAFF_AND_PARTNERS,
+        EVERYONE,
         READ,
     ),
     (
@@ -510,10 +550,14 @@ pub const TABLE: &[(&str, Kinds, bool)] = &[
         WRITE,
     ),
     ("/cogov.issues.v1.IssuesService/RejectIssue", STAFF, WRITE),
-    ("/cogov.issues.v1.IssuesService/ReopenIssue", STAFF, WRITE),
+    (
+        "/cogov.issues.v1.IssuesService/ReopenIssue",
+        STAFF_AND_RESIDENTS,
+        WRITE,
+    ),
     (
         "/cogov.issues.v1.IssuesService/ReportIssue",
-        STAFF_AND_PARTNERS,
+        EVERYONE,
         WRITE,
     ),
     (
@@ -645,17 +689,17 @@ pub const TABLE: &[(&str, Kinds, bool)] = &[
     ),
     (
         "/cogov.organizations.v1.OrganizationsService/GetBuilding",
-        STAFF_AND_PARTNERS,
+        EVERYONE,
         READ,
     ),
     (
         "/cogov.organizations.v1.OrganizationsService/GetCommunity",
-        STAFF_AND_PARTNERS,
+        EVERYONE,
         READ,
     ),
     (
         "/cogov.organizations.v1.OrganizationsService/GetCourtyard",
-        STAFF_AND_PARTNERS,
+        EVERYONE,
         READ,
     ),
     (
@@ -665,22 +709,22 @@ pub const TABLE: &[(&str, Kinds, bool)] = &[
     ),
     (
         "/cogov.organizations.v1.OrganizationsService/GetOrganization",
-        STAFF_AND_PARTNERS,
+        EVERYONE,
         READ,
     ),
     (
         "/cogov.organizations.v1.OrganizationsService/GetPerson",
-        STAFF_AND_PARTNERS,
+        EVERYONE,
         READ,
     ),
     (
         "/cogov.organizations.v1.OrganizationsService/GetSharedResource",
-        STAFF_AND_PARTNERS,
+        EVERYONE,
         READ,
     ),
     (
         "/cogov.organizations.v1.OrganizationsService/GetStreet",
-        STAFF_AND_PARTNERS,
+        EVERYONE,
         READ,
     ),
     (
@@ -695,17 +739,17 @@ pub const TABLE: &[(&str, Kinds, bool)] = &[
     ),
     (
         "/cogov.organizations.v1.OrganizationsService/ListBuildings",
-        STAFF_AND_PARTNERS,
+        EVERYONE,
         READ,
     ),
     (
         "/cogov.organizations.v1.OrganizationsService/ListCommunities",
-        STAFF_AND_PARTNERS,
+        EVERYONE,
         READ,
     ),
     (
         "/cogov.organizations.v1.OrganizationsService/ListCourtyards",
-        STAFF_AND_PARTNERS,
+        EVERYONE,
         READ,
     ),
     (
@@ -720,7 +764,7 @@ pub const TABLE: &[(&str, Kinds, bool)] = &[
     ),
     (
         "/cogov.organizations.v1.OrganizationsService/ListOrganizations",
-        STAFF_AND_PARTNERS,
+        EVERYONE,
         READ,
     ),
     (
@@ -730,18 +774,23 @@ pub const TABLE: &[(&str, Kinds, bool)] = &[
     ),
     (
         "/cogov.organizations.v1.OrganizationsService/ListSharedResources",
-        STAFF_AND_PARTNERS,
+        EVERYONE,
         READ,
     ),
     (
         "/cogov.organizations.v1.OrganizationsService/ListStreets",
-        STAFF_AND_PARTNERS,
+        EVERYONE,
         READ,
     ),
     (
         "/cogov.organizations.v1.OrganizationsService/ListTalents",
         STAFF_AND_PARTNERS,
         READ,
+    ),
+    (
+        "/cogov.organizations.v1.OrganizationsService/RegisterPerson",
+        NOBODY,
+        WRITE,
     ),
     (
         "/cogov.organizations.v1.OrganizationsService/ResolveReach",
@@ -785,7 +834,7 @@ pub const TABLE: &[(&str, Kinds, bool)] = &[
     ),
     (
         "/cogov.organizations.v1.OrganizationsService/UpdatePerson",
-        STAFF,
+        STAFF_AND_RESIDENTS,
         WRITE,
     ),
     (
@@ -804,6 +853,11 @@ pub const TABLE: &[(&str, Kinds, bool)] = &[
         WRITE,
     ),
     (
+        "/cogov.organizations.v1.OrganizationsService/VerifyPerson",
+        STAFF,
+        WRITE,
+    ),
+    (
         "/cogov.volunteers.v1.VolunteersService/ApproveServiceRecord",
         STAFF_AND_PARTNERS,
         WRITE,
@@ -815,7 +869,7 @@ pub const TABLE: &[(&str, Kinds, bool)] = &[
     ),
     (
         "/cogov.volunteers.v1.VolunteersService/CancelSignup",
-        STAFF,
+        STAFF_AND_RESIDENTS,
         WRITE,
     ),
     (
@@ -860,12 +914,12 @@ pub const TABLE: &[(&str, Kinds, bool)] = &[
     ),
     (
         "/cogov.volunteers.v1.VolunteersService/CreateServiceRecord",
-        STAFF,
+        STAFF_AND_RESIDENTS,
         WRITE,
     ),
     (
         "/cogov.volunteers.v1.VolunteersService/CreateSignup",
-        STAFF,
+        STAFF_AND_RESIDENTS,
         WRITE,
     ),
     (
@@ -880,7 +934,7 @@ pub const TABLE: &[(&str, Kinds, bool)] = &[
     ),
     (
         "/cogov.volunteers.v1.VolunteersService/CreateVolunteer",
-        STAFF,
+        STAFF_AND_RESIDENTS,
         WRITE,
     ),
     (
@@ -900,57 +954,57 @@ pub const TABLE: &[(&str, Kinds, bool)] = &[
     ),
     (
         "/cogov.volunteers.v1.VolunteersService/GetActivity",
-        STAFF_AND_PARTNERS,
+        EVERYONE,
         READ,
     ),
     (
         "/cogov.volunteers.v1.VolunteersService/GetCourse",
-        STAFF_AND_PARTNERS,
+        EVERYONE,
         READ,
     ),
     (
         "/cogov.volunteers.v1.VolunteersService/GetPointsAccount",
-        STAFF,
+        STAFF_AND_RESIDENTS,
         READ,
     ),
     (
         "/cogov.volunteers.v1.VolunteersService/GetServiceRecord",
-        STAFF_AND_PARTNERS,
+        EVERYONE,
         READ,
     ),
     (
         "/cogov.volunteers.v1.VolunteersService/GetSignup",
-        STAFF_AND_PARTNERS,
+        EVERYONE,
         READ,
     ),
     (
         "/cogov.volunteers.v1.VolunteersService/GetTeam",
-        STAFF_AND_PARTNERS,
+        EVERYONE,
         READ,
     ),
     (
         "/cogov.volunteers.v1.VolunteersService/GetTimeBankPolicy",
-        STAFF_AND_PARTNERS,
+        EVERYONE,
         READ,
     ),
     (
         "/cogov.volunteers.v1.VolunteersService/GetVolunteer",
-        STAFF_AND_PARTNERS,
+        EVERYONE,
         READ,
     ),
     (
         "/cogov.volunteers.v1.VolunteersService/ListActivities",
-        STAFF_AND_PARTNERS,
+        EVERYONE,
         READ,
     ),
     (
         "/cogov.volunteers.v1.VolunteersService/ListBadges",
-        STAFF_AND_PARTNERS,
+        EVERYONE,
         READ,
     ),
     (
         "/cogov.volunteers.v1.VolunteersService/ListCommendations",
-        STAFF_AND_PARTNERS,
+        EVERYONE,
         READ,
     ),
     (
@@ -960,22 +1014,22 @@ pub const TABLE: &[(&str, Kinds, bool)] = &[
     ),
     (
         "/cogov.volunteers.v1.VolunteersService/ListCourses",
-        STAFF_AND_PARTNERS,
+        EVERYONE,
         READ,
     ),
     (
         "/cogov.volunteers.v1.VolunteersService/ListPointsEntries",
-        STAFF,
+        STAFF_AND_RESIDENTS,
         READ,
     ),
     (
         "/cogov.volunteers.v1.VolunteersService/ListServiceRecords",
-        STAFF_AND_PARTNERS,
+        EVERYONE,
         READ,
     ),
     (
         "/cogov.volunteers.v1.VolunteersService/ListSignups",
-        STAFF_AND_PARTNERS,
+        EVERYONE,
         READ,
     ),
     (
@@ -985,7 +1039,7 @@ pub const TABLE: &[(&str, Kinds, bool)] = &[
     ),
     (
         "/cogov.volunteers.v1.VolunteersService/ListTeams",
-        STAFF_AND_PARTNERS,
+        EVERYONE,
         READ,
     ),
     (

@@ -58,7 +58,17 @@ async fn caller(
                 .collect();
             out.partner = partner.map(|p| partners::name(p.0)).unwrap_or_default();
         }
-        Principal::Resident { .. } => {}
+        // A resident: where they live.
+        Principal::Resident { person } => {
+            if let Some(p) = gw.directory.person(*person).await? {
+                out.communities = vec![names::format("communities", p.community)];
+                out.courtyards = p
+                    .courtyard
+                    .map(|c| names::format("courtyards", c))
+                    .into_iter()
+                    .collect();
+            }
+        }
     }
     Ok(out)
 }

@@ -7,8 +7,10 @@
 //!   they are summoned to; they report in their reach, and as assignee or
 //!   summoned party return, start, resolve and check in. Reporter contact
 //!   details are masked for them, and staff-only notes hidden.
-//! - Residents: they report, see and confirm their own issues, and a
-//!   building head confirms the issues of their courtyard.
+//! - Residents: they report in their community, see their own issues in
+//!   full and their courtyard's in the public view (no reporter, no
+//!   contact details, no staff-only notes), comment on, confirm and reopen
+//!   their own; a building head confirms the issues of their courtyard.
 //!
 //! Out of scope is PERMISSION_DENIED whether or not the issue exists.
 
@@ -30,8 +32,15 @@ pub fn sees(scope: &Scope, issue: &issues::Model, summoned: bool) -> bool {
                 || issue.assignee_id == Some(*organization)
                 || summoned
         }
-        Scope::Resident { person, head_of } => {
-            issue.reporter_id == Some(*person) || *head_of == Some(issue.courtyard_id)
+        Scope::Resident {
+            person,
+            courtyard,
+            head_of,
+            ..
+        } => {
+            issue.reporter_id == Some(*person)
+                || *head_of == Some(issue.courtyard_id)
+                || *courtyard == Some(issue.courtyard_id)
         }
         staff => staff.staff_covers(issue.community_id),
     }
@@ -55,12 +64,16 @@ pub fn issue_condition(scope: &Scope) -> Condition {
                         .to_owned(),
                 ),
             ),
-        Scope::Resident { person, head_of } => {
-            let mine = Condition::any().add(issues::Column::ReporterId.eq(*person));
-            match head_of {
-                Some(courtyard) => mine.add(issues::Column::CourtyardId.eq(*courtyard)),
-                None => mine,
-            }
+        Scope::Resident {
+            person,
+            courtyard,
+            head_of,
+            ..
+        } => {
+            let courtyards: Vec<_> = courtyard.iter().chain(head_of.iter()).copied().collect();
+            Condition::any()
+                .add(issues::Column::ReporterId.eq(*person))
+                .add(issues::Column::CourtyardId.is_in(courtyards))
         }
         staff => staff.place_condition(
             issues::Column::CommunityId,

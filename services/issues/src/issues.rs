@@ -122,10 +122,21 @@ pub(crate) async fn save<C: ConnectionTrait>(
 
 /// The proto of an issue as `scope` may see it.
 pub fn to_proto(m: &Model, parties: &[parties::Model], scope: &Scope, now: DateTime<Utc>) -> Issue {
-    let masked = scope.masks();
-    let contact = (!m.contact_name.is_empty()
-        || !m.contact_phone.is_empty()
-        || !m.contact_address.is_empty())
+    // A resident sees a neighbour's report in the public view: no
+    // reporter and no contact at all (the courtyard's building head, who
+    // answers for it, sees it in full).
+    let neighbour = match scope {
+        Scope::Resident {
+            person, head_of, ..
+        } => m.reporter_id != Some(*person) && *head_of != Some(m.courtyard_id),
+        _ => false,
+    };
+    let masked = scope.masks() || neighbour;
+    let hidden = neighbour;
+    let contact = (!hidden
+        && (!m.contact_name.is_empty()
+            || !m.contact_phone.is_empty()
+            || !m.contact_address.is_empty()))
     .then(|| {
         if masked {
             ContactDetails {
@@ -150,7 +161,7 @@ pub fn to_proto(m: &Model, parties: &[parties::Model], scope: &Scope, now: DateT
     let confirmation = m.confirm_time.map(|t| Confirmation {
         satisfaction: m.satisfaction,
         comment: m.confirm_comment.clone(),
-        confirmer: if masked {
+        confirmer: if masked && (scope.masks() || m.confirmer_id != scope.resident()) {
             String::new()
         } else {
             opt_name("persons", m.confirmer_id)
@@ -372,8 +383,18 @@ pub async fn report(
         Error::invalid("issue.courtyard", format!("{} does not exist", i.courtyard))
     })?;
     let channel = match (scope, channel) {
-        (Scope::Resident { person: me, .. }, _) => {
-            // Residents report as themselves.
+        (
+            Scope::Resident {
+                person: me,
+                community,
+                ..
+            },
+            _,
+        ) => {
+            // Residents report as themselves, where they live.
+            if *community != Some(place.community) {
+                return Err(Error::out_of_reach(&i.courtyard));
+            }
             reporter = Some(*me);
             if channel == Channel::Unspecified {
                 Channel::App

@@ -112,8 +112,15 @@ pub async fn record<C: ConnectionTrait>(conn: &C, issue: Uuid, entry: Entry) -> 
 }
 
 fn to_proto(m: &Model, scope: &Scope) -> IssueUpdate {
-    // Partners see who acted by role, not which resident.
-    let author = if scope.masks() && m.author.starts_with("resident:") {
+    // Partners, and residents other than the author, see who acted by
+    // role, not which resident.
+    let own = scope
+        .resident()
+        .is_some_and(|me| m.author == format!("resident:{}", names::format("persons", me)));
+    let author = if (scope.masks() || scope.resident().is_some())
+        && !own
+        && m.author.starts_with("resident:")
+    {
         "resident".to_owned()
     } else {
         m.author.clone()
@@ -160,7 +167,14 @@ pub async fn comment(
     let now = svc.ctx.clock.now();
     let author = principal.describe();
     idempotency::create(&svc.ctx.db, &key, now, async move |txn| {
-        issue_store::get_visible(txn, scope, id).await?;
+        let issue = issue_store::get_visible(txn, scope, id).await?;
+        if let Some(me) = scope.resident()
+            && issue.reporter_id != Some(me)
+        {
+            return Err(Error::forbidden(
+                "comment on another resident's report; follow it, or report your own",
+            ));
+        }
         let entry = Entry::new(IssueUpdateKind::Comment, &author, now)
             .with_text(req.text)
             .with_media(req.media)

@@ -49,6 +49,23 @@ pub struct PersonInfo {
     pub courtyard: Option<Uuid>,
     /// A building or stairwell head.
     pub building_head: bool,
+    /// Checked by community staff (a resident who registered themselves
+    /// by phone is not until then).
+    pub verified: bool,
+}
+
+impl PersonInfo {
+    fn from_proto(p: &cogov_proto::organizations::Person) -> Option<PersonInfo> {
+        Some(PersonInfo {
+            id: names::parse("persons", &p.name)?,
+            display_name: p.display_name.clone(),
+            community: names::parse("communities", &p.community)?,
+            courtyard: names::parse("courtyards", &p.courtyard),
+            building_head: p.building_head,
+            verified: p.verification
+                != cogov_proto::organizations::PersonVerification::Unverified as i32,
+        })
+    }
 }
 
 /// What the services need to know of an organisation.
@@ -81,7 +98,8 @@ impl Reach {
     }
 }
 
-type Client = OrganizationsServiceClient<InterceptedService<Channel, Signer>>;
+/// The organizations service's client, calling as this service.
+pub type Client = OrganizationsServiceClient<InterceptedService<Channel, Signer>>;
 
 #[derive(Default)]
 struct Cache {
@@ -255,6 +273,12 @@ impl Directory {
         Ok(courtyard)
     }
 
+    /// The organizations service, called as this service, for what the
+    /// directory does not cover (the gateway registers residents).
+    pub fn organizations(&self) -> Client {
+        self.client.clone()
+    }
+
     /// A person (not cached: roles change).
     pub async fn person(&self, id: Uuid) -> Result<Option<PersonInfo>> {
         let got = found(
@@ -265,15 +289,28 @@ impl Directory {
                 })
                 .await,
         )?;
-        Ok(got.and_then(|p| {
-            Some(PersonInfo {
-                id,
-                display_name: p.display_name,
-                community: names::parse("communities", &p.community)?,
-                courtyard: names::parse("courtyards", &p.courtyard),
-                building_head: p.building_head,
+        Ok(got.as_ref().and_then(PersonInfo::from_proto))
+    }
+
+    /// The persons whose mobile number is `e164` (normally one).
+    pub async fn persons_with_phone(&self, e164: &str) -> Result<Vec<PersonInfo>> {
+        let page = self
+            .client
+            .clone()
+            .list_persons(ListPersonsRequest {
+                page_size: 10,
+                page_token: String::new(),
+                filter: format!("phone = {e164:?}"),
+                order_by: String::new(),
             })
-        }))
+            .await
+            .map_err(unavailable)?
+            .into_inner();
+        Ok(page
+            .persons
+            .iter()
+            .filter_map(PersonInfo::from_proto)
+            .collect())
     }
 
     /// An organisation (not cached).

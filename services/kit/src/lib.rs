@@ -21,6 +21,7 @@ pub mod listing;
 pub mod metrics;
 pub mod names;
 pub mod paging;
+pub mod phone;
 pub mod privacy;
 pub mod rpcs;
 pub mod schema;

@@ -5,8 +5,11 @@
 //! - Community admins see their community.
 //! - Partners see the places in their reach (and what concerns them
 //!   directly, which each service adds).
-//! - Residents see what is theirs (each service says what); a building
-//!   head also their courtyard.
+//! - Residents see what is theirs (each service says what), and their
+//!   courtyard's public view; a building head also their courtyard. A
+//!   resident who registered themselves and is not yet verified may report
+//!   and follow their own issues, nothing that speaks for the community
+//!   ([`Scope::require_verified`]).
 //!
 //! Out of scope is PERMISSION_DENIED whether or not the thing exists.
 
@@ -27,8 +30,16 @@ pub enum Scope {
     Community(Uuid),
     /// A partner organisation and its reach now.
     Partner { organization: Uuid, reach: Reach },
-    /// A resident; `head_of` is the courtyard they are building head of.
-    Resident { person: Uuid, head_of: Option<Uuid> },
+    /// A resident: where they live (as the registry has it; none once the
+    /// person is gone), whether staff verified them, and the courtyard
+    /// they are building head of.
+    Resident {
+        person: Uuid,
+        community: Option<Uuid>,
+        courtyard: Option<Uuid>,
+        verified: bool,
+        head_of: Option<Uuid>,
+    },
 }
 
 impl Scope {
@@ -42,14 +53,16 @@ impl Scope {
                 reach: directory.reach(*organization).await?,
             },
             Principal::Resident { person } => {
-                let head_of = directory
-                    .person(*person)
-                    .await?
-                    .filter(|p| p.building_head)
-                    .and_then(|p| p.courtyard);
+                let found = directory.person(*person).await?;
                 Scope::Resident {
                     person: *person,
-                    head_of,
+                    community: found.as_ref().map(|p| p.community),
+                    courtyard: found.as_ref().and_then(|p| p.courtyard),
+                    verified: found.as_ref().is_some_and(|p| p.verified),
+                    head_of: found
+                        .as_ref()
+                        .filter(|p| p.building_head)
+                        .and_then(|p| p.courtyard),
                 }
             }
         })
@@ -63,6 +76,39 @@ impl Scope {
     /// Personal data is masked for partners.
     pub fn masks(&self) -> bool {
         matches!(self, Scope::Partner { .. })
+    }
+
+    /// The resident's home community and courtyard.
+    pub fn home(&self) -> Option<(Option<Uuid>, Option<Uuid>)> {
+        match self {
+            Scope::Resident {
+                community,
+                courtyard,
+                ..
+            } => Some((*community, *courtyard)),
+            _ => None,
+        }
+    }
+
+    /// Fails for a resident whom community staff have not verified yet:
+    /// co-signing, discussing, voting and signing up speak for the
+    /// community, and need a verified person.
+    pub fn require_verified(&self, what: &str) -> Result<()> {
+        match self {
+            Scope::Resident {
+                person,
+                verified: false,
+                ..
+            } => Err(Error::precondition(
+                "RESIDENT_UNVERIFIED",
+                "VERIFICATION",
+                crate::names::format("persons", *person),
+                format!(
+                    "{what} needs a verified resident; community staff have not verified this registration yet"
+                ),
+            )),
+            _ => Ok(()),
+        }
     }
 
     /// The partner organisation, if the caller is one.

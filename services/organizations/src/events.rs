@@ -31,3 +31,48 @@ pub async fn agreement_changed<C: ConnectionTrait>(
     .await?;
     Ok(())
 }
+
+/// `PersonRegistered`: a resident registered themselves; community staff
+/// are to verify them. Street staff see it on the stream; the persons'
+/// names are no business of partners, so it concerns no place.
+pub async fn person_registered<C: ConnectionTrait>(
+    conn: &C,
+    person: &Person,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let payload = PersonRegistered {
+        person: person.name.clone(),
+        community: person.community.clone(),
+        courtyard: person.courtyard.clone(),
+    };
+    outbox::append(
+        conn,
+        crate::ROLE,
+        NewEvent::of(&payload, person.name.clone()),
+        now,
+    )
+    .await?;
+    Ok(())
+}
+
+/// `PersonVerified`: the resident may now take part in full (the gateway
+/// tells them in their inbox).
+pub async fn person_verified<C: ConnectionTrait>(
+    conn: &C,
+    person: &Person,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let payload = PersonVerified {
+        person: person.name.clone(),
+        community: person.community.clone(),
+        courtyard: person.courtyard.clone(),
+    };
+    outbox::append(
+        conn,
+        crate::ROLE,
+        NewEvent::of(&payload, person.name.clone()),
+        now,
+    )
+    .await?;
+    Ok(())
+}

@@ -16,6 +16,7 @@ impl MigratorTrait for Migrator {
             Box::new(cogov_kit::events::outbox::Migration),
             Box::new(cogov_kit::events::inbox::Migration),
             Box::new(Initial),
+            Box::new(ResidentIdentity),
         ]
     }
 }
@@ -311,6 +312,116 @@ impl MigrationTrait for Initial {
             "places",
         ] {
             m.drop_table(Table::drop().table(table).to_owned()).await?;
+        }
+        Ok(())
+    }
+}
+
+/// Residents who sign in themselves: a normalised phone to find them by,
+/// whether staff have verified them, their consent to the privacy notice
+/// and their contact preferences.
+struct ResidentIdentity;
+
+impl MigrationName for ResidentIdentity {
+    fn name(&self) -> &str {
+        "m0002_organizations_resident_identity"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for ResidentIdentity {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        use sea_orm::{ConnectionTrait, Statement};
+
+        // SQLite adds one column per statement.
+        for column in [
+            text("phone_e164"),
+            // Everyone registered so far was registered by staff: verified.
+            ColumnDef::new("verification")
+                .integer()
+                .not_null()
+                .default(1)
+                .to_owned(),
+            text("privacy_notice_version"),
+            opt_time("consent_time"),
+            opt_time("verify_time"),
+            flag("forward_notices"),
+            flag("daily_digest"),
+        ] {
+            m.alter_table(
+                Table::alter()
+                    .table("persons")
+                    .add_column(column)
+                    .to_owned(),
+            )
+            .await?;
+        }
+        let db = m.get_connection();
+        let backend = db.get_database_backend();
+        let rows = db
+            .query_all_raw(Statement::from_string(
+                backend,
+                "SELECT id, phone FROM persons WHERE phone <> ''",
+            ))
+            .await?;
+        for row in rows {
+            let id: uuid::Uuid = row.try_get("", "id")?;
+            let phone: String = row.try_get("", "phone")?;
+            let e164 = cogov_kit::phone::canonical_or_empty(&phone);
+            if e164.is_empty() {
+                continue;
+            }
+            db.execute(
+                Query::update()
+                    .table("persons")
+                    .value("phone_e164", e164)
+                    .and_where(Expr::col("id").eq(id)),
+            )
+            .await?;
+        }
+        m.create_index(index("persons", "phone", &["phone_e164"]))
+            .await?;
+        // One self-registration per number, also when two race.
+        m.create_index(
+            index("persons", "self_registered_phone", &["phone_e164"])
+                .unique()
+                .and_where(Expr::col("privacy_notice_version").ne(""))
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(index(
+            "persons",
+            "verification",
+            &["verification", "community_id", "id"],
+        ))
+        .await
+    }
+
+    async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        for index in [
+            "ix_persons_phone",
+            "ix_persons_self_registered_phone",
+            "ix_persons_verification",
+        ] {
+            m.drop_index(Index::drop().name(index).table("persons").to_owned())
+                .await?;
+        }
+        for column in [
+            "phone_e164",
+            "verification",
+            "privacy_notice_version",
+            "consent_time",
+            "verify_time",
+            "forward_notices",
+            "daily_digest",
+        ] {
+            m.alter_table(
+                Table::alter()
+                    .table("persons")
+                    .drop_column(column)
+                    .to_owned(),
+            )
+            .await?;
         }
         Ok(())
     }

@@ -1,5 +1,9 @@
 //! Persons: GetPerson, ListPersons, CreatePerson, UpdatePerson,
-//! DeletePerson. Phone and address are personal data, masked for partners.
+//! DeletePerson, and the residents who register themselves by phone:
+//! RegisterPerson (the gateway's, for a number nobody has) and VerifyPerson
+//! (community staff). Phone and address are personal data, masked for
+//! partners; a resident sees and changes only their own contact
+//! preferences.
 
 use cogov_kit::auth::Principal;
 use cogov_kit::fieldmask::UpdateMask;
@@ -12,8 +16,9 @@ use cogov_kit::store::Versioned;
 use cogov_kit::validate::Check;
 use cogov_kit::{Error, Result, convert, etag, names};
 use cogov_proto::organizations::{
-    CreatePersonRequest, DeletePersonRequest, GetPersonRequest, ListPersonsRequest,
-    ListPersonsResponse, MembershipRole, Person, UpdatePersonRequest,
+    ContactPreferences, CreatePersonRequest, DeletePersonRequest, GetPersonRequest,
+    ListPersonsRequest, ListPersonsResponse, MembershipRole, Person, PersonVerification,
+    RegisterPersonRequest, UpdatePersonRequest, VerifyPersonRequest,
 };
 use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::{Condition, IntoCondition, Query, SimpleExpr};
@@ -27,7 +32,7 @@ use crate::entity::memberships;
 use crate::entity::persons::{self, Column, Entity, Model};
 use crate::entity::places::PlaceKind;
 use crate::places as place_store;
-use crate::{Organizations, organizations, read_id, required};
+use crate::{Organizations, events, organizations, read_id, required};
 
 const COLLECTION: &str = "persons";
 const RESOURCE: &str = "Person";
@@ -46,7 +51,10 @@ const MUTABLE: &[&str] = &[
     "double_report_unit",
     "building_head",
     "backbone",
+    "contact_preferences",
 ];
+/// What a resident may change of their own record.
+const RESIDENT_MUTABLE: &[&str] = &["contact_preferences"];
 
 fn name(id: Uuid) -> String {
     names::format(COLLECTION, id)
@@ -87,6 +95,19 @@ pub(crate) fn to_proto(m: &Model, scope: &Scope) -> Person {
         create_time: Some(convert::timestamp(m.create_time)),
         update_time: Some(convert::timestamp(m.update_time)),
         etag: etag::format(m.revision),
+        verification: m.verification,
+        privacy_notice_version: m.privacy_notice_version.clone(),
+        consent_time: m.consent_time.map(convert::timestamp),
+        contact_preferences: Some(ContactPreferences {
+            forward_notices: m.forward_notices,
+            daily_digest: m.daily_digest,
+        }),
+        verify_time: m.verify_time.map(convert::timestamp),
+        phone_e164: if masked {
+            mask_phone(&m.phone_e164)
+        } else {
+            m.phone_e164.clone()
+        },
     }
 }
 
@@ -271,6 +292,16 @@ fn role_filter(op: Op, value: &str) -> Result<SimpleExpr, String> {
     holders(op, memberships::Column::Role.eq(role as i32))
 }
 
+/// `phone = "…"` in any spelling a person types: compared in E.164.
+fn phone_filter(op: Op, value: &str) -> Result<SimpleExpr, String> {
+    let e164 = cogov_kit::phone::normalize(value).map_err(|e| format!("expected {e}"))?;
+    match op {
+        Op::Eq => Ok(Column::PhoneE164.eq(e164)),
+        Op::Ne => Ok(Column::PhoneE164.ne(e164)),
+        _ => Err("only `=` and `!=` apply".into()),
+    }
+}
+
 fn organization_filter(op: Op, value: &str) -> Result<SimpleExpr, String> {
     let org =
         names::parse("organizations", value).ok_or("expected an `organizations/{id}` name")?;
@@ -321,6 +352,15 @@ pub async fn list(
         Field::column("display_name", Column::DisplayName, Kind::Text),
         Field::custom("role", role_filter),
         Field::custom("organization", organization_filter),
+        Field::custom("phone", phone_filter),
+        Field::column(
+            "verification",
+            Column::Verification,
+            Kind::Enum(
+                |s| PersonVerification::from_str_name(s).map(|v| v as i32),
+                "PERSON_VERIFICATION_",
+            ),
+        ),
     ];
     let query = ListQuery::new(
         "ListPersons",
@@ -363,6 +403,7 @@ pub async fn create(
     c.request_id(&req.request_id);
     c.finish()?;
     scope.require_community_write(Some(refs.community), &p.community)?;
+    let prefs = p.contact_preferences.unwrap_or_default();
 
     let now = svc.ctx.clock.now();
     idempotency::create(&svc.ctx.db, &key, now, async move |txn| {
@@ -374,12 +415,20 @@ pub async fn create(
             community_id: Set(refs.community),
             courtyard_id: Set(refs.courtyard),
             building_id: Set(refs.building),
+            phone_e164: Set(cogov_kit::phone::canonical_or_empty(&p.phone)),
             phone: Set(p.phone),
             address: Set(p.address),
             party_member: Set(p.party_member),
             double_report_unit_id: Set(refs.unit),
             building_head: Set(p.building_head),
             backbone: Set(p.backbone),
+            // Staff registered them: they know who this is.
+            verification: Set(PersonVerification::Verified as i32),
+            privacy_notice_version: Set(String::new()),
+            consent_time: Set(None),
+            verify_time: Set(Some(now)),
+            forward_notices: Set(prefs.forward_notices),
+            daily_digest: Set(prefs.daily_digest),
             revision: Set(1),
             create_time: Set(now),
             update_time: Set(now),
@@ -397,14 +446,23 @@ pub async fn update(
 ) -> Result<Person> {
     let p = required("person", req.person)?;
     let id = read_id("person.name", &p.name, COLLECTION)?;
+    let resident = matches!(scope, Scope::Resident(_));
     let mask = UpdateMask::new(req.update_mask.as_ref(), MUTABLE)?;
+    if resident && let Some(path) = mask.paths().find(|p| !RESIDENT_MUTABLE.contains(p)) {
+        return Err(Error::forbidden(format!(
+            "change `{path}` of their record; a resident changes only {}",
+            RESIDENT_MUTABLE.join(", ")
+        )));
+    }
     let mut c = Check::new();
     let refs = check(&mut c, &p, Some(&mask));
     c.finish()?;
 
     let txn = svc.ctx.db.write().begin().await?;
     let row = get_visible(&txn, scope, id).await?;
-    scope.require_community_write(Some(row.community_id), &name(id))?;
+    if !resident {
+        scope.require_community_write(Some(row.community_id), &name(id))?;
+    }
     etag::check(&p.etag, row.revision, &name(id))?;
     let mut am: persons::ActiveModel = row.clone().into();
     if mask.has("community") || mask.has("courtyard") || mask.has("building") {
@@ -434,7 +492,13 @@ pub async fn update(
         am.display_name = Set(p.display_name);
     }
     if mask.has("phone") {
+        am.phone_e164 = Set(cogov_kit::phone::canonical_or_empty(&p.phone));
         am.phone = Set(p.phone);
+    }
+    if mask.has("contact_preferences") {
+        let prefs = p.contact_preferences.unwrap_or_default();
+        am.forward_notices = Set(prefs.forward_notices);
+        am.daily_digest = Set(prefs.daily_digest);
     }
     if mask.has("address") {
         am.address = Set(p.address);
@@ -479,4 +543,120 @@ pub async fn delete(svc: &Organizations, scope: &Scope, req: DeletePersonRequest
         .await?;
     txn.commit().await?;
     Ok(())
+}
+
+/// RegisterPerson: a resident who signed in with a number nobody in the
+/// registry has. Only the gateway (an internal service) calls it; the
+/// person is unverified until community staff verify them.
+pub async fn register(
+    svc: &Organizations,
+    scope: &Scope,
+    principal: &Principal,
+    req: RegisterPersonRequest,
+) -> Result<Person> {
+    if !matches!(principal, Principal::Service { .. }) {
+        return Err(Error::forbidden(
+            "register residents; the gateway does, after they sign in",
+        ));
+    }
+    let key = Key::new("RegisterPerson", &req.request_id, principal, &req);
+    let p = required("person", req.person)?;
+    let mut c = Check::new();
+    c.line("person.display_name", &p.display_name, 1, 100);
+    let phone = match cogov_kit::phone::normalize(&p.phone) {
+        Ok(phone) => phone,
+        Err(expected) => {
+            c.add("person.phone", expected);
+            String::new()
+        }
+    };
+    let refs = Refs {
+        community: c.name("person.community", &p.community, "communities"),
+        courtyard: c.optional_name("person.courtyard", &p.courtyard, "courtyards"),
+        building: c.optional_name("person.building", &p.building, "buildings"),
+        unit: None,
+    };
+    c.line("privacy_notice_version", &req.privacy_notice_version, 1, 64);
+    c.request_id(&req.request_id);
+    c.finish()?;
+    let prefs = p.contact_preferences.unwrap_or_default();
+    let now = svc.ctx.clock.now();
+    let person = idempotency::create(&svc.ctx.db, &key, now, async move |txn| {
+        check_places(txn, scope, &refs).await?;
+        if let Some(holder) = Entity::find()
+            .filter(Column::PhoneE164.eq(&phone))
+            .one(txn)
+            .await?
+        {
+            return Err(Error::AlreadyExists {
+                resource_type: RESOURCE,
+                name: name(holder.id),
+            });
+        }
+        let row = persons::ActiveModel {
+            id: Set(names::new_id()),
+            display_name: Set(p.display_name),
+            community_id: Set(refs.community),
+            courtyard_id: Set(refs.courtyard),
+            building_id: Set(refs.building),
+            phone: Set(phone.clone()),
+            phone_e164: Set(phone),
+            address: Set(String::new()),
+            party_member: Set(false),
+            double_report_unit_id: Set(None),
+            building_head: Set(false),
+            backbone: Set(false),
+            verification: Set(PersonVerification::Unverified as i32),
+            privacy_notice_version: Set(req.privacy_notice_version),
+            consent_time: Set(Some(now)),
+            verify_time: Set(None),
+            forward_notices: Set(prefs.forward_notices),
+            daily_digest: Set(prefs.daily_digest),
+            revision: Set(1),
+            create_time: Set(now),
+            update_time: Set(now),
+        }
+        .insert(txn)
+        .await?;
+        let person = to_proto(&row, scope);
+        events::person_registered(txn, &person, now).await?;
+        Ok(person)
+    })
+    .await?;
+    svc.ctx.db.outbox_committed();
+    Ok(person)
+}
+
+/// VerifyPerson: community staff have checked who a self-registered
+/// resident is.
+pub async fn verify(
+    svc: &Organizations,
+    scope: &Scope,
+    req: VerifyPersonRequest,
+) -> Result<Person> {
+    let id = read_id("name", &req.name, COLLECTION)?;
+    if !scope.is_staff() {
+        return Err(Error::forbidden("verify residents"));
+    }
+    let txn = svc.ctx.db.write().begin().await?;
+    let row = get_visible(&txn, scope, id).await?;
+    scope.require_community_write(Some(row.community_id), &name(id))?;
+    etag::check(&req.etag, row.revision, &name(id))?;
+    if row.verification == PersonVerification::Verified as i32 {
+        return Err(Error::illegal_transition(name(id), "VERIFIED", "verified"));
+    }
+    let now = svc.ctx.clock.now();
+    let mut am: persons::ActiveModel = row.clone().into();
+    am.verification = Set(PersonVerification::Verified as i32);
+    am.verify_time = Set(Some(now));
+    am.revision = Set(row.revision + 1);
+    am.update_time = Set(now);
+    let saved = VERSIONED
+        .save::<Entity, _>(&txn, id, row.revision, am, &name(id))
+        .await?;
+    let person = to_proto(&saved, scope);
+    events::person_verified(&txn, &person, now).await?;
+    txn.commit().await?;
+    svc.ctx.db.outbox_committed();
+    Ok(person)
 }

@@ -51,6 +51,8 @@ cogov_kit::rpcs! {
     act create_person(CreatePersonRequest) -> Person => persons::create;
     read update_person(UpdatePersonRequest) -> Person => persons::update;
     read delete_person(DeletePersonRequest) -> () => persons::delete;
+    act register_person(RegisterPersonRequest) -> Person => persons::register;
+    read verify_person(VerifyPersonRequest) -> Person => persons::verify;
 
     read get_membership(GetMembershipRequest) -> Membership => memberships::get;
     read list_memberships(ListMembershipsRequest) -> ListMembershipsResponse => memberships::list;

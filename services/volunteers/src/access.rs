@@ -48,6 +48,8 @@ pub fn sees_activity(scope: &Scope, a: &activities::Model, co_organizes: bool) -
                 || co_organizes
                 || reach.covers(Some(a.community_id), a.courtyard_id)
         }
+        // Every published activity of the street: themed courtyards pair
+        // communities 1+1 and invite each other's residents.
         Scope::Resident { .. } => a.state != ActivityState::Draft as i32,
         staff => staff.staff_covers(a.community_id),
     }

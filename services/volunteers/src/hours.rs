@@ -181,6 +181,7 @@ pub async fn create(
     };
     c.request_id(&req.request_id);
     c.finish()?;
+    scope.require_verified("reporting service hours")?;
     idempotency::create(&svc.ctx.db, &key, now, async move |txn| {
         let v = volunteers::reference(txn, "service_record.volunteer", volunteer).await?;
         match scope {

@@ -254,6 +254,7 @@ pub async fn create(
     let volunteer_id = c.name("signup.volunteer", &s.volunteer, "volunteers");
     c.request_id(&req.request_id);
     c.finish()?;
+    scope.require_verified("signing up")?;
     let now = svc.ctx.clock.now();
     idempotency::create(&svc.ctx.db, &key, now, async move |txn| {
         let activity = activities::get_visible(txn, scope, activity_id).await?;

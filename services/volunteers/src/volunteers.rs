@@ -199,6 +199,7 @@ pub async fn create(
     check_phone(&mut c, &v.phone);
     c.request_id(&req.request_id);
     c.finish()?;
+    scope.require_verified("volunteering")?;
     let who = svc.directory.person(person).await?.ok_or_else(|| {
         Error::invalid("volunteer.person", format!("{} does not exist", v.person))
     })?;

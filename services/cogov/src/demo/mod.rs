@@ -25,10 +25,12 @@ use tonic::transport::Channel;
 mod deliberation;
 mod issues;
 mod partners;
+mod residents;
 mod staff;
 mod volunteers;
 
 pub use partners::{DemoKey, partner_keys};
+pub use residents::{DemoResident, resident_logins};
 pub use staff::{DemoLogin, staff_logins};
 
 /// The seed of the demo street.

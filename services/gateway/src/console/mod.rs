@@ -175,7 +175,7 @@ impl Console {
     ) {
         self.audit
             .record(Entry {
-                principal,
+                principal: Some(principal),
                 partner: None,
                 method: method.to_owned(),
                 target: String::new(),

@@ -266,10 +266,10 @@ impl Open311 {
             Some(k) => Some(k),
             None => match credentials::from_headers(headers)? {
                 Some(Credential::ApiKey(k)) => Some(k),
-                Some(Credential::Token(_)) => {
+                Some(Credential::Token(_) | Credential::ResidentToken(_)) => {
                     return Err(Open311Error::new(
                         StatusCode::UNAUTHORIZED,
-                        "Open311 takes a partner's api_key; staff use the gRPC API",
+                        "Open311 takes a partner's api_key; staff and residents use the gRPC API",
                     ));
                 }
                 None => None,
@@ -640,7 +640,7 @@ impl Open311 {
         };
         self.sink
             .record(Entry {
-                principal: caller.principal(),
+                principal: Some(caller.principal()),
                 partner: caller.partner_record(),
                 method: "/open311/v2/requests".into(),
                 target,

@@ -4,6 +4,7 @@
 
 #![allow(clippy::cloned_ref_to_slice_refs)]
 
+mod phones;
 mod support;
 
 mod audit;
@@ -15,5 +16,6 @@ mod matrix;
 mod open311;
 mod propagation;
 mod rate_limits;
+mod residents;
 mod staff_tokens;
 mod tour;

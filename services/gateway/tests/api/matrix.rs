@@ -2,7 +2,8 @@
 //! the descriptor set, called by every kind of principal — street admin,
 //! community admins of A and of B, firms A and B, the area unit, and
 //! callers with no credentials, a bad key, an expired key and a revoked
-//! key. Each call either passes the door (whatever the service then says),
+//! key, and a signed-in resident. Each call either passes the door
+//! (whatever the service then says),
 //! is refused by the method policy, or is unauthenticated. The services'
 //! own matrices check object-level reach behind the door.
 
@@ -63,6 +64,9 @@ async fn call(env: &Env, path: &str, who: &Bearer) -> Seen {
         grpc.unary(request, path, codec).await.map(drop)
     };
     match outcome {
+        // The sign-in steps refuse bad codes, tickets and refresh tokens
+        // themselves: that is their answer, past the door.
+        Err(s) if s.code() == Code::Unauthenticated && answered_by_sign_in(&s) => Seen::Door,
         Err(s) if s.code() == Code::Unauthenticated => Seen::Anon,
         Err(s)
             if s.code() == Code::PermissionDenied
@@ -72,6 +76,15 @@ async fn call(env: &Env, path: &str, who: &Bearer) -> Seen {
         }
         _ => Seen::Door,
     }
+}
+
+fn answered_by_sign_in(s: &tonic::Status) -> bool {
+    use tonic_types::StatusExt;
+    s.get_details_error_info().is_some_and(|i| {
+        i.reason.starts_with("CODE_")
+            || i.reason.starts_with("TICKET_")
+            || i.reason.starts_with("REFRESH_TOKEN_")
+    })
 }
 
 async fn every_rpc_as_every_principal(env: Env) {
@@ -124,6 +137,11 @@ async fn every_rpc_as_every_principal(env: Env) {
         ("firm A", key(&w.key_a), Some(Kinds::PARTNER)),
         ("firm B", key(&w.key_b), Some(Kinds::PARTNER)),
         ("area unit", key(&w.key_unit), Some(Kinds::PARTNER)),
+        (
+            "resident of a1",
+            env.resident(PHONE_A1).await,
+            Some(Kinds::RESIDENT),
+        ),
         ("no credentials", Bearer(None), None),
         (
             "a bad key",
@@ -133,15 +151,19 @@ async fn every_rpc_as_every_principal(env: Env) {
         ("an expired key", key(&short.secret), None),
         ("a revoked key", key(&revoked.secret), None),
     ];
-    let rpcs = every_rpc();
+    // Signing out ends the resident's session: last.
+    let mut rpcs = every_rpc();
+    rpcs.sort_by_key(|p| p.ends_with("/SignOut"));
     assert!(rpcs.len() > 200, "{} RPCs", rpcs.len());
     let mut failures = Vec::new();
-    let mut partner_door = 0;
+    let (mut partner_door, mut resident_door) = (0, 0);
     for path in &rpcs {
         let rule =
             cogov_gateway::policy::rule(path).unwrap_or_else(|| panic!("{path} has no policy row"));
         for (who, bearer, kind) in &principals {
+            // The sign-in steps read no credential: every caller passes.
             let want = match kind {
+                _ if rule.kinds.contains(Kinds::PUBLIC) => Seen::Door,
                 None => Seen::Anon,
                 Some(k) if rule.kinds.contains(*k) => Seen::Door,
                 Some(_) => Seen::Deny,
@@ -153,12 +175,18 @@ async fn every_rpc_as_every_principal(env: Env) {
             if *who == "firm A" && got == Seen::Door {
                 partner_door += 1;
             }
+            if *who == "resident of a1" && got == Seen::Door {
+                resident_door += 1;
+            }
         }
     }
     assert!(failures.is_empty(), "door matrix:\n{}", failures.join("\n"));
     // Partners pass on the reads of their reach and their own work, never
     // on administration.
     assert!((80..=120).contains(&partner_door), "{partner_door}");
+    // Residents pass on the street's public information and what they do
+    // as themselves.
+    assert!((60..=90).contains(&resident_door), "{resident_door}");
     for admin_rpc in [
         "/cogov.gateway.v1.GatewayService/CreateApiKey",
         "/cogov.gateway.v1.GatewayService/ListAuditRecords",

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
+use cogov_gateway::residents::sender::{CodeSender, HttpSender};
 use cogov_gateway::{Backends, Gateway, Settings, StaffTokens};
 use cogov_kit::Context;
 use cogov_kit::auth::Authenticator;
@@ -19,6 +20,7 @@ pub use cogov_kit::testing::{
     TestDb, TestServer, assert_bad_field, assert_status, mask, request_id,
 };
 use cogov_proto::gateway::gateway_service_client::GatewayServiceClient;
+use cogov_proto::gateway::residents_service_client::ResidentsServiceClient;
 use cogov_proto::gateway::*;
 use cogov_proto::issues::issues_service_client::IssuesServiceClient;
 use cogov_proto::organizations as org;
@@ -63,9 +65,22 @@ impl Interceptor for Bearer {
 pub type Admin = GatewayServiceClient<InterceptedService<Channel, Bearer>>;
 pub type Issues = IssuesServiceClient<InterceptedService<Channel, Bearer>>;
 pub type Orgs = OrganizationsServiceClient<InterceptedService<Channel, Bearer>>;
+pub type Residents = ResidentsServiceClient<InterceptedService<Channel, Bearer>>;
+
+/// A number in E.164, as the messaging system receives it.
+pub fn e164(phone: &str) -> String {
+    cogov_kit::phone::normalize(phone).unwrap()
+}
+
+/// The resident of a1's number (a person staff registered).
+pub const PHONE_A1: &str = "138 0000 0001";
+/// The resident of b1's number.
+pub const PHONE_B1: &str = "13800000002";
 
 pub struct Env {
     pub bus: Bus,
+    /// The street's messaging system: residents' codes arrive here.
+    pub phones: crate::phones::Phones,
     pub gateway: TestServer,
     pub services: Vec<TestServer>,
     pub clock: Clock,
@@ -159,6 +174,7 @@ impl Env {
         relay(&deliberation.ctx.db);
         let deliberation = TestServer::start(deliberation.server(auth.clone())).await;
         let tokens = StaffTokens::shared_secret(JWT_SECRET, ISSUER, AUDIENCE, clock.clone());
+        let phones = crate::phones::Phones::start().await;
         let gw = Gateway::new(
             context(
                 db::connect::<cogov_gateway::Migrator>(&DbConfig::new(&gateway_db.url))
@@ -169,7 +185,11 @@ impl Env {
             auth,
             tokens.clone(),
             settings,
-        );
+        )
+        .with_residents(cogov_gateway::residents::Config {
+            sender: CodeSender::Http(HttpSender::new(&phones.url, crate::phones::SECRET).unwrap()),
+            token_secret: None,
+        });
         cogov_gateway::events::start(&gw, &bus).await.unwrap();
         let backends = Backends {
             organizations: organizations.channel.clone(),
@@ -180,6 +200,7 @@ impl Env {
         let gateway = TestServer::start(gw.server(backends)).await;
         Env {
             bus,
+            phones,
             gateway,
             services: vec![organizations, issues, volunteers, deliberation],
             clock,
@@ -219,6 +240,48 @@ impl Env {
         OrganizationsServiceClient::with_interceptor(self.gateway.channel.clone(), who)
     }
 
+    /// Signs in with the number's next code: a session, or a registration
+    /// ticket for a number nobody has. The clock moves on a minute first,
+    /// as a resident waits before asking another code.
+    pub async fn sign_in(&self, phone: &str) -> SignInResponse {
+        self.clock.advance(chrono::Duration::seconds(61));
+        let mut residents = self.residents(Bearer(None));
+        let before = self.phones.count(&e164(phone));
+        residents
+            .send_sign_in_code(SendSignInCodeRequest {
+                phone: phone.into(),
+            })
+            .await
+            .unwrap();
+        let code = self.phones.code(&e164(phone), before + 1).await;
+        residents
+            .sign_in(SignInRequest {
+                phone: phone.into(),
+                code,
+                device: "test phone".into(),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+    }
+
+    /// The tokens of a new session for a number that belongs to a person.
+    pub async fn resident_tokens(&self, phone: &str) -> ResidentTokens {
+        match self.sign_in(phone).await.outcome {
+            Some(sign_in_response::Outcome::Tokens(t)) => t,
+            other => panic!("{phone} did not sign in: {other:?}"),
+        }
+    }
+
+    /// A signed-in resident's credential.
+    pub async fn resident(&self, phone: &str) -> Bearer {
+        Bearer(Some(self.resident_tokens(phone).await.access_token))
+    }
+
+    pub fn residents(&self, who: Bearer) -> Residents {
+        ResidentsServiceClient::with_interceptor(self.gateway.channel.clone(), who)
+    }
+
     /// The issues service's database.
     pub fn issues_db_url(&self) -> &str {
         &self._dbs[2].url
@@ -245,6 +308,9 @@ pub struct World {
     pub key_a_name: String,
     pub key_b: String,
     pub key_unit: String,
+    /// A resident of a1 (phone [`PHONE_A1`]) and one of b1 ([`PHONE_B1`]).
+    pub resident_a1: String,
+    pub resident_b1: String,
 }
 
 impl World {
@@ -382,7 +448,27 @@ impl World {
         let (partner_a, key_a, key_a_name) = partner(&firm_a, PartnerKind::PropertyFirm).await;
         let (partner_b, key_b, _) = partner(&firm_b, PartnerKind::PropertyFirm).await;
         let (_, key_unit, _) = partner(&unit, PartnerKind::SocialUnit).await;
+        let mut person = async |community: &str, courtyard: &str, name: &str, phone: &str| {
+            o.create_person(org::CreatePersonRequest {
+                person: Some(org::Person {
+                    display_name: name.into(),
+                    community: community.into(),
+                    courtyard: courtyard.into(),
+                    phone: phone.into(),
+                    ..Default::default()
+                }),
+                request_id: String::new(),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .name
+        };
+        let resident_a1 = person(&community_a, &a1, "王阿姨", PHONE_A1).await;
+        let resident_b1 = person(&community_b, &b1, "李大爷", PHONE_B1).await;
         World {
+            resident_a1,
+            resident_b1,
             community_a,
             community_b,
             a1,

@@ -73,6 +73,21 @@ async fn fresh_person(admin: &mut Client, w: &World) -> Person {
         .into_inner()
 }
 
+/// A resident registering a number of their own in a1.
+fn registration(w: &World) -> RegisterPersonRequest {
+    RegisterPersonRequest {
+        person: Some(Person {
+            display_name: "新居民".into(),
+            community: w.community_a.clone(),
+            courtyard: w.a1.clone(),
+            phone: format!("139{:08}", uuid::Uuid::new_v4().as_u128() % 100_000_000),
+            ..Default::default()
+        }),
+        privacy_notice_version: "2026-12-01".into(),
+        request_id: request_id(),
+    }
+}
+
 fn membership_request(w: &World) -> CreateMembershipRequest {
     CreateMembershipRequest {
         membership: Some(Membership {
@@ -570,6 +585,30 @@ fn cases() -> Vec<Case> {
             |c, w, a| {
                 let p = fresh_person(&mut a, &w).await;
                 c.delete_person(DeletePersonRequest {
+                    name: p.name,
+                    etag: String::new(),
+                })
+                .await
+                .map(done)
+            }
+        ),
+        case!(
+            "RegisterPerson",
+            "deny deny deny deny deny deny deny anon",
+            |c, w, a| c.register_person(registration(&w)).await.map(done)
+        ),
+        case!(
+            "VerifyPerson",
+            "ok ok deny deny deny deny deny anon",
+            |c, w, a| {
+                let p = w
+                    .gateway
+                    .clone()
+                    .register_person(registration(&w))
+                    .await
+                    .unwrap()
+                    .into_inner();
+                c.verify_person(VerifyPersonRequest {
                     name: p.name,
                     etag: String::new(),
                 })

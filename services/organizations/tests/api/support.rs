@@ -124,6 +124,8 @@ pub struct World {
     pub person_a1: String,
     pub person_a2: String,
     pub person_b1: String,
+    /// The gateway, as the internal service that registers residents.
+    pub gateway: Client,
 }
 
 impl World {
@@ -316,6 +318,9 @@ impl World {
             .into_inner()
             .name;
         World {
+            gateway: env.client(Principal::Service {
+                name: "gateway".into(),
+            }),
             street,
             community_a,
             community_b,

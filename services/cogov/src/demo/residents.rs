@@ -1,0 +1,130 @@
+//! The demo's residents who sign in by phone, found at every start of
+//! `cogov up` in Niujie Dongli: a building head with a seat on the
+//! community's council, a volunteer, and a resident who is neither.
+
+use cogov_proto::deliberation::deliberation_service_client::DeliberationServiceClient;
+use cogov_proto::deliberation::{ListCouncilsRequest, ListSeatsRequest};
+use cogov_proto::organizations::organizations_service_client::OrganizationsServiceClient;
+use cogov_proto::organizations::{GetPersonRequest, ListCommunitiesRequest, ListPersonsRequest};
+use cogov_proto::volunteers::ListVolunteersRequest;
+use cogov_proto::volunteers::volunteers_service_client::VolunteersServiceClient;
+use tonic::transport::Channel;
+
+use super::err;
+use super::partners::Bearer;
+
+/// A resident the banner names.
+#[derive(Debug, Clone)]
+pub struct DemoResident {
+    /// Who they are, in words.
+    pub label: &'static str,
+    /// Their name.
+    pub display_name: String,
+    /// The number they sign in with.
+    pub phone: String,
+}
+
+/// The three demo residents (fewer if the data lacks one).
+pub async fn resident_logins(gateway: Channel, token: &str) -> Result<Vec<DemoResident>, String> {
+    let bearer = Bearer(token.to_owned());
+    let mut orgs = OrganizationsServiceClient::with_interceptor(gateway.clone(), bearer.clone());
+    let mut councils = DeliberationServiceClient::with_interceptor(gateway.clone(), bearer.clone());
+    let mut volunteers = VolunteersServiceClient::with_interceptor(gateway, bearer);
+    let dongli = orgs
+        .list_communities(ListCommunitiesRequest {
+            page_size: 100,
+            ..Default::default()
+        })
+        .await
+        .map_err(err("listing communities"))?
+        .into_inner()
+        .communities
+        .into_iter()
+        .find(|c| c.display_name.starts_with(super::COMMUNITIES[0].0))
+        .map(|c| c.name)
+        .ok_or("the demo has no Niujie Dongli community")?;
+
+    let council = councils
+        .list_councils(ListCouncilsRequest {
+            page_size: 100,
+            ..Default::default()
+        })
+        .await
+        .map_err(err("listing councils"))?
+        .into_inner()
+        .councils
+        .into_iter()
+        .find(|c| c.place == dongli)
+        .map(|c| c.name);
+    let head = match council {
+        Some(council) => councils
+            .list_seats(ListSeatsRequest {
+                parent: council,
+                page_size: 10,
+                filter: "kind = SEAT_KIND_BUILDING_HEAD".into(),
+                ..Default::default()
+            })
+            .await
+            .map_err(err("listing seats"))?
+            .into_inner()
+            .seats
+            .into_iter()
+            .next()
+            .map(|s| s.person),
+        None => None,
+    };
+    let volunteer_persons: Vec<String> = volunteers
+        .list_volunteers(ListVolunteersRequest {
+            page_size: 1000,
+            filter: format!("community = {dongli:?}"),
+            ..Default::default()
+        })
+        .await
+        .map_err(err("listing volunteers"))?
+        .into_inner()
+        .volunteers
+        .into_iter()
+        .map(|v| v.person)
+        .collect();
+    let volunteer = volunteer_persons
+        .iter()
+        .find(|p| Some(*p) != head.as_ref())
+        .cloned();
+    let plain = orgs
+        .list_persons(ListPersonsRequest {
+            page_size: 200,
+            filter: format!(
+                "community = {dongli:?} AND building_head = false AND party_member = false AND backbone = false"
+            ),
+            ..Default::default()
+        })
+        .await
+        .map_err(err("listing persons"))?
+        .into_inner()
+        .persons
+        .into_iter()
+        .find(|p| !volunteer_persons.contains(&p.name) && !p.phone_e164.is_empty())
+        .map(|p| p.name);
+
+    let mut out = Vec::new();
+    for (label, person) in [
+        ("building head, on the council", head),
+        ("volunteer", volunteer),
+        ("resident", plain),
+    ] {
+        let Some(name) = person else { continue };
+        let p = orgs
+            .get_person(GetPersonRequest { name })
+            .await
+            .map_err(err("reading a demo resident"))?
+            .into_inner();
+        if !p.phone_e164.is_empty() {
+            out.push(DemoResident {
+                label,
+                display_name: p.display_name,
+                phone: p.phone,
+            });
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,99 @@
+//! The residents' tables: sign-in codes (hashed) and each number's last
+//! sending, sessions, and the gateway's own keys.
+
+use cogov_kit::schema::*;
+use sea_orm_migration::prelude::*;
+
+/// Creates the residents' tables.
+#[derive(Debug)]
+pub struct Migration;
+
+impl MigrationName for Migration {
+    fn name(&self) -> &str {
+        "m0004_gateway_residents"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.create_table(
+            Table::create()
+                .table("gateway_secrets")
+                .col(ColumnDef::new("name").string().not_null().primary_key())
+                .col(text("value"))
+                .col(time("create_time"))
+                .to_owned(),
+        )
+        .await?;
+
+        m.create_table(
+            Table::create()
+                .table("sign_in_codes")
+                .col(id())
+                .col(text("phone"))
+                .col(text("code_hash"))
+                .col(int("attempts"))
+                .col(text("peer"))
+                .col(time("create_time"))
+                .col(time("expire_time"))
+                .col(opt_time("consume_time"))
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(index("sign_in_codes", "phone", &["phone", "create_time"]))
+            .await?;
+        m.create_index(index("sign_in_codes", "peer", &["peer", "create_time"]))
+            .await?;
+        m.create_index(index("sign_in_codes", "time", &["create_time"]))
+            .await?;
+        m.create_table(
+            Table::create()
+                .table(crate::residents::codes::NUMBERS)
+                .col(ColumnDef::new("phone").string().not_null().primary_key())
+                .col(time("last_send_time"))
+                .to_owned(),
+        )
+        .await?;
+
+        m.create_table(
+            Table::create()
+                .table("resident_sessions")
+                .col(id())
+                .col(uuid("person_id"))
+                .col(text("salt"))
+                .col(
+                    ColumnDef::new("generation")
+                        .big_integer()
+                        .not_null()
+                        .default(1),
+                )
+                .col(text("door"))
+                .col(text("device"))
+                .col(text("peer"))
+                .col(time("create_time"))
+                .col(time("refresh_time"))
+                .col(time("expire_time"))
+                .col(opt_time("end_time"))
+                .col(int("end_reason"))
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(index("resident_sessions", "person", &["person_id", "id"]))
+            .await?;
+        m.create_index(index("resident_sessions", "end", &["end_time"]))
+            .await
+    }
+
+    async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        for table in [
+            "resident_sessions",
+            crate::residents::codes::NUMBERS,
+            "sign_in_codes",
+            "gateway_secrets",
+        ] {
+            m.drop_table(Table::drop().table(table).to_owned()).await?;
+        }
+        Ok(())
+    }
+}

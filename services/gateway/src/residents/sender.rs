@@ -1,0 +1,208 @@
+//! How a sign-in code (and, when a resident asks for it, a notice) reaches
+//! a phone. No SMS vendor's SDK: the street's SMS gateway or messaging
+//! system receives a signed JSON POST, signed as Standard Webhooks signs
+//! (`webhook-id`, `webhook-timestamp`, `webhook-signature: v1,<base64
+//! HMAC-SHA256 of id.timestamp.body>`), so its receiver can use any of that
+//! scheme's libraries. In development the code goes to the log.
+
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+use chrono::{DateTime, Utc};
+use hmac::{Hmac, KeyInit, Mac};
+use serde::Serialize;
+use sha2::Sha256;
+use uuid::Uuid;
+
+/// Attempts per message before it is given up (the resident can ask again).
+const ATTEMPTS: u32 = 3;
+/// How long one attempt may take.
+const TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Where codes go, as configured (`COGOV_SIGN_IN_SENDER`).
+#[derive(Debug, Clone, Default)]
+pub enum CodeSender {
+    /// Sign-in by phone is off: nothing can deliver a code.
+    #[default]
+    Disabled,
+    /// Development: the code is written to the log.
+    Log,
+    /// A signed JSON POST to the street's messaging system.
+    Http(HttpSender),
+}
+
+/// What is sent.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Message {
+    /// A one-time sign-in code.
+    SignInCode {
+        /// E.164.
+        phone: String,
+        /// The digits.
+        code: String,
+        /// When it stops working.
+        expire_time: DateTime<Utc>,
+        /// The text to send, in Chinese.
+        text: String,
+    },
+}
+
+impl Message {
+    /// A code's message.
+    pub fn code(phone: &str, code: &str, expire_time: DateTime<Utc>) -> Message {
+        Message::SignInCode {
+            phone: phone.to_owned(),
+            code: code.to_owned(),
+            expire_time,
+            text: format!("【牛街共治】您的登录验证码是 {code}，5 分钟内有效。请勿告诉他人。"),
+        }
+    }
+}
+
+impl CodeSender {
+    /// Whether codes can be delivered at all.
+    pub fn enabled(&self) -> bool {
+        !matches!(self, CodeSender::Disabled)
+    }
+
+    /// Delivers `message` in the background: the caller's answer never
+    /// waits for the messaging system, and says nothing of how it went.
+    pub fn send(&self, message: Message) {
+        match self {
+            CodeSender::Disabled => {}
+            CodeSender::Log => {
+                let Message::SignInCode { phone, code, .. } = &message;
+                tracing::info!(
+                    phone = %cogov_kit::privacy::mask_phone(phone),
+                    code = %code,
+                    "sign-in code (COGOV_SIGN_IN_SENDER=log: development only)"
+                );
+            }
+            CodeSender::Http(http) => {
+                let http = http.clone();
+                tokio::spawn(async move { http.deliver(&message).await });
+            }
+        }
+    }
+}
+
+/// Posts messages to one URL, signed with one secret.
+#[derive(Clone)]
+pub struct HttpSender {
+    url: String,
+    key: Vec<u8>,
+    client: reqwest::Client,
+}
+
+impl std::fmt::Debug for HttpSender {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpSender")
+            .field("url", &self.url)
+            .finish_non_exhaustive()
+    }
+}
+
+impl HttpSender {
+    /// A sender to `url` with `secret`: Standard Webhooks' `whsec_<base64>`,
+    /// or any other text used as the key as it is.
+    pub fn new(url: &str, secret: &str) -> Result<HttpSender, String> {
+        let parsed = reqwest::Url::parse(url).map_err(|e| format!("sign-in sender URL: {e}"))?;
+        if !matches!(parsed.scheme(), "http" | "https") {
+            return Err("the sign-in sender URL must be http:// or https://".into());
+        }
+        let key = match secret.strip_prefix("whsec_") {
+            Some(b64) => B64
+                .decode(b64)
+                .map_err(|_| "a whsec_ secret must be base64 after its prefix")?,
+            None => secret.as_bytes().to_vec(),
+        };
+        if key.len() < 16 {
+            return Err("the sign-in sender's secret must be at least 16 bytes".into());
+        }
+        // reqwest's rustls needs the process's crypto provider: the ring
+        // one the rest of the tree uses. Installing it twice is harmless.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let client = reqwest::Client::builder()
+            .timeout(TIMEOUT)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| format!("sign-in sender: {e}"))?;
+        Ok(HttpSender {
+            url: url.to_owned(),
+            key,
+            client,
+        })
+    }
+
+    /// Standard Webhooks' signature header of `body` sent as `id` at
+    /// `timestamp`.
+    pub fn signature(&self, id: &str, timestamp: i64, body: &[u8]) -> String {
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.key).expect("any key length");
+        mac.update(format!("{id}.{timestamp}.").as_bytes());
+        mac.update(body);
+        format!("v1,{}", B64.encode(mac.finalize().into_bytes()))
+    }
+
+    /// Posts `message`, retrying timeouts, connection errors, 429 and 5xx
+    /// with a growing pause; the same `webhook-id` on every attempt, so
+    /// the receiver can drop a repeat.
+    pub async fn deliver(&self, message: &Message) -> bool {
+        let body = serde_json::to_vec(message).expect("messages serialize");
+        let id = format!("msg_{}", Uuid::now_v7().simple());
+        let mut pause = Duration::from_millis(500);
+        for attempt in 1..=ATTEMPTS {
+            let timestamp = Utc::now().timestamp();
+            let sent = self
+                .client
+                .post(&self.url)
+                .header("content-type", "application/json")
+                .header("webhook-id", &id)
+                .header("webhook-timestamp", timestamp.to_string())
+                .header("webhook-signature", self.signature(&id, timestamp, &body))
+                .body(body.clone())
+                .send()
+                .await;
+            let retry = match &sent {
+                Ok(r) if r.status().is_success() => return true,
+                Ok(r) => r.status().as_u16() == 429 || r.status().is_server_error(),
+                Err(_) => true,
+            };
+            let outcome = match &sent {
+                Ok(r) => r.status().to_string(),
+                Err(e) => e.to_string(),
+            };
+            tracing::warn!(attempt, %outcome, url = %self.url, "sign-in sender refused");
+            if !retry || attempt == ATTEMPTS {
+                break;
+            }
+            tokio::time::sleep(pause).await;
+            pause *= 2;
+        }
+        false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signs_as_standard_webhooks_does() {
+        // The example of the Standard Webhooks specification's reference
+        // implementations.
+        let sender = HttpSender::new(
+            "https://example.com/sms",
+            "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+        )
+        .unwrap();
+        let body = br#"{"test": 2432232314}"#;
+        assert_eq!(
+            sender.signature("msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, body),
+            "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
+        );
+        assert!(HttpSender::new("ftp://x", "0123456789abcdef").is_err());
+        assert!(HttpSender::new("https://x", "short").is_err());
+    }
+}

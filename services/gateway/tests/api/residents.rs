@@ -1,0 +1,720 @@
+//! Residents sign in by phone: codes and their limits, who a number is,
+//! registration and verification, sessions with rotating refresh tokens,
+//! and ending sessions — over real gRPC, with codes delivered by signed
+//! HTTP POSTs to a real receiver.
+
+use cogov_proto::gateway::*;
+use cogov_proto::issues::{
+    CreateIssueCommentRequest, Issue, ListIssuesRequest, ReportIssueRequest,
+};
+use cogov_proto::organizations as org;
+use cogov_proto::volunteers::volunteers_service_client::VolunteersServiceClient;
+use cogov_proto::volunteers::{CreateVolunteerRequest, Volunteer};
+use tonic::Code;
+use tonic_types::StatusExt;
+
+use crate::both;
+use crate::support::*;
+
+both!(
+    a_known_number_signs_in_and_acts_as_its_person,
+    codes_are_single_use_and_limited,
+    an_unknown_number_registers_and_waits_for_verification,
+    refresh_tokens_rotate_and_a_reused_one_ends_the_session,
+    sessions_are_listed_and_ended_by_their_resident_and_staff,
+);
+
+fn tokens(r: SignInResponse) -> ResidentTokens {
+    match r.outcome {
+        Some(sign_in_response::Outcome::Tokens(t)) => t,
+        other => panic!("expected tokens, got {other:?}"),
+    }
+}
+
+fn as_resident(t: &ResidentTokens) -> Bearer {
+    Bearer(Some(t.access_token.clone()))
+}
+
+async fn caller(env: &Env, who: Bearer) -> Result<Caller, tonic::Status> {
+    env.gateway_as(who)
+        .get_caller(GetCallerRequest {})
+        .await
+        .map(|r| r.into_inner())
+}
+
+async fn a_known_number_signs_in_and_acts_as_its_person(env: Env) {
+    let w = World::build(&env).await;
+    let t = env.resident_tokens(PHONE_A1).await;
+    assert!(t.access_token.starts_with("cgr_"));
+    let me = caller(&env, as_resident(&t)).await.unwrap();
+    let principal = cogov_kit::auth::Principal::from_proto(me.principal.as_ref().unwrap()).unwrap();
+    assert_eq!(
+        cogov_kit::names::format(
+            "persons",
+            match principal {
+                cogov_kit::auth::Principal::Resident { person } => person,
+                other => panic!("{other:?}"),
+            }
+        ),
+        w.resident_a1
+    );
+    assert_eq!(me.courtyards, [w.a1.clone()]);
+    assert_eq!(me.communities, [w.community_a.clone()]);
+
+    // The resident reports in their own courtyard, as themselves.
+    let issue = env
+        .issues(as_resident(&t))
+        .report_issue(ReportIssueRequest {
+            issue: Some(Issue {
+                courtyard: w.a1.clone(),
+                sub_item: "subItems/lighting".into(),
+                title: "楼道灯不亮".into(),
+                ..Default::default()
+            }),
+            request_id: request_id(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(issue.reporter, w.resident_a1);
+    // Not in another community's courtyard.
+    let elsewhere = env
+        .issues(as_resident(&t))
+        .report_issue(ReportIssueRequest {
+            issue: Some(Issue {
+                courtyard: w.b1.clone(),
+                sub_item: "subItems/lighting".into(),
+                title: "x".into(),
+                ..Default::default()
+            }),
+            request_id: request_id(),
+        })
+        .await;
+    assert_status(elsewhere, Code::PermissionDenied, "OUT_OF_REACH");
+    // Staff-only methods are refused at the door.
+    let admin_only = env
+        .gateway_as(as_resident(&t))
+        .list_audit_records(ListAuditRecordsRequest::default())
+        .await;
+    assert_status(admin_only, Code::PermissionDenied, "FORBIDDEN");
+    // The sign-in is in the audit log, by the person who signed in.
+    let mut admin = env.admin();
+    assert!(
+        eventually(async || {
+            admin
+                .list_audit_records(ListAuditRecordsRequest {
+                    filter: "method = \"/cogov.gateway.v1.ResidentsService/SignIn\"".into(),
+                    ..Default::default()
+                })
+                .await
+                .unwrap()
+                .into_inner()
+                .audit_records
+                .iter()
+                .any(|r| {
+                    r.code == 0
+                        && r.principal.as_ref().is_some_and(|p| {
+                            matches!(
+                                &p.kind,
+                                Some(cogov_proto::common::principal::Kind::Resident(r))
+                                    if r.person == w.resident_a1
+                            )
+                        })
+                })
+        })
+        .await,
+        "a sign-in audit record naming the resident"
+    );
+    // A neighbour in a1 sees the report in the public view: no reporter,
+    // no contact; and may not comment on it. The resident of b1 does not
+    // see it at all.
+    let neighbour_phone = "13700000003";
+    env.orgs(env.street_admin())
+        .create_person(org::CreatePersonRequest {
+            person: Some(org::Person {
+                display_name: "赵叔".into(),
+                community: w.community_a.clone(),
+                courtyard: w.a1.clone(),
+                phone: neighbour_phone.into(),
+                ..Default::default()
+            }),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap();
+    let neighbour = env.resident(neighbour_phone).await;
+    let seen = env
+        .issues(neighbour.clone())
+        .list_issues(ListIssuesRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .issues;
+    let public = seen
+        .iter()
+        .find(|i| i.name == issue.name)
+        .expect("the courtyard's issue");
+    assert_eq!(public.reporter, "");
+    assert!(public.reporter_contact.is_none());
+    assert_status(
+        env.issues(neighbour)
+            .create_issue_comment(CreateIssueCommentRequest {
+                parent: issue.name.clone(),
+                text: "me too".into(),
+                ..Default::default()
+            })
+            .await,
+        Code::PermissionDenied,
+        "FORBIDDEN",
+    );
+    let far = env
+        .issues(env.resident(PHONE_B1).await)
+        .list_issues(ListIssuesRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .issues;
+    assert!(far.iter().all(|i| i.name != issue.name));
+    // The reporter comments on their own.
+    env.issues(as_resident(&t))
+        .create_issue_comment(CreateIssueCommentRequest {
+            parent: issue.name.clone(),
+            text: "还是不亮".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+
+    // Their own record: they change their contact preferences, nothing
+    // else, and no one else's.
+    let mut orgs = env.orgs(as_resident(&t));
+    let prefs = org::ContactPreferences {
+        forward_notices: true,
+        daily_digest: true,
+    };
+    let updated = orgs
+        .update_person(org::UpdatePersonRequest {
+            person: Some(org::Person {
+                name: w.resident_a1.clone(),
+                contact_preferences: Some(prefs),
+                ..Default::default()
+            }),
+            update_mask: mask(&["contact_preferences"]),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(updated.contact_preferences, Some(prefs));
+    for (name, path, reason) in [
+        (&w.resident_a1, "building_head", "FORBIDDEN"),
+        (&w.resident_b1, "contact_preferences", "OUT_OF_REACH"),
+    ] {
+        assert_status(
+            orgs.update_person(org::UpdatePersonRequest {
+                person: Some(org::Person {
+                    name: name.clone(),
+                    building_head: true,
+                    ..Default::default()
+                }),
+                update_mask: mask(&[path]),
+            })
+            .await,
+            Code::PermissionDenied,
+            reason,
+        );
+    }
+
+    // A number in another spelling is the same number.
+    let again = env.resident_tokens("+86-138-0000-0001").await;
+    assert_ne!(again.session, t.session, "a second session");
+    // Nothing was posted to the messaging system that it had to refuse.
+    assert_eq!(env.phones.refused(), 0);
+}
+
+async fn codes_are_single_use_and_limited(env: Env) {
+    World::build(&env).await;
+    let mut public = env.residents(Bearer(None));
+    let send = |phone: &str| SendSignInCodeRequest {
+        phone: phone.into(),
+    };
+    let sign_in = |code: &str| SignInRequest {
+        phone: PHONE_A1.into(),
+        code: code.into(),
+        device: String::new(),
+    };
+
+    // Bad numbers name the field and send nothing.
+    for bad in ["", "12345", "010-12345678", "+86 10 1234 5678", "phone"] {
+        assert_bad_field(public.send_sign_in_code(send(bad)).await, "phone");
+    }
+    assert_bad_field(public.sign_in(sign_in("12ab56")).await, "code");
+
+    let first = public
+        .send_sign_in_code(send(PHONE_A1))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(first.code_length, 6);
+    assert_eq!(first.resend_after.as_ref().unwrap().seconds, 60);
+    let code = env.phones.code(&e164(PHONE_A1), 1).await;
+
+    // Another code within the minute: RESOURCE_EXHAUSTED with RetryInfo.
+    let again = public.send_sign_in_code(send(PHONE_A1)).await.unwrap_err();
+    assert_eq!(again.code(), Code::ResourceExhausted);
+    let retry = again.get_details_retry_info().expect("RetryInfo");
+    assert!(retry.retry_delay.is_some_and(|d| d.as_secs() <= 60));
+
+    // Wrong codes use up the code's tries; after five even the right one
+    // is refused.
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    for _ in 0..5 {
+        assert_status(
+            public.sign_in(sign_in(wrong)).await,
+            Code::Unauthenticated,
+            "CODE_INVALID",
+        );
+    }
+    assert_status(
+        public.sign_in(sign_in(&code)).await,
+        Code::Unauthenticated,
+        "CODE_TRIES_EXHAUSTED",
+    );
+
+    // A fresh code works once.
+    env.clock.advance(chrono::Duration::seconds(61));
+    public.send_sign_in_code(send(PHONE_A1)).await.unwrap();
+    let code = env.phones.code(&e164(PHONE_A1), 2).await;
+    tokens(public.sign_in(sign_in(&code)).await.unwrap().into_inner());
+    assert_status(
+        public.sign_in(sign_in(&code)).await,
+        Code::Unauthenticated,
+        "CODE_USED",
+    );
+
+    // A code lapses after five minutes.
+    env.clock.advance(chrono::Duration::seconds(61));
+    public.send_sign_in_code(send(PHONE_A1)).await.unwrap();
+    let code = env.phones.code(&e164(PHONE_A1), 3).await;
+    env.clock.advance(chrono::Duration::minutes(5));
+    assert_status(
+        public.sign_in(sign_in(&code)).await,
+        Code::Unauthenticated,
+        "CODE_EXPIRED",
+    );
+
+    // Ten codes a day for one number.
+    for n in 4..=10 {
+        env.clock.advance(chrono::Duration::seconds(61));
+        public.send_sign_in_code(send(PHONE_A1)).await.unwrap();
+        env.phones.code(&e164(PHONE_A1), n).await;
+    }
+    env.clock.advance(chrono::Duration::seconds(61));
+    let eleventh = public.send_sign_in_code(send(PHONE_A1)).await.unwrap_err();
+    assert_eq!(eleventh.code(), Code::ResourceExhausted);
+    env.clock.advance(chrono::Duration::days(1));
+    public.send_sign_in_code(send(PHONE_A1)).await.unwrap();
+
+    // The answer for a number nobody has is the same as for a known one:
+    // the same fields, and a code is sent to it all the same.
+    let unknown = public
+        .send_sign_in_code(send("13900000009"))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(unknown.code_length, first.code_length);
+    assert_eq!(unknown.resend_after, first.resend_after);
+    env.phones.code(&e164("13900000009"), 1).await;
+}
+
+async fn an_unknown_number_registers_and_waits_for_verification(env: Env) {
+    let w = World::build(&env).await;
+    let phone = "139 1234 5678";
+    let ticket = match env.sign_in(phone).await.outcome {
+        Some(sign_in_response::Outcome::Registration(r)) => r,
+        other => panic!("expected a registration ticket, got {other:?}"),
+    };
+    let notice = ticket.privacy_notice.clone().unwrap();
+    assert!(notice.text.contains("个人信息"));
+    let mut public = env.residents(Bearer(None));
+    let register = |consent: bool, version: &str, building: &str| RegisterResidentRequest {
+        ticket: ticket.ticket.clone(),
+        display_name: "张先生".into(),
+        courtyard: w.a1.clone(),
+        building: building.into(),
+        privacy_notice_version: version.into(),
+        consent,
+        device: "test phone".into(),
+    };
+    assert_bad_field(
+        public
+            .register_resident(register(false, &notice.version, ""))
+            .await,
+        "consent",
+    );
+    assert_bad_field(
+        public
+            .register_resident(register(true, "1999-01-01", ""))
+            .await,
+        "privacy_notice_version",
+    );
+    let mut o = env.orgs(env.street_admin());
+    let b1_building = o
+        .create_building(org::CreateBuildingRequest {
+            building: Some(org::Building {
+                courtyard: w.b1.clone(),
+                display_name: "1号楼".into(),
+                ..Default::default()
+            }),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .name;
+    assert_bad_field(
+        public
+            .register_resident(register(true, &notice.version, &b1_building))
+            .await,
+        "building",
+    );
+    let mut forged = register(true, &notice.version, "");
+    forged.ticket = format!("{}x", forged.ticket);
+    assert_bad_field(public.register_resident(forged).await, "ticket");
+
+    let t = tokens(
+        public
+            .register_resident(register(true, &notice.version, ""))
+            .await
+            .unwrap()
+            .into_inner(),
+    );
+    // A retry with the same ticket is the same person, not a second one.
+    let retried = tokens(
+        public
+            .register_resident(register(true, &notice.version, ""))
+            .await
+            .unwrap()
+            .into_inner(),
+    );
+    let person_of = |t: &ResidentTokens| {
+        let name = &t.session.as_ref().unwrap().name;
+        name[..name.find("/sessions/").unwrap()].to_owned()
+    };
+    assert_eq!(person_of(&t), person_of(&retried));
+    let holders = o
+        .list_persons(org::ListPersonsRequest {
+            filter: format!("phone = {:?}", e164(phone)),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .persons;
+    assert_eq!(holders.len(), 1, "one person for the number");
+    let person = holders[0].clone();
+    assert_eq!(person.name, person_of(&t));
+    assert_eq!(
+        person.verification,
+        org::PersonVerification::Unverified as i32
+    );
+    assert_eq!(person.privacy_notice_version, notice.version);
+    assert!(person.consent_time.is_some());
+    assert_eq!(person.community, w.community_a);
+
+    // Unverified: reports, but does not volunteer (nor vote, nor co-sign).
+    let me = as_resident(&t);
+    env.issues(me.clone())
+        .report_issue(ReportIssueRequest {
+            issue: Some(Issue {
+                courtyard: w.a1.clone(),
+                sub_item: "subItems/lighting".into(),
+                title: "灯坏了".into(),
+                ..Default::default()
+            }),
+            request_id: request_id(),
+        })
+        .await
+        .unwrap();
+    let mut volunteers =
+        VolunteersServiceClient::with_interceptor(env.gateway.channel.clone(), me.clone());
+    let volunteer = || CreateVolunteerRequest {
+        volunteer: Some(Volunteer {
+            person: person.name.clone(),
+            ..Default::default()
+        }),
+        request_id: request_id(),
+    };
+    assert_status(
+        volunteers.create_volunteer(volunteer()).await,
+        Code::FailedPrecondition,
+        "RESIDENT_UNVERIFIED",
+    );
+
+    // Community staff see the pending registration and verify it; B's
+    // cannot.
+    let pending = env
+        .orgs(Bearer(Some(env.token("community_admin", &w.community_a))))
+        .list_persons(org::ListPersonsRequest {
+            filter: "verification = UNVERIFIED".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .persons;
+    assert_eq!(
+        pending.iter().map(|p| &p.name).collect::<Vec<_>>(),
+        [&person.name]
+    );
+    let verify = org::VerifyPersonRequest {
+        name: person.name.clone(),
+        etag: String::new(),
+    };
+    assert_status(
+        env.orgs(Bearer(Some(env.token("community_admin", &w.community_b))))
+            .verify_person(verify.clone())
+            .await,
+        Code::PermissionDenied,
+        "OUT_OF_REACH",
+    );
+    assert_status(
+        env.orgs(me.clone()).verify_person(verify.clone()).await,
+        Code::PermissionDenied,
+        "FORBIDDEN",
+    );
+    let verified = env
+        .orgs(Bearer(Some(env.token("community_admin", &w.community_a))))
+        .verify_person(verify.clone())
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        verified.verification,
+        org::PersonVerification::Verified as i32
+    );
+    assert_status(
+        env.orgs(env.street_admin()).verify_person(verify).await,
+        Code::FailedPrecondition,
+        "ILLEGAL_STATE_TRANSITION",
+    );
+    // Now they may volunteer, with the same session.
+    volunteers.create_volunteer(volunteer()).await.unwrap();
+    // And the next sign-in finds them by their number.
+    let back = env.resident_tokens(phone).await;
+    assert_eq!(person_of(&back), person.name);
+
+    // The gateway's RegisterPerson is nobody's through the door.
+    let direct = env
+        .orgs(env.street_admin())
+        .register_person(org::RegisterPersonRequest::default())
+        .await;
+    assert_status(direct, Code::PermissionDenied, "FORBIDDEN");
+}
+
+async fn refresh_tokens_rotate_and_a_reused_one_ends_the_session(env: Env) {
+    let w = World::build(&env).await;
+    let t = env.resident_tokens(PHONE_A1).await;
+    // An expired access token is refused; the refresh renews it, also when
+    // the old access token is sent along.
+    env.clock.advance(chrono::Duration::minutes(16));
+    assert_status(
+        caller(&env, as_resident(&t)).await,
+        Code::Unauthenticated,
+        "ACCESS_TOKEN_EXPIRED",
+    );
+    let mut with_old = env.residents(as_resident(&t));
+    let renewed = with_old
+        .refresh_resident_session(RefreshResidentSessionRequest {
+            refresh_token: t.refresh_token.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_ne!(renewed.refresh_token, t.refresh_token);
+    assert_eq!(
+        renewed.session.as_ref().unwrap().name,
+        t.session.as_ref().unwrap().name
+    );
+    caller(&env, as_resident(&renewed)).await.unwrap();
+
+    // Forged and unknown refresh tokens are refused and change nothing.
+    let mut public = env.residents(Bearer(None));
+    for forged in [
+        "cgrr_nope".to_owned(),
+        renewed.refresh_token.replace(".2.", ".3."),
+        format!("{}A", renewed.refresh_token),
+    ] {
+        assert_status(
+            public
+                .refresh_resident_session(RefreshResidentSessionRequest {
+                    refresh_token: forged,
+                })
+                .await,
+            Code::Unauthenticated,
+            "REFRESH_TOKEN_INVALID",
+        );
+    }
+    caller(&env, as_resident(&renewed)).await.unwrap();
+
+    // The spent token again: someone copied it. The session ends, and its
+    // newest access token stops working at once.
+    assert_status(
+        public
+            .refresh_resident_session(RefreshResidentSessionRequest {
+                refresh_token: t.refresh_token.clone(),
+            })
+            .await,
+        Code::Unauthenticated,
+        "REFRESH_TOKEN_REUSED",
+    );
+    assert_status(
+        caller(&env, as_resident(&renewed)).await,
+        Code::Unauthenticated,
+        "SESSION_ENDED",
+    );
+    assert_status(
+        public
+            .refresh_resident_session(RefreshResidentSessionRequest {
+                refresh_token: renewed.refresh_token.clone(),
+            })
+            .await,
+        Code::Unauthenticated,
+        "SESSION_ENDED",
+    );
+    let sessions = env
+        .residents(env.street_admin())
+        .list_resident_sessions(ListResidentSessionsRequest {
+            parent: w.resident_a1.clone(),
+            show_ended: true,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .sessions;
+    assert_eq!(sessions.len(), 1);
+    assert_eq!(sessions[0].end, SessionEnd::RefreshReused as i32);
+
+    // A refresh token lapses after 30 days without renewal.
+    let t = env.resident_tokens(PHONE_A1).await;
+    env.clock.advance(chrono::Duration::days(31));
+    assert_status(
+        public
+            .refresh_resident_session(RefreshResidentSessionRequest {
+                refresh_token: t.refresh_token.clone(),
+            })
+            .await,
+        Code::Unauthenticated,
+        "SESSION_EXPIRED",
+    );
+}
+
+async fn sessions_are_listed_and_ended_by_their_resident_and_staff(env: Env) {
+    let w = World::build(&env).await;
+    let phone_one = env.resident_tokens(PHONE_A1).await;
+    let phone_two = env.resident_tokens(PHONE_A1).await;
+    let neighbour = env.resident_tokens(PHONE_B1).await;
+    let mine = env
+        .residents(as_resident(&phone_one))
+        .list_resident_sessions(ListResidentSessionsRequest {
+            parent: "persons/me".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .sessions;
+    assert_eq!(mine.len(), 2);
+    assert_eq!(mine.iter().filter(|s| s.current).count(), 1);
+    assert!(mine.iter().all(|s| s.device == "test phone"));
+
+    // Another person's sessions are out of reach, for a resident and for
+    // another community's staff.
+    let theirs = ListResidentSessionsRequest {
+        parent: w.resident_b1.clone(),
+        ..Default::default()
+    };
+    assert_status(
+        env.residents(as_resident(&phone_one))
+            .list_resident_sessions(theirs.clone())
+            .await,
+        Code::PermissionDenied,
+        "OUT_OF_REACH",
+    );
+    assert_status(
+        env.residents(Bearer(Some(env.token("community_admin", &w.community_a))))
+            .list_resident_sessions(theirs.clone())
+            .await,
+        Code::PermissionDenied,
+        "OUT_OF_REACH",
+    );
+    let end_neighbour = EndResidentSessionRequest {
+        name: neighbour.session.as_ref().unwrap().name.clone(),
+    };
+    assert_status(
+        env.residents(as_resident(&phone_one))
+            .end_resident_session(end_neighbour.clone())
+            .await,
+        Code::PermissionDenied,
+        "OUT_OF_REACH",
+    );
+    // B's staff end the neighbour's session; its token stops at once.
+    let ended = env
+        .residents(Bearer(Some(env.token("community_admin", &w.community_b))))
+        .end_resident_session(end_neighbour)
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(ended.end, SessionEnd::EndedByStaff as i32);
+    assert_status(
+        caller(&env, as_resident(&neighbour)).await,
+        Code::Unauthenticated,
+        "SESSION_ENDED",
+    );
+
+    // The resident ends their other phone's session from this one.
+    let other = env
+        .residents(as_resident(&phone_one))
+        .end_resident_session(EndResidentSessionRequest {
+            name: phone_two.session.as_ref().unwrap().name.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(other.end, SessionEnd::EndedByResident as i32);
+    assert_status(
+        caller(&env, as_resident(&phone_two)).await,
+        Code::Unauthenticated,
+        "SESSION_ENDED",
+    );
+    caller(&env, as_resident(&phone_one)).await.unwrap();
+
+    // Sign-out ends this one; staff and partners have no session to end.
+    env.residents(as_resident(&phone_one))
+        .sign_out(SignOutRequest {})
+        .await
+        .unwrap();
+    assert_status(
+        caller(&env, as_resident(&phone_one)).await,
+        Code::Unauthenticated,
+        "SESSION_ENDED",
+    );
+    assert_status(
+        env.residents(key(&w.key_a))
+            .sign_out(SignOutRequest {})
+            .await,
+        Code::PermissionDenied,
+        "FORBIDDEN",
+    );
+    let listed = env
+        .residents(env.street_admin())
+        .list_resident_sessions(ListResidentSessionsRequest {
+            parent: w.resident_a1.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .sessions;
+    assert!(listed.is_empty(), "no open session left: {listed:?}");
+}
