@@ -11,6 +11,7 @@ const FILES: &[&str] = &[
     "cogov/common/v1/types.proto",
     "cogov/common/v1/principal.proto",
     "cogov/common/v1/event.proto",
+    "cogov/common/v1/notice.proto",
     "cogov/organizations/v1/resources.proto",
     "cogov/organizations/v1/organizations_service.proto",
     "cogov/organizations/v1/events.proto",

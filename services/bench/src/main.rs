@@ -295,7 +295,7 @@ async fn start(orgs_db: TestDb, issues_db: TestDb, gateway_db: TestDb, bus: Bus)
             ..cogov_gateway::Settings::default()
         },
     );
-    cogov_gateway::events::start(&gw, &bus)
+    gw.start_consumers(&bus)
         .await
         .expect("the gateway's event consumer");
     let unused = Channel::from_static("http://127.0.0.1:9").connect_lazy();

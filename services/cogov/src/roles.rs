@@ -351,7 +351,9 @@ impl Role {
             }
             Role::Volunteers => {
                 let directory = directory()?;
-                cogov_volunteers::Volunteers::new(ctx, directory).server(auth)
+                let svc = cogov_volunteers::Volunteers::new(ctx, directory);
+                cogov_volunteers::reminders::spawn(svc.clone());
+                svc.server(auth)
             }
             Role::Deliberation => {
                 let directory = directory()?;
@@ -382,9 +384,7 @@ impl Role {
                 let gw =
                     cogov_gateway::Gateway::new(ctx, directory, auth, tokens, gateway.settings())
                         .with_residents(gateway.residents()?);
-                cogov_gateway::events::start(&gw, bus)
-                    .await
-                    .map_err(consumer)?;
+                gw.start_consumers(bus).await.map_err(consumer)?;
                 gw.server(backends)
             }
         })

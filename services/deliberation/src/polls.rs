@@ -566,7 +566,22 @@ pub async fn open(svc: &Deliberation, caller: &Caller, req: OpenPollRequest) -> 
     let saved = VERSIONED
         .save::<Entity, _>(&txn, row.id, row.revision, am, &req.name)
         .await?;
+    // Everyone who may vote hears that they may.
+    cogov_kit::events::notices::tell(
+        &txn,
+        crate::ROLE,
+        eligible.iter().copied(),
+        cogov_kit::events::notices::Notice {
+            kind: cogov_proto::common::NoticeKind::PollOpened,
+            subject: &name(saved.id),
+            title: &saved.title,
+            detail: "",
+        },
+        now,
+    )
+    .await?;
     txn.commit().await?;
+    svc.ctx.db.outbox_committed();
     Ok(to_proto(&saved, now))
 }
 

@@ -102,6 +102,13 @@ impl Gateway {
         self
     }
 
+    /// Starts the gateway's consumers of `bus`: the event log behind
+    /// WatchEvents, and the residents' inboxes.
+    pub async fn start_consumers(&self, bus: &cogov_kit::events::Bus) -> cogov_kit::Result<()> {
+        events::start(self, bus).await?;
+        residents::inbox::start(self, bus).await
+    }
+
     /// The gateway's server in front of `backends`.
     pub fn server(self, backends: Backends) -> RoleServer {
         let sink = audit::Sink::start(self.ctx.db.clone());

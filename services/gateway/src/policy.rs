@@ -412,9 +412,19 @@ pub const TABLE: &[(&str, Kinds, bool)] = &[
         READ,
     ),
     (
+        "/cogov.gateway.v1.ResidentsService/ListNotices",
+        RESIDENT,
+        READ,
+    ),
+    (
         "/cogov.gateway.v1.ResidentsService/ListResidentSessions",
         STAFF_AND_RESIDENTS,
         READ,
+    ),
+    (
+        "/cogov.gateway.v1.ResidentsService/MarkNoticesRead",
+        RESIDENT,
+        WRITE,
     ),
     (
         "/cogov.gateway.v1.ResidentsService/RefreshResidentSession",
@@ -436,6 +446,11 @@ pub const TABLE: &[(&str, Kinds, bool)] = &[
         "/cogov.gateway.v1.ResidentsService/SignOut",
         RESIDENT,
         WRITE,
+    ),
+    (
+        "/cogov.gateway.v1.ResidentsService/WatchNotices",
+        RESIDENT,
+        READ,
     ),
     (
         "/cogov.issues.v1.IssuesService/AcknowledgeIssue",
@@ -1176,7 +1191,7 @@ mod tests {
             let method = path.rsplit('/').next().unwrap();
             let read = method.starts_with("Get")
                 || method.starts_with("List")
-                || method == "WatchEvents"
+                || method.starts_with("Watch")
                 || QUERIES.contains(&method);
             assert_eq!(*mutates, !read, "{path}");
         }

@@ -130,3 +130,60 @@ pub async fn two_nos_changed<C: ConnectionTrait>(
     outbox::append(conn, crate::ROLE, event, now).await?;
     Ok(())
 }
+
+/// Tells the reporter their report moved on, unless they moved it
+/// themselves (`actor`: the resident acting, if one is).
+pub async fn tell_reporter<C: ConnectionTrait>(
+    conn: &C,
+    before: &Model,
+    after: &Model,
+    actor: Option<Uuid>,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let Some(reporter) = after.reporter_id.filter(|r| Some(*r) != actor) else {
+        return Ok(());
+    };
+    if before.state == after.state {
+        return Ok(());
+    }
+    let state = state_of(after);
+    cogov_kit::events::notices::tell(
+        conn,
+        crate::ROLE,
+        [reporter],
+        cogov_kit::events::notices::Notice {
+            kind: cogov_proto::common::NoticeKind::ReportStateChanged,
+            subject: &name(after.id),
+            title: &after.title,
+            detail: state.as_str_name().trim_start_matches("ISSUE_STATE_"),
+        },
+        now,
+    )
+    .await
+}
+
+/// Tells the reporter someone answered their report.
+pub async fn tell_answered<C: ConnectionTrait>(
+    conn: &C,
+    m: &Model,
+    actor: Option<Uuid>,
+    text: &str,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let Some(reporter) = m.reporter_id.filter(|r| Some(*r) != actor) else {
+        return Ok(());
+    };
+    cogov_kit::events::notices::tell(
+        conn,
+        crate::ROLE,
+        [reporter],
+        cogov_kit::events::notices::Notice {
+            kind: cogov_proto::common::NoticeKind::ReportAnswered,
+            subject: &name(m.id),
+            title: &m.title,
+            detail: text,
+        },
+        now,
+    )
+    .await
+}

@@ -175,6 +175,9 @@ pub async fn comment(
                 "comment on another resident's report; follow it, or report your own",
             ));
         }
+        if !req.internal {
+            crate::events::tell_answered(txn, &issue, scope.resident(), &req.text, now).await?;
+        }
         let entry = Entry::new(IssueUpdateKind::Comment, &author, now)
             .with_text(req.text)
             .with_media(req.media)

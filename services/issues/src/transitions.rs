@@ -103,6 +103,14 @@ impl<'a> Step<'a> {
         }
         refresh_two_nos(&self.txn, &saved, self.now).await?;
         events::state_changed(&self.txn, &self.row, &saved, self.now).await?;
+        events::tell_reporter(
+            &self.txn,
+            &self.row,
+            &saved,
+            self.scope.resident(),
+            self.now,
+        )
+        .await?;
         let out = store::render(&self.txn, self.scope, &saved, self.now).await?;
         self.txn.commit().await?;
         Ok(out)
@@ -686,6 +694,7 @@ pub async fn close_unconfirmed(svc: &Issues) -> Result<u64> {
                 .await?;
                 refresh_two_nos(&txn, &saved, now).await?;
                 events::state_changed(&txn, &row, &saved, now).await?;
+                events::tell_reporter(&txn, &row, &saved, None, now).await?;
                 txn.commit().await?;
                 svc.ctx.db.outbox_committed();
                 closed += 1;

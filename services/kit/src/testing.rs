@@ -422,6 +422,26 @@ macro_rules! authz_case {
     };
 }
 
+/// The residents' notices a service's outbox holds, oldest first.
+pub async fn notices_in_outbox(db: &crate::db::Db) -> Vec<cogov_proto::common::ResidentNotice> {
+    use prost::{Message, Name};
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+
+    use crate::events::outbox::entity::{Column, Entity};
+    Entity::find()
+        .filter(Column::EventType.eq(cogov_proto::common::ResidentNotice::full_name()))
+        .order_by_asc(Column::Seq)
+        .all(db.read())
+        .await
+        .expect("reading the outbox")
+        .iter()
+        .map(|row| {
+            let event = cogov_proto::common::Event::decode(row.envelope.as_slice()).unwrap();
+            crate::events::payload(&event).unwrap()
+        })
+        .collect()
+}
+
 /// Runs scenarios on SQLite and, when `COGOV_TEST_DATABASE_URL` names a
 /// server, on PostgreSQL: each `scenario(env)` becomes a module with a
 /// `sqlite` and a `postgres` test, where `env` is `$start(organizations_db,

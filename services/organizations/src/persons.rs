@@ -656,6 +656,19 @@ pub async fn verify(
         .await?;
     let person = to_proto(&saved, scope);
     events::person_verified(&txn, &person, now).await?;
+    cogov_kit::events::notices::tell(
+        &txn,
+        crate::ROLE,
+        [id],
+        cogov_kit::events::notices::Notice {
+            kind: cogov_proto::common::NoticeKind::RegistrationVerified,
+            subject: &person.name,
+            title: &person.display_name,
+            detail: "",
+        },
+        now,
+    )
+    .await?;
     txn.commit().await?;
     svc.ctx.db.outbox_committed();
     Ok(person)

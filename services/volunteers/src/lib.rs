@@ -5,7 +5,8 @@
 //!
 //! A module per RPC group: [`volunteers`], [`teams`], [`training`],
 //! [`activities`], [`signups`], [`hours`] (service records and the hours
-//! statistics), [`timebank`], [`recognition`], [`matching`]; [`access`]
+//! statistics), [`timebank`], [`recognition`], [`matching`],
+//! [`reminders`] (the day before an activity); [`access`]
 //! says who may see and do what.
 
 pub mod access;
@@ -16,6 +17,7 @@ pub mod lists;
 pub mod matching;
 pub mod migration;
 pub mod recognition;
+pub mod reminders;
 pub mod service;
 pub mod signups;
 pub mod teams;

@@ -15,6 +15,7 @@ impl MigratorTrait for Migrator {
             Box::new(cogov_kit::events::outbox::Migration),
             Box::new(cogov_kit::events::inbox::Migration),
             Box::new(Initial),
+            Box::new(crate::reminders::Migration),
         ]
     }
 }

@@ -174,6 +174,34 @@ async fn take_place<C: ConnectionTrait>(
     Ok(None)
 }
 
+/// Tells the volunteer's person their waitlisted place is confirmed.
+async fn tell_promoted<C: ConnectionTrait>(
+    conn: &C,
+    activity: Uuid,
+    volunteer: Uuid,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let (Some(v), Some(a)) = (
+        vols::Entity::find_by_id(volunteer).one(conn).await?,
+        acts::Entity::find_by_id(activity).one(conn).await?,
+    ) else {
+        return Ok(());
+    };
+    cogov_kit::events::notices::tell(
+        conn,
+        crate::ROLE,
+        [v.person_id],
+        cogov_kit::events::notices::Notice {
+            kind: cogov_proto::common::NoticeKind::SignupPromoted,
+            subject: &activities::name(activity),
+            title: &a.title,
+            detail: "",
+        },
+        now,
+    )
+    .await
+}
+
 /// Gives back a place, promoting the first of the waitlist into a freed
 /// confirmed place.
 async fn give_back<C: ConnectionTrait>(
@@ -222,6 +250,7 @@ async fn give_back<C: ConnectionTrait>(
                         .filter(acts::Column::Id.eq(activity))
                         .exec(conn)
                         .await?;
+                    tell_promoted(conn, activity, n.volunteer_id, now).await?;
                 }
                 None => {
                     acts::Entity::update_many()

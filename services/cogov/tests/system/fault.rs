@@ -10,7 +10,7 @@
 //! applied once by the gateway's event log; and no call was cut off while
 //! the gateway drained.
 
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -139,6 +139,8 @@ struct Role {
     port: u16,
     env: Vec<(String, String)>,
     child: Option<KillOnDrop>,
+    /// Where its warnings go (every start appends), to show on a failure.
+    log: std::path::PathBuf,
 }
 
 impl Role {
@@ -148,12 +150,25 @@ impl Role {
             .args(["serve", self.name])
             .env("COGOV_LISTEN", format!("127.0.0.1:{}", self.port))
             .env("COGOV_METRICS_LISTEN", "127.0.0.1:0")
-            .env("COGOV_LOG", "warn")
-            .stdout(Stdio::null());
+            .env("COGOV_LOG", "warn");
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log)
+            .expect("the role's log");
+        // Logs go to standard output; panics to standard error.
+        command
+            .stdout(log.try_clone().expect("the role's log"))
+            .stderr(log);
         for (k, v) in &self.env {
             command.env(k, v);
         }
         self.child = Some(KillOnDrop(command.spawn().expect("starting cogov serve")));
+    }
+
+    /// What it logged, for a failure's message.
+    fn logged(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
     fn kill(&mut self) {
@@ -273,17 +288,21 @@ async fn nothing_is_lost_or_duplicated_under_faults() {
             ),
         ]
     };
+    let logs = std::env::temp_dir().join(&tag);
+    std::fs::create_dir_all(&logs).unwrap();
     let mut organizations = Role {
         name: "organizations",
         port: ports[0],
         env: common(&names[0]),
         child: None,
+        log: logs.join("organizations.log"),
     };
     let mut issues = Role {
         name: "issues",
         port: ports[1],
         env: common(&names[1]),
         child: None,
+        log: logs.join("issues.log"),
     };
     let mut gateway_env = common(&names[2]);
     gateway_env.push(("COGOV_JWT_SECRET".into(), JWT_SECRET.into()));
@@ -295,6 +314,7 @@ async fn nothing_is_lost_or_duplicated_under_faults() {
         port: ports[2],
         env: gateway_env,
         child: None,
+        log: logs.join("gateway.log"),
     };
     // The organizations role creates the event streams the others use.
     organizations.start();
@@ -460,7 +480,12 @@ async fn nothing_is_lost_or_duplicated_under_faults() {
         .filter(|f| !own_timeout(f))
         .map(|f| format!("{:?}: {}", f.code, f.message))
         .collect();
-    assert!(cut_off.is_empty(), "calls cut off by SIGTERM: {cut_off:?}");
+    assert!(
+        cut_off.is_empty(),
+        "calls cut off by SIGTERM: {cut_off:?}\n--- gateway's log:\n{}\n--- issues' log:\n{}",
+        gateway.logged(),
+        issues.logged()
+    );
 
     // Afterwards, straight from the databases.
     let issues_db = Database::connect(direct(&names[1])).await.unwrap();
@@ -542,4 +567,5 @@ async fn nothing_is_lost_or_duplicated_under_faults() {
             .execute_unprepared(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
             .await;
     }
+    let _ = std::fs::remove_dir_all(&logs);
 }

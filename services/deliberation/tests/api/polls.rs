@@ -37,6 +37,20 @@ async fn proposal_with_proxies_and_hands(env: Env) {
     .await;
     assert_eq!(p.options.len(), 4, "agree, abstain, disagree, block");
     assert_eq!(p.state, PollState::Open as i32);
+    // Everyone who may vote is told the poll opened.
+    let told = cogov_kit::testing::notices_in_outbox(&env.db).await;
+    assert_eq!(told.len(), 1, "{told:?}");
+    assert_eq!(
+        told[0].kind,
+        cogov_proto::common::NoticeKind::PollOpened as i32
+    );
+    assert_eq!(told[0].subject, p.name);
+    assert!(told[0].persons.len() >= 3, "the voting seats: {told:?}");
+    assert!(
+        told[0]
+            .persons
+            .contains(&w.person(BUILDING_HEAD).to_owned())
+    );
     let topic_now = secretary
         .get_topic(GetTopicRequest {
             name: t.name.clone(),

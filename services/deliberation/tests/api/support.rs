@@ -35,6 +35,8 @@ pub type Client = DeliberationServiceClient<InterceptedService<Channel, SignedAs
 pub type OrgClient = OrganizationsServiceClient<InterceptedService<Channel, SignedAs>>;
 
 pub struct Env {
+    /// The service's database, to read what it published.
+    pub db: cogov_kit::db::Db,
     pub deliberation: TestServer,
     pub organizations: TestServer,
     pub auth: Authenticator,
@@ -64,8 +66,10 @@ impl Env {
             },
             directory,
         );
+        let db = svc.ctx.db.clone();
         let deliberation = TestServer::start(svc.server(auth.clone())).await;
         Env {
+            db,
             deliberation,
             organizations,
             auth,

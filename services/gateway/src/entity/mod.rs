@@ -1,12 +1,13 @@
 //! The gateway's own tables: partners, their keys (hashed), staff
 //! accounts, their console sessions, the audit log, residents' sign-in
-//! codes (hashed) and sessions, and the gateway's own keys.
+//! codes (hashed), sessions and inboxes, and the gateway's own keys.
 
 pub mod api_keys;
 pub mod audit_records;
 pub mod console_sessions;
 pub mod gateway_secrets;
 pub mod partners;
+pub mod resident_notices;
 pub mod resident_sessions;
 pub mod sign_in_codes;
 pub mod staff_accounts;

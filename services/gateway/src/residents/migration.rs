@@ -1,5 +1,5 @@
 //! The residents' tables: sign-in codes (hashed) and each number's last
-//! sending, sessions, and the gateway's own keys.
+//! sending, sessions, inboxes, and the gateway's own keys.
 
 use cogov_kit::schema::*;
 use sea_orm_migration::prelude::*;
@@ -82,11 +82,37 @@ impl MigrationTrait for Migration {
         m.create_index(index("resident_sessions", "person", &["person_id", "id"]))
             .await?;
         m.create_index(index("resident_sessions", "end", &["end_time"]))
+            .await?;
+
+        m.create_table(
+            Table::create()
+                .table("resident_notices")
+                .col(id())
+                .col(uuid("person_id"))
+                .col(uuid("event_id"))
+                .col(int("kind"))
+                .col(text("subject"))
+                .col(text("subject_title"))
+                .col(text("detail"))
+                .col(time("create_time"))
+                .col(opt_time("read_time"))
+                .col(flag("forwarded"))
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(
+            index("resident_notices", "event", &["person_id", "event_id"])
+                .unique()
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(index("resident_notices", "person", &["person_id", "id"]))
             .await
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
         for table in [
+            "resident_notices",
             "resident_sessions",
             crate::residents::codes::NUMBERS,
             "sign_in_codes",

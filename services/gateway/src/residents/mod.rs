@@ -8,6 +8,7 @@
 //! - [`sessions`]: opening, renewing and ending sessions;
 //! - [`revocations`]: ended sessions, known to every replica within a
 //!   second;
+//! - [`inbox`]: the notices residents get from the services' events;
 //! - [`service`]: the RPCs of `cogov.gateway.v1.ResidentsService`.
 //!
 //! Another door (a WeChat mini-program's `code2Session` with its phone
@@ -16,6 +17,7 @@
 //! does: who the number is, the session and the tokens are shared.
 
 pub mod codes;
+pub mod inbox;
 pub mod migration;
 pub mod privacy_notice;
 pub mod revocations;
@@ -54,6 +56,7 @@ pub struct Residents {
     config: Config,
     keys: OnceCell<Keys>,
     revocations: Arc<Revocations>,
+    inbox: tokio::sync::watch::Sender<u64>,
 }
 
 /// A resident's verified access token.
@@ -72,7 +75,18 @@ impl Residents {
             config,
             keys: OnceCell::new(),
             revocations: Arc::default(),
+            inbox: tokio::sync::watch::channel(0).0,
         }
+    }
+
+    /// Wakes the inbox streams of this replica.
+    pub fn inbox_grew(&self) {
+        self.inbox.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    /// Tells when an inbox may have grown.
+    pub fn inbox_feed(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.inbox.subscribe()
     }
 
     /// The configuration.

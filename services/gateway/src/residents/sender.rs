@@ -47,9 +47,24 @@ pub enum Message {
         /// The text to send, in Chinese.
         text: String,
     },
+    /// A notice of the resident's inbox, or a digest of them, sent on.
+    Notice {
+        /// E.164.
+        phone: String,
+        /// The text to send.
+        text: String,
+    },
 }
 
 impl Message {
+    /// A notice's message.
+    pub fn notice(phone: &str, text: &str) -> Message {
+        Message::Notice {
+            phone: phone.to_owned(),
+            text: text.to_owned(),
+        }
+    }
+
     /// A code's message.
     pub fn code(phone: &str, code: &str, expire_time: DateTime<Utc>) -> Message {
         Message::SignInCode {
@@ -72,14 +87,18 @@ impl CodeSender {
     pub fn send(&self, message: Message) {
         match self {
             CodeSender::Disabled => {}
-            CodeSender::Log => {
-                let Message::SignInCode { phone, code, .. } = &message;
-                tracing::info!(
+            CodeSender::Log => match &message {
+                Message::SignInCode { phone, code, .. } => tracing::info!(
                     phone = %cogov_kit::privacy::mask_phone(phone),
                     code = %code,
                     "sign-in code (COGOV_SIGN_IN_SENDER=log: development only)"
-                );
-            }
+                ),
+                Message::Notice { phone, text } => tracing::info!(
+                    phone = %cogov_kit::privacy::mask_phone(phone),
+                    %text,
+                    "notice sent on"
+                ),
+            },
             CodeSender::Http(http) => {
                 let http = http.clone();
                 tokio::spawn(async move { http.deliver(&message).await });

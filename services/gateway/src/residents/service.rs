@@ -19,7 +19,7 @@ use uuid::Uuid;
 use super::sender::Message;
 use super::sessions::{self, Origin, Renewal};
 use super::tokens::Ticket;
-use super::{codes, privacy_notice};
+use super::{codes, inbox, privacy_notice};
 use crate::Gateway;
 use crate::entity::resident_sessions::{Column, Entity};
 use crate::front::{CallerAddress, CurrentSession, SignedInAs};
@@ -406,6 +406,39 @@ fn current<T>(request: &Request<T>) -> Option<Uuid> {
 
 #[tonic::async_trait]
 impl ResidentsService for Gateway {
+    type WatchNoticesStream = tokio_stream::wrappers::ReceiverStream<Result<Notice, Status>>;
+
+    async fn list_notices(
+        &self,
+        request: Request<ListNoticesRequest>,
+    ) -> Result<Response<ListNoticesResponse>, Status> {
+        let principal = caller(&request)?;
+        Ok(Response::new(
+            inbox::list(self, &principal, request.into_inner()).await?,
+        ))
+    }
+
+    async fn mark_notices_read(
+        &self,
+        request: Request<MarkNoticesReadRequest>,
+    ) -> Result<Response<MarkNoticesReadResponse>, Status> {
+        let principal = caller(&request)?;
+        Ok(Response::new(
+            inbox::mark_read(self, &principal, request.into_inner()).await?,
+        ))
+    }
+
+    async fn watch_notices(
+        &self,
+        request: Request<WatchNoticesRequest>,
+    ) -> Result<Response<Self::WatchNoticesStream>, Status> {
+        let principal = caller(&request)?;
+        let rx = inbox::watch(self, &principal, request.into_inner()).await?;
+        Ok(Response::new(tokio_stream::wrappers::ReceiverStream::new(
+            rx,
+        )))
+    }
+
     async fn send_sign_in_code(
         &self,
         request: Request<SendSignInCodeRequest>,

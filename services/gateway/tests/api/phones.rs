@@ -20,6 +20,7 @@ pub const SECRET: &str = "whsec_dGVzdHMnIG1lc3NhZ2luZyBzeXN0ZW0gc2VjcmV0";
 #[derive(Default)]
 struct Inbox {
     codes: Mutex<HashMap<String, Vec<String>>>,
+    notices: Mutex<HashMap<String, Vec<String>>>,
     refused: Mutex<usize>,
     arrived: Notify,
 }
@@ -59,17 +60,29 @@ async fn receive(
         return StatusCode::UNAUTHORIZED;
     }
     let message: serde_json::Value = serde_json::from_slice(&body).unwrap();
-    assert_eq!(message["type"], "sign_in_code");
     let phone = message["phone"].as_str().unwrap().to_owned();
-    let code = message["code"].as_str().unwrap().to_owned();
-    assert!(message["text"].as_str().unwrap().contains(&code));
-    inbox
-        .codes
-        .lock()
-        .unwrap()
-        .entry(phone)
-        .or_default()
-        .push(code);
+    let text = message["text"].as_str().unwrap().to_owned();
+    match message["type"].as_str() {
+        Some("sign_in_code") => {
+            let code = message["code"].as_str().unwrap().to_owned();
+            assert!(text.contains(&code));
+            inbox
+                .codes
+                .lock()
+                .unwrap()
+                .entry(phone)
+                .or_default()
+                .push(code);
+        }
+        Some("notice") => inbox
+            .notices
+            .lock()
+            .unwrap()
+            .entry(phone)
+            .or_default()
+            .push(text),
+        other => panic!("unknown message type {other:?}"),
+    }
     inbox.arrived.notify_waiters();
     StatusCode::NO_CONTENT
 }
@@ -117,6 +130,17 @@ impl Phones {
                 "{phone} received no code {n}"
             );
         }
+    }
+
+    /// The notices `phone` received, as texts.
+    pub fn notices(&self, phone: &str) -> Vec<String> {
+        self.inbox
+            .notices
+            .lock()
+            .unwrap()
+            .get(phone)
+            .cloned()
+            .unwrap_or_default()
     }
 
     /// POSTs whose signature did not verify.

@@ -22,6 +22,7 @@ both!(
     an_unknown_number_registers_and_waits_for_verification,
     refresh_tokens_rotate_and_a_reused_one_ends_the_session,
     sessions_are_listed_and_ended_by_their_resident_and_staff,
+    the_inbox_tells_a_reporter_and_forwards_when_asked,
 );
 
 fn tokens(r: SignInResponse) -> ResidentTokens {
@@ -497,7 +498,13 @@ async fn an_unknown_number_registers_and_waits_for_verification(env: Env) {
         Code::FailedPrecondition,
         "ILLEGAL_STATE_TRANSITION",
     );
-    // Now they may volunteer, with the same session.
+    // They hear of it in their inbox, and may volunteer, with the same
+    // session.
+    let told = notices_reach(&env, &me, 1).await;
+    assert_eq!(
+        told[0].kind,
+        cogov_proto::common::NoticeKind::RegistrationVerified as i32
+    );
     volunteers.create_volunteer(volunteer()).await.unwrap();
     // And the next sign-in finds them by their number.
     let back = env.resident_tokens(phone).await;
@@ -717,4 +724,238 @@ async fn sessions_are_listed_and_ended_by_their_resident_and_staff(env: Env) {
         .into_inner()
         .sessions;
     assert!(listed.is_empty(), "no open session left: {listed:?}");
+}
+
+async fn notices(env: &Env, who: &Bearer, unread_only: bool) -> ListNoticesResponse {
+    env.residents(who.clone())
+        .list_notices(ListNoticesRequest {
+            parent: "persons/me".into(),
+            unread_only,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+}
+
+/// Waits until the resident has `n` notices.
+async fn notices_reach(env: &Env, who: &Bearer, n: usize) -> Vec<Notice> {
+    let mut last = Vec::new();
+    for _ in 0..200 {
+        last = notices(env, who, false).await.notices;
+        if last.len() >= n {
+            return last;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("expected {n} notices, have {last:?}");
+}
+
+async fn the_inbox_tells_a_reporter_and_forwards_when_asked(env: Env) {
+    use cogov_proto::common::NoticeKind;
+    use cogov_proto::issues::{AcknowledgeIssueRequest, RejectIssueRequest};
+    let w = World::build(&env).await;
+    let me = env.resident(PHONE_A1).await;
+    let mut stream = env
+        .residents(me.clone())
+        .watch_notices(WatchNoticesRequest {
+            parent: "persons/me".into(),
+            language: "en".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let issue = env
+        .issues(me.clone())
+        .report_issue(ReportIssueRequest {
+            issue: Some(Issue {
+                courtyard: w.a1.clone(),
+                sub_item: "subItems/lighting".into(),
+                title: "楼道灯不亮".into(),
+                ..Default::default()
+            }),
+            request_id: request_id(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    // The reporter's own comment tells nobody; staff's steps and answers
+    // tell the reporter.
+    let mut issues = env.issues(me.clone());
+    issues
+        .create_issue_comment(CreateIssueCommentRequest {
+            parent: issue.name.clone(),
+            text: "三楼".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let mut staff = env.issues(env.street_admin());
+    staff
+        .acknowledge_issue(AcknowledgeIssueRequest {
+            name: issue.name.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    staff
+        .create_issue_comment(CreateIssueCommentRequest {
+            parent: issue.name.clone(),
+            text: "明天上午来修".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    // A staff-only note tells nobody.
+    staff
+        .create_issue_comment(CreateIssueCommentRequest {
+            parent: issue.name.clone(),
+            text: "内部备注".into(),
+            internal: true,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let got = notices_reach(&env, &me, 2).await;
+    let kinds: Vec<i32> = got.iter().map(|n| n.kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            NoticeKind::ReportAnswered as i32,
+            NoticeKind::ReportStateChanged as i32
+        ],
+        "newest first: {got:?}"
+    );
+    assert!(got.iter().all(|n| n.subject == issue.name));
+    assert_eq!(got[1].title, "您反映的问题已受理");
+    assert!(got[0].body.contains("明天上午来修"));
+    // The stream saw them as they came, in English.
+    let first = stream.message().await.unwrap().unwrap();
+    assert_eq!(first.kind, NoticeKind::ReportStateChanged as i32);
+    assert_eq!(first.title, "Your report is acknowledged");
+    assert_eq!(
+        stream.message().await.unwrap().unwrap().kind,
+        NoticeKind::ReportAnswered as i32
+    );
+
+    // Marked read; another's inbox is out of reach.
+    let mut inbox = env.residents(me.clone());
+    assert_eq!(notices(&env, &me, false).await.unread_count, 2);
+    assert_bad_field(
+        inbox
+            .mark_notices_read(MarkNoticesReadRequest {
+                parent: "persons/me".into(),
+                ..Default::default()
+            })
+            .await,
+        "names",
+    );
+    let marked = inbox
+        .mark_notices_read(MarkNoticesReadRequest {
+            parent: "persons/me".into(),
+            names: vec![got[1].name.clone()],
+            all: false,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(marked.marked, 1);
+    let unread = notices(&env, &me, true).await;
+    assert_eq!((unread.unread_count, unread.notices.len()), (1, 1));
+    assert_status(
+        inbox
+            .list_notices(ListNoticesRequest {
+                parent: w.resident_b1.clone(),
+                ..Default::default()
+            })
+            .await,
+        Code::PermissionDenied,
+        "OUT_OF_REACH",
+    );
+    assert_status(
+        env.residents(env.street_admin())
+            .list_notices(ListNoticesRequest {
+                parent: "persons/me".into(),
+                ..Default::default()
+            })
+            .await,
+        Code::PermissionDenied,
+        "FORBIDDEN",
+    );
+
+    // Asked for it, the resident gets the next notice on their phone too.
+    env.orgs(me.clone())
+        .update_person(org::UpdatePersonRequest {
+            person: Some(org::Person {
+                name: w.resident_a1.clone(),
+                contact_preferences: Some(org::ContactPreferences {
+                    forward_notices: true,
+                    daily_digest: false,
+                }),
+                ..Default::default()
+            }),
+            update_mask: mask(&["contact_preferences"]),
+        })
+        .await
+        .unwrap();
+    staff
+        .reject_issue(RejectIssueRequest {
+            name: issue.name.clone(),
+            reason: cogov_proto::issues::RejectReason::NotResponsible as i32,
+            note: "不属于物业范围".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    notices_reach(&env, &me, 3).await;
+    assert!(
+        eventually(async || env.phones.notices(&e164(PHONE_A1)).len() == 1).await,
+        "the notice was sent on"
+    );
+    assert!(env.phones.notices(&e164(PHONE_A1))[0].contains("未予受理"));
+    // With a daily digest instead, the next notices wait for a day.
+    env.orgs(me.clone())
+        .update_person(org::UpdatePersonRequest {
+            person: Some(org::Person {
+                name: w.resident_a1.clone(),
+                contact_preferences: Some(org::ContactPreferences {
+                    forward_notices: true,
+                    daily_digest: true,
+                }),
+                ..Default::default()
+            }),
+            update_mask: mask(&["contact_preferences"]),
+        })
+        .await
+        .unwrap();
+    for text in ["已联系物业", "请留意"] {
+        staff
+            .create_issue_comment(CreateIssueCommentRequest {
+                parent: issue.name.clone(),
+                text: text.into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+    }
+    notices_reach(&env, &me, 5).await;
+    let digest = cogov_gateway::residents::inbox::send_digests;
+    assert_eq!(digest(&env.gw, env.clock.now()).await.unwrap(), 0);
+    env.clock.advance(chrono::Duration::hours(25));
+    assert_eq!(digest(&env.gw, env.clock.now()).await.unwrap(), 1);
+    assert_eq!(digest(&env.gw, env.clock.now()).await.unwrap(), 0, "once");
+    assert!(
+        eventually(async || env.phones.notices(&e164(PHONE_A1)).len() == 2).await,
+        "one digest"
+    );
+    assert!(env.phones.notices(&e164(PHONE_A1))[1].contains("条新消息"));
+
+    // The resident of b1 heard nothing of it.
+    assert_eq!(
+        notices(&env, &env.resident(PHONE_B1).await, false)
+            .await
+            .notices
+            .len(),
+        0
+    );
 }

@@ -81,6 +81,8 @@ pub struct Env {
     pub bus: Bus,
     /// The street's messaging system: residents' codes arrive here.
     pub phones: crate::phones::Phones,
+    /// The gateway itself, for what runs beside its calls (digests).
+    pub gw: Gateway,
     pub gateway: TestServer,
     pub services: Vec<TestServer>,
     pub clock: Clock,
@@ -190,17 +192,19 @@ impl Env {
             sender: CodeSender::Http(HttpSender::new(&phones.url, crate::phones::SECRET).unwrap()),
             token_secret: None,
         });
-        cogov_gateway::events::start(&gw, &bus).await.unwrap();
+        gw.start_consumers(&bus).await.unwrap();
+        let gw_state = gw.clone();
         let backends = Backends {
             organizations: organizations.channel.clone(),
             issues: issues.channel.clone(),
             volunteers: volunteers.channel.clone(),
             deliberation: deliberation.channel.clone(),
         };
-        let gateway = TestServer::start(gw.server(backends)).await;
+        let gateway = TestServer::start(gw.clone().server(backends)).await;
         Env {
             bus,
             phones,
+            gw: gw_state,
             gateway,
             services: vec![organizations, issues, volunteers, deliberation],
             clock,

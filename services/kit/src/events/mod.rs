@@ -13,6 +13,7 @@ pub mod bus;
 pub mod inbox;
 pub mod jetstream;
 pub mod memory;
+pub mod notices;
 pub mod outbox;
 pub mod relay;
 

@@ -11,8 +11,45 @@ use crate::support::*;
 
 both!(
     no_overbooking_under_concurrent_sign_ups,
-    waitlist_promotion_and_overlaps
+    waitlist_promotion_and_overlaps,
+    a_day_before_the_confirmed_hear_of_it_once
 );
+
+async fn a_day_before_the_confirmed_hear_of_it_once(env: Env) {
+    use cogov_proto::common::NoticeKind;
+    let w = World::build(&env, 3).await;
+    let mut c = env.admin();
+    let soon = published(&env, &w, 1, 1, 30).await;
+    let later = published(&env, &w, 5, 0, 24 * 7).await;
+    sign_up(&mut c, &soon.name, &w.volunteers_a[0])
+        .await
+        .unwrap();
+    sign_up(&mut c, &soon.name, &w.volunteers_a[1])
+        .await
+        .unwrap(); // waitlisted
+    sign_up(&mut c, &later.name, &w.volunteers_a[2])
+        .await
+        .unwrap();
+    let remind = async || {
+        cogov_volunteers::reminders::remind_due(&env.svc, env.clock.now())
+            .await
+            .unwrap()
+    };
+    // 30 hours ahead: not yet.
+    assert_eq!(remind().await, 0);
+    env.clock.advance(chrono::Duration::hours(7));
+    assert_eq!(remind().await, 1);
+    assert_eq!(remind().await, 0, "once");
+    let told = cogov_kit::testing::notices_in_outbox(&env.svc.ctx.db).await;
+    assert_eq!(told.len(), 1, "{told:?}");
+    assert_eq!(told[0].kind, NoticeKind::ActivityStartsSoon as i32);
+    assert_eq!(told[0].subject, soon.name);
+    assert_eq!(
+        told[0].persons,
+        [w.persons_a[0].clone()],
+        "the confirmed only, not the waitlist"
+    );
+}
 
 async fn no_overbooking_under_concurrent_sign_ups(env: Env) {
     let w = World::build(&env, 24).await;
@@ -132,6 +169,15 @@ async fn waitlist_promotion_and_overlaps(env: Env) {
         (promoted.state, promoted.waitlist_position),
         (SignupState::Confirmed as i32, 0)
     );
+    // The promoted volunteer hears of it, and nobody else.
+    let told = cogov_kit::testing::notices_in_outbox(&env.svc.ctx.db).await;
+    assert_eq!(told.len(), 1, "{told:?}");
+    assert_eq!(
+        told[0].kind,
+        cogov_proto::common::NoticeKind::SignupPromoted as i32
+    );
+    assert_eq!(told[0].persons, [w.persons_a[2].clone()]);
+    assert_eq!(told[0].subject, activity.name);
     let moved_up = c
         .get_signup(GetSignupRequest {
             name: s3.name.clone(),

@@ -33,6 +33,8 @@ pub type Client = VolunteersServiceClient<InterceptedService<Channel, SignedAs>>
 pub type OrgClient = OrganizationsServiceClient<InterceptedService<Channel, SignedAs>>;
 
 pub struct Env {
+    /// The service itself, for what runs beside its calls (reminders).
+    pub svc: Volunteers,
     pub volunteers: TestServer,
     pub organizations: TestServer,
     pub auth: Authenticator,
@@ -62,8 +64,9 @@ impl Env {
             },
             directory,
         );
-        let volunteers = TestServer::start(svc.server(auth.clone())).await;
+        let volunteers = TestServer::start(svc.clone().server(auth.clone())).await;
         Env {
+            svc,
             volunteers,
             organizations,
             auth,
