@@ -44,6 +44,9 @@ COGOV_TOKEN=$(credential COGOV_TOKEN)
 COGOV_FIRM_KEY=$(credential COGOV_FIRM_KEY)
 COGOV_UNIT_KEY=$(credential COGOV_UNIT_KEY)
 export COGOV_TOKEN COGOV_FIRM_KEY COGOV_UNIT_KEY
+# The residents' tour reads the banner's demo residents and the sign-in
+# codes (COGOV_SIGN_IN_SENDER=log) from cogov up's output.
+export COGOV_UP_LOG="$work/up.log"
 
 cd "$here"
-PYTHONPATH="$work/gen:$here" "$venv/bin/python" -m unittest -v test_grpc test_open311
+PYTHONPATH="$work/gen:$here" "$venv/bin/python" -m unittest -v test_grpc test_open311 test_residents

@@ -382,7 +382,7 @@ impl Front {
             *out.headers_mut() = metadata.into_headers();
             tokio::time::timeout(deadline, async move {
                 channel.oneshot(out).await.map_err(|e| {
-                    tracing::warn!(error = %e, service, "backend call failed");
+                    tracing::warn!(error = ?e, service, "backend call failed");
                     tonic::Status::unavailable(format!("{service} is unavailable; retry later"))
                 })
             })

@@ -1,9 +1,12 @@
 //! The demo's residents who sign in by phone, found at every start of
-//! `cogov up` in Niujie Dongli: a building head with a seat on the
-//! community's council, a volunteer, and a resident who is neither.
+//! `cogov up`: in the community whose council has a poll open (Niujie
+//! Dongli when none has), a building head with a seat on the council, a
+//! volunteer, and a resident who is neither.
 
 use cogov_proto::deliberation::deliberation_service_client::DeliberationServiceClient;
-use cogov_proto::deliberation::{ListCouncilsRequest, ListSeatsRequest};
+use cogov_proto::deliberation::{
+    GetTopicRequest, ListCouncilsRequest, ListPollsRequest, ListSeatsRequest, PollState,
+};
 use cogov_proto::organizations::organizations_service_client::OrganizationsServiceClient;
 use cogov_proto::organizations::{GetPersonRequest, ListCommunitiesRequest, ListPersonsRequest};
 use cogov_proto::volunteers::ListVolunteersRequest;
@@ -44,7 +47,7 @@ pub async fn resident_logins(gateway: Channel, token: &str) -> Result<Vec<DemoRe
         .map(|c| c.name)
         .ok_or("the demo has no Niujie Dongli community")?;
 
-    let council = councils
+    let all = councils
         .list_councils(ListCouncilsRequest {
             page_size: 100,
             ..Default::default()
@@ -52,10 +55,40 @@ pub async fn resident_logins(gateway: Channel, token: &str) -> Result<Vec<DemoRe
         .await
         .map_err(err("listing councils"))?
         .into_inner()
-        .councils
+        .councils;
+    let open_poll = councils
+        .list_polls(ListPollsRequest {
+            page_size: 1,
+            filter: format!("state = {}", PollState::Open.as_str_name()),
+            ..Default::default()
+        })
+        .await
+        .map_err(err("listing polls"))?
+        .into_inner()
+        .polls
         .into_iter()
-        .find(|c| c.place == dongli)
-        .map(|c| c.name);
+        .next();
+    let voting_council = match open_poll {
+        Some(poll) => Some(
+            councils
+                .get_topic(GetTopicRequest { name: poll.topic })
+                .await
+                .map_err(err("reading a topic"))?
+                .into_inner()
+                .council,
+        ),
+        None => None,
+    };
+    let council = all
+        .iter()
+        .find(|c| Some(&c.name) == voting_council.as_ref())
+        .or_else(|| all.iter().find(|c| c.place == dongli));
+    // The council's community (a courtyard's council counts as none here).
+    let community = council
+        .map(|c| c.place.clone())
+        .filter(|p| p.starts_with("communities/"))
+        .unwrap_or(dongli);
+    let council = council.map(|c| c.name.clone());
     let head = match council {
         Some(council) => councils
             .list_seats(ListSeatsRequest {
@@ -76,7 +109,7 @@ pub async fn resident_logins(gateway: Channel, token: &str) -> Result<Vec<DemoRe
     let volunteer_persons: Vec<String> = volunteers
         .list_volunteers(ListVolunteersRequest {
             page_size: 1000,
-            filter: format!("community = {dongli:?}"),
+            filter: format!("community = {community:?}"),
             ..Default::default()
         })
         .await
@@ -94,7 +127,7 @@ pub async fn resident_logins(gateway: Channel, token: &str) -> Result<Vec<DemoRe
         .list_persons(ListPersonsRequest {
             page_size: 200,
             filter: format!(
-                "community = {dongli:?} AND building_head = false AND party_member = false AND backbone = false"
+                "community = {community:?} AND building_head = false AND party_member = false AND backbone = false"
             ),
             ..Default::default()
         })

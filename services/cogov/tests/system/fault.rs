@@ -151,11 +151,13 @@ impl Role {
             .env("COGOV_LISTEN", format!("127.0.0.1:{}", self.port))
             .env("COGOV_METRICS_LISTEN", "127.0.0.1:0")
             .env("COGOV_LOG", "warn");
-        let log = std::fs::OpenOptions::new()
+        let mut log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(&self.log)
             .expect("the role's log");
+        use std::io::Write;
+        let _ = writeln!(log, "--- {} starts at {}", self.name, chrono::Utc::now());
         // Logs go to standard output; panics to standard error.
         command
             .stdout(log.try_clone().expect("the role's log"))
@@ -443,7 +445,11 @@ async fn nothing_is_lost_or_duplicated_under_faults() {
     relay.restart(Duration::from_millis(1500)).await;
 
     progress(3).await;
-    eprintln!("SIGTERM gateway at {:?}", load_started.elapsed());
+    eprintln!(
+        "SIGTERM gateway at {:?} ({})",
+        load_started.elapsed(),
+        chrono::Utc::now()
+    );
     let sigterm = Instant::now();
     let status = gateway.terminate().await;
     assert!(
