@@ -22,6 +22,7 @@ mod cpu;
 mod events;
 mod operations;
 mod plans;
+mod residents;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -125,6 +126,10 @@ struct Stack {
     /// Through the bare proxy, with a principal signed here.
     proxied: Issues,
     courtyards: Vec<(Uuid, Uuid)>,
+    /// The gateway itself, for its token checks in process.
+    gw: cogov_gateway::Gateway,
+    /// Where residents' codes arrive.
+    phones: cogov_kit::testing::phones::Phones,
     _dbs: (TestDb, TestDb, TestDb),
     _servers: Vec<TestServer>,
     _proxy: tokio_util::sync::DropGuard,
@@ -261,6 +266,7 @@ async fn start(orgs_db: TestDb, issues_db: TestDb, gateway_db: TestDb, bus: Bus)
         IssuesServiceClient::with_interceptor(issues.channel.clone(), Admin::Signed(auth.clone()));
 
     // The gateway in front, and the bare proxy beside it.
+    let phones = cogov_kit::testing::phones::Phones::start().await;
     let mut cfg = DbConfig::new(&gateway_db.url);
     cfg.max_connections = 16;
     let clock = Clock::system();
@@ -294,12 +300,22 @@ async fn start(orgs_db: TestDb, issues_db: TestDb, gateway_db: TestDb, bus: Bus)
             max_in_flight: 4096,
             ..cogov_gateway::Settings::default()
         },
-    );
+    )
+    .with_residents(cogov_gateway::residents::Config {
+        sender: cogov_gateway::residents::sender::CodeSender::Http(
+            cogov_gateway::residents::sender::HttpSender::new(
+                &phones.url,
+                cogov_kit::testing::phones::SECRET,
+            )
+            .expect("the code sender"),
+        ),
+        token_secret: None,
+    });
     gw.start_consumers(&bus)
         .await
         .expect("the gateway's event consumer");
     let unused = Channel::from_static("http://127.0.0.1:9").connect_lazy();
-    let gateway = TestServer::start(gw.server(cogov_gateway::Backends {
+    let gateway = TestServer::start(gw.clone().server(cogov_gateway::Backends {
         organizations: orgs.channel.clone(),
         issues: issues.channel.clone(),
         volunteers: unused.clone(),
@@ -319,6 +335,8 @@ async fn start(orgs_db: TestDb, issues_db: TestDb, gateway_db: TestDb, bus: Bus)
         svc,
         client,
         courtyards,
+        gw,
+        phones,
         _dbs: (orgs_db, issues_db, gateway_db),
         _servers: vec![orgs, gateway],
         _proxy: proxy_guard,
@@ -508,6 +526,7 @@ async fn measure(name: &str, stack: Stack, args: &Args) {
             all.join(", ")
         );
     }
+    residents::measure(&stack).await;
     let already = args.events;
     let db = &stack.svc.ctx.db;
     let loaded = bulk::load(db, &stack.courtyards, args.issues.saturating_sub(already)).await;

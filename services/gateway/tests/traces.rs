@@ -8,9 +8,6 @@
 //! where a subscriber set only for the test's thread would never hear that
 //! a child ended, and the call's span would stay open.
 
-#[allow(dead_code)]
-#[path = "api/phones.rs"]
-mod phones;
 #[allow(dead_code, unused_imports, clippy::cloned_ref_to_slice_refs)]
 #[path = "api/support.rs"]
 mod support;

@@ -3,6 +3,7 @@
 //! server on a loopback port, signed principals, and the other servers some
 //! tests need ([`servers`]).
 
+pub mod phones;
 pub mod servers;
 
 use std::net::SocketAddr;

@@ -4,7 +4,6 @@
 
 #![allow(clippy::cloned_ref_to_slice_refs)]
 
-mod phones;
 mod support;
 
 mod audit;

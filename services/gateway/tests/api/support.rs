@@ -80,7 +80,7 @@ pub const PHONE_B1: &str = "13800000002";
 pub struct Env {
     pub bus: Bus,
     /// The street's messaging system: residents' codes arrive here.
-    pub phones: crate::phones::Phones,
+    pub phones: cogov_kit::testing::phones::Phones,
     /// The gateway itself, for what runs beside its calls (digests).
     pub gw: Gateway,
     pub gateway: TestServer,
@@ -176,7 +176,7 @@ impl Env {
         relay(&deliberation.ctx.db);
         let deliberation = TestServer::start(deliberation.server(auth.clone())).await;
         let tokens = StaffTokens::shared_secret(JWT_SECRET, ISSUER, AUDIENCE, clock.clone());
-        let phones = crate::phones::Phones::start().await;
+        let phones = cogov_kit::testing::phones::Phones::start().await;
         let gw = Gateway::new(
             context(
                 db::connect::<cogov_gateway::Migrator>(&DbConfig::new(&gateway_db.url))
@@ -189,7 +189,9 @@ impl Env {
             settings,
         )
         .with_residents(cogov_gateway::residents::Config {
-            sender: CodeSender::Http(HttpSender::new(&phones.url, crate::phones::SECRET).unwrap()),
+            sender: CodeSender::Http(
+                HttpSender::new(&phones.url, cogov_kit::testing::phones::SECRET).unwrap(),
+            ),
             token_secret: None,
         });
         gw.start_consumers(&bus).await.unwrap();

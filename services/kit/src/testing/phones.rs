@@ -1,7 +1,7 @@
-//! The street's messaging system, as the tests run it: a real HTTP server
-//! on loopback that receives the gateway's signed POSTs, refuses any whose
-//! Standard Webhooks signature does not verify, and hands the codes to the
-//! test by number.
+//! The street's messaging system, as tests and the benchmark run it: a
+//! real HTTP server on loopback that receives the gateway's signed POSTs,
+//! refuses any whose Standard Webhooks signature does not verify, and
+//! hands the codes and notices to the caller by number.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
