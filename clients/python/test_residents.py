@@ -3,6 +3,7 @@ up` writes to its log, report a problem, vote in the open poll, hear of
 the report in the inbox, renew the session (and see a copied refresh
 token end it), and register a number nobody has."""
 
+import json
 import os
 import re
 import time
@@ -138,6 +139,12 @@ class ResidentTour(unittest.TestCase):
         else:
             self.fail("no notice of the acknowledged report")
         self.assertGreaterEqual(inbox.unread_count, 1)
+
+        # Everything held about them, as one JSON document.
+        export = self.residents.ExportMyData(
+            residents.ExportMyDataRequest(parent="persons/me"), metadata=me)
+        doc = json.loads(export.json)
+        self.assertIn(issue.name, [r["issue"]["name"] for r in doc["issues"]["reports"]])
 
         # Renewal spends the refresh token; a copy of it ends the session.
         renewed = self.residents.RefreshResidentSession(

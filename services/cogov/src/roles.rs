@@ -352,6 +352,9 @@ impl Role {
             Role::Volunteers => {
                 let directory = directory()?;
                 let svc = cogov_volunteers::Volunteers::new(ctx, directory);
+                cogov_volunteers::consumers::start(&svc, bus)
+                    .await
+                    .map_err(consumer)?;
                 cogov_volunteers::reminders::spawn(svc.clone());
                 svc.server(auth)
             }

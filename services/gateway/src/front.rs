@@ -29,6 +29,7 @@ use tower::{Service, ServiceExt};
 use crate::audit::{self, Entry, Sink};
 use crate::credentials::{self, Credential};
 use crate::policy::{self, Kinds};
+use crate::residents::assisted;
 use crate::{Gateway, keys, limits};
 
 /// The partner record behind a partner principal, for the gateway's own
@@ -199,6 +200,22 @@ impl Front {
             Ok(None) if rule.kinds.contains(Kinds::PUBLIC) => None,
             Ok(None) => return refuse(missing_credentials().into()),
             Err(e) => return refuse(e.into()),
+        };
+        // Staff at the service station, acting for a resident: from here on
+        // the call is the resident's, with the staff member named in it.
+        let caller = match (caller, assisted::requested(req.headers())) {
+            (caller, None) => caller,
+            (None, Some(_)) => return refuse(missing_credentials().into()),
+            (Some(staff), Some(person)) => {
+                match assisted::act_for(&self.gw, &staff.principal, person).await {
+                    Ok(principal) => Some(Authenticated {
+                        principal,
+                        partner: None,
+                        session: None,
+                    }),
+                    Err(e) => return refuse(e.into()),
+                }
+            }
         };
         let mut pending = rule.mutates.then(|| Pending {
             sink: self.sink.clone(),
@@ -381,10 +398,10 @@ impl Front {
             cogov_kit::telemetry::propagate(&mut metadata);
             *out.headers_mut() = metadata.into_headers();
             tokio::time::timeout(deadline, async move {
-                channel.oneshot(out).await.map_err(|e| {
-                    tracing::warn!(error = ?e, service, "backend call failed");
-                    tonic::Status::unavailable(format!("{service} is unavailable; retry later"))
-                })
+                channel
+                    .oneshot(out)
+                    .await
+                    .map_err(|e| backend_failure(service, e))
             })
             .await
         };
@@ -396,6 +413,24 @@ impl Front {
             ))),
         }
     }
+}
+
+/// A call the backend never answered. The channel enforces the call's own
+/// `grpc-timeout`: running out of it is the caller's DEADLINE_EXCEEDED, not
+/// the service being unavailable.
+fn backend_failure(service: &str, e: tonic::transport::Error) -> tonic::Status {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&e);
+    while let Some(s) = source {
+        if s.is::<tonic::TimeoutExpired>() {
+            tracing::info!(service, "backend call ran out of the caller's deadline");
+            return tonic::Status::deadline_exceeded(format!(
+                "{service} did not answer within the call's deadline"
+            ));
+        }
+        source = s.source();
+    }
+    tracing::warn!(error = ?e, service, "backend call failed");
+    tonic::Status::unavailable(format!("{service} is unavailable; retry later"))
 }
 
 fn missing_credentials() -> Error {

@@ -73,6 +73,9 @@ pub struct Gateway {
     pub feed: events::Feed,
     /// Residents' sign-in and sessions.
     pub residents: Arc<residents::Residents>,
+    /// The services behind the gateway, once it serves (a resident's
+    /// export reads from each).
+    pub backends: Arc<std::sync::OnceLock<Backends>>,
 }
 
 impl Gateway {
@@ -92,6 +95,7 @@ impl Gateway {
             limits: Arc::new(limits::Limits::new(settings)),
             feed: events::Feed::default(),
             residents: Arc::new(residents::Residents::new(residents::Config::default())),
+            backends: Arc::default(),
         }
     }
 
@@ -111,6 +115,7 @@ impl Gateway {
 
     /// The gateway's server in front of `backends`.
     pub fn server(self, backends: Backends) -> RoleServer {
+        let _ = self.backends.set(backends.clone());
         let sink = audit::Sink::start(self.ctx.db.clone());
         self.residents
             .spawn_background(self.ctx.db.clone(), self.ctx.clock.clone());

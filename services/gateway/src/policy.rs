@@ -402,13 +402,33 @@ pub const TABLE: &[(&str, Kinds, bool)] = &[
     ),
     ("/cogov.gateway.v1.GatewayService/WatchEvents", ANYONE, READ),
     (
+        "/cogov.gateway.v1.ResidentsService/CarryOutErasure",
+        STAFF,
+        WRITE,
+    ),
+    (
+        "/cogov.gateway.v1.ResidentsService/DeclineErasure",
+        STAFF,
+        WRITE,
+    ),
+    (
         "/cogov.gateway.v1.ResidentsService/EndResidentSession",
         STAFF_AND_RESIDENTS,
         WRITE,
     ),
     (
+        "/cogov.gateway.v1.ResidentsService/ExportMyData",
+        RESIDENT,
+        WRITE,
+    ),
+    (
         "/cogov.gateway.v1.ResidentsService/GetPrivacyNotice",
         PUBLIC,
+        READ,
+    ),
+    (
+        "/cogov.gateway.v1.ResidentsService/ListErasureRequests",
+        STAFF_AND_RESIDENTS,
         READ,
     ),
     (
@@ -434,6 +454,11 @@ pub const TABLE: &[(&str, Kinds, bool)] = &[
     (
         "/cogov.gateway.v1.ResidentsService/RegisterResident",
         PUBLIC,
+        WRITE,
+    ),
+    (
+        "/cogov.gateway.v1.ResidentsService/RequestErasure",
+        RESIDENT,
         WRITE,
     ),
     (
@@ -695,6 +720,11 @@ pub const TABLE: &[(&str, Kinds, bool)] = &[
     (
         "/cogov.organizations.v1.OrganizationsService/DeleteTalent",
         STAFF,
+        WRITE,
+    ),
+    (
+        "/cogov.organizations.v1.OrganizationsService/ErasePerson",
+        NOBODY,
         WRITE,
     ),
     (

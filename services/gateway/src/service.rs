@@ -59,7 +59,7 @@ async fn caller(
             out.partner = partner.map(|p| partners::name(p.0)).unwrap_or_default();
         }
         // A resident: where they live.
-        Principal::Resident { person } => {
+        Principal::Resident { person, .. } => {
             if let Some(p) = gw.directory.person(*person).await? {
                 out.communities = vec![names::format("communities", p.community)];
                 out.courtyards = p

@@ -3,13 +3,16 @@
 //!   cluster) to it;
 //! - a resolution's action item is carried out by an issue dispatched to
 //!   the item's owner: the one the item names, or a new one made in the
-//!   place of the council (or of its first evidence issue).
+//!   place of the council (or of its first evidence issue);
+//! - a person erased loses the contact details of their reports (the
+//!   reports, and what they count for, stay).
 
 use chrono::{DateTime, Duration, Utc};
 use cogov_kit::events::{self, Bus, ConsumerSpec, Event, inbox};
 use cogov_kit::{Error, Result, names};
 use cogov_proto::deliberation::{ActionItemCreated, TopicOpened};
 use cogov_proto::issues::*;
+use cogov_proto::organizations::PersonErased;
 use prost::Name;
 use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::{Expr, ExprTrait};
@@ -27,7 +30,11 @@ const AUTHOR: &str = "service:deliberation";
 
 /// Starts the consumer on `bus`.
 pub async fn start(svc: &Issues, bus: &Bus) -> Result<()> {
-    let types = [TopicOpened::full_name(), ActionItemCreated::full_name()];
+    let types = [
+        TopicOpened::full_name(),
+        ActionItemCreated::full_name(),
+        PersonErased::full_name(),
+    ];
     bus.consume(
         ConsumerSpec::new(CONSUMER, &types),
         inbox::handler(svc.clone(), handle),
@@ -50,7 +57,45 @@ async fn handle(svc: Issues, event: Event) -> Result<()> {
             carry_out(txn, &p, now).await
         })
         .await?;
+    } else if event.r#type == PersonErased::full_name() {
+        let p: PersonErased = events::payload(&event).map_err(Error::Internal)?;
+        inbox::apply(&svc.ctx.db, CONSUMER, &event, now, async move |txn| {
+            erase(txn, &p, now).await
+        })
+        .await?;
     }
+    Ok(())
+}
+
+/// Clears the contact details on the erased person's reports, and the
+/// remembered responses that carried them.
+async fn erase<C: ConnectionTrait>(conn: &C, p: &PersonErased, now: DateTime<Utc>) -> Result<()> {
+    let Some(person) = names::parse("persons", &p.person) else {
+        return Ok(());
+    };
+    let reports = Entity::find()
+        .filter(Column::ReporterId.eq(person))
+        .all(conn)
+        .await?;
+    let mut needles: Vec<String> = Vec::new();
+    for r in &reports {
+        for value in [&r.contact_name, &r.contact_phone, &r.contact_address] {
+            if !value.is_empty() && !needles.contains(value) {
+                needles.push(value.clone());
+            }
+        }
+    }
+    Entity::update_many()
+        .col_expr(Column::ContactName, Expr::value(""))
+        .col_expr(Column::ContactPhone, Expr::value(""))
+        .col_expr(Column::ContactAddress, Expr::value(""))
+        .col_expr(Column::Revision, Expr::col(Column::Revision).add(1))
+        .col_expr(Column::UpdateTime, Expr::value(now))
+        .filter(Column::ReporterId.eq(person))
+        .exec(conn)
+        .await?;
+    let needles: Vec<&str> = needles.iter().map(String::as_str).collect();
+    cogov_kit::idempotency::forget_containing(conn, &needles).await?;
     Ok(())
 }
 

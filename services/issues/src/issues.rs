@@ -396,10 +396,11 @@ pub async fn report(
                 return Err(Error::out_of_reach(&i.courtyard));
             }
             reporter = Some(*me);
-            if channel == Channel::Unspecified {
-                Channel::App
-            } else {
-                channel
+            match channel {
+                // Staff at the service station typing it in for them.
+                Channel::Unspecified if principal.assistant().is_some() => Channel::WalkIn,
+                Channel::Unspecified => Channel::App,
+                channel => channel,
             }
         }
         (Scope::Partner { reach, .. }, _) => {

@@ -38,13 +38,74 @@ pub enum Principal {
     CommunityAdmin { subject: String, community: Uuid },
     /// A partner organisation's system.
     Partner { organization: Uuid, key: String },
-    /// A resident acting for themselves.
-    Resident { person: Uuid },
+    /// A resident acting for themselves, or through a staff member who
+    /// acts for them at the service station (`assisted_by`).
+    Resident {
+        person: Uuid,
+        assisted_by: Option<Assistant>,
+    },
     /// One of cogov's services acting on an event.
     Service { name: String },
 }
 
+/// A staff member acting for a resident who cannot act themselves (no
+/// phone, no app), as CONSUL's management module has it: the call is the
+/// resident's, and every record of it names the staff member too.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Assistant {
+    /// Their staff account.
+    pub subject: String,
+    /// Their community; `None` for street staff.
+    pub community: Option<Uuid>,
+}
+
+impl Assistant {
+    /// The staff member behind `principal`; `None` for anyone else.
+    pub fn of(principal: &Principal) -> Option<Assistant> {
+        match principal {
+            Principal::StreetAdmin { subject } => Some(Assistant {
+                subject: subject.clone(),
+                community: None,
+            }),
+            Principal::CommunityAdmin { subject, community } => Some(Assistant {
+                subject: subject.clone(),
+                community: Some(*community),
+            }),
+            _ => None,
+        }
+    }
+
+    /// Who they are as a principal of their own.
+    pub fn as_staff(&self) -> Principal {
+        match self.community {
+            Some(community) => Principal::CommunityAdmin {
+                subject: self.subject.clone(),
+                community,
+            },
+            None => Principal::StreetAdmin {
+                subject: self.subject.clone(),
+            },
+        }
+    }
+}
+
 impl Principal {
+    /// A resident acting for themselves.
+    pub fn resident(person: Uuid) -> Principal {
+        Principal::Resident {
+            person,
+            assisted_by: None,
+        }
+    }
+
+    /// The staff member acting for a resident, if one is.
+    pub fn assistant(&self) -> Option<&Assistant> {
+        match self {
+            Principal::Resident { assisted_by, .. } => assisted_by.as_ref(),
+            _ => None,
+        }
+    }
+
     /// The partner organisation, if the caller is a partner.
     pub fn partner(&self) -> Option<Uuid> {
         match self {
@@ -77,7 +138,9 @@ impl Principal {
         }
     }
 
-    /// A short, log-safe description: `street-admin:alice`, `partner:organizations/…`.
+    /// A short, log-safe description: `street-admin:alice`,
+    /// `partner:organizations/…`, `community-admin:bo@communities/… for
+    /// resident:persons/…`.
     pub fn describe(&self) -> String {
         match self {
             Principal::StreetAdmin { subject } => format!("street-admin:{subject}"),
@@ -90,8 +153,15 @@ impl Principal {
             Principal::Partner { organization, .. } => {
                 format!("partner:{}", names::format("organizations", *organization))
             }
-            Principal::Resident { person } => {
-                format!("resident:{}", names::format("persons", *person))
+            Principal::Resident {
+                person,
+                assisted_by,
+            } => {
+                let resident = format!("resident:{}", names::format("persons", *person));
+                match assisted_by {
+                    Some(a) => format!("{} for {resident}", a.as_staff().describe()),
+                    None => resident,
+                }
             }
             Principal::Service { name } => format!("service:{name}"),
         }
@@ -122,9 +192,7 @@ impl Principal {
                 organization: need("organizations")?,
                 key: "dev".into(),
             }),
-            "resident" => Ok(Principal::Resident {
-                person: need("persons")?,
-            }),
+            "resident" => Ok(Principal::resident(need("persons")?)),
             other => Err(format!(
                 "unknown principal kind `{other}`: use street-admin, community-admin:…, partner:… or resident:…"
             )),
@@ -150,8 +218,17 @@ impl Principal {
                 organization: names::format("organizations", *organization),
                 key: key.clone(),
             }),
-            Principal::Resident { person } => Kind::Resident(pb::ResidentPrincipal {
+            Principal::Resident {
+                person,
+                assisted_by,
+            } => Kind::Resident(pb::ResidentPrincipal {
                 person: names::format("persons", *person),
+                assisted_by: assisted_by.as_ref().and_then(|a| {
+                    match a.as_staff().to_proto().kind {
+                        Some(Kind::Staff(s)) => Some(s),
+                        _ => None,
+                    }
+                }),
             }),
             Principal::Service { name } => Kind::Service(pb::ServicePrincipal {
                 service: name.clone(),
@@ -179,6 +256,12 @@ impl Principal {
             },
             Kind::Resident(r) => Principal::Resident {
                 person: names::parse("persons", &r.person)?,
+                assisted_by: match &r.assisted_by {
+                    None => None,
+                    Some(s) => Some(Assistant::of(&Principal::from_proto(&pb::Principal {
+                        kind: Some(Kind::Staff(s.clone())),
+                    })?)?),
+                },
             },
             Kind::Service(s) if !s.service.is_empty() => Principal::Service {
                 name: s.service.clone(),
@@ -352,6 +435,50 @@ mod tests {
         let mut md = MetadataMap::new();
         a.attach(&mut md, &p, Duration::seconds(30));
         assert_eq!(a.authenticate(&md).unwrap(), p);
+    }
+
+    #[test]
+    fn an_assisted_resident_keeps_who_assisted_across_the_wire() {
+        let community = Uuid::now_v7();
+        let person = Uuid::now_v7();
+        for assisted_by in [
+            None,
+            Some(Assistant {
+                subject: "bo".into(),
+                community: Some(community),
+            }),
+            Some(Assistant {
+                subject: "ana".into(),
+                community: None,
+            }),
+        ] {
+            let p = Principal::Resident {
+                person,
+                assisted_by,
+            };
+            let mut md = MetadataMap::new();
+            let a = auth(None);
+            a.attach(&mut md, &p, Duration::seconds(30));
+            assert_eq!(a.authenticate(&md).unwrap(), p);
+        }
+        let assisted = Principal::Resident {
+            person,
+            assisted_by: Some(Assistant {
+                subject: "bo".into(),
+                community: Some(community),
+            }),
+        };
+        assert_eq!(
+            assisted.describe(),
+            format!("community-admin:bo@communities/{community} for resident:persons/{person}")
+        );
+        // A resident "assisted" by something that is not staff is no
+        // principal at all.
+        let mut broken = assisted.to_proto();
+        if let Some(Kind::Resident(r)) = broken.kind.as_mut() {
+            r.assisted_by.as_mut().unwrap().role = 0;
+        }
+        assert_eq!(Principal::from_proto(&broken), None);
     }
 
     #[test]

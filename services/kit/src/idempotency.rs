@@ -204,6 +204,33 @@ where
     Ok(out)
 }
 
+/// Forgets the remembered responses that hold any of `needles` (a person's
+/// name or number, on their erasure): a retry of such a call then runs
+/// again rather than replaying personal data. A scan of at most
+/// [`RETENTION`] of calls, for a rare operation.
+pub async fn forget_containing<C: ConnectionTrait>(conn: &C, needles: &[&str]) -> Result<u64> {
+    use sea_orm::{DatabaseBackend, Statement};
+    let backend = conn.get_database_backend();
+    let mut forgotten = 0;
+    for needle in needles.iter().filter(|n| n.chars().count() >= 2) {
+        let sql = match backend {
+            DatabaseBackend::Postgres => {
+                "DELETE FROM idempotency_keys WHERE position($1::bytea in response) > 0"
+            }
+            _ => "DELETE FROM idempotency_keys WHERE instr(response, ?) > 0",
+        };
+        forgotten += conn
+            .execute_raw(Statement::from_sql_and_values(
+                backend,
+                sql,
+                [needle.as_bytes().to_vec().into()],
+            ))
+            .await?
+            .rows_affected();
+    }
+    Ok(forgotten)
+}
+
 /// Forgets claims older than `before` (retries come within minutes; a day
 /// or more of retention is plenty).
 pub async fn prune<C: ConnectionTrait>(conn: &C, before: DateTime<Utc>) -> Result<u64> {

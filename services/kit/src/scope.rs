@@ -52,7 +52,7 @@ impl Scope {
                 organization: *organization,
                 reach: directory.reach(*organization).await?,
             },
-            Principal::Resident { person } => {
+            Principal::Resident { person, .. } => {
                 let found = directory.person(*person).await?;
                 Scope::Resident {
                     person: *person,

@@ -228,7 +228,7 @@ pub fn partner(organization: &str) -> Principal {
 
 /// The resident `person` (a `persons/…` name).
 pub fn resident(person: &str) -> Principal {
-    Principal::Resident { person: id(person) }
+    Principal::resident(id(person))
 }
 
 /// The UUID of a canonical resource name.

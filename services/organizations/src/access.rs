@@ -57,7 +57,7 @@ impl Scope {
                     });
                 Scope::Partner(reach)
             }
-            Principal::Resident { person } => Scope::Resident(*person),
+            Principal::Resident { person, .. } => Scope::Resident(*person),
         })
     }
 

@@ -76,3 +76,22 @@ pub async fn person_verified<C: ConnectionTrait>(
     .await?;
     Ok(())
 }
+
+/// `PersonErased`: every service erases what it holds of the person.
+pub async fn person_erased<C: ConnectionTrait>(
+    conn: &C,
+    person: &str,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let payload = PersonErased {
+        person: person.to_owned(),
+    };
+    outbox::append(
+        conn,
+        crate::ROLE,
+        NewEvent::of(&payload, person.to_owned()),
+        now,
+    )
+    .await?;
+    Ok(())
+}

@@ -386,6 +386,7 @@ impl MigrationTrait for ResidentIdentity {
             index("persons", "self_registered_phone", &["phone_e164"])
                 .unique()
                 .and_where(Expr::col("privacy_notice_version").ne(""))
+                .and_where(Expr::col("phone_e164").ne(""))
                 .to_owned(),
         )
         .await?;

@@ -16,9 +16,9 @@ use cogov_kit::store::Versioned;
 use cogov_kit::validate::Check;
 use cogov_kit::{Error, Result, convert, etag, names};
 use cogov_proto::organizations::{
-    ContactPreferences, CreatePersonRequest, DeletePersonRequest, GetPersonRequest,
-    ListPersonsRequest, ListPersonsResponse, MembershipRole, Person, PersonVerification,
-    RegisterPersonRequest, UpdatePersonRequest, VerifyPersonRequest,
+    ContactPreferences, CreatePersonRequest, DeletePersonRequest, ErasePersonRequest,
+    GetPersonRequest, ListPersonsRequest, ListPersonsResponse, MembershipRole, Person,
+    PersonVerification, RegisterPersonRequest, UpdatePersonRequest, VerifyPersonRequest,
 };
 use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::{Condition, IntoCondition, Query, SimpleExpr};
@@ -663,7 +663,8 @@ pub async fn verify(
         cogov_kit::events::notices::Notice {
             kind: cogov_proto::common::NoticeKind::RegistrationVerified,
             subject: &person.name,
-            title: &person.display_name,
+            // No name in an event: events outlive erasure in logs.
+            title: "",
             detail: "",
         },
         now,
@@ -672,4 +673,65 @@ pub async fn verify(
     txn.commit().await?;
     svc.ctx.db.outbox_committed();
     Ok(person)
+}
+
+/// What an erased person's record shows instead of their name.
+pub const ERASED_NAME: &str = "已注销居民";
+
+/// ErasePerson: the person's name, numbers, address and contact
+/// preferences go, and with them their talents' descriptions and any
+/// remembered response that held them; memberships and the record itself
+/// stay, so that counts keep. Every other service hears `PersonErased`.
+/// Only the gateway calls it; a second call changes nothing.
+pub async fn erase(
+    svc: &Organizations,
+    scope: &Scope,
+    principal: &Principal,
+    req: ErasePersonRequest,
+) -> Result<Person> {
+    if !matches!(principal, Principal::Service { .. }) {
+        return Err(Error::forbidden(
+            "erase persons; the gateway does, carrying out an erasure staff approved",
+        ));
+    }
+    let id = read_id("name", &req.name, COLLECTION)?;
+    let txn = svc.ctx.db.write().begin().await?;
+    let row = get_visible(&txn, scope, id).await?;
+    let now = svc.ctx.clock.now();
+    let personal = [
+        row.display_name.clone(),
+        row.phone.clone(),
+        row.phone_e164.clone(),
+        row.address.clone(),
+    ];
+    let mut am: persons::ActiveModel = row.clone().into();
+    am.display_name = Set(ERASED_NAME.into());
+    am.phone = Set(String::new());
+    am.phone_e164 = Set(String::new());
+    am.address = Set(String::new());
+    am.forward_notices = Set(false);
+    am.daily_digest = Set(false);
+    am.revision = Set(row.revision + 1);
+    am.update_time = Set(now);
+    let saved = VERSIONED
+        .save::<Entity, _>(&txn, id, row.revision, am, &name(id))
+        .await?;
+    crate::entity::talents::Entity::update_many()
+        .col_expr(
+            crate::entity::talents::Column::Description,
+            sea_orm::sea_query::Expr::value(""),
+        )
+        .filter(crate::entity::talents::Column::PersonId.eq(id))
+        .exec(&txn)
+        .await?;
+    let needles: Vec<&str> = personal
+        .iter()
+        .map(String::as_str)
+        .filter(|s| !s.is_empty() && *s != ERASED_NAME)
+        .collect();
+    idempotency::forget_containing(&txn, &needles).await?;
+    events::person_erased(&txn, &name(id), now).await?;
+    txn.commit().await?;
+    svc.ctx.db.outbox_committed();
+    Ok(to_proto(&saved, scope))
 }

@@ -53,6 +53,7 @@ cogov_kit::rpcs! {
     read delete_person(DeletePersonRequest) -> () => persons::delete;
     act register_person(RegisterPersonRequest) -> Person => persons::register;
     read verify_person(VerifyPersonRequest) -> Person => persons::verify;
+    act erase_person(ErasePersonRequest) -> Person => persons::erase;
 
     read get_membership(GetMembershipRequest) -> Membership => memberships::get;
     read list_memberships(ListMembershipsRequest) -> ListMembershipsResponse => memberships::list;

@@ -11,6 +11,7 @@
 
 pub mod access;
 pub mod activities;
+pub mod consumers;
 pub mod entity;
 pub mod hours;
 pub mod lists;

@@ -2,7 +2,9 @@
 //! activities, topics and votes, partner keys. Human tables by default,
 //! `--json` (protobuf's JSON mapping) for scripts. Credentials come from
 //! `--key` / `COGOV_KEY` (a partner's API key) or `--token` /
-//! `COGOV_TOKEN` (a staff token).
+//! `COGOV_TOKEN` (a staff token); with `--for-resident persons/{id}` staff
+//! act for a resident at the service station (the call is the resident's,
+//! and the records name both).
 
 mod activities;
 mod issues;
@@ -31,6 +33,9 @@ pub struct Connection {
     /// A staff token.
     #[arg(long, global = true, env = "COGOV_TOKEN", hide_env_values = true)]
     token: Option<String>,
+    /// Staff acting for this resident (`persons/{id}`) at the service station.
+    #[arg(long, global = true, env = "COGOV_FOR_RESIDENT")]
+    for_resident: Option<String>,
     /// Print protobuf JSON instead of a table.
     #[arg(long, global = true)]
     json: bool,
@@ -53,20 +58,29 @@ pub enum Work {
     Keys(keys::Command),
 }
 
-/// Sends the credential.
+/// Sends the credential (and the resident staff act for).
 #[derive(Clone)]
-pub struct Bearer(Option<String>);
+pub struct Bearer {
+    credential: Option<String>,
+    for_resident: Option<String>,
+}
 
 impl Interceptor for Bearer {
     fn call(
         &mut self,
         mut request: tonic::Request<()>,
     ) -> Result<tonic::Request<()>, tonic::Status> {
-        if let Some(credential) = &self.0 {
+        if let Some(credential) = &self.credential {
             let value = format!("Bearer {credential}")
                 .parse()
                 .map_err(|_| tonic::Status::invalid_argument("the credential is not ASCII"))?;
             request.metadata_mut().insert("authorization", value);
+        }
+        if let Some(person) = &self.for_resident {
+            let value = person
+                .parse()
+                .map_err(|_| tonic::Status::invalid_argument("--for-resident is not ASCII"))?;
+            request.metadata_mut().insert("x-cogov-for-resident", value);
         }
         Ok(request)
     }
@@ -145,7 +159,10 @@ pub async fn run(connection: Connection, work: Work) -> Result<(), String> {
         .map_err(|e| format!("connecting to the gateway at {}: {e}", connection.gateway))?;
     let session = Session {
         channel,
-        bearer: Bearer(connection.key.or(connection.token)),
+        bearer: Bearer {
+            credential: connection.key.or(connection.token),
+            for_resident: connection.for_resident,
+        },
         json: connection.json,
     };
     match work {

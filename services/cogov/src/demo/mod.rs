@@ -113,9 +113,9 @@ impl Signer {
     fn resident(&self, person: &str) -> Self {
         Signer {
             auth: self.auth.clone(),
-            principal: Principal::Resident {
-                person: cogov_kit::names::parse("persons", person).expect("a person name"),
-            },
+            principal: Principal::resident(
+                cogov_kit::names::parse("persons", person).expect("a person name"),
+            ),
         }
     }
 }

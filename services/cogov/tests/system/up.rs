@@ -414,6 +414,49 @@ async fn up_serves_the_niujie_demo_and_stops_on_sigterm() {
             .contains("PermissionDenied")
     );
 
+    // Staff at the service station report for a resident: the resident's
+    // report, come in by walk-in. A partner cannot act for anyone.
+    let resident = residents
+        .iter()
+        .find(|p| !p.courtyard.is_empty())
+        .expect("a resident with a courtyard");
+    let for_resident = |credential: (&str, &str), args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_cogov"))
+            .args(["--for-resident", resident.name.as_str()])
+            .args(args)
+            .env("COGOV_GATEWAY", format!("http://127.0.0.1:{}", port - 1))
+            .env(credential.0, credential.1)
+            .env("COGOV_LOG", "off")
+            .output()
+            .expect("running the cogov CLI")
+    };
+    let report = [
+        "issues",
+        "report",
+        "--courtyard",
+        resident.courtyard.as_str(),
+        "--sub-item",
+        "subItems/clutter_piling",
+        "--title",
+        "楼道堆物（代居民反映）",
+        "--json",
+    ];
+    let walked_in = for_resident(("COGOV_TOKEN", &admin.0), &report);
+    assert!(walked_in.status.success(), "{walked_in:?}");
+    let json = String::from_utf8(walked_in.stdout).unwrap();
+    assert!(json.contains("CHANNEL_WALK_IN"), "{json}");
+    assert!(
+        json.contains(&format!("\"reporter\": \"{}\"", resident.name)),
+        "{json}"
+    );
+    let partner = for_resident(("COGOV_KEY", &firm_secret), &report);
+    assert!(!partner.status.success());
+    assert!(
+        String::from_utf8(partner.stderr)
+            .unwrap()
+            .contains("PermissionDenied")
+    );
+
     // SIGTERM: drain and exit 0.
     let status = Command::new("kill")
         .args(["-TERM", &child.0.id().to_string()])

@@ -10,6 +10,7 @@ use std::task::{Context, Poll};
 use cogov_kit::auth::Principal;
 use cogov_proto::deliberation::deliberation_service_client::DeliberationServiceClient;
 use cogov_proto::gateway::gateway_service_client::GatewayServiceClient;
+use cogov_proto::gateway::residents_service_client::ResidentsServiceClient;
 use cogov_proto::issues::issues_service_client::IssuesServiceClient;
 use cogov_proto::organizations::organizations_service_client::OrganizationsServiceClient;
 use cogov_proto::volunteers::volunteers_service_client::VolunteersServiceClient;
@@ -74,6 +75,11 @@ impl Calls {
     /// VolunteersService.
     pub fn volunteers(&self) -> VolunteersServiceClient<AsStaff> {
         VolunteersServiceClient::new(self.0.clone())
+    }
+
+    /// ResidentsService (the gateway's own).
+    pub fn residents(&self) -> ResidentsServiceClient<AsStaff> {
+        ResidentsServiceClient::new(self.0.clone())
     }
 
     /// DeliberationService.

@@ -1,6 +1,6 @@
 //! The staff console under `/console`: server-rendered pages for street
 //! and community staff (dashboard, issue queue, courtyards, partners and
-//! their keys, the audit log), in Chinese and English.
+//! their keys, residents waiting on staff, the audit log), in Chinese and English.
 //!
 //! Every figure and every action goes through the services' gRPC APIs as
 //! the signed-in staff member ([`calls`]), so the console sees and does
@@ -85,6 +85,9 @@ pub fn router(gw: Gateway, front: Arc<Front>, audit: Sink) -> axum::Router {
             "/partners/{id}/keys/{key}/{action}",
             post(pages::partners::key_action),
         )
+        .route("/residents", get(pages::residents::page))
+        .route("/residents/{id}/verify", post(pages::residents::verify))
+        .route("/erasures/{id}/{action}", post(pages::residents::decide))
         .route("/audit", get(pages::audit::page))
         .layer(middleware::from_fn(headers_and_language))
         .with_state(state)

@@ -5,6 +5,7 @@
 pub mod api_keys;
 pub mod audit_records;
 pub mod console_sessions;
+pub mod erasure_requests;
 pub mod gateway_secrets;
 pub mod partners;
 pub mod resident_notices;

@@ -307,7 +307,7 @@ async fn digests_hourly(gw: Gateway) {
 /// The caller's own person, named by `parent` (`persons/me` or their
 /// name).
 fn own(principal: &Principal, parent: &str) -> Result<Uuid> {
-    let Principal::Resident { person } = principal else {
+    let Principal::Resident { person, .. } = principal else {
         return Err(Error::forbidden("read an inbox; residents have one"));
     };
     if parent == "persons/me" || names::parse("persons", parent) == Some(*person) {

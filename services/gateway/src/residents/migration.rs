@@ -107,11 +107,36 @@ impl MigrationTrait for Migration {
         )
         .await?;
         m.create_index(index("resident_notices", "person", &["person_id", "id"]))
+            .await?;
+
+        m.create_table(
+            Table::create()
+                .table("erasure_requests")
+                .col(id())
+                .col(uuid("person_id"))
+                .col(uuid("community_id"))
+                .col(text("reason"))
+                .col(int("state"))
+                .col(text("decided_by"))
+                .col(text("decline_reason"))
+                .col(time("create_time"))
+                .col(opt_time("decide_time"))
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(index(
+            "erasure_requests",
+            "community",
+            &["community_id", "id"],
+        ))
+        .await?;
+        m.create_index(index("erasure_requests", "person", &["person_id", "id"]))
             .await
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
         for table in [
+            "erasure_requests",
             "resident_notices",
             "resident_sessions",
             crate::residents::codes::NUMBERS,

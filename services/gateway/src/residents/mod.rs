@@ -9,6 +9,8 @@
 //! - [`revocations`]: ended sessions, known to every replica within a
 //!   second;
 //! - [`inbox`]: the notices residents get from the services' events;
+//! - [`privacy`]: a resident's export of their data, and erasure;
+//! - [`assisted`]: staff acting for a resident at the service station;
 //! - [`service`]: the RPCs of `cogov.gateway.v1.ResidentsService`.
 //!
 //! Another door (a WeChat mini-program's `code2Session` with its phone
@@ -16,9 +18,11 @@
 //! number, then calls [`service::sign_in_with_phone`] as the phone door
 //! does: who the number is, the session and the tokens are shared.
 
+pub mod assisted;
 pub mod codes;
 pub mod inbox;
 pub mod migration;
+pub mod privacy;
 pub mod privacy_notice;
 pub mod revocations;
 pub mod sender;
@@ -157,8 +161,6 @@ impl Residents {
 impl SignedInResident {
     /// The principal the services see.
     pub fn principal(&self) -> Principal {
-        Principal::Resident {
-            person: self.person,
-        }
+        Principal::resident(self.person)
     }
 }

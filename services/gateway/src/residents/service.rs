@@ -19,7 +19,7 @@ use uuid::Uuid;
 use super::sender::Message;
 use super::sessions::{self, Origin, Renewal};
 use super::tokens::Ticket;
-use super::{codes, inbox, privacy_notice};
+use super::{codes, inbox, privacy, privacy_notice};
 use crate::Gateway;
 use crate::entity::resident_sessions::{Column, Entity};
 use crate::front::{CallerAddress, CurrentSession, SignedInAs};
@@ -94,7 +94,7 @@ pub async fn sign_in_with_phone(
                 SignInResponse {
                     outcome: Some(sign_in_response::Outcome::Tokens(tokens)),
                 },
-                Some(Principal::Resident { person: person.id }),
+                Some(Principal::resident(person.id)),
             ))
         }
         _ => Err(Error::precondition(
@@ -243,7 +243,7 @@ async fn register(
                 SignInResponse {
                     outcome: Some(sign_in_response::Outcome::Tokens(tokens)),
                 },
-                Some(Principal::Resident { person }),
+                Some(Principal::resident(person)),
             ))
         }
         // Registered meanwhile (another ticket for the same number, or
@@ -281,7 +281,7 @@ async fn refresh(
                 .and_then(|s| sessions::parse_name(&s.name))
                 .map(|(person, _)| person)
                 .ok_or_else(|| Error::Internal("a session without a name".into()))?;
-            Ok((*tokens, Principal::Resident { person }))
+            Ok((*tokens, Principal::resident(person)))
         }
         Renewal::Reused(ended) => {
             gw.residents.revocations().note(ended.id);
@@ -307,12 +307,12 @@ async fn person_in_reach(
     field: &str,
 ) -> Result<Uuid> {
     let person = match (principal, name) {
-        (Principal::Resident { person }, "persons/me") => *person,
+        (Principal::Resident { person, .. }, "persons/me") => *person,
         _ => names::parse("persons", name)
             .ok_or_else(|| Error::invalid(field, "expected `persons/{id}` (or `persons/me`)"))?,
     };
     let allowed = match principal {
-        Principal::Resident { person: me } => *me == person,
+        Principal::Resident { person: me, .. } => *me == person,
         Principal::StreetAdmin { .. } => true,
         Principal::CommunityAdmin { community, .. } => gw
             .directory
@@ -408,6 +408,56 @@ fn current<T>(request: &Request<T>) -> Option<Uuid> {
 impl ResidentsService for Gateway {
     type WatchNoticesStream = tokio_stream::wrappers::ReceiverStream<Result<Notice, Status>>;
 
+    async fn export_my_data(
+        &self,
+        request: Request<ExportMyDataRequest>,
+    ) -> Result<Response<PersonalDataExport>, Status> {
+        let principal = caller(&request)?;
+        Ok(Response::new(
+            privacy::export(self, &principal, request.into_inner()).await?,
+        ))
+    }
+
+    async fn request_erasure(
+        &self,
+        request: Request<RequestErasureRequest>,
+    ) -> Result<Response<ErasureRequest>, Status> {
+        let principal = caller(&request)?;
+        Ok(Response::new(
+            privacy::request(self, &principal, request.into_inner()).await?,
+        ))
+    }
+
+    async fn list_erasure_requests(
+        &self,
+        request: Request<ListErasureRequestsRequest>,
+    ) -> Result<Response<ListErasureRequestsResponse>, Status> {
+        let principal = caller(&request)?;
+        Ok(Response::new(
+            privacy::list(self, &principal, request.into_inner()).await?,
+        ))
+    }
+
+    async fn carry_out_erasure(
+        &self,
+        request: Request<CarryOutErasureRequest>,
+    ) -> Result<Response<ErasureRequest>, Status> {
+        let principal = caller(&request)?;
+        Ok(Response::new(
+            privacy::carry_out(self, &principal, request.into_inner()).await?,
+        ))
+    }
+
+    async fn decline_erasure(
+        &self,
+        request: Request<DeclineErasureRequest>,
+    ) -> Result<Response<ErasureRequest>, Status> {
+        let principal = caller(&request)?;
+        Ok(Response::new(
+            privacy::decline(self, &principal, request.into_inner()).await?,
+        ))
+    }
+
     async fn list_notices(
         &self,
         request: Request<ListNoticesRequest>,
@@ -486,7 +536,7 @@ impl ResidentsService for Gateway {
 
     async fn sign_out(&self, request: Request<SignOutRequest>) -> Result<Response<()>, Status> {
         let principal = caller(&request)?;
-        let (Principal::Resident { person }, Some(session)) = (&principal, current(&request))
+        let (Principal::Resident { person, .. }, Some(session)) = (&principal, current(&request))
         else {
             return Err(
                 Error::forbidden("sign out: only a signed-in resident has a session here").into(),

@@ -3,6 +3,8 @@
 //! cookie's attributes, expiry, sign-out, a disabled account, CSRF, the
 //! language switch's way back, and the security headers. (The browser
 //! test in `services/cogov/tests/system/console.rs` drives the pages.)
+//! And the residents page: registrations to verify, erasures to decide,
+//! each community's own.
 
 use chrono::Duration;
 use cogov_proto::common::StaffRole;
@@ -11,7 +13,10 @@ use cogov_proto::gateway::*;
 use crate::both;
 use crate::support::*;
 
-both!(console_sign_in_sessions_and_forms);
+both!(
+    console_sign_in_sessions_and_forms,
+    console_lists_what_residents_wait_for
+);
 
 const PASSWORD: &str = "correct horse battery";
 
@@ -369,4 +374,166 @@ async fn console_sign_in_sessions_and_forms(env: Env) {
     .await;
     assert_eq!(gone.status, 303);
     assert_eq!(sign_in(&env, "cai.community", PASSWORD).await.status, 401);
+}
+
+/// Creates a community admin's account and signs them in: their session
+/// cookie.
+async fn community_staff(env: &Env, username: &str, community: &str) -> String {
+    env.admin()
+        .create_staff_account(CreateStaffAccountRequest {
+            staff_account: Some(StaffAccount {
+                username: username.into(),
+                display_name: username.into(),
+                role: StaffRole::CommunityAdmin as i32,
+                community: community.into(),
+                password: PASSWORD.into(),
+                ..Default::default()
+            }),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap();
+    let signed_in = sign_in(env, username, PASSWORD).await;
+    assert_eq!(signed_in.status, 303, "{}", signed_in.body);
+    let set = cookie(&signed_in, "cogov_session").expect("a session cookie");
+    set.split(';').next().unwrap().to_owned()
+}
+
+async fn console_lists_what_residents_wait_for(env: Env) {
+    use cogov_proto::organizations as org;
+    let w = World::build(&env).await;
+    // A newcomer registers in courtyard A1; a known resident of A1 asks to
+    // be erased.
+    let ticket = match env.sign_in("139 2222 3333").await.outcome {
+        Some(sign_in_response::Outcome::Registration(r)) => r,
+        other => panic!("expected a registration ticket, got {other:?}"),
+    };
+    let newcomer = crate::residents::tokens(
+        env.residents(Bearer(None))
+            .register_resident(RegisterResidentRequest {
+                ticket: ticket.ticket,
+                display_name: "新来的赵先生".into(),
+                courtyard: w.a1.clone(),
+                building: String::new(),
+                privacy_notice_version: ticket.privacy_notice.unwrap().version,
+                consent: true,
+                device: "test phone".into(),
+            })
+            .await
+            .unwrap()
+            .into_inner(),
+    );
+    let newcomer_person = {
+        let name = &newcomer.session.as_ref().unwrap().name;
+        name[..name.find("/sessions/").unwrap()].to_owned()
+    };
+    let leaving = env.resident(PHONE_A1).await;
+    let asked = env
+        .residents(leaving.clone())
+        .request_erasure(RequestErasureRequest {
+            parent: "persons/me".into(),
+            reason: "搬去外地".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+
+    let a = community_staff(&env, "cai.community", &w.community_a).await;
+    let b = community_staff(&env, "dou.community", &w.community_b).await;
+    let page = |session: String| {
+        let env = &env;
+        async move {
+            let reply = http_exchange(
+                env,
+                "GET",
+                "/console/residents",
+                &[("cookie", &session)],
+                "",
+            )
+            .await;
+            assert_eq!(reply.status, 200, "{}", reply.body);
+            reply.body
+        }
+    };
+    let seen = page(a.clone()).await;
+    let newcomer_id = newcomer_person.trim_start_matches("persons/");
+    let erasure_id = asked.name.trim_start_matches("erasureRequests/");
+    assert!(seen.contains("新来的赵先生"), "{seen}");
+    assert!(seen.contains(&format!("id=\"registration-{newcomer_id}\"")));
+    assert!(seen.contains(&format!("id=\"erasure-{erasure_id}\"")));
+    assert!(seen.contains("搬去外地"));
+    // B's staff see neither, and cannot act on them.
+    let elsewhere = page(b.clone()).await;
+    assert!(!elsewhere.contains("新来的赵先生") && !elsewhere.contains("搬去外地"));
+    let b_csrf = field(&elsewhere, "csrf");
+    let refused = http_exchange(
+        &env,
+        "POST",
+        &format!("/console/residents/{newcomer_id}/verify"),
+        &[("cookie", &b)],
+        &format!("csrf={b_csrf}&etag="),
+    )
+    .await;
+    assert_eq!(refused.status, 403, "{}", refused.body);
+
+    // A verifies the newcomer, with the etag the page showed.
+    let csrf = field(&seen, "csrf");
+    let etag = {
+        let row = &seen[seen.find(&format!("registration-{newcomer_id}")).unwrap()..];
+        field(row, "etag")
+    };
+    let verified = http_exchange(
+        &env,
+        "POST",
+        &format!("/console/residents/{newcomer_id}/verify"),
+        &[("cookie", &a)],
+        &format!("csrf={csrf}&etag={}", etag.replace('"', "%22")),
+    )
+    .await;
+    assert_eq!(verified.status, 303, "{}", verified.body);
+    let person = env
+        .orgs(env.street_admin())
+        .get_person(org::GetPersonRequest {
+            name: newcomer_person.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        person.verification,
+        org::PersonVerification::Verified as i32
+    );
+
+    // Declining needs a reason; with one, the request is decided and the
+    // resident keeps their data.
+    let reasonless = http_exchange(
+        &env,
+        "POST",
+        &format!("/console/erasures/{erasure_id}/decline"),
+        &[("cookie", &a)],
+        &format!("csrf={csrf}&reason="),
+    )
+    .await;
+    assert_eq!(reasonless.status, 400, "{}", reasonless.body);
+    let declined = http_exchange(
+        &env,
+        "POST",
+        &format!("/console/erasures/{erasure_id}/decline"),
+        &[("cookie", &a)],
+        &format!("csrf={csrf}&reason=%E5%B0%9A%E6%9C%89%E6%9C%AA%E7%BB%93%E4%BA%8B%E9%A1%B9"),
+    )
+    .await;
+    assert_eq!(declined.status, 303, "{}", declined.body);
+    let mine = env
+        .residents(leaving)
+        .list_erasure_requests(ListErasureRequestsRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .erasure_requests;
+    assert_eq!(mine.len(), 1);
+    assert_eq!(mine[0].state, ErasureState::Declined as i32);
+    assert_eq!(mine[0].decline_reason, "尚有未结事项");
+    let after = page(a).await;
+    assert!(!after.contains("新来的赵先生") && !after.contains("搬去外地"));
 }

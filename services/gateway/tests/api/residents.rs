@@ -10,6 +10,7 @@ use cogov_proto::issues::{
 use cogov_proto::organizations as org;
 use cogov_proto::volunteers::volunteers_service_client::VolunteersServiceClient;
 use cogov_proto::volunteers::{CreateVolunteerRequest, Volunteer};
+
 use tonic::Code;
 use tonic_types::StatusExt;
 
@@ -23,16 +24,18 @@ both!(
     refresh_tokens_rotate_and_a_reused_one_ends_the_session,
     sessions_are_listed_and_ended_by_their_resident_and_staff,
     the_inbox_tells_a_reporter_and_forwards_when_asked,
+    a_resident_exports_their_data_and_has_it_erased,
+    staff_act_for_a_resident_at_the_service_station,
 );
 
-fn tokens(r: SignInResponse) -> ResidentTokens {
+pub(crate) fn tokens(r: SignInResponse) -> ResidentTokens {
     match r.outcome {
         Some(sign_in_response::Outcome::Tokens(t)) => t,
         other => panic!("expected tokens, got {other:?}"),
     }
 }
 
-fn as_resident(t: &ResidentTokens) -> Bearer {
+pub(crate) fn as_resident(t: &ResidentTokens) -> Bearer {
     Bearer(Some(t.access_token.clone()))
 }
 
@@ -53,7 +56,7 @@ async fn a_known_number_signs_in_and_acts_as_its_person(env: Env) {
         cogov_kit::names::format(
             "persons",
             match principal {
-                cogov_kit::auth::Principal::Resident { person } => person,
+                cogov_kit::auth::Principal::Resident { person, .. } => person,
                 other => panic!("{other:?}"),
             }
         ),
@@ -958,4 +961,512 @@ async fn the_inbox_tells_a_reporter_and_forwards_when_asked(env: Env) {
             .len(),
         0
     );
+}
+
+/// The `table.column`s of the database at `url` that hold any of
+/// `needles`, in text or in bytes.
+async fn holders(url: &str, needles: &[&str]) -> Vec<String> {
+    use sea_orm::{ConnectionTrait, Database, DatabaseBackend, Statement};
+    let db = Database::connect(url).await.unwrap();
+    let backend = db.get_database_backend();
+    let columns: Vec<(String, String, String)> = match backend {
+        DatabaseBackend::Postgres => db
+            .query_all_raw(Statement::from_string(
+                backend,
+                "SELECT table_name::text, column_name::text, data_type::text FROM information_schema.columns WHERE table_schema = 'public'",
+            ))
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (
+                    r.try_get_by_index(0).unwrap(),
+                    r.try_get_by_index(1).unwrap(),
+                    r.try_get_by_index(2).unwrap(),
+                )
+            })
+            .collect(),
+        _ => {
+            let tables: Vec<String> = db
+                .query_all_raw(Statement::from_string(
+                    backend,
+                    "SELECT name FROM sqlite_master WHERE type = 'table'",
+                ))
+                .await
+                .unwrap()
+                .iter()
+                .map(|r| r.try_get_by_index(0).unwrap())
+                .collect();
+            let mut out = Vec::new();
+            for t in tables {
+                for r in db
+                    .query_all_raw(Statement::from_string(
+                        backend,
+                        format!("SELECT name, type FROM pragma_table_info('{t}')"),
+                    ))
+                    .await
+                    .unwrap()
+                {
+                    out.push((t.clone(), r.try_get_by_index(0).unwrap(), r.try_get_by_index(1).unwrap()));
+                }
+            }
+            out
+        }
+    };
+    // One scan per table: a condition per column and needle, all OR-ed;
+    // only a table that matches is asked again column by column.
+    let condition = |column: &str, kind: &str, at: usize| match backend {
+        DatabaseBackend::Postgres if kind == "bytea" => {
+            format!("position(${at}::bytea in \"{column}\") > 0")
+        }
+        DatabaseBackend::Postgres => format!("\"{column}\"::text LIKE ${at}"),
+        _ => format!("instr(CAST(\"{column}\" AS BLOB), ?) > 0"),
+    };
+    let value = |kind: &str, needle: &str| -> sea_orm::Value {
+        match backend {
+            DatabaseBackend::Postgres if kind != "bytea" => format!("%{needle}%").into(),
+            _ => needle.as_bytes().to_vec().into(),
+        }
+    };
+    let mut tables: std::collections::BTreeMap<String, Vec<(String, String)>> = Default::default();
+    for (table, column, kind) in columns {
+        tables.entry(table).or_default().push((column, kind));
+    }
+    let mut found = Vec::new();
+    for (table, columns) in tables {
+        let probes: Vec<(&str, &str, &str)> = columns
+            .iter()
+            .flat_map(|(c, k)| needles.iter().map(move |n| (c.as_str(), k.as_str(), *n)))
+            .collect();
+        let count = |probes: &[(&str, &str, &str)]| {
+            let sql = format!(
+                "SELECT count(*) FROM \"{table}\" WHERE {}",
+                probes
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (c, k, _))| condition(c, k, i + 1))
+                    .collect::<Vec<_>>()
+                    .join(" OR ")
+            );
+            let values: Vec<_> = probes.iter().map(|(_, k, n)| value(k, n)).collect();
+            let db = &db;
+            async move {
+                let row = db
+                    .query_one_raw(Statement::from_sql_and_values(backend, sql, values))
+                    .await
+                    .unwrap()
+                    .unwrap();
+                row.try_get_by_index::<i64>(0).unwrap()
+            }
+        };
+        if count(&probes).await == 0 {
+            continue;
+        }
+        for probe in &probes {
+            if count(std::slice::from_ref(probe)).await > 0 {
+                found.push(format!("{table}.{} holds {:?}", probe.0, probe.2));
+            }
+        }
+    }
+    db.close().await.ok();
+    found
+}
+
+async fn a_resident_exports_their_data_and_has_it_erased(env: Env) {
+    use cogov_proto::volunteers::volunteers_service_client::VolunteersServiceClient;
+    let w = World::build(&env).await;
+    let me = env.resident(PHONE_A1).await;
+    let name = "王阿姨";
+    let digits = "13800000001";
+    // What there is of them: a report with their contact details, a
+    // volunteer record with their number.
+    let issue = env
+        .issues(me.clone())
+        .report_issue(ReportIssueRequest {
+            issue: Some(Issue {
+                courtyard: w.a1.clone(),
+                sub_item: "subItems/clutter_piling".into(),
+                title: "楼道堆物".into(),
+                reporter_contact: Some(cogov_proto::common::ContactDetails {
+                    display_name: name.into(),
+                    phone: digits.into(),
+                    address: "3号楼2单元".into(),
+                }),
+                ..Default::default()
+            }),
+            request_id: request_id(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    VolunteersServiceClient::with_interceptor(env.gateway.channel.clone(), me.clone())
+        .create_volunteer(CreateVolunteerRequest {
+            volunteer: Some(Volunteer {
+                person: w.resident_a1.clone(),
+                phone: digits.into(),
+                ..Default::default()
+            }),
+            request_id: request_id(),
+        })
+        .await
+        .unwrap();
+
+    // The scan below finds them where they are now (so its silence after
+    // the erasure means something).
+    let mut before = Vec::new();
+    for url in env.database_urls() {
+        before.extend(holders(url, &[name, digits]).await);
+    }
+    for held in [
+        "persons.display_name",
+        "persons.phone",
+        "issues.",
+        "volunteers.phone",
+    ] {
+        assert!(
+            before.iter().any(|h| h.contains(held)),
+            "{held} not found in {before:?}"
+        );
+    }
+
+    // The export: one document, from every service, as the resident.
+    let mut mine = env.residents(me.clone());
+    let export = mine
+        .export_my_data(ExportMyDataRequest {
+            parent: "persons/me".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let doc: serde_json::Value = serde_json::from_str(&export.json).unwrap();
+    assert_eq!(doc["person"]["displayName"], name);
+    assert_eq!(
+        doc["issues"]["reports"][0]["issue"]["name"],
+        issue.name.as_str()
+    );
+    assert!(
+        doc["issues"]["reports"][0]["timeline"]
+            .as_array()
+            .is_some_and(|t| !t.is_empty())
+    );
+    assert_eq!(doc["volunteers"][0]["volunteer"]["phone"], digits);
+    assert!(
+        doc["gateway"]["sessions"]
+            .as_array()
+            .is_some_and(|s| !s.is_empty())
+    );
+    assert_status(
+        mine.export_my_data(ExportMyDataRequest {
+            parent: w.resident_b1.clone(),
+        })
+        .await,
+        Code::PermissionDenied,
+        "OUT_OF_REACH",
+    );
+
+    // The resident asks; asking again is the same request.
+    let asked = mine
+        .request_erasure(RequestErasureRequest {
+            parent: "persons/me".into(),
+            reason: "搬走了".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(asked.state, ErasureState::Pending as i32);
+    let again = mine
+        .request_erasure(RequestErasureRequest {
+            parent: "persons/me".into(),
+            reason: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(again.name, asked.name);
+
+    // Staff of A see it pending; B's neither see nor decide it; the
+    // resident cannot carry it out themselves.
+    let staff_a = Bearer(Some(env.token("community_admin", &w.community_a)));
+    let staff_b = Bearer(Some(env.token("community_admin", &w.community_b)));
+    let pending = |who: Bearer| {
+        let mut c = env.residents(who);
+        async move {
+            c.list_erasure_requests(ListErasureRequestsRequest {
+                filter: "state = PENDING".into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .erasure_requests
+        }
+    };
+    assert_eq!(pending(staff_a.clone()).await.len(), 1);
+    assert!(pending(staff_b.clone()).await.is_empty());
+    let carry = CarryOutErasureRequest {
+        name: asked.name.clone(),
+    };
+    assert_status(
+        env.residents(staff_b)
+            .carry_out_erasure(carry.clone())
+            .await,
+        Code::PermissionDenied,
+        "OUT_OF_REACH",
+    );
+    assert_status(
+        mine.carry_out_erasure(carry.clone()).await,
+        Code::PermissionDenied,
+        "FORBIDDEN",
+    );
+    let done = env
+        .residents(staff_a.clone())
+        .carry_out_erasure(carry.clone())
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(done.state, ErasureState::Done as i32);
+    assert!(done.decided_by.starts_with("community-admin:"));
+    assert_status(
+        env.residents(staff_a).carry_out_erasure(carry).await,
+        Code::FailedPrecondition,
+        "ILLEGAL_STATE_TRANSITION",
+    );
+    // Their session is over.
+    assert_status(
+        caller(&env, me.clone()).await,
+        Code::Unauthenticated,
+        "SESSION_ENDED",
+    );
+    // The report stays, and counts, without the contact details, once the
+    // issues service has heard of the erasure (the volunteers service
+    // hears of it the same way).
+    let mut staff = env.issues(env.street_admin());
+    assert!(
+        eventually(async || {
+            let kept = staff
+                .get_issue(cogov_proto::issues::GetIssueRequest {
+                    name: issue.name.clone(),
+                })
+                .await
+                .unwrap()
+                .into_inner();
+            kept.reporter == w.resident_a1 && kept.reporter_contact.is_none()
+        })
+        .await,
+        "the report kept, its contact details gone"
+    );
+    let mut volunteers =
+        VolunteersServiceClient::with_interceptor(env.gateway.channel.clone(), env.street_admin());
+    assert!(
+        eventually(async || {
+            volunteers
+                .list_volunteers(cogov_proto::volunteers::ListVolunteersRequest::default())
+                .await
+                .unwrap()
+                .into_inner()
+                .volunteers
+                .iter()
+                .all(|v| v.phone != digits)
+        })
+        .await,
+        "the volunteer record without their number"
+    );
+
+    // No table of any service holds their name or number.
+    let needles = [name, digits];
+    let mut left = Vec::new();
+    for url in env.database_urls() {
+        left.extend(holders(url, &needles).await);
+    }
+    assert!(left.is_empty(), "still held: {left:?}");
+    // And the number is nobody's now.
+    assert!(matches!(
+        env.sign_in(PHONE_A1).await.outcome,
+        Some(sign_in_response::Outcome::Registration(_))
+    ));
+}
+
+async fn staff_act_for_a_resident_at_the_service_station(env: Env) {
+    use cogov_proto::common::principal::Kind;
+    use cogov_proto::issues::issues_service_client::IssuesServiceClient;
+    use cogov_proto::issues::{Channel as ReportChannel, ListIssueUpdatesRequest};
+    let w = World::build(&env).await;
+    let staff_a = Bearer(Some(env.token("community_admin", &w.community_a)));
+    let for_a1 = |staff: Bearer, person: &str| {
+        IssuesServiceClient::with_interceptor(
+            env.gateway.channel.clone(),
+            ForResident {
+                staff,
+                person: person.into(),
+            },
+        )
+    };
+    let report = || ReportIssueRequest {
+        issue: Some(Issue {
+            courtyard: w.a1.clone(),
+            sub_item: "subItems/lighting".into(),
+            title: "楼道灯坏了（代居民反映）".into(),
+            ..Default::default()
+        }),
+        request_id: request_id(),
+    };
+
+    // Community A's staff member reports for resident A1, at the counter.
+    let issue = for_a1(staff_a.clone(), &w.resident_a1)
+        .report_issue(report())
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        issue.reporter, w.resident_a1,
+        "the report is the resident's"
+    );
+    assert_eq!(issue.channel, ReportChannel::WalkIn as i32);
+    // The timeline says who typed it in, for whom.
+    let updates = env
+        .issues(env.street_admin())
+        .list_issue_updates(ListIssueUpdatesRequest {
+            parent: issue.name.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .updates;
+    let author = &updates[0].author;
+    assert!(
+        author.starts_with("community-admin:")
+            && author.ends_with(&format!("for resident:{}", w.resident_a1)),
+        "{author}"
+    );
+    // So does the audit log: the resident's principal, with the staff
+    // member who assisted.
+    let mut admin = env.admin();
+    assert!(
+        eventually(async || {
+            admin
+                .list_audit_records(ListAuditRecordsRequest {
+                    filter: "method = \"/cogov.issues.v1.IssuesService/ReportIssue\"".into(),
+                    ..Default::default()
+                })
+                .await
+                .unwrap()
+                .into_inner()
+                .audit_records
+                .iter()
+                .any(|r| {
+                    r.code == 0
+                        && r.principal.as_ref().is_some_and(|p| {
+                            matches!(&p.kind, Some(Kind::Resident(r))
+                                if r.person == w.resident_a1
+                                    && r.assisted_by.as_ref().is_some_and(|s| s.community == w.community_a))
+                        })
+                })
+        })
+        .await,
+        "an audit record of the resident's report, assisted by community A's staff"
+    );
+
+    // The resident's own rules apply: they report only in their community.
+    let mut elsewhere = report();
+    elsewhere.issue.as_mut().unwrap().courtyard = w.b1.clone();
+    assert_status(
+        for_a1(staff_a.clone(), &w.resident_a1)
+            .report_issue(elsewhere)
+            .await,
+        Code::PermissionDenied,
+        "OUT_OF_REACH",
+    );
+    // Staff-only methods are not the resident's to call, assisted or not.
+    let mut as_resident_orgs = cogov_proto::organizations::organizations_service_client::OrganizationsServiceClient::with_interceptor(
+        env.gateway.channel.clone(),
+        ForResident {
+            staff: staff_a.clone(),
+            person: w.resident_a1.clone(),
+        },
+    );
+    assert_status(
+        as_resident_orgs
+            .verify_person(org::VerifyPersonRequest {
+                name: w.resident_a1.clone(),
+                etag: String::new(),
+            })
+            .await,
+        Code::PermissionDenied,
+        "FORBIDDEN",
+    );
+    // Who may act for whom.
+    let staff_b = Bearer(Some(env.token("community_admin", &w.community_b)));
+    assert_status(
+        for_a1(staff_b, &w.resident_a1).report_issue(report()).await,
+        Code::PermissionDenied,
+        "OUT_OF_REACH",
+    );
+    assert_status(
+        for_a1(
+            env.street_admin(),
+            &format!("persons/{}", uuid::Uuid::now_v7()),
+        )
+        .report_issue(report())
+        .await,
+        Code::PermissionDenied,
+        "OUT_OF_REACH",
+    );
+    assert_bad_field(
+        for_a1(staff_a.clone(), "someone")
+            .report_issue(report())
+            .await,
+        "x-cogov-for-resident",
+    );
+    let resident_b1 = env.resident(PHONE_B1).await;
+    assert_status(
+        for_a1(resident_b1, &w.resident_a1)
+            .report_issue(report())
+            .await,
+        Code::PermissionDenied,
+        "FORBIDDEN",
+    );
+    assert_status(
+        for_a1(key(&w.key_a), &w.resident_a1)
+            .report_issue(report())
+            .await,
+        Code::PermissionDenied,
+        "FORBIDDEN",
+    );
+    assert_status(
+        for_a1(Bearer(None), &w.resident_a1)
+            .report_issue(report())
+            .await,
+        Code::Unauthenticated,
+        "CREDENTIALS_MISSING",
+    );
+    // Street staff act for anyone in the street, and the resident's inbox
+    // is theirs to read out at the counter.
+    let mut inbox =
+        cogov_proto::gateway::residents_service_client::ResidentsServiceClient::with_interceptor(
+            env.gateway.channel.clone(),
+            ForResident {
+                staff: env.street_admin(),
+                person: w.resident_b1.clone(),
+            },
+        );
+    inbox
+        .list_notices(ListNoticesRequest {
+            parent: "persons/me".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    // Nothing changed for the failed attempts: one report in A1.
+    let reports = env
+        .issues(env.street_admin())
+        .list_issues(cogov_proto::issues::ListIssuesRequest {
+            filter: format!("reporter = {:?}", w.resident_a1),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .issues;
+    assert_eq!(reports.len(), 1);
 }

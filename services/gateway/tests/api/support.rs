@@ -62,6 +62,26 @@ impl Interceptor for Bearer {
     }
 }
 
+/// A staff credential acting for a resident at the service station.
+#[derive(Clone)]
+pub struct ForResident {
+    pub staff: Bearer,
+    pub person: String,
+}
+
+impl Interceptor for ForResident {
+    fn call(&mut self, request: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
+        let mut request = self.staff.call(request)?;
+        request.metadata_mut().insert(
+            "x-cogov-for-resident",
+            self.person
+                .parse()
+                .map_err(|_| tonic::Status::internal("not ascii"))?,
+        );
+        Ok(request)
+    }
+}
+
 pub type Admin = GatewayServiceClient<InterceptedService<Channel, Bearer>>;
 pub type Issues = IssuesServiceClient<InterceptedService<Channel, Bearer>>;
 pub type Orgs = OrganizationsServiceClient<InterceptedService<Channel, Bearer>>;
@@ -160,6 +180,9 @@ impl Env {
             ),
             directory.clone(),
         );
+        cogov_volunteers::consumers::start(&volunteers, &bus)
+            .await
+            .unwrap();
         relay(&volunteers.ctx.db);
         let volunteers = TestServer::start(volunteers.server(auth.clone())).await;
         let deliberation = cogov_deliberation::Deliberation::new(
@@ -286,6 +309,12 @@ impl Env {
 
     pub fn residents(&self, who: Bearer) -> Residents {
         ResidentsServiceClient::with_interceptor(self.gateway.channel.clone(), who)
+    }
+
+    /// Every database of the system: organizations, gateway, issues,
+    /// volunteers, deliberation.
+    pub fn database_urls(&self) -> Vec<&str> {
+        self._dbs.iter().map(|d| d.url.as_str()).collect()
     }
 
     /// The issues service's database.

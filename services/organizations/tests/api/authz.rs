@@ -598,6 +598,16 @@ fn cases() -> Vec<Case> {
             |c, w, a| c.register_person(registration(&w)).await.map(done)
         ),
         case!(
+            "ErasePerson",
+            "deny deny deny deny deny deny deny anon",
+            |c, w, a| c
+                .erase_person(ErasePersonRequest {
+                    name: w.person_a2.clone(),
+                })
+                .await
+                .map(done)
+        ),
+        case!(
             "VerifyPerson",
             "ok ok deny deny deny deny deny anon",
             |c, w, a| {

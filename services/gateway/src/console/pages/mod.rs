@@ -7,6 +7,7 @@ pub mod courtyard;
 pub mod dashboard;
 pub mod issues;
 pub mod partners;
+pub mod residents;
 pub mod sign_in;
 
 use std::collections::HashMap;
