@@ -18,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(crate::events::Migration),
             Box::new(crate::console::session::Migration),
             Box::new(crate::residents::migration::Migration),
+            Box::new(crate::residents::migration::ErasureRequests),
         ]
     }
 }

@@ -17,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(cogov_kit::events::inbox::Migration),
             Box::new(Initial),
             Box::new(ResidentIdentity),
+            Box::new(ErasablePhones),
         ]
     }
 }
@@ -386,7 +387,6 @@ impl MigrationTrait for ResidentIdentity {
             index("persons", "self_registered_phone", &["phone_e164"])
                 .unique()
                 .and_where(Expr::col("privacy_notice_version").ne(""))
-                .and_where(Expr::col("phone_e164").ne(""))
                 .to_owned(),
         )
         .await?;
@@ -425,5 +425,54 @@ impl MigrationTrait for ResidentIdentity {
             .await?;
         }
         Ok(())
+    }
+}
+
+/// An erased self-registered person keeps their consent record but no
+/// number: the one-registration-per-number index leaves such rows out, so
+/// two erased registrations do not collide on the empty number.
+struct ErasablePhones;
+
+impl MigrationName for ErasablePhones {
+    fn name(&self) -> &str {
+        "m0003_organizations_erasable_phones"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for ErasablePhones {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.drop_index(
+            Index::drop()
+                .name("ix_persons_self_registered_phone")
+                .table("persons")
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(
+            index("persons", "self_registered_phone", &["phone_e164"])
+                .unique()
+                .and_where(Expr::col("privacy_notice_version").ne(""))
+                .and_where(Expr::col("phone_e164").ne(""))
+                .to_owned(),
+        )
+        .await
+    }
+
+    async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.drop_index(
+            Index::drop()
+                .name("ix_persons_self_registered_phone")
+                .table("persons")
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(
+            index("persons", "self_registered_phone", &["phone_e164"])
+                .unique()
+                .and_where(Expr::col("privacy_notice_version").ne(""))
+                .to_owned(),
+        )
+        .await
     }
 }

@@ -107,8 +107,37 @@ impl MigrationTrait for Migration {
         )
         .await?;
         m.create_index(index("resident_notices", "person", &["person_id", "id"]))
-            .await?;
+            .await
+    }
 
+    async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        for table in [
+            "resident_notices",
+            "resident_sessions",
+            crate::residents::codes::NUMBERS,
+            "sign_in_codes",
+            "gateway_secrets",
+        ] {
+            m.drop_table(Table::drop().table(table).to_owned()).await?;
+        }
+        Ok(())
+    }
+}
+
+/// Residents' requests to erase their data; one pending per person, also
+/// when two requests race.
+#[derive(Debug)]
+pub struct ErasureRequests;
+
+impl MigrationName for ErasureRequests {
+    fn name(&self) -> &str {
+        "m0005_gateway_erasure_requests"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for ErasureRequests {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
         m.create_table(
             Table::create()
                 .table("erasure_requests")
@@ -131,20 +160,21 @@ impl MigrationTrait for Migration {
         ))
         .await?;
         m.create_index(index("erasure_requests", "person", &["person_id", "id"]))
-            .await
+            .await?;
+        m.create_index(
+            index("erasure_requests", "pending", &["person_id"])
+                .unique()
+                .and_where(Expr::col("state").eq(PENDING))
+                .to_owned(),
+        )
+        .await
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        for table in [
-            "erasure_requests",
-            "resident_notices",
-            "resident_sessions",
-            crate::residents::codes::NUMBERS,
-            "sign_in_codes",
-            "gateway_secrets",
-        ] {
-            m.drop_table(Table::drop().table(table).to_owned()).await?;
-        }
-        Ok(())
+        m.drop_table(Table::drop().table("erasure_requests").to_owned())
+            .await
     }
 }
+
+/// `ErasureState::Pending`, as stored.
+const PENDING: i32 = cogov_proto::gateway::ErasureState::Pending as i32;

@@ -356,12 +356,13 @@ pub async fn request(
     let mut c = Check::new();
     c.text("reason", &req.reason, 0, 1000);
     c.finish()?;
-    let pending = Entity::find()
-        .filter(Column::PersonId.eq(person))
-        .filter(Column::State.eq(ErasureState::Pending as i32))
-        .one(gw.ctx.db.write())
-        .await?;
-    if let Some(pending) = pending {
+    let pending = || {
+        Entity::find()
+            .filter(Column::PersonId.eq(person))
+            .filter(Column::State.eq(ErasureState::Pending as i32))
+            .one(gw.ctx.db.write())
+    };
+    if let Some(pending) = pending().await? {
         return Ok(to_proto(&pending));
     }
     let community = gw
@@ -382,8 +383,15 @@ pub async fn request(
         decide_time: Set(None),
     }
     .insert(gw.ctx.db.write())
-    .await?;
-    Ok(to_proto(&row))
+    .await;
+    match row {
+        Ok(row) => Ok(to_proto(&row)),
+        // Another request of theirs won the race (one pending per person).
+        Err(e) => match pending().await? {
+            Some(pending) => Ok(to_proto(&pending)),
+            None => Err(e.into()),
+        },
+    }
 }
 
 /// ListErasureRequests.
