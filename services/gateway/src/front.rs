@@ -203,9 +203,9 @@ impl Front {
         };
         // Staff at the service station, acting for a resident: from here on
         // the call is the resident's, with the staff member named in it.
+        // (The sign-in steps have no caller: for them it means nothing.)
         let caller = match (caller, assisted::requested(req.headers())) {
-            (caller, None) => caller,
-            (None, Some(_)) => return refuse(missing_credentials().into()),
+            (caller, None) | (caller @ None, Some(_)) => caller,
             (Some(staff), Some(person)) => {
                 match assisted::act_for(&self.gw, &staff.principal, person).await {
                     Ok(principal) => Some(Authenticated {

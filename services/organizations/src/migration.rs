@@ -442,24 +442,18 @@ impl MigrationName for ErasablePhones {
 #[async_trait::async_trait]
 impl MigrationTrait for ErasablePhones {
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        m.drop_index(
-            Index::drop()
-                .name("ix_persons_self_registered_phone")
-                .table("persons")
-                .to_owned(),
-        )
-        .await?;
-        m.create_index(
-            index("persons", "self_registered_phone", &["phone_e164"])
-                .unique()
-                .and_where(Expr::col("privacy_notice_version").ne(""))
-                .and_where(Expr::col("phone_e164").ne(""))
-                .to_owned(),
-        )
-        .await
+        ErasablePhones::recreate(m, true).await
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        ErasablePhones::recreate(m, false).await
+    }
+}
+
+impl ErasablePhones {
+    /// The one-registration-per-number index again, leaving out rows
+    /// without a number when `numbered_only`.
+    async fn recreate(m: &SchemaManager<'_>, numbered_only: bool) -> Result<(), DbErr> {
         m.drop_index(
             Index::drop()
                 .name("ix_persons_self_registered_phone")
@@ -467,12 +461,13 @@ impl MigrationTrait for ErasablePhones {
                 .to_owned(),
         )
         .await?;
-        m.create_index(
-            index("persons", "self_registered_phone", &["phone_e164"])
-                .unique()
-                .and_where(Expr::col("privacy_notice_version").ne(""))
-                .to_owned(),
-        )
-        .await
+        let mut index = index("persons", "self_registered_phone", &["phone_e164"]);
+        index
+            .unique()
+            .and_where(Expr::col("privacy_notice_version").ne(""));
+        if numbered_only {
+            index.and_where(Expr::col("phone_e164").ne(""));
+        }
+        m.create_index(index.to_owned()).await
     }
 }

@@ -304,31 +304,13 @@ async fn digests_hourly(gw: Gateway) {
     }
 }
 
-/// The caller's own person, named by `parent` (`persons/me` or their
-/// name).
-fn own(principal: &Principal, parent: &str) -> Result<Uuid> {
-    let Principal::Resident { person, .. } = principal else {
-        return Err(Error::forbidden("read an inbox; residents have one"));
-    };
-    if parent == "persons/me" || names::parse("persons", parent) == Some(*person) {
-        Ok(*person)
-    } else if names::parse("persons", parent).is_some() {
-        Err(Error::out_of_reach(parent))
-    } else {
-        Err(Error::invalid(
-            "parent",
-            "expected `persons/me` or `persons/{id}`",
-        ))
-    }
-}
-
 /// ListNotices.
 pub async fn list(
     gw: &Gateway,
     principal: &Principal,
     req: ListNoticesRequest,
 ) -> Result<ListNoticesResponse> {
-    let person = own(principal, &req.parent)?;
+    let person = super::own_person(principal, &req.parent, "read an inbox; residents have one")?;
     let query = ListQuery::new("ListNotices", req.page_size, &req.page_token, "", "");
     let mut spec = Spec::new(&[], &[], Column::Id);
     spec.newest_first = true;
@@ -359,7 +341,7 @@ pub async fn mark_read(
     principal: &Principal,
     req: MarkNoticesReadRequest,
 ) -> Result<MarkNoticesReadResponse> {
-    let person = own(principal, &req.parent)?;
+    let person = super::own_person(principal, &req.parent, "read an inbox; residents have one")?;
     let mut c = cogov_kit::validate::Check::new();
     if req.names.len() > 1000 {
         c.add("names", "at most 1000");
@@ -402,7 +384,7 @@ pub async fn watch(
     principal: &Principal,
     req: WatchNoticesRequest,
 ) -> Result<mpsc::Receiver<std::result::Result<Notice, Status>>> {
-    let person = own(principal, &req.parent)?;
+    let person = super::own_person(principal, &req.parent, "read an inbox; residents have one")?;
     let mut after = Entity::find()
         .filter(Column::PersonId.eq(person))
         .order_by_desc(Column::Id)

@@ -35,7 +35,7 @@ use std::sync::Arc;
 use cogov_kit::auth::Principal;
 use cogov_kit::clock::Clock;
 use cogov_kit::db::Db;
-use cogov_kit::{Error, Result};
+use cogov_kit::{Error, Result, names};
 use tokio::sync::OnceCell;
 use uuid::Uuid;
 
@@ -162,5 +162,22 @@ impl SignedInResident {
     /// The principal the services see.
     pub fn principal(&self) -> Principal {
         Principal::resident(self.person)
+    }
+}
+
+/// The resident's own person, named by `parent` (`persons/me` or their
+/// name); anyone but a resident may not do `what`.
+pub fn own_person(principal: &Principal, parent: &str, what: &str) -> Result<Uuid> {
+    let Principal::Resident { person, .. } = principal else {
+        return Err(Error::forbidden(what));
+    };
+    match names::parse("persons", parent) {
+        _ if parent == "persons/me" => Ok(*person),
+        Some(named) if named == *person => Ok(*person),
+        Some(_) => Err(Error::out_of_reach(parent)),
+        None => Err(Error::invalid(
+            "parent",
+            "expected `persons/me` or `persons/{id}`",
+        )),
     }
 }

@@ -54,25 +54,6 @@ fn to_proto(m: &Model) -> ErasureRequest {
     }
 }
 
-/// The caller's own person, named by `parent` (`persons/me` or theirs).
-fn own(principal: &Principal, parent: &str) -> Result<Uuid> {
-    let Principal::Resident { person, .. } = principal else {
-        return Err(Error::forbidden(
-            "do this for a resident; residents do it for themselves",
-        ));
-    };
-    if parent == "persons/me" || names::parse("persons", parent) == Some(*person) {
-        Ok(*person)
-    } else if names::parse("persons", parent).is_some() {
-        Err(Error::out_of_reach(parent))
-    } else {
-        Err(Error::invalid(
-            "parent",
-            "expected `persons/me` or `persons/{id}`",
-        ))
-    }
-}
-
 /// Protobuf's JSON mapping of `message`.
 fn json_of<M: prost::Message + Name>(message: &M) -> Value {
     static POOL: std::sync::OnceLock<prost_reflect::DescriptorPool> = std::sync::OnceLock::new();
@@ -152,7 +133,11 @@ pub async fn export(
         ListSignupsRequest, ListVolunteersRequest,
     };
 
-    let person = own(principal, &req.parent)?;
+    let person = super::own_person(
+        principal,
+        &req.parent,
+        "do this for a resident; residents do it for themselves",
+    )?;
     let me = names::format("persons", person);
     let backends = gw
         .backends
@@ -352,7 +337,11 @@ pub async fn request(
     principal: &Principal,
     req: RequestErasureRequest,
 ) -> Result<ErasureRequest> {
-    let person = own(principal, &req.parent)?;
+    let person = super::own_person(
+        principal,
+        &req.parent,
+        "do this for a resident; residents do it for themselves",
+    )?;
     let mut c = Check::new();
     c.text("reason", &req.reason, 0, 1000);
     c.finish()?;

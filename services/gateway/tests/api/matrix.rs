@@ -2,7 +2,8 @@
 //! the descriptor set, called by every kind of principal — street admin,
 //! community admins of A and of B, firms A and B, the area unit, and
 //! callers with no credentials, a bad key, an expired key and a revoked
-//! key, and a signed-in resident. Each call either passes the door
+//! key, a signed-in resident, and community staff acting for that
+//! resident at the service station (the resident's row, always). Each call either passes the door
 //! (whatever the service then says),
 //! is refused by the method policy, or is unauthenticated. The services'
 //! own matrices check object-level reach behind the door.
@@ -44,8 +45,9 @@ enum Seen {
     Anon,
 }
 
-/// Calls `path` with an empty message as `who`.
-async fn call(env: &Env, path: &str, who: &Bearer) -> Seen {
+/// Calls `path` with an empty message as `who` (acting for a resident,
+/// when one is named).
+async fn call(env: &Env, path: &str, who: &Bearer, for_resident: Option<&str>) -> Seen {
     let mut grpc = tonic::client::Grpc::new(env.gateway.channel.clone());
     grpc.ready().await.unwrap();
     let mut request = tonic::Request::new(());
@@ -54,6 +56,11 @@ async fn call(env: &Env, path: &str, who: &Bearer) -> Seen {
             "authorization",
             format!("Bearer {credential}").parse().unwrap(),
         );
+    }
+    if let Some(person) = for_resident {
+        request
+            .metadata_mut()
+            .insert("x-cogov-for-resident", person.parse().unwrap());
     }
     let codec = tonic_prost::ProstCodec::<(), ()>::default();
     let path = http::uri::PathAndQuery::from_str(path).unwrap();
@@ -122,34 +129,50 @@ async fn every_rpc_as_every_principal(env: Env) {
     env.clock.advance(chrono::Duration::days(2));
 
     use cogov_gateway::policy::Kinds;
-    let principals: Vec<(&str, Bearer, Option<Kinds>)> = vec![
-        ("street admin", env.street_admin(), Some(Kinds::STREET)),
+    let staff_a = Bearer(Some(env.token("community_admin", &w.community_a)));
+    let principals: Vec<(&str, Bearer, Option<&str>, Option<Kinds>)> = vec![
+        (
+            "street admin",
+            env.street_admin(),
+            None,
+            Some(Kinds::STREET),
+        ),
         (
             "community admin of A",
-            Bearer(Some(env.token("community_admin", &w.community_a))),
+            staff_a.clone(),
+            None,
             Some(Kinds::COMMUNITY),
         ),
         (
             "community admin of B",
             Bearer(Some(env.token("community_admin", &w.community_b))),
+            None,
             Some(Kinds::COMMUNITY),
         ),
-        ("firm A", key(&w.key_a), Some(Kinds::PARTNER)),
-        ("firm B", key(&w.key_b), Some(Kinds::PARTNER)),
-        ("area unit", key(&w.key_unit), Some(Kinds::PARTNER)),
+        ("firm A", key(&w.key_a), None, Some(Kinds::PARTNER)),
+        ("firm B", key(&w.key_b), None, Some(Kinds::PARTNER)),
+        ("area unit", key(&w.key_unit), None, Some(Kinds::PARTNER)),
         (
             "resident of a1",
             env.resident(PHONE_A1).await,
+            None,
             Some(Kinds::RESIDENT),
         ),
-        ("no credentials", Bearer(None), None),
+        (
+            "community admin of A for the resident of a1",
+            staff_a,
+            Some(w.resident_a1.as_str()),
+            Some(Kinds::RESIDENT),
+        ),
+        ("no credentials", Bearer(None), None, None),
         (
             "a bad key",
             key("cgk_0123456789abcdef0123456789abcdef_nope"),
             None,
+            None,
         ),
-        ("an expired key", key(&short.secret), None),
-        ("a revoked key", key(&revoked.secret), None),
+        ("an expired key", key(&short.secret), None, None),
+        ("a revoked key", key(&revoked.secret), None, None),
     ];
     // Signing out ends the resident's session: last.
     let mut rpcs = every_rpc();
@@ -160,7 +183,7 @@ async fn every_rpc_as_every_principal(env: Env) {
     for path in &rpcs {
         let rule =
             cogov_gateway::policy::rule(path).unwrap_or_else(|| panic!("{path} has no policy row"));
-        for (who, bearer, kind) in &principals {
+        for (who, bearer, for_resident, kind) in &principals {
             // The sign-in steps read no credential: every caller passes.
             let want = match kind {
                 _ if rule.kinds.contains(Kinds::PUBLIC) => Seen::Door,
@@ -168,7 +191,7 @@ async fn every_rpc_as_every_principal(env: Env) {
                 Some(k) if rule.kinds.contains(*k) => Seen::Door,
                 Some(_) => Seen::Deny,
             };
-            let got = call(&env, path, bearer).await;
+            let got = call(&env, path, bearer, *for_resident).await;
             if got != want {
                 failures.push(format!("{path} as {who}: expected {want:?}, got {got:?}"));
             }
@@ -195,7 +218,7 @@ async fn every_rpc_as_every_principal(env: Env) {
         "/cogov.deliberation.v1.DeliberationService/CreateCouncil",
     ] {
         assert_eq!(
-            call(&env, admin_rpc, &key(&w.key_a)).await,
+            call(&env, admin_rpc, &key(&w.key_a), None).await,
             Seen::Deny,
             "{admin_rpc}"
         );

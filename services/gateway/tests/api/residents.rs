@@ -39,6 +39,36 @@ pub(crate) fn as_resident(t: &ResidentTokens) -> Bearer {
     Bearer(Some(t.access_token.clone()))
 }
 
+/// Whether the audit log soon holds a successful call of `method` by a
+/// resident principal that `fits`.
+async fn audited_as_resident(
+    env: &Env,
+    method: &str,
+    fits: impl Fn(&cogov_proto::common::ResidentPrincipal) -> bool,
+) -> bool {
+    use cogov_proto::common::principal::Kind;
+    let mut admin = env.admin();
+    eventually(async || {
+        admin
+            .list_audit_records(ListAuditRecordsRequest {
+                filter: format!("method = {method:?}"),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .audit_records
+            .iter()
+            .any(|r| {
+                r.code == 0
+                    && r.principal
+                        .as_ref()
+                        .is_some_and(|p| matches!(&p.kind, Some(Kind::Resident(r)) if fits(r)))
+            })
+    })
+    .await
+}
+
 async fn caller(env: &Env, who: Bearer) -> Result<Caller, tonic::Status> {
     env.gateway_as(who)
         .get_caller(GetCallerRequest {})
@@ -102,29 +132,9 @@ async fn a_known_number_signs_in_and_acts_as_its_person(env: Env) {
         .await;
     assert_status(admin_only, Code::PermissionDenied, "FORBIDDEN");
     // The sign-in is in the audit log, by the person who signed in.
-    let mut admin = env.admin();
     assert!(
-        eventually(async || {
-            admin
-                .list_audit_records(ListAuditRecordsRequest {
-                    filter: "method = \"/cogov.gateway.v1.ResidentsService/SignIn\"".into(),
-                    ..Default::default()
-                })
-                .await
-                .unwrap()
-                .into_inner()
-                .audit_records
-                .iter()
-                .any(|r| {
-                    r.code == 0
-                        && r.principal.as_ref().is_some_and(|p| {
-                            matches!(
-                                &p.kind,
-                                Some(cogov_proto::common::principal::Kind::Resident(r))
-                                    if r.person == w.resident_a1
-                            )
-                        })
-                })
+        audited_as_resident(&env, "/cogov.gateway.v1.ResidentsService/SignIn", |r| {
+            r.person == w.resident_a1
         })
         .await,
         "a sign-in audit record naming the resident"
@@ -1287,7 +1297,6 @@ async fn a_resident_exports_their_data_and_has_it_erased(env: Env) {
 }
 
 async fn staff_act_for_a_resident_at_the_service_station(env: Env) {
-    use cogov_proto::common::principal::Kind;
     use cogov_proto::issues::issues_service_client::IssuesServiceClient;
     use cogov_proto::issues::{Channel as ReportChannel, ListIssueUpdatesRequest};
     let w = World::build(&env).await;
@@ -1341,27 +1350,12 @@ async fn staff_act_for_a_resident_at_the_service_station(env: Env) {
     );
     // So does the audit log: the resident's principal, with the staff
     // member who assisted.
-    let mut admin = env.admin();
     assert!(
-        eventually(async || {
-            admin
-                .list_audit_records(ListAuditRecordsRequest {
-                    filter: "method = \"/cogov.issues.v1.IssuesService/ReportIssue\"".into(),
-                    ..Default::default()
-                })
-                .await
-                .unwrap()
-                .into_inner()
-                .audit_records
-                .iter()
-                .any(|r| {
-                    r.code == 0
-                        && r.principal.as_ref().is_some_and(|p| {
-                            matches!(&p.kind, Some(Kind::Resident(r))
-                                if r.person == w.resident_a1
-                                    && r.assisted_by.as_ref().is_some_and(|s| s.community == w.community_a))
-                        })
-                })
+        audited_as_resident(&env, "/cogov.issues.v1.IssuesService/ReportIssue", |r| {
+            r.person == w.resident_a1
+                && r.assisted_by
+                    .as_ref()
+                    .is_some_and(|s| s.community == w.community_a)
         })
         .await,
         "an audit record of the resident's report, assisted by community A's staff"

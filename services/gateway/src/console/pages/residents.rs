@@ -8,7 +8,7 @@ use axum::Form;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use cogov_proto::gateway::{
-    CarryOutErasureRequest, DeclineErasureRequest, ErasureState, ListErasureRequestsRequest,
+    CarryOutErasureRequest, DeclineErasureRequest, ListErasureRequestsRequest,
 };
 use cogov_proto::organizations::{GetPersonRequest, ListPersonsRequest, VerifyPersonRequest};
 use http::StatusCode;
@@ -86,10 +86,6 @@ pub async fn page(State(_c): State<Shared>, staff: Staff) -> Result<Response, Fa
     )?;
     // Pending erasures are few: their persons' names one by one (a person
     // already gone shows by resource name).
-    let erasures: Vec<_> = erasures
-        .into_iter()
-        .filter(|e| e.state == ErasureState::Pending as i32)
-        .collect();
     let who = futures_util::future::join_all(erasures.iter().map(|e| {
         let mut c = calls.organizations();
         let name = e.person.clone();
