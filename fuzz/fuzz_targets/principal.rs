@@ -6,7 +6,7 @@
 #![no_main]
 
 use chrono::{TimeZone, Utc};
-use cogov_kit::auth::{Authenticator, PRINCIPAL_HEADER, Principal, SIGNATURE_HEADER};
+use cogov_kit::auth::{Assistant, Authenticator, PRINCIPAL_HEADER, Principal, SIGNATURE_HEADER};
 use cogov_kit::clock::Clock;
 use libfuzzer_sys::arbitrary::{self, Arbitrary};
 use libfuzzer_sys::fuzz_target;
@@ -17,7 +17,8 @@ enum Who {
     StreetAdmin(String),
     CommunityAdmin(String, [u8; 16]),
     Partner([u8; 16], String),
-    Resident([u8; 16]),
+    /// A resident, and the staff member acting for them, if one is.
+    Resident([u8; 16], Option<(String, Option<[u8; 16]>)>),
     Service(String),
 }
 
@@ -34,7 +35,13 @@ impl Who {
                 organization: id(*o),
                 key: k.clone(),
             },
-            Who::Resident(p) => Principal::Resident { person: id(*p) },
+            Who::Resident(p, assisted) => Principal::Resident {
+                person: id(*p),
+                assisted_by: assisted.as_ref().map(|(subject, community)| Assistant {
+                    subject: subject.clone(),
+                    community: community.map(id),
+                }),
+            },
             Who::Service(n) => Principal::Service { name: n.clone() },
         }
     }
