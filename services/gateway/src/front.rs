@@ -58,14 +58,18 @@ struct Authenticated {
     session: Option<uuid::Uuid>,
 }
 
-/// A staff member signed in to the console: set on requests the console
-/// makes in-process, in place of a credential header. Requests from the
-/// network cannot carry it, since extensions never cross the wire.
+/// Who a call made in-process by the gateway's web pages is for: set on
+/// requests the console and the residents' app make, in place of a
+/// credential header. Requests from the network cannot carry it, since
+/// extensions never cross the wire.
 #[derive(Debug, Clone)]
-pub struct SignedIn {
-    /// The staff member, as their account makes them.
-    pub principal: Principal,
-    /// Their browser's address, for the audit log.
+pub struct InProcess {
+    /// The signed-in staff member or resident; none for the sign-in steps.
+    pub principal: Option<Principal>,
+    /// A resident's session, for the RPCs that speak of "this session".
+    pub session: Option<uuid::Uuid>,
+    /// Their browser's address, for the audit log and the per-address
+    /// limits.
     pub peer: String,
 }
 
@@ -159,14 +163,14 @@ impl Front {
         })
     }
 
-    /// One call: policy, limits, authentication (or the console's
-    /// [`SignedIn`]), audit, forwarding.
+    /// One call: policy, limits, authentication (or the web pages'
+    /// [`InProcess`]), audit, forwarding.
     pub async fn handle(&self, req: Request<axum::body::Body>) -> Response<Tracked> {
         let started = Instant::now();
         let time = self.gw.ctx.clock.now();
         let path = req.uri().path().to_owned();
-        let signed_in = req.extensions().get::<SignedIn>().cloned();
-        let peer = match &signed_in {
+        let in_process = req.extensions().get::<InProcess>().cloned();
+        let peer = match &in_process {
             Some(s) => s.peer.clone(),
             None => req
                 .extensions()
@@ -184,12 +188,19 @@ impl Front {
             Ok(p) => p,
             Err(e) => return refuse(e.into()),
         };
-        let who = match signed_in {
-            Some(s) => Ok(Some(Authenticated {
-                principal: s.principal,
+        let who = match in_process {
+            Some(InProcess {
+                principal: Some(principal),
+                session,
+                ..
+            }) => Ok(Some(Authenticated {
+                principal,
                 partner: None,
-                session: None,
+                session,
             })),
+            Some(InProcess {
+                principal: None, ..
+            }) => Ok(None),
             // The sign-in steps prove who calls in their messages: an
             // expired token sent along must not stop its own renewal.
             None if rule.kinds.contains(Kinds::PUBLIC) => Ok(None),

@@ -9,9 +9,12 @@
 //! what), [`credentials`], [`keys`], [`staff_tokens`], [`limits`],
 //! [`audit`]; the own API's [`partners`], [`staff_accounts`], [`service`];
 //! [`residents`], residents' sign-in by phone and their sessions;
-//! [`open311`], GeoReport v2 over HTTP; [`console`], the staff's web pages.
+//! [`open311`], GeoReport v2 over HTTP; [`console`], the staff's web pages;
+//! [`app`], the residents' web pages; [`calls`], how both call the services.
 
+pub mod app;
 pub mod audit;
+pub mod calls;
 pub mod console;
 pub mod credentials;
 pub mod entity;
@@ -31,6 +34,8 @@ pub mod staff_tokens;
 
 use std::sync::Arc;
 
+use axum::response::Redirect;
+use axum::routing::get;
 use cogov_kit::Context;
 use cogov_kit::auth::Authenticator;
 use cogov_kit::directory::Directory;
@@ -121,10 +126,19 @@ impl Gateway {
             .spawn_background(self.ctx.db.clone(), self.ctx.clock.clone());
         let open311 = open311::router(self.clone(), backends.clone(), sink.clone());
         let front = Arc::new(front::Front::new(self.clone(), backends, sink.clone()));
+        let app = app::router(self.clone(), front.clone());
         let console = console::router(self, front.clone(), sink);
         let router = axum::Router::new()
             .nest("/open311/v2", open311)
             .nest("/console", console)
+            .nest("/app", app)
+            // Nested routers answer `/app` and `/console`; the slash-ended
+            // forms people type go to the same pages.
+            .route("/app/", get(|| async { Redirect::to("/app/home") }))
+            .route(
+                "/console/",
+                get(|| async { Redirect::to("/console/dashboard") }),
+            )
             .fallback_service(front.service());
         RoleServer::new(ROLE, Routes::from(router), PUBLIC_SERVICES.to_vec())
     }

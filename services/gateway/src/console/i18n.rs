@@ -65,15 +65,24 @@ const SOURCES: [(Lang, &str); 2] = [
     (Lang::En, include_str!("messages/en.json")),
 ];
 
-static CATALOGS: LazyLock<Vec<Catalog>> = LazyLock::new(|| {
-    SOURCES
+static CATALOGS: LazyLock<Vec<Catalog>> = LazyLock::new(|| load(&SOURCES));
+
+/// Catalogs from flat JSON sources, one per language in [`Lang::ALL`]'s
+/// order (the residents' app keeps its words apart from the console's).
+pub fn load(sources: &[(Lang, &str)]) -> Vec<Catalog> {
+    sources
         .iter()
         .map(|(lang, source)| Catalog {
             lang: *lang,
-            messages: serde_json::from_str(source).expect("a console catalog is flat JSON"),
+            messages: serde_json::from_str(source).expect("a catalog is flat JSON"),
         })
         .collect()
-});
+}
+
+/// The language of the request being handled.
+pub fn current_lang() -> Lang {
+    CURRENT.try_with(|l| *l).unwrap_or(Lang::ZhCn)
+}
 
 tokio::task_local! {
     static CURRENT: Lang;
@@ -86,7 +95,7 @@ pub async fn scope<F: Future>(lang: Lang, f: F) -> F::Output {
 
 /// The language of the request being handled.
 pub fn current() -> &'static Catalog {
-    CURRENT.try_with(|l| *l).unwrap_or(Lang::ZhCn).catalog()
+    current_lang().catalog()
 }
 
 impl Catalog {
@@ -126,18 +135,18 @@ impl Catalog {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::collections::BTreeSet;
     use std::path::Path;
 
     use super::*;
 
     /// Every `get("…")` / `fmt("…")` key and every quoted `"area.key"`
-    /// literal in the console's templates and code.
-    fn used_keys() -> BTreeSet<String> {
+    /// literal in the templates and code of `dirs` (under the crate).
+    pub(crate) fn used_keys(dirs: &[&str]) -> BTreeSet<String> {
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
         let mut files = Vec::new();
-        for dir in ["templates/console", "src/console", "src/console/pages"] {
+        for dir in dirs {
             for entry in std::fs::read_dir(root.join(dir)).unwrap() {
                 let path = entry.unwrap().path();
                 if path.is_file() && path.extension().is_some_and(|e| e != "json") {
@@ -179,7 +188,7 @@ mod tests {
 
     #[test]
     fn every_key_the_console_uses_is_translated() {
-        let keys = used_keys();
+        let keys = used_keys(&["templates/console", "src/console", "src/console/pages"]);
         assert!(keys.len() > 100, "found only {} keys", keys.len());
         for lang in Lang::ALL {
             let missing: Vec<&String> = keys

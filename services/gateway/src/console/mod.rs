@@ -8,7 +8,6 @@
 //! CSRF), [`sign_in`] (passwords, lock-out), [`i18n`], [`view`] (what all
 //! pages share, SVG charts), [`pages`] (one module per page).
 
-pub mod calls;
 pub mod i18n;
 pub mod pages;
 pub mod session;
@@ -27,9 +26,9 @@ use tonic::transport::server::TcpConnectInfo;
 
 use crate::Gateway;
 use crate::audit::{Entry, Sink};
+use crate::calls::Calls;
 use crate::entity::{console_sessions, staff_accounts};
 use crate::front::Front;
-use calls::Calls;
 use i18n::Lang;
 use view::Failure;
 
@@ -126,6 +125,8 @@ pub struct Staff {
     pub account: staff_accounts::Model,
     /// Their session (its form token).
     pub session: console_sessions::Model,
+    /// Who the account makes them.
+    pub principal: cogov_kit::auth::Principal,
     /// The services, as them.
     pub calls: Calls,
     /// The path and query asked for (for the language switch's way back).
@@ -160,7 +161,8 @@ impl FromRequestParts<Shared> for Staff {
         Ok(Staff {
             account,
             session,
-            calls: Calls::new(c.front.clone(), principal, peer.clone()),
+            calls: Calls::new(c.front.clone(), principal.clone(), peer.clone()),
+            principal,
             here,
             peer,
         })
@@ -193,7 +195,7 @@ impl Console {
 }
 
 /// The browser's address.
-fn peer_of(extensions: &http::Extensions) -> String {
+pub(crate) fn peer_of(extensions: &http::Extensions) -> String {
     extensions
         .get::<TcpConnectInfo>()
         .and_then(|i| i.remote_addr())
@@ -213,6 +215,6 @@ impl Staff {
 
     /// Whether they cover the whole street.
     pub fn street(&self) -> bool {
-        self.calls.principal().sees_everything()
+        self.principal.sees_everything()
     }
 }

@@ -118,6 +118,26 @@ impl Failure {
         }
     }
 
+    /// The HTTP status it answers with.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The message's catalog key.
+    pub fn key(&self) -> &'static str {
+        self.key
+    }
+
+    /// What the service said, if anything.
+    pub fn detail(&self) -> &str {
+        &self.detail
+    }
+
+    /// Where the page offers to go back to, if set.
+    pub fn back(&self) -> Option<&str> {
+        self.back.as_deref()
+    }
+
     /// Offers a way back to `path`.
     pub fn back_to(mut self, path: impl Into<String>) -> Failure {
         self.back = Some(path.into());

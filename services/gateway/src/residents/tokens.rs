@@ -10,7 +10,10 @@
 //! - registration ticket, `cgt_<payload>.<mac>`: a number proven by a
 //!   code, for one registration;
 //! - a sign-in code's hash: bound to its row and number, so a copied
-//!   table cannot be searched for codes without the key.
+//!   table cannot be searched for codes without the key;
+//! - the residents' web app's cookie, `cgw_<session>.<mac>`, and its form
+//!   token: both cover the session's salt, so the row makes them live
+//!   and ending the session ends them.
 //!
 //! The key is made on first start and kept in the gateway's database, so
 //! every replica shares it (`COGOV_RESIDENT_TOKEN_SECRET` overrides it).
@@ -34,6 +37,7 @@ use crate::entity::gateway_secrets::{self, Column, Entity};
 pub const ACCESS_PREFIX: &str = "cgr_";
 const REFRESH_PREFIX: &str = "cgrr_";
 const TICKET_PREFIX: &str = "cgt_";
+const WEB_PREFIX: &str = "cgw_";
 /// The row of `gateway_secrets` holding the key.
 const SECRET_NAME: &str = "resident_tokens";
 
@@ -218,6 +222,36 @@ impl Keys {
         })
     }
 
+    /// The web app's cookie for `session`.
+    pub fn web_cookie(&self, session: Uuid, salt: &str) -> String {
+        let mac = self.mac(b"web", &[session.as_bytes(), salt.as_bytes()]);
+        format!("{WEB_PREFIX}{}.{}", session.simple(), B64.encode(mac))
+    }
+
+    /// The session a web cookie names, before its mac is checked against
+    /// the row with [`Keys::web_cookie_issued`].
+    pub fn web_cookie_session(cookie: &str) -> Option<Uuid> {
+        let (session, _) = cookie.strip_prefix(WEB_PREFIX)?.split_once('.')?;
+        Uuid::try_parse(session).ok()
+    }
+
+    /// Whether this gateway made `cookie` for a session with `salt`.
+    pub fn web_cookie_issued(&self, cookie: &str, salt: &str) -> bool {
+        let Some(session) = Keys::web_cookie_session(cookie) else {
+            return false;
+        };
+        bool::from(
+            self.web_cookie(session, salt)
+                .as_bytes()
+                .ct_eq(cookie.as_bytes()),
+        )
+    }
+
+    /// The web app's form token (CSRF) of `session`.
+    pub fn web_form_token(&self, session: Uuid, salt: &str) -> String {
+        B64.encode(self.mac(b"web form", &[session.as_bytes(), salt.as_bytes()]))
+    }
+
     /// A sign-in code's stored hash.
     pub fn code_hash(&self, row: Uuid, phone: &str, code: &str) -> String {
         B64.encode(self.mac(
@@ -298,6 +332,29 @@ mod tests {
         assert_ne!(
             keys.code_hash(row, "+8613812345678", "123456"),
             keys.code_hash(row, "+8613812345679", "123456")
+        );
+    }
+
+    #[test]
+    fn a_web_cookie_lives_with_its_session_salt() {
+        let keys = Keys::from_secret("one");
+        let session = Uuid::now_v7();
+        let cookie = keys.web_cookie(session, "salt");
+        assert_eq!(Keys::web_cookie_session(&cookie), Some(session));
+        assert!(keys.web_cookie_issued(&cookie, "salt"));
+        assert!(!keys.web_cookie_issued(&cookie, "another salt"));
+        assert!(!Keys::from_secret("two").web_cookie_issued(&cookie, "salt"));
+        let other = cookie.replace(
+            &session.simple().to_string(),
+            &Uuid::now_v7().simple().to_string(),
+        );
+        assert!(!keys.web_cookie_issued(&other, "salt"), "another session");
+        for junk in ["", "cgw_", "cgw_x.y", "cgr_abc.def"] {
+            assert!(!keys.web_cookie_issued(junk, "salt"));
+        }
+        assert_ne!(
+            keys.web_form_token(session, "salt"),
+            keys.web_form_token(session, "salt2")
         );
     }
 }

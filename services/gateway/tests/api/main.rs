@@ -6,6 +6,7 @@
 
 mod support;
 
+mod app;
 mod audit;
 mod console;
 mod events;

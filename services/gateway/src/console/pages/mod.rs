@@ -19,8 +19,8 @@ use cogov_proto::organizations::{
 use http::StatusCode;
 use uuid::Uuid;
 
-use super::calls::Calls;
 use super::view::Failure;
+use crate::calls::Calls;
 pub use crate::paging::every_page as all;
 
 /// Display names of the places, organisations and sub-items the caller can

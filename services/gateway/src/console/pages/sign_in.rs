@@ -168,7 +168,7 @@ pub async fn sign_out(
     if let Some(token) = session::cookie(&headers, session::COOKIE_NAME) {
         session::close(&c.gw, token).await?;
     }
-    let principal = staff.calls.principal().clone();
+    let principal = staff.principal.clone();
     c.record(
         principal,
         audited::SIGN_OUT,

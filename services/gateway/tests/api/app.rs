@@ -1,0 +1,612 @@
+//! The residents' web app over plain HTTP/1.1, on both databases and a
+//! manual clock: sign-in by number and code (with its form token), a
+//! number nobody has registering with the privacy notice and waiting for
+//! verification, the noticeboard, reporting with the "same problem?" step
+//! and a retried submission that makes one issue, following it to a
+//! confirmation, the inbox, sessions ended from elsewhere, sign-out, the
+//! language switch, and what another resident may not see.
+
+use std::collections::BTreeMap;
+
+use cogov_proto::gateway::*;
+use cogov_proto::issues::*;
+use cogov_proto::organizations as org;
+
+use crate::both;
+use crate::support::*;
+
+both!(app_sign_in_report_and_follow, app_registration_and_sessions);
+
+/// A neighbour of the resident of a1, in the same courtyard.
+const PHONE_A1_NEIGHBOUR: &str = "13800000003";
+
+/// A phone's browser: its cookies, kept as the server sets them.
+struct Phone<'a> {
+    env: &'a Env,
+    cookies: BTreeMap<String, String>,
+}
+
+impl<'a> Phone<'a> {
+    fn new(env: &'a Env) -> Phone<'a> {
+        Phone {
+            env,
+            cookies: BTreeMap::new(),
+        }
+    }
+
+    async fn request(&mut self, method: &str, path: &str, body: &str) -> HttpReply {
+        let cookie = self
+            .cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ");
+        let mut headers = vec![("user-agent", "test phone browser")];
+        if !cookie.is_empty() {
+            headers.push(("cookie", &cookie));
+        }
+        let reply = http_exchange(self.env, method, path, &headers, body).await;
+        for set in reply.headers("set-cookie") {
+            let pair = set.split(';').next().unwrap();
+            let (k, v) = pair.split_once('=').unwrap();
+            if v.is_empty() || set.contains("Max-Age=0") {
+                self.cookies.remove(k);
+            } else {
+                self.cookies.insert(k.to_owned(), v.to_owned());
+            }
+        }
+        reply
+    }
+
+    async fn get(&mut self, path: &str) -> HttpReply {
+        self.request("GET", path, "").await
+    }
+
+    async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> HttpReply {
+        let body = fields
+            .iter()
+            .map(|(k, v)| format!("{k}={}", encode(v)))
+            .collect::<Vec<_>>()
+            .join("&");
+        self.request("POST", path, &body).await
+    }
+
+    /// Signs in with the number's next code; the answer to the code.
+    async fn sign_in(&mut self, phone: &str) -> HttpReply {
+        self.env.clock.advance(chrono::Duration::seconds(61));
+        let form = self.get("/app/sign-in").await;
+        assert_eq!(form.status, 200, "{}", form.body);
+        let before = self.env.phones.count(&e164(phone));
+        let asked = self
+            .post(
+                "/app/sign-in",
+                &[("csrf", &field(&form.body, "csrf")), ("phone", phone)],
+            )
+            .await;
+        assert_eq!(asked.status, 200, "{}", asked.body);
+        let code = self.env.phones.code(&e164(phone), before + 1).await;
+        self.post(
+            "/app/sign-in/code",
+            &[
+                ("csrf", &field(&asked.body, "csrf")),
+                ("phone", phone),
+                ("code", &code),
+            ],
+        )
+        .await
+    }
+}
+
+fn encode(v: &str) -> String {
+    v.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// The value of `name="field"`'s `value` in a page, as a browser reads
+/// it (markup escapes undone).
+fn field(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let at = html
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no {name} field in {html}"));
+    html[at + marker.len()..]
+        .split('"')
+        .next()
+        .unwrap()
+        .replace("&#34;", "\"")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+/// The issue id a report's answer sends the browser to.
+fn reported_issue(reply: &HttpReply) -> String {
+    assert_eq!(reply.status, 303, "{}", reply.body);
+    let location = reply.header("location").unwrap();
+    let id = location
+        .strip_prefix("/app/issues/")
+        .and_then(|r| r.strip_suffix("?reported=1"))
+        .unwrap_or_else(|| panic!("not an issue page: {location}"));
+    id.to_owned()
+}
+
+async fn count_issues(env: &Env, courtyard: &str) -> usize {
+    env.issues(env.street_admin())
+        .list_issues(ListIssuesRequest {
+            filter: format!("courtyard = \"{courtyard}\""),
+            page_size: 1000,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .issues
+        .len()
+}
+
+async fn app_sign_in_report_and_follow(env: Env) {
+    let w = World::build(&env).await;
+    env.orgs(env.street_admin())
+        .create_person(org::CreatePersonRequest {
+            person: Some(org::Person {
+                display_name: "张师傅".into(),
+                community: w.community_a.clone(),
+                courtyard: w.a1.clone(),
+                phone: PHONE_A1_NEIGHBOUR.into(),
+                ..Default::default()
+            }),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap();
+    let mut phone = Phone::new(&env);
+
+    // Signed out, every page sends you to sign in; the address people type
+    // goes home.
+    let home = phone.get("/app/home").await;
+    assert_eq!(home.status, 303);
+    assert_eq!(home.header("location").unwrap(), "/app/sign-in");
+    let slash = phone.get("/app/").await;
+    assert_eq!(slash.header("location").unwrap(), "/app/home");
+
+    // The sign-in page: Chinese first, no script allowed, not framed.
+    let form = phone.get("/app/sign-in").await;
+    assert_eq!(form.status, 200);
+    assert!(form.body.contains("<html lang=\"zh-CN\">"), "{}", form.body);
+    let csp = form.header("content-security-policy").unwrap();
+    assert!(csp.contains("default-src 'none'"), "{csp}");
+    assert!(!csp.contains("script-src"), "no script at all: {csp}");
+    assert!(!form.body.contains("<script"), "{}", form.body);
+    assert_eq!(form.header("x-frame-options").unwrap(), "DENY");
+
+    // The form token is bound to the browser: another site cannot post it.
+    let before = env.phones.count(&e164(PHONE_A1));
+    let forged = Phone::new(&env)
+        .post("/app/sign-in", &[("csrf", "guess"), ("phone", PHONE_A1)])
+        .await;
+    assert_eq!(forged.status, 403);
+    assert_eq!(env.phones.count(&e164(PHONE_A1)), before, "no code sent");
+
+    // A number that is not one is refused on the form, nothing sent.
+    let bad = phone
+        .post(
+            "/app/sign-in",
+            &[("csrf", &field(&form.body, "csrf")), ("phone", "12345")],
+        )
+        .await;
+    assert_eq!(bad.status, 400);
+    assert!(bad.body.contains("role=\"alert\""), "{}", bad.body);
+
+    // A wrong code: refused, no session.
+    env.clock.advance(chrono::Duration::seconds(61));
+    let form = phone.get("/app/sign-in").await;
+    let asked = phone
+        .post(
+            "/app/sign-in",
+            &[("csrf", &field(&form.body, "csrf")), ("phone", PHONE_A1)],
+        )
+        .await;
+    assert_eq!(asked.status, 200, "{}", asked.body);
+    let wrong = phone
+        .post(
+            "/app/sign-in/code",
+            &[
+                ("csrf", &field(&asked.body, "csrf")),
+                ("phone", PHONE_A1),
+                ("code", "000000"),
+            ],
+        )
+        .await;
+    assert_eq!(wrong.status, 401, "{}", wrong.body);
+    assert!(!phone.cookies.contains_key("cogov_resident"));
+
+    // The right code: a session cookie, httpOnly, for the app only.
+    let signed_in = phone.sign_in(PHONE_A1).await;
+    assert_eq!(signed_in.status, 303, "{}", signed_in.body);
+    assert_eq!(signed_in.header("location").unwrap(), "/app/home");
+    let set = signed_in
+        .headers("set-cookie")
+        .into_iter()
+        .find(|c| c.starts_with("cogov_resident="))
+        .unwrap();
+    for attribute in ["HttpOnly", "SameSite=Lax", "Path=/app"] {
+        assert!(set.contains(attribute), "{set}");
+    }
+    assert!(
+        phone.get("/app/sign-in").await.status == 303,
+        "signed in already"
+    );
+
+    // The noticeboard: who and where, the two-nos goal.
+    let home = phone.get("/app/home").await;
+    assert_eq!(home.status, 200, "{}", home.body);
+    assert!(home.body.contains("王阿姨"), "{}", home.body);
+    assert!(home.body.contains("two-nos-met"), "{}", home.body);
+    assert!(!home.body.contains("id=\"pending\""), "verified by staff");
+
+    // Reporting: a form token and a request id from the form.
+    let form = phone.get("/app/report").await;
+    assert_eq!(form.status, 200, "{}", form.body);
+    assert!(
+        form.body.contains("subItems/clutter_piling"),
+        "{}",
+        form.body
+    );
+    let csrf = field(&form.body, "csrf");
+    let request_id = field(&form.body, "request_id");
+    let report = |csrf: String, request_id: String, confirmed: &'static str| {
+        vec![
+            ("csrf", csrf),
+            ("request_id", request_id),
+            ("sub_item", "subItems/clutter_piling".to_owned()),
+            ("courtyard", w.a1.clone()),
+            ("title", "楼道堆物".to_owned()),
+            ("description", "三单元一楼堆满纸箱".to_owned()),
+            ("address_text", "3号楼".to_owned()),
+            ("confirmed", confirmed.to_owned()),
+        ]
+    };
+    let post = async |phone: &mut Phone<'_>, fields: Vec<(&'static str, String)>| {
+        let borrowed: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        phone.post("/app/report", &borrowed).await
+    };
+    // Without the form token nothing is reported.
+    let forged = post(&mut phone, report("guess".into(), request_id.clone(), "")).await;
+    assert_eq!(forged.status, 403);
+    assert_eq!(count_issues(&env, &w.a1).await, 0);
+    // No similar report open: it goes in at once.
+    let fields = report(csrf.clone(), request_id.clone(), "");
+    let first = reported_issue(&post(&mut phone, fields.clone()).await);
+    // A retry (a double tap, a reload) returns the same issue.
+    let again = reported_issue(&post(&mut phone, fields).await);
+    assert_eq!(first, again);
+    assert_eq!(count_issues(&env, &w.a1).await, 1);
+
+    // Someone else's report of the same problem first shows the open one.
+    let mut neighbour = Phone::new(&env);
+    assert_eq!(neighbour.sign_in(PHONE_A1_NEIGHBOUR).await.status, 303);
+    let form = neighbour.get("/app/report").await;
+    let csrf = field(&form.body, "csrf");
+    let second_id = field(&form.body, "request_id");
+    assert_ne!(second_id, request_id, "each form its own request id");
+    let similar = post(&mut neighbour, report(csrf.clone(), second_id.clone(), "")).await;
+    assert_eq!(similar.status, 200, "{}", similar.body);
+    assert!(
+        similar.body.contains(&format!("/app/issues/{first}")),
+        "{}",
+        similar.body
+    );
+    assert_eq!(count_issues(&env, &w.a1).await, 1, "nothing reported yet");
+    // … and reports only when the resident says it is another problem.
+    let second =
+        reported_issue(&post(&mut neighbour, report(csrf.clone(), second_id, "yes")).await);
+    assert_ne!(second, first);
+    assert_eq!(count_issues(&env, &w.a1).await, 2);
+    // A sub-item that is none: refused with the form kept, nothing stored.
+    let form = phone.get("/app/report").await;
+    let csrf = field(&form.body, "csrf");
+    let mut bad = report(csrf.clone(), field(&form.body, "request_id"), "yes");
+    bad[2].1 = "subItems/nonsense".into();
+    let refused = post(&mut phone, bad).await;
+    assert_eq!(refused.status, 400, "{}", refused.body);
+    assert!(
+        refused.body.contains("三单元一楼堆满纸箱"),
+        "the form is kept"
+    );
+    assert_eq!(count_issues(&env, &w.a1).await, 2);
+
+    // My reports list mine, not the neighbour's.
+    let mine = phone.get("/app/reports").await;
+    assert_eq!(mine.status, 200);
+    assert!(mine.body.contains(&first));
+    assert!(!mine.body.contains(&second));
+
+    // The issue page: mine, nothing to confirm yet.
+    let page = phone.get(&format!("/app/issues/{first}")).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("三单元一楼堆满纸箱"));
+    assert!(!page.body.contains("confirm-form"));
+
+    // Staff take it up and the firm resolves it: the reporter is told,
+    // and may confirm.
+    let name = format!("issues/{first}");
+    let mut staff = env.issues(env.street_admin());
+    staff
+        .acknowledge_issue(AcknowledgeIssueRequest {
+            name: name.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    staff
+        .dispatch_issue(DispatchIssueRequest {
+            name: name.clone(),
+            assignee: w.firm_a.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let mut firm = env.issues(key(&w.key_a));
+    firm.start_issue(StartIssueRequest {
+        name: name.clone(),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    firm.resolve_issue(ResolveIssueRequest {
+        name: name.clone(),
+        note: "纸箱已清走".into(),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let page = phone.get(&format!("/app/issues/{first}")).await;
+    assert!(page.body.contains("confirm-form"), "{}", page.body);
+    assert!(page.body.contains("纸箱已清走"));
+    assert!(
+        page.body.contains("Firm A"),
+        "the assignee by name: {}",
+        page.body
+    );
+    let mut told = false;
+    for _ in 0..100 {
+        let inbox = phone.get("/app/inbox").await;
+        assert_eq!(inbox.status, 200);
+        if inbox.body.contains(&format!("/app/issues/{first}")) {
+            told = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(told, "the inbox tells of the fix");
+
+    // A stale page's etag cannot confirm; the page's own can.
+    let csrf = field(&page.body, "csrf");
+    let etag = field(&page.body, "etag");
+    let stale = phone
+        .post(
+            &format!("/app/issues/{first}/confirm"),
+            &[
+                ("csrf", &csrf),
+                ("etag", "\"stale\""),
+                ("satisfaction", "5"),
+            ],
+        )
+        .await;
+    assert_eq!(stale.status, 409, "{}", stale.body);
+    let confirmed = phone
+        .post(
+            &format!("/app/issues/{first}/confirm"),
+            &[
+                ("csrf", &csrf),
+                ("etag", &etag),
+                ("satisfaction", "4"),
+                ("text", "谢谢"),
+            ],
+        )
+        .await;
+    assert_eq!(confirmed.status, 303, "{}", confirmed.body);
+    let issue = staff
+        .get_issue(GetIssueRequest { name: name.clone() })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(issue.state, IssueState::Closed as i32);
+    assert_eq!(issue.confirmation.unwrap().satisfaction, 4);
+    let page = phone.get(&format!("/app/issues/{first}")).await;
+    assert!(page.body.contains("★★★★☆"), "{}", page.body);
+
+    // Another resident, of another courtyard and community, cannot open it.
+    let mut other = Phone::new(&env);
+    assert_eq!(other.sign_in(PHONE_B1).await.status, 303);
+    let theirs = other.get(&format!("/app/issues/{first}")).await;
+    assert_ne!(theirs.status, 200);
+    assert!(!theirs.body.contains("三单元一楼堆满纸箱"));
+    assert!(!theirs.body.contains("王阿姨"));
+    // Nor act on it with their own session's token.
+    let their_csrf = field(&other.get("/app/me").await.body, "csrf");
+    let comment = other
+        .post(
+            &format!("/app/issues/{first}/comment"),
+            &[("csrf", &their_csrf), ("text", "hi")],
+        )
+        .await;
+    assert_ne!(comment.status, 303);
+    // A form token is its session's: mine does not work in their browser.
+    let crossed = other
+        .post(
+            &format!("/app/issues/{first}/comment"),
+            &[("csrf", &csrf), ("text", "hi")],
+        )
+        .await;
+    assert_eq!(crossed.status, 403);
+
+    // The language switch returns to the app page it came from, only.
+    let en = phone.get("/app/language/en?back=/app/reports").await;
+    assert_eq!(en.header("location").unwrap(), "/app/reports");
+    let english = phone.get("/app/reports").await;
+    assert!(english.body.contains("<html lang=\"en\">"));
+    assert!(english.body.contains("My reports"));
+    let away = phone.get("/app/language/en?back=//evil.example/").await;
+    assert_eq!(away.header("location").unwrap(), "/app/home");
+}
+
+async fn app_registration_and_sessions(env: Env) {
+    let w = World::build(&env).await;
+    let newcomer = "139 1234 5678";
+
+    // A number nobody has: the code leads to registration.
+    let mut phone = Phone::new(&env);
+    let answer = phone.sign_in(newcomer).await;
+    assert_eq!(answer.status, 303, "{}", answer.body);
+    assert_eq!(answer.header("location").unwrap(), "/app/register");
+    assert!(!phone.cookies.contains_key("cogov_resident"));
+    let form = phone.get("/app/register").await;
+    assert_eq!(form.status, 200, "{}", form.body);
+    assert!(form.body.contains(&w.a1), "the courtyards to choose from");
+    let version = field(&form.body, "notice_version");
+    assert!(!version.is_empty());
+
+    // Without consent nothing is registered.
+    let csrf = field(&form.body, "csrf");
+    let fields = |consent: &'static str| {
+        vec![
+            ("csrf", csrf.clone()),
+            ("display_name", "新居民".to_owned()),
+            ("courtyard", w.a1.clone()),
+            ("notice_version", version.clone()),
+            ("consent", consent.to_owned()),
+        ]
+    };
+    let post = async |phone: &mut Phone<'_>, fields: Vec<(&'static str, String)>| {
+        let borrowed: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        phone.post("/app/register", &borrowed).await
+    };
+    let refused = post(&mut phone, fields("")).await;
+    assert_eq!(refused.status, 400, "{}", refused.body);
+    assert!(refused.body.contains("新居民"), "the form is kept");
+    let registry = |env: &Env| {
+        let mut orgs = env.orgs(env.street_admin());
+        async move {
+            orgs.list_persons(org::ListPersonsRequest {
+                page_size: 1000,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .persons
+            .into_iter()
+            .filter(|p| p.display_name == "新居民")
+            .count()
+        }
+    };
+    assert_eq!(registry(&env).await, 0);
+
+    // With consent: registered, signed in, waiting for verification.
+    let csrf2 = field(&refused.body, "csrf");
+    let mut with_consent = fields("yes");
+    with_consent[0].1 = csrf2;
+    let registered = post(&mut phone, with_consent).await;
+    assert_eq!(registered.status, 303, "{}", registered.body);
+    assert_eq!(registered.header("location").unwrap(), "/app/home");
+    assert!(
+        !phone.cookies.contains_key("cogov_ticket"),
+        "the ticket is spent"
+    );
+    assert_eq!(registry(&env).await, 1);
+    let home = phone.get("/app/home").await;
+    assert!(home.body.contains("id=\"pending\""), "{}", home.body);
+
+    // The resident of a1 signs in on two devices; the app's session is one
+    // of theirs, listed and ended like the others.
+    let mut first = Phone::new(&env);
+    assert_eq!(first.sign_in(PHONE_A1).await.status, 303);
+    let mut second = Phone::new(&env);
+    assert_eq!(second.sign_in(PHONE_A1).await.status, 303);
+    let me = first.get("/app/me").await;
+    assert_eq!(me.status, 200);
+    assert_eq!(
+        me.body.matches("test phone browser").count(),
+        2,
+        "{}",
+        me.body
+    );
+    let sessions = env
+        .residents(env.street_admin())
+        .list_resident_sessions(ListResidentSessionsRequest {
+            parent: w.resident_a1.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .sessions;
+    assert_eq!(sessions.len(), 2);
+    assert!(sessions.iter().all(|s| s.device.starts_with("web · ")));
+
+    // Ending the other device from the first: the second is signed out at
+    // its next page.
+    let other = me
+        .body
+        .split("/app/me/sessions/")
+        .nth(1)
+        .and_then(|r| r.split('/').next())
+        .unwrap()
+        .to_owned();
+    let ended = first
+        .post(
+            &format!("/app/me/sessions/{other}/end"),
+            &[("csrf", &field(&me.body, "csrf"))],
+        )
+        .await;
+    assert_eq!(ended.status, 303, "{}", ended.body);
+    let gone = second.get("/app/home").await;
+    assert_eq!(gone.status, 303);
+    assert_eq!(gone.header("location").unwrap(), "/app/sign-in");
+    assert_eq!(first.get("/app/home").await.status, 200);
+
+    // A session lasts 30 days unless used: a page a day keeps it.
+    for _ in 0..3 {
+        env.clock.advance(chrono::Duration::days(20));
+        assert_eq!(first.get("/app/home").await.status, 200);
+    }
+
+    // The export is a download of the resident's data.
+    let me = first.get("/app/me").await;
+    let export = first
+        .post("/app/me/export", &[("csrf", &field(&me.body, "csrf"))])
+        .await;
+    assert_eq!(export.status, 200, "{}", export.body);
+    assert!(
+        export
+            .header("content-disposition")
+            .unwrap()
+            .starts_with("attachment")
+    );
+    assert!(export.body.contains("王阿姨"), "{}", export.body);
+
+    // Signing out ends the session server-side: the old cookie is dead.
+    let kept = first.cookies.clone();
+    let out = first
+        .post("/app/sign-out", &[("csrf", &field(&me.body, "csrf"))])
+        .await;
+    assert_eq!(out.status, 303, "{}", out.body);
+    assert!(!first.cookies.contains_key("cogov_resident"));
+    first.cookies = kept;
+    assert_eq!(first.get("/app/home").await.status, 303);
+
+    // Staff ending a session, and a made-up cookie, are the same.
+    let mut forged = Phone::new(&env);
+    forged.cookies.insert(
+        "cogov_resident".into(),
+        format!("cgw_{}.AAAA", uuid::Uuid::now_v7().simple()),
+    );
+    assert_eq!(forged.get("/app/home").await.status, 303);
+}
