@@ -1087,9 +1087,11 @@ pub const TABLE: &[(&str, Kinds, bool)] = &[
         EVERYONE,
         READ,
     ),
+    // A resident lists only their own record (the service filters): how
+    // the residents' app finds the volunteer to sign up as.
     (
         "/cogov.volunteers.v1.VolunteersService/ListVolunteers",
-        STAFF_AND_PARTNERS,
+        EVERYONE,
         READ,
     ),
     (

@@ -13,6 +13,7 @@
 //! tokens), [`words`] (zh-CN and English), [`view`] (the frame, errors),
 //! [`pages`] (one module per page).
 
+pub mod icons;
 pub mod pages;
 pub mod session;
 pub mod view;
@@ -69,6 +70,15 @@ pub fn router(gw: Gateway, front: Arc<Front>) -> axum::Router {
         .route("/reports", get(reports::list))
         .route("/issues/{id}", get(reports::page))
         .route("/issues/{id}/{action}", post(reports::act))
+        .route("/activities", get(activities::list))
+        .route("/activities/{id}", get(activities::page))
+        .route("/activities/{id}/{action}", post(activities::act))
+        .route("/volunteer", post(activities::become_volunteer))
+        .route("/council", get(council::page))
+        .route("/topics/{id}", get(council::topic))
+        .route("/topics/{id}/{action}", post(council::topic_act))
+        .route("/polls/{id}", get(council::poll))
+        .route("/polls/{id}/vote", post(council::vote))
         .route("/inbox", get(inbox::page).post(inbox::mark_read))
         .route("/me", get(me::page))
         .route("/me/sessions/{id}/end", post(me::end_session))

@@ -35,6 +35,13 @@ impl Frame {
     }
 }
 
+impl Frame {
+    /// The icon `name`'s markup.
+    pub fn icon(&self, name: &str) -> &'static str {
+        super::icons::icon(name)
+    }
+}
+
 /// The other languages, each with the link that switches to it and comes
 /// back to `here`.
 pub fn languages(t: &Catalog, here: &str) -> Vec<(&'static str, String, String)> {

@@ -11,7 +11,7 @@ use cogov_proto::organizations::{GetCourtyardRequest, PersonVerification};
 use cogov_proto::volunteers::{ActivityState, ListActivitiesRequest};
 
 use super::{IssueCard, Taxonomy, me};
-use crate::app::view::{Failure, Frame, render, time};
+use crate::app::view::{Failure, Frame, id_of, render, time};
 use crate::app::{Resident, Shared};
 
 /// A two-nos item: its label and whether it is met.
@@ -26,6 +26,8 @@ pub struct TwoNosLine {
 
 /// An activity on the noticeboard.
 pub struct ActivityLine {
+    /// Its id.
+    pub id: String,
     /// Its title.
     pub title: String,
     /// When it starts.
@@ -34,6 +36,8 @@ pub struct ActivityLine {
 
 /// A council topic on the noticeboard.
 pub struct TopicLine {
+    /// Its id.
+    pub id: String,
     /// Its title.
     pub title: String,
     /// Where it stands, in words.
@@ -135,12 +139,10 @@ pub async fn page(State(_app): State<Shared>, resident: Resident) -> Result<Resp
             calls
                 .volunteers()
                 .list_activities(ListActivitiesRequest {
-                    page_size: 5,
-                    filter: format!(
-                        "community = \"{}\" AND state = {}",
-                        person.community,
-                        ActivityState::Published.as_str_name()
-                    ),
+                    // Activities are open to the whole street.
+                    page_size: 3,
+                    filter: format!("state = {}", ActivityState::Published.as_str_name()),
+                    order_by: "start_time".into(),
                     ..Default::default()
                 })
                 .await
@@ -185,6 +187,7 @@ pub async fn page(State(_app): State<Shared>, resident: Resident) -> Result<Resp
         activities: activities
             .iter()
             .map(|a| ActivityLine {
+                id: id_of(&a.name).to_owned(),
                 title: a.title.clone(),
                 start: time(a.start_time.as_ref()),
             })
@@ -192,6 +195,7 @@ pub async fn page(State(_app): State<Shared>, resident: Resident) -> Result<Resp
         topics: topics
             .iter()
             .map(|topic| TopicLine {
+                id: id_of(&topic.name).to_owned(),
                 title: topic.title.clone(),
                 state: t.label(
                     TopicState::try_from(topic.state)

@@ -1,7 +1,9 @@
 //! One module per app page, each with its handlers and the view it renders
 //! from `templates/app/`.
 
+pub mod activities;
 pub mod assets;
+pub mod council;
 pub mod home;
 pub mod inbox;
 pub mod me;
@@ -92,16 +94,9 @@ impl Taxonomy {
     }
 }
 
-/// The icon of a category: a character every phone has, beside its words.
+/// The icon of a category, beside its words.
 pub fn category_icon(category: &str) -> &'static str {
-    match id_of(category) {
-        "environment" => "🧹",
-        "parking_traffic" => "🚲",
-        "infrastructure" => "🔧",
-        "safety" => "🧯",
-        "services" => "🤝",
-        _ => "📌",
-    }
+    super::icons::icon(id_of(category))
 }
 
 /// The resident's own person record.
