@@ -15,7 +15,11 @@ use cogov_proto::organizations as org;
 use crate::both;
 use crate::support::*;
 
-both!(app_sign_in_report_and_follow, app_registration_and_sessions);
+both!(
+    app_sign_in_report_and_follow,
+    app_registration_and_sessions,
+    app_activities_and_council
+);
 
 /// A neighbour of the resident of a1, in the same courtyard.
 const PHONE_A1_NEIGHBOUR: &str = "13800000003";
@@ -609,4 +613,444 @@ async fn app_registration_and_sessions(env: Env) {
         format!("cgw_{}.AAAA", uuid::Uuid::now_v7().simple()),
     );
     assert_eq!(forged.get("/app/home").await.status, 303);
+}
+
+/// Posts `fields` (repeated keys allowed) to `path`.
+async fn post_fields(phone: &mut Phone<'_>, path: &str, fields: &[(String, String)]) -> HttpReply {
+    let borrowed: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    phone.post(path, &borrowed).await
+}
+
+async fn app_activities_and_council(env: Env) {
+    use cogov_proto::deliberation as d;
+    use cogov_proto::deliberation::deliberation_service_client::DeliberationServiceClient;
+    use cogov_proto::volunteers as v;
+    use cogov_proto::volunteers::volunteers_service_client::VolunteersServiceClient;
+
+    let w = World::build(&env).await;
+    env.orgs(env.street_admin())
+        .create_person(org::CreatePersonRequest {
+            person: Some(org::Person {
+                display_name: "张师傅".into(),
+                community: w.community_a.clone(),
+                courtyard: w.a1.clone(),
+                phone: PHONE_A1_NEIGHBOUR.into(),
+                ..Default::default()
+            }),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap();
+    let ts = |hours: i64| {
+        Some(cogov_kit::convert::timestamp(
+            env.clock.now() + chrono::Duration::hours(hours),
+        ))
+    };
+
+    // Staff publish an activity with one place and a waitlist.
+    let mut staff_v =
+        VolunteersServiceClient::with_interceptor(env.gateway.channel.clone(), env.street_admin());
+    let activity = staff_v
+        .create_activity(v::CreateActivityRequest {
+            activity: Some(v::Activity {
+                title: "楼道大扫除".into(),
+                community: w.community_a.clone(),
+                courtyard: w.a1.clone(),
+                organizing_organization: w.firm_a.clone(),
+                start_time: ts(48),
+                end_time: ts(50),
+                capacity: 1,
+                waitlist_capacity: 2,
+                ..Default::default()
+            }),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    staff_v
+        .publish_activity(v::PublishActivityRequest {
+            name: activity.name.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let activity_page = format!(
+        "/app/activities/{}",
+        activity.name.rsplit('/').next().unwrap()
+    );
+
+    // Two neighbours become volunteers in the app and sign up: one place,
+    // then the waitlist.
+    let mut a1 = Phone::new(&env);
+    assert_eq!(a1.sign_in(PHONE_A1).await.status, 303);
+    let mut neighbour = Phone::new(&env);
+    assert_eq!(neighbour.sign_in(PHONE_A1_NEIGHBOUR).await.status, 303);
+    for phone in [&mut a1, &mut neighbour] {
+        let list = phone.get("/app/activities").await;
+        assert_eq!(list.status, 200, "{}", list.body);
+        assert!(list.body.contains(&activity_page), "{}", list.body);
+        assert!(list.body.contains("become-volunteer"));
+        let made = phone
+            .post("/app/volunteer", &[("csrf", &field(&list.body, "csrf"))])
+            .await;
+        assert_eq!(made.status, 303, "{}", made.body);
+        let list = phone.get("/app/activities").await;
+        assert!(list.body.contains("id=\"my-hours\""), "{}", list.body);
+        let page = phone.get(&activity_page).await;
+        let signed = phone
+            .post(
+                &format!("{activity_page}/signup"),
+                &[
+                    ("csrf", &field(&page.body, "csrf")),
+                    ("request_id", &field(&page.body, "request_id")),
+                ],
+            )
+            .await;
+        assert_eq!(signed.status, 303, "{}", signed.body);
+        // A retried sign-up is the same sign-up.
+        let again = phone
+            .post(
+                &format!("{activity_page}/signup"),
+                &[
+                    ("csrf", &field(&page.body, "csrf")),
+                    ("request_id", &field(&page.body, "request_id")),
+                ],
+            )
+            .await;
+        assert_eq!(again.status, 303, "{}", again.body);
+    }
+    let mine = a1.get(&activity_page).await;
+    assert!(mine.body.contains("id=\"signup-state\""), "{}", mine.body);
+    assert!(
+        !mine.body.contains("id=\"position\""),
+        "confirmed, not waiting"
+    );
+    let theirs = neighbour.get(&activity_page).await;
+    assert!(
+        theirs.body.contains("id=\"position\">1<"),
+        "{}",
+        theirs.body
+    );
+    // The first cancels: the neighbour moves up and is told.
+    let cancelled = a1
+        .post(
+            &format!("{activity_page}/cancel"),
+            &[
+                ("csrf", &field(&mine.body, "csrf")),
+                ("signup", &field(&mine.body, "signup")),
+                ("etag", &field(&mine.body, "etag")),
+            ],
+        )
+        .await;
+    assert_eq!(cancelled.status, 303, "{}", cancelled.body);
+    let theirs = neighbour.get(&activity_page).await;
+    assert!(!theirs.body.contains("id=\"position\""), "{}", theirs.body);
+    assert!(theirs.body.contains("cancel-signup"));
+    let mut told = false;
+    for _ in 0..100 {
+        let inbox = neighbour.get("/app/inbox").await;
+        if inbox.body.contains("楼道大扫除") {
+            told = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(told, "the neighbour's inbox tells of the place");
+
+    // The council of a1: a proposed topic to co-sign, one in discussion
+    // with a poll in each of the eight methods.
+    let mut staff_d = DeliberationServiceClient::with_interceptor(
+        env.gateway.channel.clone(),
+        env.street_admin(),
+    );
+    let council = staff_d
+        .create_council(d::CreateCouncilRequest {
+            council: Some(d::Council {
+                display_name: "a1 议事会".into(),
+                place: w.a1.clone(),
+                support_threshold: 2,
+                ..Default::default()
+            }),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .name;
+    let topic = |title: &str| d::CreateTopicRequest {
+        topic: Some(d::Topic {
+            council: council.clone(),
+            title: title.into(),
+            description: "大家说说".into(),
+            ..Default::default()
+        }),
+        request_id: String::new(),
+    };
+    let proposed = staff_d
+        .create_topic(topic("夜间停车"))
+        .await
+        .unwrap()
+        .into_inner();
+    let discussed = staff_d
+        .create_topic(topic("先修哪里"))
+        .await
+        .unwrap()
+        .into_inner();
+    staff_d
+        .schedule_topic(d::ScheduleTopicRequest {
+            name: discussed.name.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    staff_d
+        .open_topic_discussion(d::OpenTopicDiscussionRequest {
+            name: discussed.name.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let options = |keys: &[&str]| -> Vec<d::PollOption> {
+        keys.iter()
+            .enumerate()
+            .map(|(i, k)| d::PollOption {
+                key: k.to_string(),
+                title: k.to_uppercase(),
+                time: keys.contains(&"t1").then(|| cogov_proto::common::Interval {
+                    start_time: ts(24 + i as i64),
+                    end_time: ts(25 + i as i64),
+                }),
+            })
+            .collect()
+    };
+    // (method, options, the ballot the app's form sends)
+    type Ballot = Vec<(&'static str, &'static str)>;
+    let ballots: Vec<(d::PollMethod, Vec<d::PollOption>, Ballot)> = vec![
+        (d::PollMethod::Proposal, vec![], vec![("choice", "agree")]),
+        (d::PollMethod::Consent, vec![], vec![("choice", "consent")]),
+        (
+            d::PollMethod::Choose,
+            options(&["a", "b", "c"]),
+            vec![("choice", "a"), ("choice", "c")],
+        ),
+        (
+            d::PollMethod::Score,
+            options(&["a", "b"]),
+            vec![("score.a", "5"), ("score.b", "0")],
+        ),
+        (
+            d::PollMethod::RankedChoice,
+            options(&["a", "b", "c"]),
+            vec![("rank.a", "2"), ("rank.b", ""), ("rank.c", "1")],
+        ),
+        (
+            d::PollMethod::DotVote,
+            options(&["a", "b"]),
+            vec![("dots.a", "3"), ("dots.b", "2")],
+        ),
+        (
+            d::PollMethod::Count,
+            vec![],
+            vec![("choice", "count_me_in")],
+        ),
+        (
+            d::PollMethod::TimePoll,
+            options(&["t1", "t2"]),
+            vec![("time.t1", "2"), ("time.t2", "0")],
+        ),
+    ];
+    let mut polls = Vec::new();
+    for (method, options, _) in &ballots {
+        let p = staff_d
+            .create_poll(d::CreatePollRequest {
+                poll: Some(d::Poll {
+                    topic: discussed.name.clone(),
+                    title: format!("poll {}", method.as_str_name()),
+                    method: *method as i32,
+                    options: options.clone(),
+                    min_choices: 1,
+                    max_choices: 2,
+                    dots_per_voter: 5,
+                    count_target: 3,
+                    close_time: ts(24 * 7),
+                    eligibility: d::Eligibility::Residents as i32,
+                    results_visibility: d::ResultsVisibility::AfterVoting as i32,
+                    ..Default::default()
+                }),
+                request_id: String::new(),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        staff_d
+            .open_poll(d::OpenPollRequest {
+                name: p.name.clone(),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        polls.push(p.name);
+    }
+
+    let council_page = a1.get("/app/council").await;
+    assert_eq!(council_page.status, 200, "{}", council_page.body);
+    for p in &polls {
+        assert!(council_page.body.contains(&format!("/app/{p}")), "{p}");
+    }
+
+    // Co-signing the proposed topic counts once.
+    let topic_page = format!("/app/{}", proposed.name);
+    let page = a1.get(&topic_page).await;
+    assert!(page.body.contains("id=\"co-sign\""), "{}", page.body);
+    let signed = a1
+        .post(
+            &format!("{topic_page}/support"),
+            &[("csrf", &field(&page.body, "csrf"))],
+        )
+        .await;
+    assert_eq!(signed.status, 303, "{}", signed.body);
+    let support = staff_d
+        .get_topic(d::GetTopicRequest {
+            name: proposed.name.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .support_count;
+    assert_eq!(support, 1);
+
+    // An opinion and a reply to it, shown without names.
+    let topic_page = format!("/app/{}", discussed.name);
+    let page = a1.get(&topic_page).await;
+    let said = a1
+        .post(
+            &format!("{topic_page}/opinion"),
+            &[
+                ("csrf", &field(&page.body, "csrf")),
+                ("request_id", &field(&page.body, "request_id")),
+                ("stance", "STANCE_SUPPORT"),
+                ("text", "先修屋顶"),
+            ],
+        )
+        .await;
+    assert_eq!(said.status, 303, "{}", said.body);
+    let page = neighbour.get(&topic_page).await;
+    assert!(page.body.contains("先修屋顶"), "{}", page.body);
+    assert!(!page.body.contains("王阿姨"), "no names in the discussion");
+    let opinion = page
+        .body
+        .split("name=\"reply_to\" value=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .unwrap()
+        .to_owned();
+    let replied = neighbour
+        .post(
+            &format!("{topic_page}/opinion"),
+            &[
+                ("csrf", &field(&page.body, "csrf")),
+                ("request_id", &uuid::Uuid::new_v4().to_string()),
+                ("reply_to", &opinion),
+                ("stance", "STANCE_CONCERN"),
+                ("text", "屋顶要等天晴"),
+            ],
+        )
+        .await;
+    assert_eq!(replied.status, 303, "{}", replied.body);
+    let page = a1.get(&topic_page).await;
+    let thread = page
+        .body
+        .split("class=\"replies\"")
+        .nth(1)
+        .unwrap_or_default();
+    assert!(
+        thread.contains("屋顶要等天晴"),
+        "the reply under its opinion"
+    );
+
+    // A ballot in each method, from the form each poll shows; the result
+    // (shown after voting) read back over gRPC as the same resident.
+    let mut as_a1 = DeliberationServiceClient::with_interceptor(
+        env.gateway.channel.clone(),
+        env.resident(PHONE_A1).await,
+    );
+    for ((method, _, ballot), poll) in ballots.iter().zip(&polls) {
+        let path = format!("/app/{poll}");
+        let page = a1.get(&path).await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        assert!(
+            page.body.contains("id=\"result-hidden\""),
+            "not before voting"
+        );
+        for (input, value) in ballot {
+            if input.contains('.') {
+                assert!(
+                    page.body.contains(&format!("name=\"{input}\"")),
+                    "{method:?}: no {input} input in {}",
+                    page.body
+                );
+            } else {
+                assert!(
+                    page.body
+                        .contains(&format!("name=\"choice\" value=\"{value}\"")),
+                    "{method:?}: no choice {value} in {}",
+                    page.body
+                );
+            }
+        }
+        let mut fields = vec![
+            ("csrf".to_owned(), field(&page.body, "csrf")),
+            ("request_id".to_owned(), field(&page.body, "request_id")),
+        ];
+        if *method == d::PollMethod::DotVote {
+            // Over the budget: refused, nothing cast.
+            let mut over = fields.clone();
+            over.push(("dots.a".into(), "6".into()));
+            let refused = post_fields(&mut a1, &format!("{path}/vote"), &over).await;
+            assert_eq!(refused.status, 400, "{}", refused.body);
+        }
+        fields.extend(ballot.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        let cast = post_fields(&mut a1, &format!("{path}/vote"), &fields).await;
+        assert_eq!(cast.status, 303, "{method:?}: {}", cast.body);
+        let page = a1.get(&format!("{path}?voted=1")).await;
+        assert!(page.body.contains("id=\"voted\""));
+        assert!(
+            page.body.contains("id=\"result\""),
+            "{method:?}: {}",
+            page.body
+        );
+        let result = as_a1
+            .get_poll_result(d::GetPollResultRequest { poll: poll.clone() })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(result.participants, 1, "{method:?}");
+    }
+
+    // A resident still waiting for verification may not volunteer.
+    let mut newcomer = Phone::new(&env);
+    assert_eq!(newcomer.sign_in("139 8765 4321").await.status, 303);
+    let form = newcomer.get("/app/register").await;
+    let registered = newcomer
+        .post(
+            "/app/register",
+            &[
+                ("csrf", &field(&form.body, "csrf")),
+                ("display_name", "新来的"),
+                ("courtyard", &w.a1),
+                ("notice_version", &field(&form.body, "notice_version")),
+                ("consent", "yes"),
+            ],
+        )
+        .await;
+    assert_eq!(registered.status, 303, "{}", registered.body);
+    let list = newcomer.get("/app/activities").await;
+    let refused = newcomer
+        .post("/app/volunteer", &[("csrf", &field(&list.body, "csrf"))])
+        .await;
+    assert_eq!(refused.status, 409, "{}", refused.body);
 }
