@@ -157,6 +157,12 @@ pub struct GatewayArgs {
     /// and kept in the gateway's database, shared by its replicas.
     #[arg(long, env = "COGOV_RESIDENT_TOKEN_SECRET", hide_env_values = true)]
     pub resident_token_secret: Option<String>,
+    /// Where photos of issues are kept: `s3://bucket` (an S3-compatible
+    /// store: MinIO, Aliyun OSS, Tencent COS; endpoint and credentials
+    /// from AWS_ENDPOINT, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
+    /// AWS_REGION, AWS_ALLOW_HTTP) or a folder. Unset: uploads are refused.
+    #[arg(long, env = "COGOV_MEDIA_STORE")]
+    pub media_store: Option<String>,
 }
 
 impl GatewayArgs {
@@ -178,7 +184,17 @@ impl GatewayArgs {
             sign_in_http_url: None,
             sign_in_http_secret: None,
             resident_token_secret: None,
+            media_store: None,
         }
+    }
+
+    /// Where photos are kept, as these settings say.
+    pub fn media(&self) -> Result<Option<cogov_gateway::media::Media>, String> {
+        self.media_store
+            .as_deref()
+            .filter(|s| !s.is_empty())
+            .map(|s| cogov_gateway::media::Media::from_setting(s).map_err(|e| e.to_string()))
+            .transpose()
     }
 
     /// How residents sign in, as these settings say.
@@ -384,9 +400,12 @@ impl Role {
                     volunteers: lazy_channel(&links.volunteers_addr)?,
                     deliberation: lazy_channel(&links.deliberation_addr)?,
                 };
-                let gw =
+                let mut gw =
                     cogov_gateway::Gateway::new(ctx, directory, auth, tokens, gateway.settings())
                         .with_residents(gateway.residents()?);
+                if let Some(media) = gateway.media()? {
+                    gw = gw.with_media(media);
+                }
                 gw.start_consumers(bus).await.map_err(consumer)?;
                 gw.server(backends)
             }

@@ -66,7 +66,10 @@ pub async fn run(args: UpArgs) -> Result<(), String> {
     // The services accept only principals the gateway (or the demo loader)
     // signed with this per-process secret.
     let auth = Authenticator::new(internal_secret.as_bytes(), None, clock.clone());
-    let gateway = GatewayArgs::development(random_secret());
+    let gateway = GatewayArgs {
+        media_store: Some(args.data_dir.join("media").display().to_string()),
+        ..GatewayArgs::development(random_secret())
+    };
     let tokens = PageTokens::new(random_secret().as_bytes());
     let shutdown = shutdown_on_signals();
     let timings = ShutdownTimings {
@@ -246,6 +249,7 @@ fn print_banner(addrs: &[(Role, SocketAddr)], healthy: Duration, admin_token: &s
     println!();
     println!("  gateway        grpc://{gateway}   (every API; gRPC-Web too)");
     println!("  console        http://{gateway}/console   (staff web pages)");
+    println!("  residents      http://{gateway}/app       (residents' web app, for phones)");
     println!(
         "  metrics        http://{}:{}/metrics",
         gateway.ip(),

@@ -259,6 +259,12 @@ impl Front {
         track(response, permit, pending)
     }
 
+    /// Who a request's credential says the caller is, for the gateway's
+    /// plain-HTTP doors (the photo upload); `None` without one.
+    pub async fn caller(&self, headers: &HeaderMap) -> Result<Option<Principal>> {
+        Ok(self.authenticate(headers).await?.map(|a| a.principal))
+    }
+
     async fn authenticate(&self, headers: &HeaderMap) -> Result<Option<Authenticated>> {
         let Some(credential) = credentials::from_headers(headers)? else {
             return Ok(None);

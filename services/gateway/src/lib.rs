@@ -22,6 +22,7 @@ pub mod events;
 pub mod front;
 pub mod keys;
 pub mod limits;
+pub mod media;
 pub mod migration;
 pub mod open311;
 pub mod paging;
@@ -81,6 +82,8 @@ pub struct Gateway {
     /// The services behind the gateway, once it serves (a resident's
     /// export reads from each).
     pub backends: Arc<std::sync::OnceLock<Backends>>,
+    /// Where photos are kept; none, and uploads are refused.
+    pub media: Option<media::Media>,
 }
 
 impl Gateway {
@@ -101,6 +104,7 @@ impl Gateway {
             feed: events::Feed::default(),
             residents: Arc::new(residents::Residents::new(residents::Config::default())),
             backends: Arc::default(),
+            media: None,
         }
     }
 
@@ -108,6 +112,12 @@ impl Gateway {
     /// sign-in by phone is off).
     pub fn with_residents(mut self, config: residents::Config) -> Self {
         self.residents = Arc::new(residents::Residents::new(config));
+        self
+    }
+
+    /// The gateway keeping photos in `media`.
+    pub fn with_media(mut self, media: media::Media) -> Self {
+        self.media = Some(media);
         self
     }
 
@@ -127,11 +137,23 @@ impl Gateway {
         let open311 = open311::router(self.clone(), backends.clone(), sink.clone());
         let front = Arc::new(front::Front::new(self.clone(), backends, sink.clone()));
         let app = app::router(self.clone(), front.clone());
+        let photos = axum::Router::new()
+            .route("/media", axum::routing::post(media::upload::upload))
+            .layer(axum::extract::DefaultBodyLimit::max(
+                media::photo::Bounds::default().max_bytes + 1,
+            ))
+            .with_state(media::upload::Door {
+                gw: self.clone(),
+                front: front.clone(),
+            })
+            .route("/media/{file}", get(media::links::serve))
+            .with_state(self.clone());
         let console = console::router(self, front.clone(), sink);
         let router = axum::Router::new()
             .nest("/open311/v2", open311)
             .nest("/console", console)
             .nest("/app", app)
+            .merge(photos)
             // Nested routers answer `/app` and `/console`; the slash-ended
             // forms people type go to the same pages.
             .route("/app/", get(|| async { Redirect::to("/app/home") }))

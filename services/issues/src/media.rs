@@ -28,17 +28,27 @@ pub fn check(c: &mut Check, field: &str, media: &[Media]) {
         let f = format!("{field}[{i}]");
         let scheme_ok = ["https://", "http://", "s3://", "oss://"]
             .iter()
-            .any(|s| m.uri.starts_with(s));
+            .any(|s| m.uri.starts_with(s))
+            || kept_by_gateway(&m.uri);
         if !scheme_ok || m.uri.len() > 2000 || m.uri.chars().any(char::is_whitespace) {
             c.add(
                 format!("{f}.uri"),
-                "must be an http(s), s3 or oss URL of at most 2000 characters",
+                "must be an http(s), s3 or oss URL of at most 2000 characters, or a photo \
+                 the gateway kept (cogov-media:{id}.jpg)",
             );
         }
         c.line(&format!("{f}.content_type"), &m.content_type, 0, 100);
         c.line(&format!("{f}.caption"), &m.caption, 0, 200);
         let _: MediaRole = c.enumeration(&format!("{f}.role"), m.role, false);
     }
+}
+
+/// Whether `uri` names a photo the gateway kept: `cogov-media:{uuid}.jpg`
+/// or `.png` (POST /media answers them).
+fn kept_by_gateway(uri: &str) -> bool {
+    uri.strip_prefix("cogov-media:")
+        .and_then(|file| file.split_once('.'))
+        .is_some_and(|(id, ext)| matches!(ext, "jpg" | "png") && uuid::Uuid::try_parse(id).is_ok())
 }
 
 /// The JSON text of a media list.
@@ -100,5 +110,22 @@ mod tests {
             }],
         );
         assert!(c.failed("bad[0].uri") && !c.failed("issue.media[0].uri"));
+        let kept = |uri: &str| {
+            let mut c = Check::new();
+            check(
+                &mut c,
+                "m",
+                &[Media {
+                    uri: uri.into(),
+                    ..Default::default()
+                }],
+            );
+            !c.failed("m[0].uri")
+        };
+        assert!(kept("cogov-media:01a23f6b-1116-7731-9448-eab52f848cbe.jpg"));
+        assert!(!kept(
+            "cogov-media:01a23f6b-1116-7731-9448-eab52f848cbe.svg"
+        ));
+        assert!(!kept("cogov-media:../../etc/passwd.jpg"));
     }
 }

@@ -21,7 +21,7 @@ pub mod words;
 
 use std::sync::Arc;
 
-use axum::extract::{FromRequestParts, Request};
+use axum::extract::{DefaultBodyLimit, FromRequestParts, Request};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -66,7 +66,15 @@ pub fn router(gw: Gateway, front: Arc<Front>) -> axum::Router {
         .route("/sign-out", post(sign_in::sign_out))
         .route("/language/{tag}", get(sign_in::language))
         .route("/assets/{file}", get(assets::file))
-        .route("/report", get(report::form).post(report::submit))
+        .route(
+            "/report",
+            get(report::form)
+                .post(report::submit)
+                .layer(DefaultBodyLimit::max(
+                    report::MAX_PHOTOS * crate::media::photo::Bounds::default().max_bytes
+                        + 256 * 1024,
+                )),
+        )
         .route("/reports", get(reports::list))
         .route("/issues/{id}", get(reports::page))
         .route("/issues/{id}/{action}", post(reports::act))

@@ -154,7 +154,9 @@ async fn one_request(
             .issue(&caller, &id)
             .await?
             .ok_or_else(|| Open311Error::not_found(format!("no service request {id}")))?;
-        let requests = o.as_requests(&caller, vec![issue], &params).await?;
+        let requests = o
+            .as_requests(&caller, vec![issue], &params, &headers)
+            .await?;
         Ok(respond(
             format,
             StatusCode::OK,
@@ -459,7 +461,7 @@ impl Open311 {
                     .issues
             }
         };
-        let requests = self.as_requests(&caller, issues, params).await?;
+        let requests = self.as_requests(&caller, issues, params, headers).await?;
         Ok(respond(
             format,
             StatusCode::OK,
@@ -472,9 +474,31 @@ impl Open311 {
     async fn as_requests(
         &self,
         caller: &Caller,
-        issues: Vec<Issue>,
+        mut issues: Vec<Issue>,
         params: &[(String, String)],
+        headers: &HeaderMap,
     ) -> Result<Value, Open311Error> {
+        // A kept photo's `media_url` is a signed link for the caller, who
+        // may see the issue: on this gateway's own address.
+        let host = headers
+            .get(http::header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or("localhost");
+        let scheme = if crate::console::session::over_https(headers) {
+            "https"
+        } else {
+            "http"
+        };
+        for issue in &mut issues {
+            if let Some(first) = issue.media.first_mut()
+                && let Some(kept) = crate::media::Kept::parse(&first.uri)
+            {
+                first.uri = crate::media::links::link(&self.gw, kept, crate::media::Size::Full)
+                    .await
+                    .map(|link| format!("{scheme}://{host}{link}"))
+                    .unwrap_or_default();
+            }
+        }
         let lang = Language::from_locale(param(params, "locale"));
         let names: HashMap<String, String> = self
             .sub_items(caller)

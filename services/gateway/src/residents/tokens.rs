@@ -11,6 +11,7 @@
 //!   code, for one registration;
 //! - a sign-in code's hash: bound to its row and number, so a copied
 //!   table cannot be searched for codes without the key;
+//! - a link to a kept photo: its file, size and expiry;
 //! - the residents' web app's cookie, `cgw_<session>.<mac>`, and its form
 //!   token: both cover the session's salt, so the row makes them live
 //!   and ending the session ends them.
@@ -250,6 +251,15 @@ impl Keys {
     /// The web app's form token (CSRF) of `session`.
     pub fn web_form_token(&self, session: Uuid, salt: &str) -> String {
         B64.encode(self.mac(b"web form", &[session.as_bytes(), salt.as_bytes()]))
+    }
+
+    /// The signature of a link to a kept photo's `size` that works until
+    /// `expires` (seconds).
+    pub fn media_link(&self, file: &str, size: &str, expires: i64) -> String {
+        B64.encode(self.mac(
+            b"media",
+            &[file.as_bytes(), size.as_bytes(), &expires.to_be_bytes()],
+        ))
     }
 
     /// A sign-in code's stored hash.

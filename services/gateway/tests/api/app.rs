@@ -18,7 +18,8 @@ use crate::support::*;
 both!(
     app_sign_in_report_and_follow,
     app_registration_and_sessions,
-    app_activities_and_council
+    app_activities_and_council,
+    app_photos_kept_and_shown
 );
 
 /// A neighbour of the resident of a1, in the same courtyard.
@@ -39,6 +40,16 @@ impl<'a> Phone<'a> {
     }
 
     async fn request(&mut self, method: &str, path: &str, body: &str) -> HttpReply {
+        self.request_bytes(method, path, &[], body.as_bytes()).await
+    }
+
+    async fn request_bytes(
+        &mut self,
+        method: &str,
+        path: &str,
+        extra: &[(&str, &str)],
+        body: &[u8],
+    ) -> HttpReply {
         let cookie = self
             .cookies
             .iter()
@@ -49,7 +60,8 @@ impl<'a> Phone<'a> {
         if !cookie.is_empty() {
             headers.push(("cookie", &cookie));
         }
-        let reply = http_exchange(self.env, method, path, &headers, body).await;
+        headers.extend_from_slice(extra);
+        let reply = http_exchange_bytes(self.env, method, path, &headers, body).await;
         for set in reply.headers("set-cookie") {
             let pair = set.split(';').next().unwrap();
             let (k, v) = pair.split_once('=').unwrap();
@@ -60,6 +72,40 @@ impl<'a> Phone<'a> {
             }
         }
         reply
+    }
+
+    /// Posts a multipart form: its fields, then its files as
+    /// `(field, file name, bytes)`.
+    async fn post_multipart(
+        &mut self,
+        path: &str,
+        fields: &[(&str, &str)],
+        files: &[(&str, &str, &[u8])],
+    ) -> HttpReply {
+        let boundary = "----cogov-test-boundary-7d1a";
+        let mut body = Vec::new();
+        for (k, v) in fields {
+            body.extend_from_slice(
+                format!(
+                    "--{boundary}\r\ncontent-disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n"
+                )
+                .as_bytes(),
+            );
+        }
+        for (k, file, bytes) in files {
+            body.extend_from_slice(
+                format!(
+                    "--{boundary}\r\ncontent-disposition: form-data; name=\"{k}\"; filename=\"{file}\"\r\ncontent-type: image/jpeg\r\n\r\n"
+                )
+                .as_bytes(),
+            );
+            body.extend_from_slice(bytes);
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+        let content_type = format!("multipart/form-data; boundary={boundary}");
+        self.request_bytes("POST", path, &[("content-type", &content_type)], &body)
+            .await
     }
 
     async fn get(&mut self, path: &str) -> HttpReply {
@@ -278,7 +324,7 @@ async fn app_sign_in_report_and_follow(env: Env) {
     };
     let post = async |phone: &mut Phone<'_>, fields: Vec<(&'static str, String)>| {
         let borrowed: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        phone.post("/app/report", &borrowed).await
+        phone.post_multipart("/app/report", &borrowed, &[]).await
     };
     // Without the form token nothing is reported.
     let forged = post(&mut phone, report("guess".into(), request_id.clone(), "")).await;
@@ -1053,4 +1099,277 @@ async fn app_activities_and_council(env: Env) {
         .post("/app/volunteer", &[("csrf", &field(&list.body, "csrf"))])
         .await;
     assert_eq!(refused.status, 409, "{}", refused.body);
+}
+
+/// A camera's JPEG: a small image with an EXIF block holding where it was
+/// taken.
+fn camera_jpeg() -> Vec<u8> {
+    let image = image::DynamicImage::ImageRgb8(image::RgbImage::from_fn(120, 90, |x, y| {
+        image::Rgb([(x * 2) as u8, (y * 2) as u8, 90])
+    }));
+    let mut plain = std::io::Cursor::new(Vec::new());
+    image
+        .write_to(&mut plain, image::ImageFormat::Jpeg)
+        .unwrap();
+    let plain = plain.into_inner();
+    let payload = b"Exif\0\0GPSLatitude 39.8841 N GPSLongitude 116.3652 E";
+    let mut out = plain[..2].to_vec();
+    out.extend_from_slice(&[0xFF, 0xE1]);
+    out.extend_from_slice(&((payload.len() + 2) as u16).to_be_bytes());
+    out.extend_from_slice(payload);
+    out.extend_from_slice(&plain[2..]);
+    out
+}
+
+/// The `(thumbnail, full)` links of the photos in a page's list `id`.
+fn photo_links(html: &str, id: &str) -> Vec<(String, String)> {
+    let Some(list) = html.split(&format!("id=\"{id}\"")).nth(1) else {
+        return Vec::new();
+    };
+    let list = list.split("</ul>").next().unwrap();
+    let unescape = |s: &str| s.replace("&#38;", "&").replace("&amp;", "&");
+    list.split("<li>")
+        .skip(1)
+        .map(|item| {
+            let attr = |name: &str| {
+                unescape(
+                    item.split(&format!("{name}=\""))
+                        .nth(1)
+                        .unwrap()
+                        .split('"')
+                        .next()
+                        .unwrap(),
+                )
+            };
+            (attr("src"), attr("href"))
+        })
+        .collect()
+}
+
+async fn app_photos_kept_and_shown(env: Env) {
+    let w = World::build(&env).await;
+    let mut phone = Phone::new(&env);
+    assert_eq!(phone.sign_in(PHONE_A1).await.status, 303);
+    let sent = camera_jpeg();
+    assert!(sent.windows(3).any(|w| w == b"GPS"));
+
+    let report = async |phone: &mut Phone<'_>, files: &[(&str, &str, &[u8])]| {
+        let form = phone.get("/app/report").await;
+        let fields = [
+            ("csrf", field(&form.body, "csrf")),
+            ("request_id", field(&form.body, "request_id")),
+            ("sub_item", "subItems/roof_leak".to_owned()),
+            ("courtyard", w.a1.clone()),
+            ("description", "屋顶漏水".to_owned()),
+            ("confirmed", "yes".to_owned()),
+        ];
+        let borrowed: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        phone.post_multipart("/app/report", &borrowed, files).await
+    };
+
+    // Bad photos are refused with words, and nothing is reported or kept.
+    let script = b"<script>alert(document.cookie)</script>".to_vec();
+    let mut eleven_mb = vec![0xFF, 0xD8, 0xFF, 0xE0];
+    eleven_mb.resize(11 * 1024 * 1024, 0);
+    let mut bomb = std::io::Cursor::new(Vec::new());
+    image::DynamicImage::ImageLuma8(image::GrayImage::new(1, 1))
+        .write_to(&mut bomb, image::ImageFormat::Png)
+        .unwrap();
+    let mut bomb = bomb.into_inner();
+    // Its header claims 100,000 × 100,000 pixels (the CRC is then wrong,
+    // which a decoder may notice first: either way it is refused).
+    bomb[16..20].copy_from_slice(&100_000u32.to_be_bytes());
+    bomb[20..24].copy_from_slice(&100_000u32.to_be_bytes());
+    for (file, bytes, words) in [
+        ("renamed.jpg", &script, "这不是照片"),
+        ("huge.jpg", &eleven_mb, "照片太大"),
+        ("bomb.png", &bomb, "照片"),
+    ] {
+        let refused = report(&mut phone, &[("photo", file, bytes)]).await;
+        assert_eq!(refused.status, 400, "{file}: {}", refused.body);
+        assert!(refused.body.contains(words), "{file}: {}", refused.body);
+        assert!(refused.body.contains("屋顶漏水"), "the form is kept");
+    }
+    assert_eq!(count_issues(&env, &w.a1).await, 0);
+    assert_eq!(env.media_dir.files(), 0, "nothing kept");
+
+    // A camera photo and a polyglot: both kept, as images only.
+    let mut polyglot = camera_jpeg();
+    polyglot.extend_from_slice(b"<html><script>steal()</script></html>");
+    let reported = report(
+        &mut phone,
+        &[
+            ("photo", "IMG_0001.jpg", &sent),
+            ("photo", "odd.jpg", &polyglot),
+        ],
+    )
+    .await;
+    let id = reported_issue(&reported);
+    assert_eq!(env.media_dir.files(), 4, "two photos and their thumbnails");
+    let issue = env
+        .issues(env.street_admin())
+        .get_issue(GetIssueRequest {
+            name: format!("issues/{id}"),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(issue.media.len(), 2);
+    assert!(
+        issue
+            .media
+            .iter()
+            .all(|m| m.uri.starts_with("cogov-media:"))
+    );
+
+    // The page links them; the links serve the photos, without EXIF.
+    let page = phone.get(&format!("/app/issues/{id}")).await;
+    let links = photo_links(&page.body, "photos");
+    assert_eq!(links.len(), 2, "{}", page.body);
+    for (thumb, full) in &links {
+        for link in [thumb, full] {
+            let got = phone.get(link).await;
+            assert_eq!(got.status, 200, "{link}");
+            assert_eq!(got.header("content-type").unwrap(), "image/jpeg");
+            assert_eq!(got.header("x-content-type-options").unwrap(), "nosniff");
+            assert!(got.bytes.starts_with(&[0xFF, 0xD8, 0xFF]));
+            for secret in [&b"Exif"[..], b"GPS", b"script"] {
+                assert!(!got.bytes.windows(secret.len()).any(|w| w == secret));
+            }
+        }
+    }
+    // A link is good only as signed, and only for a while.
+    let (thumb, full) = links[0].clone();
+    let tampered = thumb.replace("sig=", "sig=x");
+    assert_eq!(phone.get(&tampered).await.status, 403);
+    let other_size = full.replace("size=full", "size=thumb");
+    assert_eq!(phone.get(&other_size).await.status, 403);
+    let other_photo = full.replace(
+        links[0]
+            .1
+            .split('/')
+            .nth(2)
+            .unwrap()
+            .split('.')
+            .next()
+            .unwrap(),
+        links[1]
+            .1
+            .split('/')
+            .nth(2)
+            .unwrap()
+            .split('.')
+            .next()
+            .unwrap(),
+    );
+    assert_eq!(phone.get(&other_photo).await.status, 403);
+
+    // A resident of another community cannot open the issue, so gets no
+    // link.
+    let mut other = Phone::new(&env);
+    assert_eq!(other.sign_in(PHONE_B1).await.status, 303);
+    let theirs = other.get(&format!("/app/issues/{id}")).await;
+    assert!(photo_links(&theirs.body, "photos").is_empty());
+
+    // The firm uploads its after-photo through the upload door and
+    // resolves with it; the resident sees it.
+    let anonymous = http_exchange_bytes(
+        &env,
+        "POST",
+        "/media",
+        &[("content-type", "image/jpeg")],
+        &sent,
+    )
+    .await;
+    assert_eq!(anonymous.status, 401, "{}", anonymous.body);
+    let auth = format!("Bearer {}", w.key_a);
+    let not_a_photo = http_exchange_bytes(
+        &env,
+        "POST",
+        "/media",
+        &[("authorization", &auth), ("content-type", "image/jpeg")],
+        &script,
+    )
+    .await;
+    assert_eq!(not_a_photo.status, 400);
+    assert!(
+        not_a_photo.body.contains("PHOTO_NOT_AN_IMAGE"),
+        "{}",
+        not_a_photo.body
+    );
+    let uploaded = http_exchange_bytes(
+        &env,
+        "POST",
+        "/media",
+        &[("authorization", &auth), ("content-type", "image/jpeg")],
+        &sent,
+    )
+    .await;
+    assert_eq!(uploaded.status, 201, "{}", uploaded.body);
+    let answer: serde_json::Value = serde_json::from_str(&uploaded.body).unwrap();
+    let after = answer["uri"].as_str().unwrap().to_owned();
+    assert!(after.starts_with("cogov-media:"), "{after}");
+    let name = format!("issues/{id}");
+    let mut staff = env.issues(env.street_admin());
+    staff
+        .acknowledge_issue(AcknowledgeIssueRequest {
+            name: name.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    staff
+        .dispatch_issue(DispatchIssueRequest {
+            name: name.clone(),
+            assignee: w.firm_a.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let mut firm = env.issues(key(&w.key_a));
+    firm.start_issue(StartIssueRequest {
+        name: name.clone(),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    firm.resolve_issue(ResolveIssueRequest {
+        name: name.clone(),
+        note: "已补漏".into(),
+        media: vec![cogov_proto::common::Media {
+            uri: after.clone(),
+            content_type: "image/jpeg".into(),
+            role: cogov_proto::common::MediaRole::After as i32,
+            ..Default::default()
+        }],
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let page = phone.get(&format!("/app/issues/{id}")).await;
+    let after_links = photo_links(&page.body, "after-photos");
+    assert_eq!(after_links.len(), 1, "{}", page.body);
+    assert_eq!(phone.get(&after_links[0].0).await.status, 200);
+
+    // Open311's media_url is a signed link on the gateway's address.
+    let open311 = http_exchange(
+        &env,
+        "GET",
+        &format!("/open311/v2/requests/{id}.json"),
+        &[("x-api-key", &w.key_a)],
+        "",
+    )
+    .await;
+    assert_eq!(open311.status, 200, "{}", open311.body);
+    let requests: serde_json::Value = serde_json::from_str(&open311.body).unwrap();
+    let media_url = requests[0]["media_url"].as_str().unwrap().to_owned();
+    let path = media_url
+        .strip_prefix("http://cogov.test")
+        .unwrap_or_else(|| panic!("{media_url}"));
+    assert_eq!(http_exchange(&env, "GET", path, &[], "").await.status, 200);
+
+    // Links lapse: two hours on, the page's links no longer work.
+    env.clock.advance(chrono::Duration::hours(3));
+    assert_eq!(phone.get(&thumb).await.status, 403);
+    assert_eq!(http_exchange(&env, "GET", path, &[], "").await.status, 403);
 }

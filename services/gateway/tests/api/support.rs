@@ -108,6 +108,41 @@ pub struct Env {
     pub clock: Clock,
     pub tokens: StaffTokens,
     _dbs: Vec<TestDb>,
+    /// Where the gateway keeps photos (removed with the environment).
+    pub media_dir: MediaDir,
+}
+
+/// A folder of the test's own for photos, removed when dropped.
+pub struct MediaDir(pub std::path::PathBuf);
+
+impl MediaDir {
+    fn new() -> MediaDir {
+        MediaDir(std::env::temp_dir().join(format!("cogov-media-{}", uuid::Uuid::new_v4())))
+    }
+
+    /// How many files it holds.
+    pub fn files(&self) -> usize {
+        fn count(dir: &std::path::Path) -> usize {
+            std::fs::read_dir(dir)
+                .map(|entries| {
+                    entries
+                        .filter_map(|e| e.ok())
+                        .map(|e| {
+                            let p = e.path();
+                            if p.is_dir() { count(&p) } else { 1 }
+                        })
+                        .sum()
+                })
+                .unwrap_or(0)
+        }
+        count(&self.0)
+    }
+}
+
+impl Drop for MediaDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 pub fn start_time() -> DateTime<Utc> {
@@ -217,6 +252,8 @@ impl Env {
             ),
             token_secret: None,
         });
+        let media_dir = MediaDir::new();
+        let gw = gw.with_media(cogov_gateway::media::Media::in_folder(&media_dir.0).unwrap());
         gw.start_consumers(&bus).await.unwrap();
         let gw_state = gw.clone();
         let backends = Backends {
@@ -234,6 +271,7 @@ impl Env {
             services: vec![organizations, issues, volunteers, deliberation],
             clock,
             tokens,
+            media_dir,
             _dbs: vec![
                 orgs_db,
                 gateway_db,
@@ -541,6 +579,8 @@ pub struct HttpReply {
     pub status: u16,
     pub head: String,
     pub body: String,
+    /// The body as sent (a photo is no text).
+    pub bytes: Vec<u8>,
 }
 
 impl HttpReply {
@@ -560,13 +600,25 @@ impl HttpReply {
     }
 }
 
-/// One HTTP/1.1 exchange with the gateway on a fresh connection.
+/// One HTTP/1.1 exchange with the gateway on a fresh connection; a body
+/// is a form unless a `content-type` header says otherwise.
 pub async fn http_exchange(
     env: &Env,
     method: &str,
     path: &str,
     headers: &[(&str, &str)],
     body: &str,
+) -> HttpReply {
+    http_exchange_bytes(env, method, path, headers, body.as_bytes()).await
+}
+
+/// [`http_exchange`] with a body of any bytes (a photo, a multipart form).
+pub async fn http_exchange_bytes(
+    env: &Env,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
 ) -> HttpReply {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut stream = tokio::net::TcpStream::connect(env.gateway.addr)
@@ -577,40 +629,53 @@ pub async fn http_exchange(
     for (k, v) in headers {
         request.push_str(&format!("{k}: {v}\r\n"));
     }
-    if !body.is_empty() {
+    if !body.is_empty()
+        && !headers
+            .iter()
+            .any(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+    {
         request.push_str("content-type: application/x-www-form-urlencoded\r\n");
     }
-    request.push_str(&format!("content-length: {}\r\n\r\n{body}", body.len()));
-    stream.write_all(request.as_bytes()).await.unwrap();
+    request.push_str(&format!("content-length: {}\r\n\r\n", body.len()));
+    let mut raw_request = request.into_bytes();
+    raw_request.extend_from_slice(body);
+    stream.write_all(&raw_request).await.unwrap();
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw).await.unwrap();
-    let raw = String::from_utf8(raw).unwrap();
-    let (head, body) = raw.split_once("\r\n\r\n").unwrap();
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("an answer head");
+    let head = String::from_utf8(raw[..split].to_vec()).unwrap();
+    let body_bytes = raw[split + 4..].to_vec();
     let status = head.split(' ').nth(1).unwrap().parse().unwrap();
     // Chunked bodies: these clients ask little enough to read them whole.
-    let body = if head
+    let body_bytes = if head
         .to_ascii_lowercase()
         .contains("transfer-encoding: chunked")
     {
-        dechunk(body)
+        dechunk(&body_bytes)
     } else {
-        body.to_owned()
+        body_bytes
     };
     HttpReply {
         status,
-        head: head.to_owned(),
-        body,
+        head,
+        body: String::from_utf8_lossy(&body_bytes).into_owned(),
+        bytes: body_bytes,
     }
 }
 
-fn dechunk(mut body: &str) -> String {
-    let mut out = String::new();
-    while let Some((size, rest)) = body.split_once("\r\n") {
+fn dechunk(mut body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    while let Some(at) = body.windows(2).position(|w| w == b"\r\n") {
+        let size = std::str::from_utf8(&body[..at]).unwrap();
         let size = usize::from_str_radix(size.trim(), 16).unwrap();
         if size == 0 {
             break;
         }
-        out.push_str(&rest[..size]);
+        let rest = &body[at + 2..];
+        out.extend_from_slice(&rest[..size]);
         body = &rest[size + 2..];
     }
     out

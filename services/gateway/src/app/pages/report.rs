@@ -6,9 +6,9 @@
 //! line — returns the first issue and makes no second one.
 
 use askama::Template;
-use axum::Form;
-use axum::extract::State;
+use axum::extract::{Multipart, State};
 use axum::response::{IntoResponse, Redirect, Response};
+use cogov_proto::common::{Media, MediaRole};
 use cogov_proto::issues::{FindSimilarIssuesRequest, Issue, ReportIssueRequest};
 use cogov_proto::organizations::ListCourtyardsRequest;
 use serde::Deserialize;
@@ -16,6 +16,7 @@ use serde::Deserialize;
 use super::{IssueCard, Taxonomy, category_icon, me, state_class};
 use crate::app::view::{Failure, Frame, id_of, render};
 use crate::app::{Resident, Shared};
+use crate::media::{KeepError, Kept};
 
 /// A category with its sub-items, for the form.
 pub struct CategoryGroup {
@@ -48,6 +49,78 @@ pub struct ReportForm {
     confirmed: String,
     #[serde(default)]
     csrf: String,
+    /// Photos kept already, carried through the "same problem?" step.
+    #[serde(skip)]
+    kept: Vec<String>,
+}
+
+/// How many photos a report may carry.
+pub const MAX_PHOTOS: usize = 3;
+
+impl ReportForm {
+    /// Reads the multipart form: its fields, and its photos made safe and
+    /// kept. A refused photo refuses the whole form, with its reason.
+    async fn read(app: &Shared, mut multipart: Multipart) -> Result<(ReportForm, String), Failure> {
+        // Past the body's bound (three photos' worth) the form is refused
+        // whole, in words.
+        let bad = |e: axum::extract::multipart::MultipartError| {
+            if e.status() == http::StatusCode::PAYLOAD_TOO_LARGE {
+                Failure::new(e.status(), "report.too_large").back_to("/app/report")
+            } else {
+                Failure::new(http::StatusCode::BAD_REQUEST, "error.invalid")
+            }
+        };
+        let mut form = ReportForm::default();
+        let mut refused = String::new();
+        while let Some(field) = multipart.next_field().await.map_err(bad)? {
+            let name = field.name().unwrap_or_default().to_owned();
+            if name == "photo" {
+                let bytes = field.bytes().await.map_err(bad)?;
+                if bytes.is_empty() {
+                    // A file input left empty.
+                    continue;
+                }
+                if form.kept.len() >= MAX_PHOTOS {
+                    refused =
+                        crate::app::words::current().fmt("report.too_many_photos", &[&MAX_PHOTOS]);
+                    continue;
+                }
+                let Some(media) = app.gw.media.as_ref() else {
+                    refused = crate::app::words::current()
+                        .get("report.no_photos")
+                        .to_owned();
+                    continue;
+                };
+                match media.keep(bytes).await {
+                    Ok(kept) => form.kept.push(kept.uri()),
+                    Err(KeepError::Refused(r)) => {
+                        refused = crate::app::words::current()
+                            .get(&format!("photo.{}", r.reason()))
+                            .to_owned();
+                    }
+                    Err(KeepError::Store(e)) => return Err(e.into()),
+                }
+                continue;
+            }
+            let value = field.text().await.map_err(bad)?;
+            match name.as_str() {
+                "sub_item" => form.sub_item = value,
+                "courtyard" => form.courtyard = value,
+                "title" => form.title = value,
+                "description" => form.description = value,
+                "address_text" => form.address_text = value,
+                "request_id" => form.request_id = value,
+                "confirmed" => form.confirmed = value,
+                "csrf" => form.csrf = value,
+                // Only names of photos this gateway kept.
+                "kept" if Kept::parse(&value).is_some() && form.kept.len() < MAX_PHOTOS => {
+                    form.kept.push(value)
+                }
+                _ => {}
+            }
+        }
+        Ok((form, refused))
+    }
 }
 
 #[derive(Template)]
@@ -58,6 +131,8 @@ struct ReportPage {
     courtyards: Vec<(String, String)>,
     form: ReportForm,
     error: String,
+    photos_on: bool,
+    photos_hint: String,
 }
 
 #[derive(Template)]
@@ -69,11 +144,13 @@ struct SimilarPage {
 }
 
 async fn report_page(
+    app: &Shared,
     resident: &Resident,
     mut form: ReportForm,
     error: String,
 ) -> Result<Response, Failure> {
     let f = Frame::new(resident, "report");
+    let t = f.t;
     let calls = &resident.calls;
     let person = me(calls, resident.person).await?;
     let (taxonomy, courtyards) = tokio::try_join!(Taxonomy::load(calls), async {
@@ -125,26 +202,39 @@ async fn report_page(
         courtyards,
         form,
         error,
+        photos_on: app.gw.media.is_some(),
+        photos_hint: t.fmt("report.photos_hint", &[&MAX_PHOTOS]),
     });
     *response.status_mut() = status;
     Ok(response)
 }
 
 /// GET /app/report.
-pub async fn form(State(_app): State<Shared>, resident: Resident) -> Result<Response, Failure> {
-    report_page(&resident, ReportForm::default(), String::new()).await
+pub async fn form(State(app): State<Shared>, resident: Resident) -> Result<Response, Failure> {
+    report_page(&app, &resident, ReportForm::default(), String::new()).await
 }
 
-/// POST /app/report: first the similar open reports, then the report.
+/// POST /app/report: the photos kept, then the similar open reports, then
+/// the report.
 pub async fn submit(
-    State(_app): State<Shared>,
+    State(app): State<Shared>,
     resident: Resident,
-    Form(form): Form<ReportForm>,
+    multipart: Multipart,
 ) -> Result<Response, Failure> {
+    let (form, refused) = ReportForm::read(&app, multipart).await?;
     resident.check_form(&form.csrf)?;
     let t = crate::app::words::current();
+    if !refused.is_empty() {
+        return report_page(&app, &resident, form, refused).await;
+    }
     if form.sub_item.is_empty() {
-        return report_page(&resident, form, t.get("report.choose_sub_item").to_owned()).await;
+        return report_page(
+            &app,
+            &resident,
+            form,
+            t.get("report.choose_sub_item").to_owned(),
+        )
+        .await;
     }
     if form.confirmed != "yes" && !form.courtyard.is_empty() {
         let similar = resident
@@ -196,6 +286,17 @@ pub async fn submit(
                 title: form.title.trim().to_owned(),
                 description: form.description.trim().to_owned(),
                 address_text: form.address_text.trim().to_owned(),
+                media: form
+                    .kept
+                    .iter()
+                    .filter_map(|uri| Kept::parse(uri))
+                    .map(|kept| Media {
+                        uri: kept.uri(),
+                        content_type: kept.content_type().to_owned(),
+                        role: MediaRole::Before as i32,
+                        ..Default::default()
+                    })
+                    .collect(),
                 ..Default::default()
             }),
             request_id: form.request_id.clone(),
@@ -209,7 +310,7 @@ pub async fn submit(
         Err(status) if status.code() == tonic::Code::InvalidArgument => {
             let failure = Failure::from(status);
             let error = format!("{} {}", t.get("error.invalid"), failure.detail());
-            report_page(&resident, form, error).await
+            report_page(&app, &resident, form, error).await
         }
         Err(status) => Err(status.into()),
     }

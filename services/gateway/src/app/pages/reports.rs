@@ -19,6 +19,7 @@ use super::{IssueCard, Taxonomy, path_id, state_class, state_label};
 use crate::app::view::{Failure, Frame, render, stars, time, url_encode};
 use crate::app::{Resident, Shared};
 use crate::console::i18n::Catalog;
+use crate::media::links::links_of;
 
 #[derive(Template)]
 #[template(path = "app/reports.html")]
@@ -108,6 +109,10 @@ struct IssuePage {
     can_reopen: bool,
     just_reported: bool,
     timeline: Vec<Entry>,
+    /// (thumbnail, photo) links of the report's photos.
+    photos: Vec<(String, String)>,
+    /// … and of the resolution's.
+    after_photos: Vec<(String, String)>,
 }
 
 /// How the page came to be asked for.
@@ -166,7 +171,7 @@ fn what(t: &Catalog, u: &IssueUpdate) -> String {
 
 /// GET /app/issues/{id}.
 pub async fn page(
-    State(_app): State<Shared>,
+    State(app): State<Shared>,
     resident: Resident,
     Path(id): Path<String>,
     Query(shown): Query<Shown>,
@@ -216,6 +221,11 @@ pub async fn page(
         .filter(|n| n.starts_with("organizations/"))
         .collect();
     let orgs = organization_names(&resident, parties).await;
+    let photos = links_of(&app.gw, &issue.media).await;
+    let after_photos = match &issue.resolution {
+        Some(r) => links_of(&app.gw, &r.media).await,
+        None => Vec::new(),
+    };
     let mine = issue.reporter == resident.person_name();
     let state = IssueState::try_from(issue.state).unwrap_or_default();
     let sub_item = taxonomy.label(&issue.sub_item);
@@ -248,6 +258,8 @@ pub async fn page(
         can_confirm: mine && state == IssueState::Resolved,
         can_reopen: mine && matches!(state, IssueState::Resolved | IssueState::Closed),
         just_reported: shown.reported == "1",
+        photos,
+        after_photos,
         timeline: updates
             .iter()
             .filter(|u| !u.internal)

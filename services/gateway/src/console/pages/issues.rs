@@ -220,6 +220,9 @@ struct IssuePage {
     actions: Vec<&'static str>,
     organizations: Vec<(String, String)>,
     reject_reasons: Vec<(String, String)>,
+    /// (thumbnail, photo) links of the report's and the resolution's
+    /// photos.
+    photos: Vec<(String, String)>,
 }
 
 struct TimelineRow {
@@ -258,7 +261,7 @@ fn actions_in(state: IssueState) -> Vec<&'static str> {
 
 /// GET /console/issues/{id}.
 pub async fn page(
-    State(_c): State<Shared>,
+    State(c): State<Shared>,
     staff: Staff,
     Path(id): Path<String>,
 ) -> Result<Response, Failure> {
@@ -289,6 +292,10 @@ pub async fn page(
     )?;
     let state = IssueState::try_from(issue.state).unwrap_or_default();
     let community = issue.community.clone();
+    let mut photos = crate::media::links::links_of(&c.gw, &issue.media).await;
+    if let Some(r) = &issue.resolution {
+        photos.extend(crate::media::links::links_of(&c.gw, &r.media).await);
+    }
     let organizations = names
         .collection("organizations")
         .into_iter()
@@ -371,6 +378,7 @@ pub async fn page(
         .iter()
         .map(|r| (r.as_str_name().to_owned(), f.t.label(r.as_str_name())))
         .collect(),
+        photos,
         f,
     };
     Ok(render(&view))

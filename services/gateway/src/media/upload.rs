@@ -1,0 +1,93 @@
+//! POST /media: a signed-in caller (API key, staff token or resident
+//! token, as for any call) sends one photo as the request body and gets
+//! back the name to put in an issue's or a resolution's `media`:
+//!
+//! ```text
+//! curl -H "authorization: Bearer $COGOV_FIRM_KEY" --data-binary @after.jpg \
+//!      http://127.0.0.1:50050/media
+//! {"uri":"cogov-media:01a2….jpg","content_type":"image/jpeg"}
+//! ```
+//!
+//! A refused photo answers 400 with the reason (`PHOTO_NOT_AN_IMAGE`,
+//! `PHOTO_TOO_LARGE`, …) and keeps nothing.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use http::{HeaderMap, StatusCode};
+use serde_json::json;
+
+use super::KeepError;
+use crate::Gateway;
+use crate::front::Front;
+
+/// What the upload door needs.
+#[derive(Clone)]
+pub struct Door {
+    /// The gateway (its photo store).
+    pub gw: Gateway,
+    /// Who the credential is.
+    pub front: Arc<Front>,
+}
+
+fn json_answer(status: StatusCode, value: serde_json::Value) -> Response {
+    (
+        status,
+        [(http::header::CONTENT_TYPE, "application/json")],
+        value.to_string(),
+    )
+        .into_response()
+}
+
+fn answer(status: StatusCode, reason: &str, message: &str) -> Response {
+    json_answer(
+        status,
+        json!({"error": {"reason": reason, "message": message}}),
+    )
+}
+
+/// POST /media.
+pub async fn upload(State(door): State<Door>, headers: HeaderMap, body: Bytes) -> Response {
+    match door.front.caller(&headers).await {
+        Ok(Some(_)) => {}
+        Ok(None) => {
+            return answer(
+                StatusCode::UNAUTHORIZED,
+                "CREDENTIALS_MISSING",
+                "send `authorization: Bearer <API key, staff token or resident access token>`",
+            );
+        }
+        Err(e) => {
+            let status = tonic::Status::from(e);
+            return answer(
+                StatusCode::UNAUTHORIZED,
+                "UNAUTHENTICATED",
+                status.message(),
+            );
+        }
+    }
+    let Some(media) = door.gw.media.as_ref() else {
+        return answer(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "MEDIA_DISABLED",
+            "this gateway keeps no photos (COGOV_MEDIA_STORE is not set)",
+        );
+    };
+    match media.keep(body).await {
+        Ok(kept) => json_answer(
+            StatusCode::CREATED,
+            json!({"uri": kept.uri(), "content_type": kept.content_type()}),
+        ),
+        Err(KeepError::Refused(r)) => answer(StatusCode::BAD_REQUEST, r.reason(), &r.to_string()),
+        Err(KeepError::Store(e)) => {
+            tracing::warn!(error = %e, "keeping an uploaded photo");
+            answer(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "MEDIA_UNAVAILABLE",
+                "the photo store is unavailable; retry later",
+            )
+        }
+    }
+}
