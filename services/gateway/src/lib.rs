@@ -62,6 +62,14 @@ pub const PUBLIC_SERVICES: [&str; 6] = [
     "cogov.deliberation.v1.DeliberationService",
 ];
 
+/// Installs the ring crypto provider for outbound TLS (the code sender's
+/// and the S3 store's reqwest clients, built without a provider of their
+/// own): the one the rest of the tree uses. Installing it twice is
+/// harmless.
+pub fn outbound_tls() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 /// The gateway's state.
 #[derive(Debug, Clone)]
 pub struct Gateway {

@@ -142,7 +142,13 @@ impl Media {
     /// `AWS_SECRET_ACCESS_KEY`, `AWS_REGION`, `AWS_ALLOW_HTTP`), as MinIO,
     /// Aliyun OSS and Tencent COS take them.
     pub fn in_bucket(bucket: &str) -> Result<Media> {
-        let store = object_store::aws::AmazonS3Builder::from_env()
+        Media::in_s3(object_store::aws::AmazonS3Builder::from_env(), bucket)
+    }
+
+    /// Photos in `bucket` of the S3-compatible store `builder` describes.
+    pub fn in_s3(builder: object_store::aws::AmazonS3Builder, bucket: &str) -> Result<Media> {
+        crate::outbound_tls();
+        let store = builder
             .with_bucket_name(bucket)
             .build()
             .map_err(|e| Error::Internal(format!("photos in bucket {bucket}: {e}")))?;

@@ -140,9 +140,7 @@ impl HttpSender {
         if key.len() < 16 {
             return Err("the sign-in sender's secret must be at least 16 bytes".into());
         }
-        // reqwest's rustls needs the process's crypto provider: the ring
-        // one the rest of the tree uses. Installing it twice is harmless.
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        crate::outbound_tls();
         let client = reqwest::Client::builder()
             .timeout(TIMEOUT)
             .redirect(reqwest::redirect::Policy::none())

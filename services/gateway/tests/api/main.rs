@@ -13,6 +13,7 @@ mod events;
 mod grpc_web;
 mod keys;
 mod matrix;
+mod media;
 mod open311;
 mod propagation;
 mod rate_limits;

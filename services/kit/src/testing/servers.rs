@@ -1,12 +1,12 @@
 //! The servers some tests need besides the test itself — PostgreSQL, NATS
-//! with JetStream, Chromium — found or started here, or else skipped with a
+//! with JetStream, Chromium, an S3 API (moto) — found or started here, or else skipped with a
 //! notice that `cargo test` shows (libtest hides what a passing test prints,
 //! so the notice goes to the process's stderr directly, once per test
 //! binary and server).
 //!
 //! `cargo test --workspace` therefore passes on a machine with only a Rust
 //! toolchain. `COGOV_REQUIRE_<SERVER>` (`COGOV_REQUIRE_POSTGRES`,
-//! `COGOV_REQUIRE_NATS`, `COGOV_REQUIRE_BROWSER`) turns a skip into a
+//! `COGOV_REQUIRE_NATS`, `COGOV_REQUIRE_BROWSER`, `COGOV_REQUIRE_S3`) turns a skip into a
 //! failure: `.ci/run` sets them all, so CI never skips.
 
 use std::ffi::{OsStr, OsString};
@@ -28,10 +28,12 @@ pub enum Server {
     Nats,
     /// A Chromium for the browser tests.
     Browser,
+    /// An S3 API: a `moto_server` of the test's own (PyPI's `moto[server]`).
+    S3,
 }
 
 impl Server {
-    const ALL: [Server; 3] = [Server::Postgres, Server::Nats, Server::Browser];
+    const ALL: [Server; 4] = [Server::Postgres, Server::Nats, Server::Browser, Server::S3];
 
     /// The variable that makes tests needing this server fail rather than
     /// skip when it cannot be had.
@@ -40,6 +42,7 @@ impl Server {
             Server::Postgres => "COGOV_REQUIRE_POSTGRES",
             Server::Nats => "COGOV_REQUIRE_NATS",
             Server::Browser => "COGOV_REQUIRE_BROWSER",
+            Server::S3 => "COGOV_REQUIRE_S3",
         }
     }
 
@@ -48,6 +51,7 @@ impl Server {
             Server::Postgres => "PostgreSQL",
             Server::Nats => "NATS (JetStream)",
             Server::Browser => "Chromium",
+            Server::S3 => "S3 (moto)",
         }
     }
 
@@ -61,6 +65,9 @@ impl Server {
             }
             Server::Browser => {
                 "install Chromium (Debian: apt install chromium) or set COGOV_CHROMIUM to run them"
+            }
+            Server::S3 => {
+                "install moto's server (pip install 'moto[server]') or set COGOV_MOTO_SERVER to run them"
             }
         }
     }
@@ -81,7 +88,7 @@ pub fn skip(server: Server, why: &str) {
         server.require_var(),
         server.what()
     );
-    static NOTED: [Once; 3] = [Once::new(), Once::new(), Once::new()];
+    static NOTED: [Once; 4] = [Once::new(), Once::new(), Once::new(), Once::new()];
     let index = Server::ALL.iter().position(|s| *s == server).unwrap_or(0);
     NOTED[index].call_once(|| {
         let _ = writeln!(
@@ -274,6 +281,91 @@ impl Drop for OwnNats {
         let _ = self.child.kill();
         let _ = self.child.wait();
         let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// An S3 API for one test: a `moto_server` of the test's own (on `PATH` or
+/// `COGOV_MOTO_SERVER`) on a free loopback port, stopped when this is
+/// dropped. It takes any credentials.
+#[derive(Debug)]
+pub struct TestS3 {
+    endpoint: String,
+    child: Child,
+}
+
+/// How long a `moto_server` may take to listen.
+const MOTO_START_TIMEOUT: Duration = Duration::from_secs(30);
+
+impl TestS3 {
+    /// An S3 API for the calling test, or `None` after [`skip`].
+    pub async fn start() -> Option<TestS3> {
+        let Some(program) = find_program("COGOV_MOTO_SERVER", &["moto_server"]) else {
+            skip(Server::S3, "no moto_server found");
+            return None;
+        };
+        for _ in 0..3 {
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .expect("a free loopback port")
+                .port();
+            let mut child = Command::new(&program)
+                .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap_or_else(|e| panic!("starting {}: {e}", program.display()));
+            let started = Instant::now();
+            loop {
+                if tokio::net::TcpStream::connect(("127.0.0.1", port))
+                    .await
+                    .is_ok()
+                {
+                    return Some(TestS3 {
+                        endpoint: format!("http://127.0.0.1:{port}"),
+                        child,
+                    });
+                }
+                if child.try_wait().ok().flatten().is_some()
+                    || started.elapsed() > MOTO_START_TIMEOUT
+                {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+        panic!("{} did not start", program.display());
+    }
+
+    /// The endpoint, `http://127.0.0.1:port`.
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    /// Creates `bucket` (moto takes an unsigned request).
+    pub async fn create_bucket(&self, bucket: &str) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let host = self.endpoint.trim_start_matches("http://");
+        let mut stream = tokio::net::TcpStream::connect(host).await.expect("moto");
+        let request = format!(
+            "PUT /{bucket} HTTP/1.1\r\nhost: {host}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+        );
+        stream.write_all(request.as_bytes()).await.expect("moto");
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).await.expect("moto");
+        assert!(
+            answer.starts_with("HTTP/1.1 200"),
+            "creating {bucket}: {answer}"
+        );
+    }
+}
+
+impl Drop for TestS3 {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
