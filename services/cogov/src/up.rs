@@ -280,9 +280,9 @@ fn print_banner(addrs: &[(Role, SocketAddr)], healthy: Duration, admin_token: &s
     if !demo.residents.is_empty() {
         println!();
         println!(
-            "Residents sign in by phone (cogov.gateway.v1.ResidentsService): SendSignInCode, then"
+            "Residents sign in by phone at http://{gateway}/app (or ResidentsService's SendSignInCode"
         );
-        println!("SignIn with the code, which this run writes to its log (\"sign-in code\"):");
+        println!("and SignIn) with the code this run writes to its log (\"sign-in code\"):");
         for r in &demo.residents {
             println!("  {:<32} {:<8} phone {}", r.label, r.display_name, r.phone);
         }

@@ -31,32 +31,67 @@ use tonic::transport::Channel;
 use crate::{Bearer, KillOnDrop, free_ports};
 
 /// What `cogov up` printed.
-struct Up {
+pub(crate) struct Up {
     _child: KillOnDrop,
-    console: String,
-    gateway: Channel,
-    token: String,
+    pub(crate) console: String,
+    pub(crate) gateway: Channel,
+    pub(crate) token: String,
     logins: Vec<(String, String)>,
+    /// The demo residents' numbers, in the banner's order.
+    pub(crate) residents: Vec<String>,
+    /// The sign-in codes its log shows, as they come.
+    pub(crate) codes: std::sync::Mutex<std::sync::mpsc::Receiver<String>>,
 }
 
-async fn start_up(dir: &Path) -> Up {
+/// The six digits after `code=` in a log line (its colours taken out).
+fn code_in(line: &str) -> Option<String> {
+    let mut plain = String::new();
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for c in chars.by_ref() {
+                if c == 'm' {
+                    break;
+                }
+            }
+        } else {
+            plain.push(c);
+        }
+    }
+    let at = plain.find("code=")? + 5;
+    let digits: String = plain[at..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    (digits.len() == 6).then_some(digits)
+}
+
+pub(crate) async fn start_up(dir: &Path) -> Up {
     let port = free_ports(10) + 1;
     let mut child = Command::new(env!("CARGO_BIN_EXE_cogov"))
         .args(["up", "--base-port", &(port - 1).to_string(), "--data-dir"])
         .arg(dir)
-        .env("COGOV_LOG", "warn")
+        .env("COGOV_LOG", "warn,cogov_gateway::residents::sender=info")
         .stdout(Stdio::piped())
         .spawn()
         .expect("starting cogov up");
     let stdout = child.stdout.take().unwrap();
     let child = KillOnDrop(child);
+    let (code_tx, codes) = std::sync::mpsc::channel();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
+        // The log comes on the same stream as the banner.
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
+            if line.contains("sign-in code") {
+                if let Some(code) = code_in(&line) {
+                    let _ = code_tx.send(code);
+                }
+            } else {
+                let _ = tx.send(line);
+            }
         }
     });
-    let (mut console, mut token, mut logins) = (None, None, Vec::new());
+    let (mut console, mut token, mut logins, mut residents) = (None, None, Vec::new(), Vec::new());
     loop {
         let line = rx
             .recv_timeout(Duration::from_secs(90))
@@ -70,6 +105,13 @@ async fn start_up(dir: &Path) -> Up {
         }
         if let Some(i) = words.iter().position(|w| *w == "username") {
             logins.push((words[i + 1].to_owned(), words[i + 3].to_owned()));
+        }
+        if let Some(i) = words.iter().position(|w| *w == "phone")
+            && let Some(number) = words
+                .get(i + 1)
+                .filter(|n| n.bytes().all(|b| b.is_ascii_digit()))
+        {
+            residents.push((*number).to_owned());
         }
         if line.starts_with("Try:") {
             break;
@@ -86,10 +128,12 @@ async fn start_up(dir: &Path) -> Up {
         gateway,
         token: token.expect("cogov up printed a token"),
         logins,
+        residents,
+        codes: std::sync::Mutex::new(codes),
     }
 }
 
-fn screenshots() -> PathBuf {
+pub(crate) fn screenshots() -> PathBuf {
     let dir = std::env::var_os("COGOV_SCREENSHOTS")
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../screenshots/console"));
@@ -98,7 +142,7 @@ fn screenshots() -> PathBuf {
 }
 
 /// A JavaScript expression's value on the page.
-async fn js<T: serde::de::DeserializeOwned>(page: &Page, expression: &str) -> T {
+pub(crate) async fn js<T: serde::de::DeserializeOwned>(page: &Page, expression: &str) -> T {
     page.evaluate(expression)
         .await
         .unwrap_or_else(|e| panic!("evaluating {expression}: {e}"))
@@ -107,7 +151,7 @@ async fn js<T: serde::de::DeserializeOwned>(page: &Page, expression: &str) -> T 
 }
 
 /// Waits until `condition` (JavaScript) holds on the page.
-async fn until(page: &Page, condition: &str) {
+pub(crate) async fn until(page: &Page, condition: &str) {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let holds = page
@@ -128,7 +172,7 @@ async fn until(page: &Page, condition: &str) {
     }
 }
 
-async fn open(page: &Page, url: &str) {
+pub(crate) async fn open(page: &Page, url: &str) {
     page.goto(url)
         .await
         .unwrap_or_else(|e| panic!("opening {url}: {e}"));
@@ -138,7 +182,7 @@ async fn open(page: &Page, url: &str) {
 /// Types `text` into a field; text the keyboard cannot type (Chinese,
 /// which people enter through an input method) is set as the input method
 /// would leave it.
-async fn fill(page: &Page, selector: &str, text: &str) {
+pub(crate) async fn fill(page: &Page, selector: &str, text: &str) {
     let el = page.find_element(selector).await.unwrap();
     el.click().await.unwrap();
     js::<bool>(
@@ -158,7 +202,15 @@ async fn fill(page: &Page, selector: &str, text: &str) {
     }
 }
 
-async fn click(page: &Page, selector: &str) {
+pub(crate) async fn click(page: &Page, selector: &str) {
+    // Into the middle of the screen first: a bar fixed to the bottom (the
+    // app's tabs) would take a click meant for what it covers.
+    let literal = serde_json::to_string(selector).unwrap();
+    js::<bool>(
+        page,
+        &format!("(document.querySelector({literal})?.scrollIntoView({{block: 'center'}}), true)"),
+    )
+    .await;
     page.find_element(selector)
         .await
         .unwrap_or_else(|e| panic!("finding {selector}: {e}"))
@@ -196,11 +248,11 @@ async fn lands_on(page: &Page, path: &str) -> String {
 
 /// Form controls on the page without a label (keyboard and screen-reader
 /// users could not tell what they are for).
-async fn unlabelled(page: &Page) -> Vec<String> {
+pub(crate) async fn unlabelled(page: &Page) -> Vec<String> {
     js(page, "[...document.querySelectorAll('input:not([type=hidden]), select, textarea')].filter(e => e.labels.length === 0 && !e.closest('label')).map(e => e.name || e.id)").await
 }
 
-async fn screenshot(page: &Page, name: &str) {
+pub(crate) async fn screenshot(page: &Page, name: &str) {
     let path = screenshots().join(format!("{name}.png"));
     page.save_screenshot(ScreenshotParams::builder().full_page(true).build(), &path)
         .await
@@ -208,7 +260,7 @@ async fn screenshot(page: &Page, name: &str) {
     eprintln!("screenshot: {}", path.display());
 }
 
-async fn as_phone(page: &Page, phone: bool) {
+pub(crate) async fn as_phone(page: &Page, phone: bool) {
     if phone {
         page.execute(
             SetDeviceMetricsOverrideParams::builder()

@@ -1,6 +1,7 @@
 //! The `cogov` binary as people run it: `cogov up` for a newcomer, and the
 //! roles run apart (`cogov serve`) under faults.
 
+mod app;
 mod console;
 mod fault;
 mod up;
