@@ -160,6 +160,15 @@ pub async fn list(
         Field::column("author", Column::AuthorId, Kind::Name("persons")),
         Field::custom("reply_to", move |op, value| {
             use cogov_kit::filter::Op;
+            // `reply_to = ""`: the opinions that answer none (AIP-160's
+            // empty value for an unset field).
+            if value.is_empty() {
+                return match op {
+                    Op::Eq | Op::Has => Ok(Column::ReplyTo.is_null()),
+                    Op::Ne => Ok(Column::ReplyTo.is_not_null()),
+                    _ => Err("only `=`, `!=` and `:` apply".into()),
+                };
+            }
             let id = parse("reply_to", value)
                 .ok()
                 .filter(|(t, _)| *t == topic_id)

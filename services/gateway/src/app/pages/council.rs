@@ -172,6 +172,7 @@ struct TopicPage {
     can_discuss: bool,
     polls: Vec<PollCard>,
     opinions: Vec<OpinionView>,
+    next_page: String,
     request_id: String,
     stances: Vec<(String, String)>,
 }
@@ -183,11 +184,15 @@ const STANCES: [Stance; 4] = [
     Stance::Concern,
 ];
 
+/// Opinions shown on a topic's page, with their replies.
+const OPINIONS_PER_PAGE: i32 = 30;
+
 /// GET /app/topics/{id}.
 pub async fn topic(
     State(_app): State<Shared>,
     resident: Resident,
     Path(id): Path<String>,
+    Query(paging): Query<Paging>,
 ) -> Result<Response, Failure> {
     let id = path_id(&id)?;
     let f = Frame::new(&resident, "council");
@@ -216,26 +221,49 @@ pub async fn topic(
                 .map_err(Failure::from)
         },
         async {
-            crate::paging::every_page(2000, |page_token| {
-                let mut c = calls.deliberation();
-                let parent = name.clone();
-                async move {
-                    let r = c
-                        .list_opinions(ListOpinionsRequest {
-                            parent,
-                            page_size: 1000,
-                            page_token,
-                            filter: String::new(),
-                        })
-                        .await?
-                        .into_inner();
-                    Ok((r.opinions, r.next_page_token))
-                }
-            })
-            .await
-            .map_err(Failure::from)
+            // A page of the opinions that answer none, oldest first.
+            calls
+                .deliberation()
+                .list_opinions(ListOpinionsRequest {
+                    parent: name.clone(),
+                    page_size: OPINIONS_PER_PAGE,
+                    page_token: paging.page.clone(),
+                    filter: "reply_to = \"\"".into(),
+                })
+                .await
+                .map(|r| r.into_inner())
+                .map_err(Failure::from)
         },
     )?;
+    // … and the replies to them, in one call.
+    let replies = if opinions.opinions.is_empty() {
+        Vec::new()
+    } else {
+        let answering: Vec<String> = opinions
+            .opinions
+            .iter()
+            .map(|o| format!("reply_to = \"{}\"", o.name))
+            .collect();
+        calls
+            .deliberation()
+            .list_opinions(ListOpinionsRequest {
+                parent: name.clone(),
+                page_size: 1000,
+                page_token: String::new(),
+                filter: answering.join(" OR "),
+            })
+            .await?
+            .into_inner()
+            .opinions
+    };
+    let next_page = if opinions.next_page_token.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "/app/topics/{id}?page={}",
+            url_encode(&opinions.next_page_token)
+        )
+    };
     let state = TopicState::try_from(topic.state).unwrap_or_default();
     let me = resident.person_name();
     let view_of = |o: &Opinion| OpinionView {
@@ -256,19 +284,16 @@ pub async fn topic(
         time: time(o.create_time.as_ref()),
         replies: Vec::new(),
     };
-    // Replies under what they answer; a reply to a reply joins its thread.
+    // Replies under what they answer.
     let mut threads: Vec<OpinionView> = Vec::new();
-    let mut thread_of: HashMap<String, usize> = HashMap::new();
-    for o in opinions.iter().filter(|o| !o.hidden) {
-        match thread_of.get(&o.reply_to).copied() {
-            Some(at) if !o.reply_to.is_empty() => {
-                thread_of.insert(o.name.clone(), at);
-                threads[at].replies.push(view_of(o));
-            }
-            _ => {
-                thread_of.insert(o.name.clone(), threads.len());
-                threads.push(view_of(o));
-            }
+    let mut thread_of: HashMap<&str, usize> = HashMap::new();
+    for o in opinions.opinions.iter().filter(|o| !o.hidden) {
+        thread_of.insert(&o.name, threads.len());
+        threads.push(view_of(o));
+    }
+    for r in replies.iter().filter(|r| !r.hidden) {
+        if let Some(&at) = thread_of.get(r.reply_to.as_str()) {
+            threads[at].replies.push(view_of(r));
         }
     }
     let view = TopicPage {
@@ -290,6 +315,7 @@ pub async fn topic(
         ),
         polls: polls.iter().map(|p| poll_card(t, p)).collect(),
         opinions: threads,
+        next_page,
         request_id: uuid::Uuid::new_v4().to_string(),
         stances: STANCES
             .iter()
