@@ -17,6 +17,7 @@
 //!
 //! Run: `cargo run --release -p cogov-bench -- [--issues 1000000] [--postgres URL] [--nats URL]`
 
+mod app;
 mod bulk;
 mod cpu;
 mod events;
@@ -75,6 +76,9 @@ struct Args {
     /// Reports timed from commit to a watcher, per bus.
     #[arg(long, default_value_t = 200)]
     events: usize,
+    /// Only the residents' app's pages (on `cogov up`).
+    #[arg(long)]
+    app_only: bool,
 }
 
 const SECRET: &[u8] = b"benchmark internal secret";
@@ -661,6 +665,10 @@ fn main() {
         .build()
         .unwrap();
     runtime.block_on(async {
+        if args.app_only {
+            app_pages().await;
+            return;
+        }
         println!(
             "# cogov benchmark — {} issues stored, {} cores",
             args.issues,
@@ -715,5 +723,13 @@ fn main() {
             }
             Err(e) => println!("| operations | not measured: {e} |"),
         }
+        app_pages().await;
     });
+}
+
+async fn app_pages() {
+    table("The residents' app: server time per page on `cogov up` (SQLite), sequential");
+    if let Err(e) = app::measure().await {
+        println!("| the residents' app | not measured: {e} |");
+    }
 }

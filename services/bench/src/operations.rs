@@ -39,7 +39,7 @@ pub struct Figures {
 /// The `cogov` binary beside this one. Under `cargo run` it is (re)built
 /// first with this build's profile, so that it is never older than the
 /// code measured beside it.
-fn binary() -> Result<PathBuf, String> {
+pub(crate) fn binary() -> Result<PathBuf, String> {
     let me = std::env::current_exe().map_err(|e| e.to_string())?;
     let cogov = me.with_file_name("cogov");
     if let Ok(cargo) = std::env::var("CARGO") {
@@ -75,9 +75,15 @@ fn free_base() -> u16 {
         .expect("ten free ports")
 }
 
-struct Up {
+pub(crate) struct Up {
     child: Child,
     lines: std::sync::mpsc::Receiver<String>,
+    /// The gateway's port.
+    pub(crate) base: u16,
+    /// The street admin token it printed, once read.
+    pub(crate) token: String,
+    /// The demo residents' numbers it printed, once read.
+    pub(crate) residents: Vec<String>,
 }
 
 impl Drop for Up {
@@ -88,11 +94,84 @@ impl Drop for Up {
 }
 
 impl Up {
+    /// `cogov up` on a fresh data directory, its banner read and its
+    /// residents' sign-in codes logged.
+    pub(crate) async fn start_logging_codes() -> Result<Up, String> {
+        let cogov = binary()?;
+        let dir = std::env::temp_dir().join(format!("cogov-bench-app-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let base = free_base();
+        let mut up = Up::spawn_logging(
+            &cogov,
+            &dir,
+            base,
+            "warn,cogov_gateway::residents::sender=info",
+        );
+        healthy(base).await;
+        loop {
+            let line = up
+                .lines
+                .recv_timeout(Duration::from_secs(120))
+                .map_err(|_| "cogov up printed no banner within 120 s".to_owned())?;
+            if let Some(t) = line.trim().strip_prefix("export COGOV_TOKEN=") {
+                up.token = t.to_owned();
+            }
+            let words: Vec<&str> = line.split_whitespace().collect();
+            if let Some(i) = words.iter().position(|w| *w == "phone")
+                && let Some(n) = words
+                    .get(i + 1)
+                    .filter(|n| n.bytes().all(|b| b.is_ascii_digit()))
+            {
+                up.residents.push((*n).to_owned());
+            }
+            if line.starts_with("Try:") {
+                return Ok(up);
+            }
+        }
+    }
+
+    /// The next sign-in code the log shows.
+    pub(crate) fn code(&self) -> Result<String, String> {
+        loop {
+            let line = self
+                .lines
+                .recv_timeout(Duration::from_secs(20))
+                .map_err(|_| "cogov up logged no sign-in code within 20 s".to_owned())?;
+            if !line.contains("sign-in code") {
+                continue;
+            }
+            // Colours out, then the six digits after `code=`.
+            let mut plain = String::new();
+            let mut in_escape = false;
+            for c in line.chars() {
+                match c {
+                    '\u{1b}' => in_escape = true,
+                    'm' if in_escape => in_escape = false,
+                    _ if in_escape => {}
+                    c => plain.push(c),
+                }
+            }
+            if let Some(at) = plain.find("code=") {
+                let code: String = plain[at + 5..]
+                    .chars()
+                    .take_while(char::is_ascii_digit)
+                    .collect();
+                if code.len() == 6 {
+                    return Ok(code);
+                }
+            }
+        }
+    }
+
     fn spawn(cogov: &PathBuf, dir: &PathBuf, base: u16) -> Up {
+        Up::spawn_logging(cogov, dir, base, "warn")
+    }
+
+    fn spawn_logging(cogov: &PathBuf, dir: &PathBuf, base: u16, log: &str) -> Up {
         let mut child = Command::new(cogov)
             .args(["up", "--base-port", &base.to_string(), "--data-dir"])
             .arg(dir)
-            .env("COGOV_LOG", "warn")
+            .env("COGOV_LOG", log)
             .stdout(Stdio::piped())
             .spawn()
             .expect("starting cogov up");
@@ -103,7 +182,13 @@ impl Up {
                 let _ = tx.send(line);
             }
         });
-        Up { child, lines }
+        Up {
+            child,
+            lines,
+            base,
+            token: String::new(),
+            residents: Vec::new(),
+        }
     }
 
     /// Waits for the banner; returns the admin token it printed.

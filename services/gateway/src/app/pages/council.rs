@@ -235,27 +235,31 @@ pub async fn topic(
                 .map_err(Failure::from)
         },
     )?;
-    // … and the replies to them, in one call.
-    let replies = if opinions.opinions.is_empty() {
-        Vec::new()
-    } else {
-        let answering: Vec<String> = opinions
-            .opinions
+    // … and the replies to them: a filter holds at most 2,000 characters,
+    // so a call per 15 opinions, side by side.
+    let asks = opinions.opinions.chunks(15).map(|chunk| {
+        let answering: Vec<String> = chunk
             .iter()
             .map(|o| format!("reply_to = \"{}\"", o.name))
             .collect();
-        calls
-            .deliberation()
-            .list_opinions(ListOpinionsRequest {
-                parent: name.clone(),
+        let mut c = calls.deliberation();
+        let parent = name.clone();
+        async move {
+            c.list_opinions(ListOpinionsRequest {
+                parent,
                 page_size: 1000,
                 page_token: String::new(),
                 filter: answering.join(" OR "),
             })
-            .await?
-            .into_inner()
-            .opinions
-    };
+            .await
+            .map(|r| r.into_inner().opinions)
+        }
+    });
+    let replies: Vec<Opinion> = futures_util::future::try_join_all(asks)
+        .await?
+        .into_iter()
+        .flatten()
+        .collect();
     let next_page = if opinions.next_page_token.is_empty() {
         String::new()
     } else {
