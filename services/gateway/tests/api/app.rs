@@ -1017,6 +1017,41 @@ async fn app_activities_and_council(env: Env) {
         thread.contains("屋顶要等天晴"),
         "the reply under its opinion"
     );
+    // A long discussion comes a page at a time, replies with their opinions.
+    for i in 0..35 {
+        let said = a1
+            .post(
+                &format!("{topic_page}/opinion"),
+                &[
+                    ("csrf", &field(&page.body, "csrf")),
+                    ("request_id", &uuid::Uuid::new_v4().to_string()),
+                    ("stance", "STANCE_NEUTRAL"),
+                    ("text", &format!("意见{i}")),
+                ],
+            )
+            .await;
+        assert_eq!(said.status, 303, "{}", said.body);
+    }
+    let first = a1.get(&topic_page).await;
+    assert_eq!(first.status, 200, "{}", first.body);
+    assert!(
+        first.body.contains("屋顶要等天晴"),
+        "the first thread, with its reply"
+    );
+    let next = first
+        .body
+        .split(&format!("href=\"{topic_page}?page="))
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .expect("a link to the next page")
+        .replace("&#38;", "&");
+    let second = a1.get(&format!("{topic_page}?page={next}")).await;
+    assert_eq!(second.status, 200, "{}", second.body);
+    assert!(
+        second.body.contains("意见34"),
+        "the last opinions on the next page"
+    );
+    assert!(!second.body.contains("屋顶要等天晴"));
 
     // A ballot in each method, from the form each poll shows; the result
     // (shown after voting) read back over gRPC as the same resident.
