@@ -26,7 +26,6 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use http::request::Parts;
-use http::{HeaderValue, header};
 use uuid::Uuid;
 
 use crate::Gateway;
@@ -102,23 +101,7 @@ async fn headers_and_language(request: Request, next: Next) -> Response {
     let lang = Lang::of(request.headers());
     let asset = request.uri().path().contains("/assets/");
     let mut response = i18n::scope(lang, next.run(request)).await;
-    let h = response.headers_mut();
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CONTENT_SECURITY_POLICY),
-    );
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
-    if !asset {
-        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    }
+    crate::console::secure(response.headers_mut(), CONTENT_SECURITY_POLICY, asset);
     response
 }
 

@@ -98,10 +98,17 @@ async fn headers_and_language(request: Request, next: Next) -> Response {
     let lang = Lang::of(request.headers());
     let asset = request.uri().path().contains("/assets/");
     let mut response = i18n::scope(lang, next.run(request)).await;
-    let h = response.headers_mut();
+    secure(response.headers_mut(), CONTENT_SECURITY_POLICY, asset);
+    response
+}
+
+/// The headers every web page of the gateway answers with: its policy,
+/// no sniffing, no framing, no referrer, and pages (not assets) never
+/// cached.
+pub(crate) fn secure(h: &mut http::HeaderMap, policy: &'static str, asset: bool) {
     h.insert(
         header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+        HeaderValue::from_static(policy),
     );
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,
@@ -115,7 +122,6 @@ async fn headers_and_language(request: Request, next: Next) -> Response {
     if !asset {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
-    response
 }
 
 /// The signed-in staff member behind a request; pages that take it send
