@@ -5,7 +5,10 @@
 use askama::Template;
 use axum::extract::State;
 use axum::response::Response;
-use cogov_proto::deliberation::{ListTopicsRequest, TopicState};
+use cogov_proto::deliberation::{
+    ListCouncilsRequest, ListResolutionsRequest, ListTopicsRequest, Resolution, ResolutionState,
+    TopicState,
+};
 use cogov_proto::issues::{GetCourtyardTwoNosRequest, IssueState, ListIssuesRequest};
 use cogov_proto::organizations::{GetCourtyardRequest, PersonVerification};
 use cogov_proto::volunteers::{ActivityState, ListActivitiesRequest};
@@ -44,6 +47,17 @@ pub struct TopicLine {
     pub state: String,
 }
 
+/// A council's resolution on the noticeboard: what was decided and how
+/// far its action items have got.
+pub struct ResolutionLine {
+    /// What was decided.
+    pub statement: String,
+    /// Where it stands, in words.
+    pub state: String,
+    /// Its action items' progress, 0 to 100.
+    pub progress: i32,
+}
+
 #[derive(Template)]
 #[template(path = "app/home.html")]
 struct Home {
@@ -55,6 +69,41 @@ struct Home {
     issues: Vec<IssueCard>,
     activities: Vec<ActivityLine>,
     topics: Vec<TopicLine>,
+    resolutions: Vec<ResolutionLine>,
+}
+
+/// The latest resolutions of the councils of `community`.
+async fn resolutions(
+    calls: &crate::calls::Calls,
+    community: &str,
+) -> Result<Vec<Resolution>, Failure> {
+    let councils = calls
+        .deliberation()
+        .list_councils(ListCouncilsRequest {
+            page_size: 20,
+            filter: format!("community = \"{community}\""),
+            ..Default::default()
+        })
+        .await?
+        .into_inner()
+        .councils;
+    if councils.is_empty() {
+        return Ok(Vec::new());
+    }
+    let any: Vec<String> = councils
+        .iter()
+        .map(|c| format!("council = \"{}\"", c.name))
+        .collect();
+    Ok(calls
+        .deliberation()
+        .list_resolutions(ListResolutionsRequest {
+            page_size: 5,
+            filter: any.join(" OR "),
+            ..Default::default()
+        })
+        .await?
+        .into_inner()
+        .resolutions)
 }
 
 /// The states of a problem still being worked on.
@@ -92,7 +141,7 @@ pub async fn page(State(_app): State<Shared>, resident: Resident) -> Result<Resp
         .map(|s| s.as_str_name()),
     );
     let has_courtyard = !person.courtyard.is_empty();
-    let (taxonomy, courtyard, two_nos, issues, activities, topics) = tokio::try_join!(
+    let (taxonomy, courtyard, two_nos, issues, activities, topics, resolutions) = tokio::try_join!(
         Taxonomy::load(calls),
         async {
             if !has_courtyard {
@@ -161,6 +210,7 @@ pub async fn page(State(_app): State<Shared>, resident: Resident) -> Result<Resp
                 .map(|r| r.into_inner().topics)
                 .map_err(Failure::from)
         },
+        resolutions(calls, &person.community),
     )?;
     let t = f.t;
     let view = Home {
@@ -202,6 +252,18 @@ pub async fn page(State(_app): State<Shared>, resident: Resident) -> Result<Resp
                         .unwrap_or_default()
                         .as_str_name(),
                 ),
+            })
+            .collect(),
+        resolutions: resolutions
+            .iter()
+            .map(|r| ResolutionLine {
+                statement: r.statement.clone(),
+                state: t.label(
+                    ResolutionState::try_from(r.state)
+                        .unwrap_or_default()
+                        .as_str_name(),
+                ),
+                progress: r.progress.clamp(0, 100),
             })
             .collect(),
         f,
