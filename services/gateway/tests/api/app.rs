@@ -175,6 +175,48 @@ fn field(html: &str, name: &str) -> String {
         .replace("&amp;", "&")
 }
 
+/// Staff take issue `name` up and send it to firm A, which starts and
+/// resolves it with `note` and `media`.
+async fn resolved_by_firm_a(
+    env: &Env,
+    w: &World,
+    name: &str,
+    note: &str,
+    media: Vec<cogov_proto::common::Media>,
+) {
+    let mut staff = env.issues(env.street_admin());
+    staff
+        .acknowledge_issue(AcknowledgeIssueRequest {
+            name: name.into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    staff
+        .dispatch_issue(DispatchIssueRequest {
+            name: name.into(),
+            assignee: w.firm_a.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let mut firm = env.issues(key(&w.key_a));
+    firm.start_issue(StartIssueRequest {
+        name: name.into(),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    firm.resolve_issue(ResolveIssueRequest {
+        name: name.into(),
+        note: note.into(),
+        media,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+}
+
 /// The issue id a report's answer sends the browser to.
 fn reported_issue(reply: &HttpReply) -> String {
     assert_eq!(reply.status, 303, "{}", reply.body);
@@ -387,35 +429,7 @@ async fn app_sign_in_report_and_follow(env: Env) {
     // and may confirm.
     let name = format!("issues/{first}");
     let mut staff = env.issues(env.street_admin());
-    staff
-        .acknowledge_issue(AcknowledgeIssueRequest {
-            name: name.clone(),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-    staff
-        .dispatch_issue(DispatchIssueRequest {
-            name: name.clone(),
-            assignee: w.firm_a.clone(),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-    let mut firm = env.issues(key(&w.key_a));
-    firm.start_issue(StartIssueRequest {
-        name: name.clone(),
-        ..Default::default()
-    })
-    .await
-    .unwrap();
-    firm.resolve_issue(ResolveIssueRequest {
-        name: name.clone(),
-        note: "纸箱已清走".into(),
-        ..Default::default()
-    })
-    .await
-    .unwrap();
+    resolved_by_firm_a(&env, &w, &name, "纸箱已清走", Vec::new()).await;
     let page = phone.get(&format!("/app/issues/{first}")).await;
     assert!(page.body.contains("confirm-form"), "{}", page.body);
     assert!(page.body.contains("纸箱已清走"));
@@ -1344,43 +1358,13 @@ async fn app_photos_kept_and_shown(env: Env) {
     let answer: serde_json::Value = serde_json::from_str(&uploaded.body).unwrap();
     let after = answer["uri"].as_str().unwrap().to_owned();
     assert!(after.starts_with("cogov-media:"), "{after}");
-    let name = format!("issues/{id}");
-    let mut staff = env.issues(env.street_admin());
-    staff
-        .acknowledge_issue(AcknowledgeIssueRequest {
-            name: name.clone(),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-    staff
-        .dispatch_issue(DispatchIssueRequest {
-            name: name.clone(),
-            assignee: w.firm_a.clone(),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-    let mut firm = env.issues(key(&w.key_a));
-    firm.start_issue(StartIssueRequest {
-        name: name.clone(),
+    let after = cogov_proto::common::Media {
+        uri: after.clone(),
+        content_type: "image/jpeg".into(),
+        role: cogov_proto::common::MediaRole::After as i32,
         ..Default::default()
-    })
-    .await
-    .unwrap();
-    firm.resolve_issue(ResolveIssueRequest {
-        name: name.clone(),
-        note: "已补漏".into(),
-        media: vec![cogov_proto::common::Media {
-            uri: after.clone(),
-            content_type: "image/jpeg".into(),
-            role: cogov_proto::common::MediaRole::After as i32,
-            ..Default::default()
-        }],
-        ..Default::default()
-    })
-    .await
-    .unwrap();
+    };
+    resolved_by_firm_a(&env, &w, &format!("issues/{id}"), "已补漏", vec![after]).await;
     let page = phone.get(&format!("/app/issues/{id}")).await;
     let after_links = photo_links(&page.body, "after-photos");
     assert_eq!(after_links.len(), 1, "{}", page.body);
