@@ -68,6 +68,17 @@ pub fn languages(t: &Catalog, here: &str) -> Vec<(&'static str, String, String)>
         .collect()
 }
 
+/// Where a language switch may send the browser back to: `back` when it is
+/// a path under `prefix` (never another site: no `//`, no backslash), else
+/// `fallback`.
+pub fn way_back(back: String, prefix: &str, fallback: &str) -> String {
+    if back.starts_with(prefix) && !back.contains("//") && !back.contains('\\') {
+        back
+    } else {
+        fallback.to_owned()
+    }
+}
+
 /// `s` percent-encoded for a query value (`/` kept, as paths read better).
 pub fn url_encode(s: &str) -> String {
     s.bytes()

@@ -547,28 +547,17 @@ pub async fn sign_out(
     ))
 }
 
-/// Where the language switch returns to.
-#[derive(Deserialize)]
-pub struct Back {
-    #[serde(default)]
-    back: String,
-}
-
 /// GET /app/language/{tag}: keeps the choice in a cookie and returns to
 /// the page it came from (only ever an app page).
 pub async fn language(
     Path(tag): Path<String>,
-    Query(q): Query<Back>,
+    Query(q): Query<crate::console::pages::sign_in::Back>,
     headers: HeaderMap,
 ) -> Response {
     let Some(lang) = Lang::from_tag(&tag) else {
         return StatusCode::NOT_FOUND.into_response();
     };
-    let back = if q.back.starts_with("/app/") && !q.back.contains("//") && !q.back.contains('\\') {
-        q.back
-    } else {
-        "/app/home".to_owned()
-    };
+    let back = crate::console::view::way_back(q.back, "/app/", "/app/home");
     with_cookies(
         Redirect::to(&back).into_response(),
         &[session::set_cookie(

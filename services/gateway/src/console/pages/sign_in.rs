@@ -192,8 +192,9 @@ pub async fn sign_out(
 /// Where the language switch returns to.
 #[derive(Deserialize)]
 pub struct Back {
+    /// The page to return to.
     #[serde(default)]
-    back: String,
+    pub back: String,
 }
 
 /// GET /console/language/{tag}: keeps the choice in a cookie and returns to
@@ -206,12 +207,7 @@ pub async fn language(
     let Some(lang) = Lang::from_tag(&tag) else {
         return StatusCode::NOT_FOUND.into_response();
     };
-    let back =
-        if q.back.starts_with("/console/") && !q.back.contains("//") && !q.back.contains('\\') {
-            q.back
-        } else {
-            "/console/dashboard".to_owned()
-        };
+    let back = view::way_back(q.back, "/console/", "/console/dashboard");
     let mut response = Redirect::to(&back).into_response();
     let cookie = session::set_cookie(
         i18n::COOKIE_NAME,
