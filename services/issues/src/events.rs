@@ -131,6 +131,27 @@ pub async fn two_nos_changed<C: ConnectionTrait>(
     Ok(())
 }
 
+/// What a notice calls a report: its summary, or, where the reporter gave
+/// none (the app and Open311 make it optional), the start of what they
+/// wrote.
+fn headline(m: &Model) -> String {
+    const LONG: usize = 30;
+    if !m.title.trim().is_empty() {
+        return m.title.clone();
+    }
+    let line = m
+        .description
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or_default()
+        .trim();
+    if line.chars().count() > LONG {
+        format!("{}…", line.chars().take(LONG).collect::<String>())
+    } else {
+        line.to_owned()
+    }
+}
+
 /// Tells the reporter their report moved on, unless they moved it
 /// themselves (`actor`: the resident acting, if one is).
 pub async fn tell_reporter<C: ConnectionTrait>(
@@ -154,7 +175,7 @@ pub async fn tell_reporter<C: ConnectionTrait>(
         cogov_kit::events::notices::Notice {
             kind: cogov_proto::common::NoticeKind::ReportStateChanged,
             subject: &name(after.id),
-            title: &after.title,
+            title: &headline(after),
             detail: state.as_str_name().trim_start_matches("ISSUE_STATE_"),
         },
         now,
@@ -180,7 +201,7 @@ pub async fn tell_answered<C: ConnectionTrait>(
         cogov_kit::events::notices::Notice {
             kind: cogov_proto::common::NoticeKind::ReportAnswered,
             subject: &name(m.id),
-            title: &m.title,
+            title: &headline(m),
             detail: text,
         },
         now,

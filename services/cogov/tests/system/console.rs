@@ -39,8 +39,21 @@ pub(crate) struct Up {
     logins: Vec<(String, String)>,
     /// The demo residents' numbers, in the banner's order.
     pub(crate) residents: Vec<String>,
+    /// The demo property firm's API key.
+    pub(crate) firm_key: Option<String>,
     /// The sign-in codes its log shows, as they come.
     pub(crate) codes: std::sync::Mutex<std::sync::mpsc::Receiver<String>>,
+}
+
+impl Up {
+    /// The console password `cogov up` printed for `username`.
+    pub(crate) fn password(&self, username: &str) -> String {
+        self.logins
+            .iter()
+            .find(|(u, _)| u == username)
+            .map(|(_, p)| p.clone())
+            .unwrap_or_else(|| panic!("cogov up printed no login for {username}"))
+    }
 }
 
 /// The six digits after `code=` in a log line (its colours taken out).
@@ -92,6 +105,7 @@ pub(crate) async fn start_up(dir: &Path) -> Up {
         }
     });
     let (mut console, mut token, mut logins, mut residents) = (None, None, Vec::new(), Vec::new());
+    let mut firm_key = None;
     loop {
         let line = rx
             .recv_timeout(Duration::from_secs(90))
@@ -102,6 +116,9 @@ pub(crate) async fn start_up(dir: &Path) -> Up {
         }
         if let Some(t) = line.trim().strip_prefix("export COGOV_TOKEN=") {
             token = Some(t.to_owned());
+        }
+        if let Some(k) = line.trim().strip_prefix("export COGOV_FIRM_KEY=") {
+            firm_key = Some(k.to_owned());
         }
         if let Some(i) = words.iter().position(|w| *w == "username") {
             logins.push((words[i + 1].to_owned(), words[i + 3].to_owned()));
@@ -129,6 +146,7 @@ pub(crate) async fn start_up(dir: &Path) -> Up {
         token: token.expect("cogov up printed a token"),
         logins,
         residents,
+        firm_key,
         codes: std::sync::Mutex::new(codes),
     }
 }
@@ -179,10 +197,23 @@ pub(crate) async fn open(page: &Page, url: &str) {
     until(page, "document.readyState === 'complete'").await;
 }
 
+/// Waits for `selector` on a page that has finished loading: a node found
+/// while a form's answer is still replacing the page is gone by the time
+/// it is clicked.
+async fn present(page: &Page, selector: &str) {
+    let literal = serde_json::to_string(selector).unwrap();
+    until(
+        page,
+        &format!("document.readyState === 'complete' && !!document.querySelector({literal})"),
+    )
+    .await;
+}
+
 /// Types `text` into a field; text the keyboard cannot type (Chinese,
 /// which people enter through an input method) is set as the input method
 /// would leave it.
 pub(crate) async fn fill(page: &Page, selector: &str, text: &str) {
+    present(page, selector).await;
     let el = page.find_element(selector).await.unwrap();
     el.click().await.unwrap();
     js::<bool>(
@@ -203,6 +234,7 @@ pub(crate) async fn fill(page: &Page, selector: &str, text: &str) {
 }
 
 pub(crate) async fn click(page: &Page, selector: &str) {
+    present(page, selector).await;
     // Into the middle of the screen first: a bar fixed to the bottom (the
     // app's tabs) would take a click meant for what it covers.
     let literal = serde_json::to_string(selector).unwrap();
@@ -219,7 +251,7 @@ pub(crate) async fn click(page: &Page, selector: &str) {
         .unwrap();
 }
 
-async fn sign_in(page: &Page, console: &str, username: &str, password: &str) {
+pub(crate) async fn sign_in(page: &Page, console: &str, username: &str, password: &str) {
     open(page, &format!("{console}/sign-in")).await;
     fill(page, "#username", username).await;
     fill(page, "#password", password).await;
@@ -288,13 +320,7 @@ async fn staff_work_the_console_in_a_real_browser() {
     let dir = std::env::temp_dir().join(format!("cogov-console-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let up = start_up(&dir).await;
-    let login = |user: &str| {
-        up.logins
-            .iter()
-            .find(|(u, _)| u == user)
-            .map(|(_, p)| p.clone())
-            .unwrap_or_else(|| panic!("cogov up printed no login for {user}"))
-    };
+    let login = |user: &str| up.password(user);
     let (street_password, dongli_password) = (login("niujie.admin"), login("dongli.admin"));
 
     let profile = dir.join("chromium");

@@ -1369,6 +1369,16 @@ async fn app_photos_kept_and_shown(env: Env) {
     let after_links = photo_links(&page.body, "after-photos");
     assert_eq!(after_links.len(), 1, "{}", page.body);
     assert_eq!(phone.get(&after_links[0].0).await.status, 200);
+    // The report had no summary: the inbox names it by what was written.
+    let mut named = false;
+    for _ in 0..100 {
+        if phone.get("/app/inbox").await.body.contains("「屋顶漏水」") {
+            named = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(named, "the inbox names the report by its words");
 
     // Open311's media_url is a signed link on the gateway's address.
     let open311 = http_exchange(
