@@ -11,8 +11,14 @@
 use std::path::Path;
 use std::time::Duration;
 
+use chromiumoxide::cdp::browser_protocol::browser::{
+    PermissionDescriptor, PermissionSetting, SetPermissionParams,
+};
 use chromiumoxide::cdp::browser_protocol::dom::SetFileInputFilesParams;
+use chromiumoxide::cdp::browser_protocol::emulation::SetGeolocationOverrideParams;
 use chromiumoxide::{Browser, BrowserConfig, Page};
+use cogov_proto::issues::GetIssueRequest;
+use cogov_proto::issues::issues_service_client::IssuesServiceClient;
 use futures_util::StreamExt;
 
 use crate::Bearer;
@@ -105,8 +111,17 @@ async fn sign_in_by_phone(page: &Page, up: &Up, phone: &str, axe: Option<&str>) 
 
 /// Reports a broken stair light with `photo` from the gallery, through the
 /// "same problem?" step if it comes, and answers the new issue's id.
-async fn report_with_photo(page: &Page, app: &str, photo: &Path, axe: Option<&str>) -> String {
-    open(page, &format!("{app}/report")).await;
+/// `on_the_form`: the report form is open already (and may hold more).
+async fn report_with_photo(
+    page: &Page,
+    app: &str,
+    photo: &Path,
+    axe: Option<&str>,
+    on_the_form: bool,
+) -> String {
+    if !on_the_form {
+        open(page, &format!("{app}/report")).await;
+    }
     phone_fit(page, axe, "report").await;
     // Infrastructure's sub-items fold away under their category.
     js::<bool>(
@@ -188,8 +203,62 @@ async fn residents_use_the_app_on_a_phone() {
     phone_fit(&page, axe, "home").await;
     screenshot(&page, "app-home-phone").await;
 
-    // Report a problem with a photo from the gallery.
-    report_with_photo(&page, &app, &photo, axe).await;
+    // "Use my location" on the report form: standing in another courtyard
+    // of the community, the phone's position chooses that courtyard.
+    open(&page, &format!("{app}/report")).await;
+    let (other, lat, lng): (String, f64, f64) = js(
+        &page,
+        "(() => { const s = document.querySelector('#courtyard'); \
+         const o = [...s.options].find(o => o.dataset.lat && o.value !== s.value); \
+         return [o.value, parseFloat(o.dataset.lat), parseFloat(o.dataset.lng)]; })()",
+    )
+    .await;
+    browser
+        .execute(
+            SetPermissionParams::builder()
+                .permission(PermissionDescriptor::new("geolocation"))
+                .setting(PermissionSetting::Granted)
+                .origin(app.trim_end_matches("/app"))
+                .build()
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    page.execute(
+        SetGeolocationOverrideParams::builder()
+            .latitude(lat + 0.00002)
+            .longitude(lng - 0.00002)
+            .accuracy(12.0)
+            .build(),
+    )
+    .await
+    .unwrap();
+    click(&page, "#locate").await;
+    until(&page, "document.querySelector('#latitude').value !== ''").await;
+    assert_eq!(
+        js::<String>(&page, "document.querySelector('#courtyard').value").await,
+        other,
+        "the nearest courtyard is chosen"
+    );
+    let said: String = js(&page, "document.querySelector('#locate-status').innerText").await;
+    assert!(said.contains("12"), "the accuracy in words: {said}");
+    phone_fit(&page, axe, "report, located").await;
+
+    // Report a problem with a photo from the gallery, placed by the phone.
+    let placed = report_with_photo(&page, &app, &photo, axe, true).await;
+    let at = IssuesServiceClient::with_interceptor(up.gateway.clone(), Bearer(up.token.clone()))
+        .get_issue(GetIssueRequest {
+            name: format!("issues/{placed}"),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(at.courtyard, other);
+    let location = at.location.expect("the report carries the position");
+    assert!(
+        (location.latitude - (lat + 0.00002)).abs() < 1e-5,
+        "{location:?}"
+    );
     // The photo was kept: its thumbnail loads from its signed link.
     until(
         &page,
@@ -414,7 +483,7 @@ async fn a_newcomer_and_staff_carry_a_report_a_vote_and_a_waitlist_through() {
     );
 
     // Their report with a photo; staff take it up and send it to the firm.
-    let issue_id = report_with_photo(&phone, &app, &photo, None).await;
+    let issue_id = report_with_photo(&phone, &app, &photo, None, false).await;
     let issue = format!("issues/{issue_id}");
     let mut orgs = OrganizationsServiceClient::with_interceptor(up.gateway.clone(), admin.clone());
     let firm = orgs

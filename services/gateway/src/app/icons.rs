@@ -36,6 +36,9 @@ pub fn icon(name: &str) -> &'static str {
         "infrastructure" => svg!(r#"<path d="M14 6a4 4 0 0 0 5 5l-9 9-3-3 9-9"/>"#),
         "safety" => svg!(r#"<path d="M12 3l8 3v6c0 5-4 8-8 9-4-1-8-4-8-9V6z"/>"#),
         "services" => svg!(r#"<path d="M4 12l4-4 4 3 4-3 4 4-8 8z"/>"#),
+        "pin" => svg!(
+            r#"<path d="M12 21s-7-6-7-11a7 7 0 0 1 14 0c0 5-7 11-7 11z"/><circle cx="12" cy="10" r="2.5"/>"#
+        ),
         "ok" => svg!(r#"<path d="M5 12l5 5 9-10"/>"#),
         "warn" => svg!(r#"<path d="M12 3l10 18H2z"/><path d="M12 10v5M12 18v0"/>"#),
         _ => "",

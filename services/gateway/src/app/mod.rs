@@ -5,9 +5,10 @@
 //!
 //! Like the staff console, every figure and action is a gRPC call through
 //! the gateway's own door ([`crate::calls`]) as the signed-in resident, so
-//! the app sees and does exactly what the resident could over gRPC. The
-//! pages carry no script at all: every action is a plain form, which works
-//! on any phone, with a screen reader, and on a slow line.
+//! the app sees and does exactly what the resident could over gRPC. Every
+//! action is a plain form, which works on any phone, with a screen reader,
+//! and on a slow line; the one script (placing a report by the phone's
+//! position) only adds to its form.
 //!
 //! Modules: [`session`] (the web cookie over a resident session, form
 //! tokens), [`words`] (zh-CN and English), [`view`] (the frame, errors),
@@ -44,10 +45,14 @@ pub struct App {
 /// The app's state, as handlers receive it.
 pub type Shared = Arc<App>;
 
-/// No script at all, styles only from our own file, images from us (and
-/// the photo previews' `data:`), forms only back to us, no frames.
-const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; \
+/// Scripts and styles only from our own files (no inline code), images
+/// from us (and the photo previews' `data:`), forms only back to us, no
+/// frames.
+const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
      img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+/// The report form may ask for the phone's position; nothing may use the
+/// camera or microphone directly (photos come through the file picker).
+const PERMISSIONS_POLICY: &str = "geolocation=(self), camera=(), microphone=(), payment=()";
 
 /// The routes, to be nested under `/app`.
 pub fn router(gw: Gateway, front: Arc<Front>) -> axum::Router {
@@ -101,7 +106,12 @@ async fn headers_and_language(request: Request, next: Next) -> Response {
     let lang = Lang::of(request.headers());
     let asset = request.uri().path().contains("/assets/");
     let mut response = i18n::scope(lang, next.run(request)).await;
-    crate::console::secure(response.headers_mut(), CONTENT_SECURITY_POLICY, asset);
+    let h = response.headers_mut();
+    crate::console::secure(h, CONTENT_SECURITY_POLICY, asset);
+    h.insert(
+        http::HeaderName::from_static("permissions-policy"),
+        http::HeaderValue::from_static(PERMISSIONS_POLICY),
+    );
     response
 }
 

@@ -267,13 +267,16 @@ async fn app_sign_in_report_and_follow(env: Env) {
     let slash = phone.get("/app/").await;
     assert_eq!(slash.header("location").unwrap(), "/app/home");
 
-    // The sign-in page: Chinese first, no script allowed, not framed.
+    // The sign-in page: Chinese first, no inline script, not framed.
     let form = phone.get("/app/sign-in").await;
     assert_eq!(form.status, 200);
     assert!(form.body.contains("<html lang=\"zh-CN\">"), "{}", form.body);
     let csp = form.header("content-security-policy").unwrap();
     assert!(csp.contains("default-src 'none'"), "{csp}");
-    assert!(!csp.contains("script-src"), "no script at all: {csp}");
+    assert!(
+        csp.contains("script-src 'self'") && !csp.contains("unsafe"),
+        "our own script files only: {csp}"
+    );
     assert!(!form.body.contains("<script"), "{}", form.body);
     assert_eq!(form.header("x-frame-options").unwrap(), "DENY");
 
@@ -412,6 +415,52 @@ async fn app_sign_in_report_and_follow(env: Env) {
         "the form is kept"
     );
     assert_eq!(count_issues(&env, &w.a1).await, 2);
+    // A position half given, unreadable or off the globe: refused with
+    // words, nothing stored.
+    for (lat, lng) in [
+        ("39.88", ""),
+        ("north", "116.36"),
+        ("NaN", "116.36"),
+        ("95", "116.36"),
+    ] {
+        let form = phone.get("/app/report").await;
+        let mut bad = report(
+            field(&form.body, "csrf"),
+            field(&form.body, "request_id"),
+            "yes",
+        );
+        bad.push(("latitude", lat.into()));
+        bad.push(("longitude", lng.into()));
+        let refused = post(&mut phone, bad).await;
+        assert_eq!(refused.status, 400, "{lat}, {lng}: {}", refused.body);
+        assert!(refused.body.contains("id=\"error\""), "{}", refused.body);
+    }
+    assert_eq!(count_issues(&env, &w.a1).await, 2);
+    // Placed by the phone ("use my location"): the issue keeps where.
+    let form = phone.get("/app/report").await;
+    let mut placed = report(
+        field(&form.body, "csrf"),
+        field(&form.body, "request_id"),
+        "yes",
+    );
+    placed.push(("latitude", "39.886123".into()));
+    placed.push(("longitude", "116.362361".into()));
+    let placed = reported_issue(&post(&mut phone, placed).await);
+    let at = env
+        .issues(env.street_admin())
+        .get_issue(GetIssueRequest {
+            name: format!("issues/{placed}"),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .location
+        .expect("the issue has the phone's position");
+    assert!((at.latitude - 39.886123).abs() < 1e-9, "{at:?}");
+    assert!((at.longitude - 116.362361).abs() < 1e-9, "{at:?}");
+    let page = phone.get(&format!("/app/issues/{placed}")).await;
+    assert!(page.body.contains("39.88612, 116.36236"), "{}", page.body);
+    assert_eq!(count_issues(&env, &w.a1).await, 3);
 
     // My reports list mine, not the neighbour's.
     let mine = phone.get("/app/reports").await;

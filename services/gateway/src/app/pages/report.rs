@@ -1,14 +1,16 @@
 //! Report a problem: the sub-item chosen by category (words and icons),
 //! what and where, in one of the courtyards of the resident's community.
 //! Before it is sent, the open reports of the same sub-item in the same
-//! courtyard are shown ("same problem?"). The form carries a request id
+//! courtyard are shown ("same problem?"). Where the phone lets the page
+//! have its position ("use my location", the app's one script), the report
+//! carries it and the nearest courtyard is chosen. The form carries a request id
 //! made when it was shown, so a retry — a double tap, a reload, a flaky
 //! line — returns the first issue and makes no second one.
 
 use askama::Template;
 use axum::extract::{Multipart, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use cogov_proto::common::{Media, MediaRole};
+use cogov_proto::common::{GeoPoint, Media, MediaRole};
 use cogov_proto::issues::{FindSimilarIssuesRequest, Issue, ReportIssueRequest};
 use cogov_proto::organizations::ListCourtyardsRequest;
 use serde::Deserialize;
@@ -42,6 +44,11 @@ pub struct ReportForm {
     description: String,
     #[serde(default)]
     address_text: String,
+    /// Where the phone was, from "use my location" (decimal degrees).
+    #[serde(default)]
+    latitude: String,
+    #[serde(default)]
+    longitude: String,
     #[serde(default)]
     request_id: String,
     /// `yes` once the resident saw the similar reports and still reports.
@@ -109,6 +116,8 @@ impl ReportForm {
                 "title" => form.title = value,
                 "description" => form.description = value,
                 "address_text" => form.address_text = value,
+                "latitude" => form.latitude = value,
+                "longitude" => form.longitude = value,
                 "request_id" => form.request_id = value,
                 "confirmed" => form.confirmed = value,
                 "csrf" => form.csrf = value,
@@ -121,6 +130,41 @@ impl ReportForm {
         }
         Ok((form, refused))
     }
+
+    /// The phone's position, if the form carries one. A half or unreadable
+    /// position is refused (`Err`); its range is the issues service's to
+    /// check.
+    fn location(&self) -> Result<Option<GeoPoint>, ()> {
+        let (lat, lng) = (self.latitude.trim(), self.longitude.trim());
+        match (lat.is_empty(), lng.is_empty()) {
+            (true, true) => Ok(None),
+            (false, false) => {
+                let latitude: f64 = lat.parse().map_err(|_| ())?;
+                let longitude: f64 = lng.parse().map_err(|_| ())?;
+                if latitude.is_finite() && longitude.is_finite() {
+                    Ok(Some(GeoPoint {
+                        latitude,
+                        longitude,
+                    }))
+                } else {
+                    Err(())
+                }
+            }
+            _ => Err(()),
+        }
+    }
+}
+
+/// A courtyard on the form: where the nearest is found from.
+pub struct CourtyardChoice {
+    /// `courtyards/…`.
+    pub name: String,
+    /// Its name in words.
+    pub label: String,
+    /// Its position, as the script reads it (empty when unknown).
+    pub latitude: String,
+    /// Likewise.
+    pub longitude: String,
 }
 
 #[derive(Template)]
@@ -128,7 +172,7 @@ impl ReportForm {
 struct ReportPage {
     f: Frame,
     groups: Vec<CategoryGroup>,
-    courtyards: Vec<(String, String)>,
+    courtyards: Vec<CourtyardChoice>,
     form: ReportForm,
     error: String,
     photos_on: bool,
@@ -186,11 +230,22 @@ async fn report_page(
         })
         .filter(|g| !g.sub_items.is_empty())
         .collect();
-    let mut courtyards: Vec<(String, String)> = courtyards
+    let mut courtyards: Vec<CourtyardChoice> = courtyards
         .into_iter()
-        .map(|c| (c.name, c.display_name))
+        .map(|c| {
+            let (latitude, longitude) = c
+                .location
+                .map(|p| (p.latitude.to_string(), p.longitude.to_string()))
+                .unwrap_or_default();
+            CourtyardChoice {
+                name: c.name,
+                label: c.display_name,
+                latitude,
+                longitude,
+            }
+        })
         .collect();
-    courtyards.sort_by(|a, b| a.1.cmp(&b.1));
+    courtyards.sort_by(|a, b| a.label.cmp(&b.label));
     let status = if error.is_empty() {
         http::StatusCode::OK
     } else {
@@ -227,6 +282,15 @@ pub async fn submit(
     if !refused.is_empty() {
         return report_page(&app, &resident, form, refused).await;
     }
+    let Ok(location) = form.location() else {
+        return report_page(
+            &app,
+            &resident,
+            form,
+            t.get("report.bad_location").to_owned(),
+        )
+        .await;
+    };
     if form.sub_item.is_empty() {
         return report_page(
             &app,
@@ -243,7 +307,7 @@ pub async fn submit(
             .find_similar_issues(FindSimilarIssuesRequest {
                 courtyard: form.courtyard.clone(),
                 sub_item: form.sub_item.clone(),
-                location: None,
+                location,
                 max_results: 5,
             })
             .await
@@ -286,6 +350,7 @@ pub async fn submit(
                 title: form.title.trim().to_owned(),
                 description: form.description.trim().to_owned(),
                 address_text: form.address_text.trim().to_owned(),
+                location,
                 media: form
                     .kept
                     .iter()

@@ -99,6 +99,8 @@ struct IssuePage {
     state_class: &'static str,
     description: String,
     address_text: String,
+    /// Where the phone placed it, in degrees (empty when not placed).
+    position: String,
     reported: String,
     resolve_by: String,
     assignee: String,
@@ -242,6 +244,11 @@ pub async fn page(
         state_class: state_class(issue.state),
         description: issue.description.clone(),
         address_text: issue.address_text.clone(),
+        position: issue
+            .location
+            .as_ref()
+            .map(|p| format!("{:.5}, {:.5}", p.latitude, p.longitude))
+            .unwrap_or_default(),
         reported: time(issue.create_time.as_ref()),
         resolve_by: time(issue.resolve_by.as_ref()),
         assignee: orgs.get(&issue.assignee).cloned().unwrap_or_default(),
