@@ -148,7 +148,7 @@ impl Gateway {
         let photos = axum::Router::new()
             .route("/media", axum::routing::post(media::upload::upload))
             .layer(axum::extract::DefaultBodyLimit::max(
-                media::photo::Bounds::default().max_bytes + 1,
+                media::received::DRAIN_LIMIT,
             ))
             .with_state(media::upload::Door {
                 gw: self.clone(),

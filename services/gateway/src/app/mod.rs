@@ -74,10 +74,7 @@ pub fn router(gw: Gateway, front: Arc<Front>) -> axum::Router {
             "/report",
             get(report::form)
                 .post(report::submit)
-                .layer(DefaultBodyLimit::max(
-                    report::MAX_PHOTOS * crate::media::photo::Bounds::default().max_bytes
-                        + 256 * 1024,
-                )),
+                .layer(DefaultBodyLimit::max(crate::media::received::DRAIN_LIMIT)),
         )
         .route("/reports", get(reports::list))
         .route("/issues/{id}", get(reports::page))

@@ -11,6 +11,7 @@
 
 pub mod links;
 pub mod photo;
+pub mod received;
 pub mod upload;
 
 use std::path::Path as FsPath;

@@ -13,13 +13,14 @@
 
 use std::sync::Arc;
 
-use axum::body::Bytes;
+use axum::body::Body;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use http::{HeaderMap, StatusCode};
 use serde_json::json;
 
 use super::KeepError;
+use super::received::Received;
 use crate::Gateway;
 use crate::front::Front;
 
@@ -49,7 +50,7 @@ fn answer(status: StatusCode, reason: &str, message: &str) -> Response {
 }
 
 /// POST /media.
-pub async fn upload(State(door): State<Door>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn upload(State(door): State<Door>, headers: HeaderMap, body: Body) -> Response {
     match door.front.caller(&headers).await {
         Ok(Some(_)) => {}
         Ok(None) => {
@@ -74,6 +75,22 @@ pub async fn upload(State(door): State<Door>, headers: HeaderMap, body: Bytes) -
             "MEDIA_DISABLED",
             "this gateway keeps no photos (COGOV_MEDIA_STORE is not set)",
         );
+    };
+    let max = super::photo::Bounds::default().max_bytes;
+    let body = match super::received::up_to(body.into_data_stream(), max).await {
+        Ok(Received::Whole(body)) => body,
+        Ok(Received::TooLarge) => {
+            let refusal = super::photo::Refusal::TooLarge {
+                max_mib: max / (1024 * 1024),
+            };
+            return answer(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                refusal.reason(),
+                &refusal.to_string(),
+            );
+        }
+        // Past the drain limit, or the sender went away.
+        Err(e) => return answer(StatusCode::BAD_REQUEST, "BODY_UNREADABLE", &e.to_string()),
     };
     match media.keep(body).await {
         Ok(kept) => json_answer(

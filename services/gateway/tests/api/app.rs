@@ -1288,6 +1288,14 @@ async fn app_photos_kept_and_shown(env: Env) {
         assert!(refused.body.contains(words), "{file}: {}", refused.body);
         assert!(refused.body.contains("屋顶漏水"), "the form is kept");
     }
+    // A 50 MB file (a video picked by mistake): read to its end and
+    // dropped, so the phone gets the words, not a reset connection.
+    let mut fifty_mb = vec![0xFF, 0xD8, 0xFF, 0xE0];
+    fifty_mb.resize(50 * 1024 * 1024, 0);
+    let refused = report(&mut phone, &[("photo", "VID_0001.jpg", &fifty_mb)]).await;
+    assert_eq!(refused.status, 400, "{}", refused.body);
+    assert!(refused.body.contains("照片太大"), "{}", refused.body);
+    assert!(refused.body.contains("屋顶漏水"), "the form is kept");
     assert_eq!(count_issues(&env, &w.a1).await, 0);
     assert_eq!(env.media_dir.files(), 0, "nothing kept");
 
@@ -1394,6 +1402,23 @@ async fn app_photos_kept_and_shown(env: Env) {
         not_a_photo.body.contains("PHOTO_NOT_AN_IMAGE"),
         "{}",
         not_a_photo.body
+    );
+    for too_large in [&eleven_mb, &fifty_mb] {
+        let refused = http_exchange_bytes(
+            &env,
+            "POST",
+            "/media",
+            &[("authorization", &auth), ("content-type", "image/jpeg")],
+            too_large,
+        )
+        .await;
+        assert_eq!(refused.status, 413, "{}", refused.body);
+        assert!(refused.body.contains("PHOTO_TOO_LARGE"), "{}", refused.body);
+    }
+    assert_eq!(
+        env.media_dir.files(),
+        4,
+        "the report's two photos, nothing more"
     );
     let uploaded = http_exchange_bytes(
         &env,

@@ -639,9 +639,38 @@ pub async fn http_exchange_bytes(
     request.push_str(&format!("content-length: {}\r\n\r\n", body.len()));
     let mut raw_request = request.into_bytes();
     raw_request.extend_from_slice(body);
-    stream.write_all(&raw_request).await.unwrap();
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).await.unwrap();
+    // Read while writing, as a browser does: a server refusing a body too
+    // large answers and closes before the body is all sent, and the write's
+    // broken pipe is then no failure of the exchange.
+    // Borrowed halves: an owned write half would shut the socket's writing
+    // side when dropped, which a server may take for the client leaving.
+    let (mut reader, mut writer) = stream.split();
+    let write = async move {
+        match writer.write_all(&raw_request).await {
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::BrokenPipe | std::io::ErrorKind::ConnectionReset
+                ) => {}
+            other => other.unwrap(),
+        }
+    };
+    let read = async move {
+        let mut raw = Vec::new();
+        let mut chunk = vec![0u8; 64 * 1024];
+        loop {
+            match reader.read(&mut chunk).await {
+                Ok(0) => break,
+                Ok(n) => raw.extend_from_slice(&chunk[..n]),
+                Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset && !raw.is_empty() => {
+                    break;
+                }
+                Err(e) => panic!("reading the answer: {e}"),
+            }
+        }
+        raw
+    };
+    let ((), raw) = tokio::join!(write, read);
     let split = raw
         .windows(4)
         .position(|w| w == b"\r\n\r\n")

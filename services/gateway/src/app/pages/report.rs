@@ -18,6 +18,7 @@ use serde::Deserialize;
 use super::{IssueCard, Taxonomy, category_icon, me, state_class};
 use crate::app::view::{Failure, Frame, id_of, render};
 use crate::app::{Resident, Shared};
+use crate::media::received::{self, Received};
 use crate::media::{KeepError, Kept};
 
 /// A category with its sub-items, for the form.
@@ -82,7 +83,16 @@ impl ReportForm {
         while let Some(field) = multipart.next_field().await.map_err(bad)? {
             let name = field.name().unwrap_or_default().to_owned();
             if name == "photo" {
-                let bytes = field.bytes().await.map_err(bad)?;
+                let max = crate::media::photo::Bounds::default().max_bytes;
+                let bytes = match received::up_to(field, max).await.map_err(bad)? {
+                    Received::Whole(bytes) => bytes,
+                    Received::TooLarge => {
+                        refused = crate::app::words::current()
+                            .get("photo.PHOTO_TOO_LARGE")
+                            .to_owned();
+                        continue;
+                    }
+                };
                 if bytes.is_empty() {
                     // A file input left empty.
                     continue;
