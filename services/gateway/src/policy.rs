@@ -530,6 +530,11 @@ pub const TABLE: &[(&str, Kinds, bool)] = &[
         EVERYONE,
         READ,
     ),
+    (
+        "/cogov.issues.v1.IssuesService/FollowIssue",
+        RESIDENT,
+        WRITE,
+    ),
     ("/cogov.issues.v1.IssuesService/GetCategory", EVERYONE, READ),
     (
         "/cogov.issues.v1.IssuesService/GetCourtyardTwoNos",
@@ -613,6 +618,11 @@ pub const TABLE: &[(&str, Kinds, bool)] = &[
     (
         "/cogov.issues.v1.IssuesService/StartIssue",
         STAFF_AND_PARTNERS,
+        WRITE,
+    ),
+    (
+        "/cogov.issues.v1.IssuesService/UnfollowIssue",
+        RESIDENT,
         WRITE,
     ),
     (

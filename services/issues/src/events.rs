@@ -152,8 +152,9 @@ fn headline(m: &Model) -> String {
     }
 }
 
-/// Tells the reporter their report moved on, unless they moved it
-/// themselves (`actor`: the resident acting, if one is).
+/// Tells the reporter their report moved on, and its followers that an
+/// issue they follow did, unless they moved it themselves (`actor`: the
+/// resident acting, if one is).
 pub async fn tell_reporter<C: ConnectionTrait>(
     conn: &C,
     before: &Model,
@@ -161,24 +162,40 @@ pub async fn tell_reporter<C: ConnectionTrait>(
     actor: Option<Uuid>,
     now: DateTime<Utc>,
 ) -> Result<()> {
-    let Some(reporter) = after.reporter_id.filter(|r| Some(*r) != actor) else {
-        return Ok(());
-    };
     if before.state == after.state {
         return Ok(());
     }
     let state = state_of(after);
-    cogov_kit::events::notices::tell(
-        conn,
-        crate::ROLE,
-        [reporter],
-        cogov_kit::events::notices::Notice {
-            kind: cogov_proto::common::NoticeKind::ReportStateChanged,
-            subject: &name(after.id),
-            title: &headline(after),
-            detail: state.as_str_name().trim_start_matches("ISSUE_STATE_"),
-        },
-        now,
+    let subject = name(after.id);
+    let title = headline(after);
+    let detail = state.as_str_name().trim_start_matches("ISSUE_STATE_");
+    let tell = async |kind, to: Vec<Uuid>| {
+        let to: Vec<Uuid> = to.into_iter().filter(|p| Some(*p) != actor).collect();
+        if to.is_empty() {
+            return Ok(());
+        }
+        cogov_kit::events::notices::tell(
+            conn,
+            crate::ROLE,
+            to,
+            cogov_kit::events::notices::Notice {
+                kind,
+                subject: &subject,
+                title: &title,
+                detail,
+            },
+            now,
+        )
+        .await
+    };
+    tell(
+        cogov_proto::common::NoticeKind::ReportStateChanged,
+        after.reporter_id.into_iter().collect(),
+    )
+    .await?;
+    tell(
+        cogov_proto::common::NoticeKind::FollowedIssueChanged,
+        crate::follows::followers_of(conn, after.id).await?,
     )
     .await
 }

@@ -16,7 +16,7 @@ use cogov_kit::{Error, Result, convert, etag, names};
 use cogov_proto::common::{ContactDetails, GeoPoint};
 use cogov_proto::issues::*;
 use sea_orm::ActiveValue::{NotSet, Set};
-use sea_orm::sea_query::{Condition, SimpleExpr};
+use sea_orm::sea_query::{Condition, Expr, SimpleExpr};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect, TransactionTrait,
@@ -169,6 +169,8 @@ pub fn to_proto(m: &Model, parties: &[parties::Model], scope: &Scope, now: DateT
         confirm_time: Some(convert::timestamp(t)),
     });
     Issue {
+        // The caller's own: set where it is known (`render`, the lists).
+        followed: false,
         name: name(m.id),
         courtyard: names::format("courtyards", m.courtyard_id),
         community: names::format("communities", m.community_id),
@@ -257,12 +259,16 @@ pub async fn render<C: ConnectionTrait>(
     now: DateTime<Utc>,
 ) -> Result<Issue> {
     let parties = parties_of(conn, &[m.id]).await?;
-    Ok(to_proto(
+    let mut issue = to_proto(
         m,
         parties.get(&m.id).map_or(&[][..], Vec::as_slice),
         scope,
         now,
-    ))
+    );
+    issue.followed = crate::follows::followed(conn, scope, &[m.id])
+        .await?
+        .contains(&m.id);
+    Ok(issue)
 }
 
 /// Loads an issue the caller may see.
@@ -572,8 +578,9 @@ fn bool_filter(op: Op, value: &str) -> std::result::Result<bool, String> {
     }
 }
 
-/// The filterable fields of ListIssues at `now`.
-pub fn fields(now: DateTime<Utc>) -> Vec<Field> {
+/// The filterable fields of ListIssues at `now`, for the resident `me`
+/// if the caller is one (`followed`: the issues they follow).
+pub fn fields(now: DateTime<Utc>, me: Option<Uuid>) -> Vec<Field> {
     vec![
         Field::column("courtyard", Column::CourtyardId, Kind::Name("courtyards")),
         Field::column("community", Column::CommunityId, Kind::Name("communities")),
@@ -611,6 +618,18 @@ pub fn fields(now: DateTime<Utc>) -> Vec<Field> {
             })
         }),
         Field::column("reporter", Column::ReporterId, Kind::Name("persons")),
+        Field::custom("followed", move |op, value| {
+            let mine = match me {
+                Some(me) => crate::follows::followed_by(me),
+                // Only residents follow: for anyone else nothing is.
+                None => Expr::value(false),
+            };
+            Ok(if bool_filter(op, value)? {
+                mine
+            } else {
+                sea_orm::sea_query::ExprTrait::not(mine)
+            })
+        }),
         Field::column("cluster", Column::ClusterId, Kind::Name("clusters")),
         Field::column("create_time", Column::CreateTime, Kind::Timestamp),
     ]
@@ -623,7 +642,7 @@ pub async fn list(
     req: ListIssuesRequest,
 ) -> Result<ListIssuesResponse> {
     let now = svc.ctx.clock.now();
-    let fields = fields(now);
+    let fields = fields(now, scope.resident());
     let query = ListQuery::new(
         "ListIssues",
         req.page_size,
@@ -655,11 +674,13 @@ pub async fn list(
         .await?;
     let ids: Vec<Uuid> = rows.iter().map(|m| m.id).collect();
     let parties = parties_of(conn, &ids).await?;
+    let followed = crate::follows::followed(conn, scope, &ids).await?;
     Ok(ListIssuesResponse {
         issues: rows
             .iter()
-            .map(|m| {
-                to_proto(
+            .map(|m| Issue {
+                followed: followed.contains(&m.id),
+                ..to_proto(
                     m,
                     parties.get(&m.id).map_or(&[][..], Vec::as_slice),
                     scope,
@@ -823,16 +844,20 @@ pub async fn find_similar(
     found.truncate(limit);
     let ids: Vec<Uuid> = found.iter().map(|(_, m)| m.id).collect();
     let parties = parties_of(conn, &ids).await?;
+    let followed = crate::follows::followed(conn, scope, &ids).await?;
     Ok(FindSimilarIssuesResponse {
         issues: found
             .iter()
             .map(|(d, m)| SimilarIssue {
-                issue: Some(to_proto(
-                    m,
-                    parties.get(&m.id).map_or(&[][..], Vec::as_slice),
-                    scope,
-                    now,
-                )),
+                issue: Some(Issue {
+                    followed: followed.contains(&m.id),
+                    ..to_proto(
+                        m,
+                        parties.get(&m.id).map_or(&[][..], Vec::as_slice),
+                        scope,
+                        now,
+                    )
+                }),
                 distance_meters: *d,
             })
             .collect(),

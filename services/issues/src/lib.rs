@@ -12,6 +12,7 @@ pub mod clusters;
 pub mod consumers;
 pub mod entity;
 pub mod events;
+pub mod follows;
 pub mod inspections;
 pub mod issues;
 pub mod lifecycle;

@@ -19,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(Initial),
             Box::new(SeedTaxonomy),
             Box::new(DueTimesAndDayCounts),
+            Box::new(Followers),
         ]
     }
 }
@@ -490,5 +491,42 @@ impl MigrationTrait for DueTimesAndDayCounts {
                 .to_owned(),
         )
         .await
+    }
+}
+
+/// Residents following issues they did not report.
+struct Followers;
+
+impl MigrationName for Followers {
+    fn name(&self) -> &str {
+        "m0004_issue_followers"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Followers {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.create_table(
+            Table::create()
+                .table("issue_followers")
+                .col(uuid("issue_id"))
+                .col(uuid("person_id"))
+                .col(time("create_time"))
+                .primary_key(Index::create().col("issue_id").col("person_id"))
+                .to_owned(),
+        )
+        .await?;
+        // A resident's followed issues (the app's "following" list).
+        m.create_index(index(
+            "issue_followers",
+            "person",
+            &["person_id", "issue_id"],
+        ))
+        .await
+    }
+
+    async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.drop_table(Table::drop().table("issue_followers").to_owned())
+            .await
     }
 }

@@ -7,7 +7,8 @@ use cogov_proto::issues::issues_service_server::IssuesService;
 use cogov_proto::issues::*;
 
 use crate::{
-    Issues, clusters, inspections, issues, statistics, taxonomy, timeline, transitions, two_nos,
+    Issues, clusters, follows, inspections, issues, statistics, taxonomy, timeline, transitions,
+    two_nos,
 };
 
 cogov_kit::rpcs! {
@@ -36,6 +37,8 @@ cogov_kit::rpcs! {
     act resolve_issue(ResolveIssueRequest) -> Issue => transitions::resolve;
     act confirm_issue(ConfirmIssueRequest) -> Issue => transitions::confirm;
     act reopen_issue(ReopenIssueRequest) -> Issue => transitions::reopen;
+    read follow_issue(FollowIssueRequest) -> Issue => follows::follow;
+    read unfollow_issue(UnfollowIssueRequest) -> Issue => follows::unfollow;
     act reject_issue(RejectIssueRequest) -> Issue => transitions::reject;
     act mark_duplicate_issue(MarkDuplicateIssueRequest) -> Issue => transitions::mark_duplicate;
     act escalate_issue(EscalateIssueRequest) -> Issue => transitions::escalate;

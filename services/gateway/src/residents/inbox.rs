@@ -77,6 +77,20 @@ pub fn words(kind: NoticeKind, title: &str, detail: &str, language: &str) -> (St
             format!("Your report is {}", state(detail)),
             format!("\u{201c}{title}\u{201d} is {} now.", state(detail)),
         ),
+        (NoticeKind::FollowedIssueChanged, false) => (
+            format!(
+                "您关注的问题{}",
+                state(detail).trim_end_matches("，请您确认")
+            ),
+            format!(
+                "「{title}」{}。",
+                state(detail).trim_end_matches("，请您确认")
+            ),
+        ),
+        (NoticeKind::FollowedIssueChanged, true) => (
+            format!("An issue you follow is {}", state(detail)),
+            format!("\u{201c}{title}\u{201d} is {} now.", state(detail)),
+        ),
         (NoticeKind::ReportAnswered, false) => (
             "您反映的问题有了回复".into(),
             format!("「{title}」：{detail}"),

@@ -4,6 +4,7 @@
 pub mod categories;
 pub mod clusters;
 pub mod day_counts;
+pub mod followers;
 pub mod inspections;
 pub mod issues;
 pub mod parties;

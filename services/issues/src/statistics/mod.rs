@@ -504,7 +504,7 @@ pub async fn compute_from(
     let now = svc.ctx.clock.now();
     let (start, end) = window(req.interval.as_ref(), now)?;
     let allowed = ["community", "courtyard", "assignee", "sub_item", "category"];
-    let fields: Vec<Field> = crate::issues::fields(now)
+    let fields: Vec<Field> = crate::issues::fields(now, None)
         .into_iter()
         .filter(|f| allowed.contains(&f.name))
         .collect();

@@ -417,6 +417,26 @@ fn cases() -> Vec<Case> {
             }
         ),
         case!(
+            "FollowIssue",
+            "deny deny deny deny deny deny ok anon",
+            |c, f, a| {
+                let i = fresh(&mut a, &f).await;
+                c.follow_issue(FollowIssueRequest { name: i.name })
+                    .await
+                    .map(done)
+            }
+        ),
+        case!(
+            "UnfollowIssue",
+            "deny deny deny deny deny deny ok anon",
+            |c, f, a| {
+                let i = fresh(&mut a, &f).await;
+                c.unfollow_issue(UnfollowIssueRequest { name: i.name })
+                    .await
+                    .map(done)
+            }
+        ),
+        case!(
             "RejectIssue",
             "ok ok deny deny deny deny deny anon",
             |c, f, a| {

@@ -9,6 +9,7 @@ mod support;
 mod authz;
 mod bad_input;
 mod clusters;
+mod follows;
 mod idempotency;
 mod joint_dispatch;
 mod lifecycle;
