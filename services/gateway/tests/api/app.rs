@@ -398,6 +398,40 @@ async fn app_sign_in_report_and_follow(env: Env) {
         similar.body
     );
     assert_eq!(count_issues(&env, &w.a1).await, 1, "nothing reported yet");
+    // "That's it": the neighbour follows the open one instead.
+    assert!(
+        similar.body.contains(&format!("id=\"follow-{first}\"")),
+        "{}",
+        similar.body
+    );
+    let followed = neighbour
+        .post(
+            &format!("/app/issues/{first}/follow"),
+            &[("csrf", &field(&similar.body, "csrf"))],
+        )
+        .await;
+    assert_eq!(followed.status, 303, "{}", followed.body);
+    assert_eq!(
+        followed.header("location").unwrap(),
+        format!("/app/issues/{first}?followed=1")
+    );
+    let page = neighbour
+        .get(&format!("/app/issues/{first}?followed=1"))
+        .await;
+    assert!(page.body.contains("id=\"now-following\""), "{}", page.body);
+    assert!(page.body.contains("id=\"unfollow\""), "{}", page.body);
+    let theirs = neighbour.get("/app/reports").await;
+    let following = theirs
+        .body
+        .split("id=\"following\"")
+        .nth(1)
+        .unwrap_or_else(|| panic!("a following list: {}", theirs.body));
+    assert!(following.contains(&format!("/app/issues/{first}")));
+    assert_eq!(
+        count_issues(&env, &w.a1).await,
+        1,
+        "following reports nothing"
+    );
     // … and reports only when the resident says it is another problem.
     let second =
         reported_issue(&post(&mut neighbour, report(csrf.clone(), second_id, "yes")).await);
@@ -498,6 +532,19 @@ async fn app_sign_in_report_and_follow(env: Env) {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     assert!(told, "the inbox tells of the fix");
+    // … and the neighbour who follows it hears of it too.
+    let mut told = false;
+    for _ in 0..100 {
+        let inbox = neighbour.get("/app/inbox").await;
+        if inbox.body.contains("您关注的问题")
+            && inbox.body.contains(&format!("/app/issues/{first}"))
+        {
+            told = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(told, "the follower's inbox tells of the fix");
 
     // A stale page's etag cannot confirm; the page's own can.
     let csrf = field(&page.body, "csrf");

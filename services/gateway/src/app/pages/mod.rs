@@ -124,6 +124,8 @@ pub struct IssueCard {
     pub state_class: &'static str,
     /// When it was reported.
     pub reported: String,
+    /// Whether the resident follows it.
+    pub followed: bool,
 }
 
 impl IssueCard {
@@ -132,6 +134,7 @@ impl IssueCard {
         let sub_item = taxonomy.label(&issue.sub_item);
         IssueCard {
             id: id_of(&issue.name).to_owned(),
+            followed: issue.followed,
             title: if issue.title.is_empty() {
                 sub_item.clone()
             } else {

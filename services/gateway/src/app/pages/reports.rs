@@ -26,6 +26,8 @@ use crate::media::links::links_of;
 struct ReportsPage {
     f: Frame,
     issues: Vec<IssueCard>,
+    /// Others' reports the resident follows.
+    following: Vec<IssueCard>,
     next_page: String,
 }
 
@@ -45,19 +47,38 @@ pub async fn list(
 ) -> Result<Response, Failure> {
     let f = Frame::new(&resident, "reports");
     let calls = &resident.calls;
-    let (taxonomy, page) = tokio::try_join!(Taxonomy::load(calls), async {
-        calls
-            .issues()
-            .list_issues(ListIssuesRequest {
-                page_size: 20,
-                page_token: paging.page.clone(),
-                filter: format!("reporter = \"{}\"", resident.person_name()),
-                order_by: String::new(),
-            })
-            .await
-            .map(|r| r.into_inner())
-            .map_err(Failure::from)
-    })?;
+    let (taxonomy, page, following) = tokio::try_join!(
+        Taxonomy::load(calls),
+        async {
+            calls
+                .issues()
+                .list_issues(ListIssuesRequest {
+                    page_size: 20,
+                    page_token: paging.page.clone(),
+                    filter: format!("reporter = \"{}\"", resident.person_name()),
+                    order_by: String::new(),
+                })
+                .await
+                .map(|r| r.into_inner())
+                .map_err(Failure::from)
+        },
+        async {
+            // The latest followed, on the first page only.
+            if !paging.page.is_empty() {
+                return Ok(Vec::new());
+            }
+            calls
+                .issues()
+                .list_issues(ListIssuesRequest {
+                    page_size: 20,
+                    filter: "followed = true".into(),
+                    ..Default::default()
+                })
+                .await
+                .map(|r| r.into_inner().issues)
+                .map_err(Failure::from)
+        }
+    )?;
     let next_page = if page.next_page_token.is_empty() {
         String::new()
     } else {
@@ -66,6 +87,10 @@ pub async fn list(
     let view = ReportsPage {
         issues: page
             .issues
+            .iter()
+            .map(|i| IssueCard::new(i, &taxonomy, f.t))
+            .collect(),
+        following: following
             .iter()
             .map(|i| IssueCard::new(i, &taxonomy, f.t))
             .collect(),
@@ -107,6 +132,10 @@ struct IssuePage {
     resolution: String,
     confirmation: Option<(String, String)>,
     mine: bool,
+    /// Whether the resident follows it (someone else's report).
+    followed: bool,
+    /// Just followed: say so.
+    just_followed: bool,
     can_confirm: bool,
     can_reopen: bool,
     just_reported: bool,
@@ -122,6 +151,9 @@ struct IssuePage {
 pub struct Shown {
     #[serde(default)]
     reported: String,
+    /// `?followed=1` after following from the "same problem?" step.
+    #[serde(default)]
+    followed: String,
 }
 
 /// Organisations' display names (assignees and timeline parties).
@@ -262,6 +294,8 @@ pub async fn page(
             .as_ref()
             .map(|c| (stars(c.satisfaction), c.comment.clone())),
         mine,
+        followed: issue.followed,
+        just_followed: shown.followed == "1",
         can_confirm: mine && state == IssueState::Resolved,
         can_reopen: mine && matches!(state, IssueState::Resolved | IssueState::Closed),
         just_reported: shown.reported == "1",
@@ -343,6 +377,17 @@ pub async fn act(
                 request_id: form.request_id,
                 ..Default::default()
             })
+            .await
+            .map(|_| ()),
+        "follow" => {
+            issues
+                .follow_issue(FollowIssueRequest { name })
+                .await
+                .map_err(|s| Failure::from(s).back_to(back.clone()))?;
+            return Ok(Redirect::to(&format!("{back}?followed=1")).into_response());
+        }
+        "unfollow" => issues
+            .unfollow_issue(UnfollowIssueRequest { name })
             .await
             .map(|_| ()),
         _ => return Err(Failure::new(StatusCode::NOT_FOUND, "error.not_found")),
