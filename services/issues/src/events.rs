@@ -155,7 +155,7 @@ fn headline(m: &Model) -> String {
 /// Tells the reporter their report moved on, and its followers that an
 /// issue they follow did, unless they moved it themselves (`actor`: the
 /// resident acting, if one is).
-pub async fn tell_reporter<C: ConnectionTrait>(
+pub async fn tell_of_state_change<C: ConnectionTrait>(
     conn: &C,
     before: &Model,
     after: &Model,

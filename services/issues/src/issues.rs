@@ -121,7 +121,7 @@ pub(crate) async fn save<C: ConnectionTrait>(
 }
 
 /// The proto of an issue as `scope` may see it.
-pub fn to_proto(m: &Model, parties: &[parties::Model], scope: &Scope, now: DateTime<Utc>) -> Issue {
+fn to_proto(m: &Model, parties: &[parties::Model], scope: &Scope, now: DateTime<Utc>) -> Issue {
     // A resident sees a neighbour's report in the public view: no
     // reporter and no contact at all (the courtyard's building head, who
     // answers for it, sees it in full).
@@ -169,7 +169,7 @@ pub fn to_proto(m: &Model, parties: &[parties::Model], scope: &Scope, now: DateT
         confirm_time: Some(convert::timestamp(t)),
     });
     Issue {
-        // The caller's own: set where it is known (`render`, the lists).
+        // The caller's own: `render_many` sets it.
         followed: false,
         name: name(m.id),
         courtyard: names::format("courtyards", m.courtyard_id),
@@ -258,17 +258,34 @@ pub async fn render<C: ConnectionTrait>(
     m: &Model,
     now: DateTime<Utc>,
 ) -> Result<Issue> {
-    let parties = parties_of(conn, &[m.id]).await?;
-    let mut issue = to_proto(
-        m,
-        parties.get(&m.id).map_or(&[][..], Vec::as_slice),
-        scope,
-        now,
-    );
-    issue.followed = crate::follows::followed(conn, scope, &[m.id])
-        .await?
-        .contains(&m.id);
-    Ok(issue)
+    let mut one = render_many(conn, scope, [m], now).await?;
+    Ok(one.remove(0))
+}
+
+/// Renders issues for `scope`, with what they need from other tables
+/// (summoned parties, whether the caller follows them) read once for all.
+pub async fn render_many<'m, C: ConnectionTrait>(
+    conn: &C,
+    scope: &Scope,
+    rows: impl IntoIterator<Item = &'m Model>,
+    now: DateTime<Utc>,
+) -> Result<Vec<Issue>> {
+    let rows: Vec<&Model> = rows.into_iter().collect();
+    let ids: Vec<Uuid> = rows.iter().map(|m| m.id).collect();
+    let parties = parties_of(conn, &ids).await?;
+    let followed = crate::follows::followed(conn, scope, &ids).await?;
+    Ok(rows
+        .into_iter()
+        .map(|m| Issue {
+            followed: followed.contains(&m.id),
+            ..to_proto(
+                m,
+                parties.get(&m.id).map_or(&[][..], Vec::as_slice),
+                scope,
+                now,
+            )
+        })
+        .collect())
 }
 
 /// Loads an issue the caller may see.
@@ -672,22 +689,8 @@ pub async fn list(
             (key, m.id)
         })
         .await?;
-    let ids: Vec<Uuid> = rows.iter().map(|m| m.id).collect();
-    let parties = parties_of(conn, &ids).await?;
-    let followed = crate::follows::followed(conn, scope, &ids).await?;
     Ok(ListIssuesResponse {
-        issues: rows
-            .iter()
-            .map(|m| Issue {
-                followed: followed.contains(&m.id),
-                ..to_proto(
-                    m,
-                    parties.get(&m.id).map_or(&[][..], Vec::as_slice),
-                    scope,
-                    now,
-                )
-            })
-            .collect(),
+        issues: render_many(conn, scope, &rows, now).await?,
         next_page_token,
     })
 }
@@ -842,22 +845,13 @@ pub async fn find_similar(
         });
     }
     found.truncate(limit);
-    let ids: Vec<Uuid> = found.iter().map(|(_, m)| m.id).collect();
-    let parties = parties_of(conn, &ids).await?;
-    let followed = crate::follows::followed(conn, scope, &ids).await?;
+    let rendered = render_many(conn, scope, found.iter().map(|(_, m)| m), now).await?;
     Ok(FindSimilarIssuesResponse {
         issues: found
             .iter()
-            .map(|(d, m)| SimilarIssue {
-                issue: Some(Issue {
-                    followed: followed.contains(&m.id),
-                    ..to_proto(
-                        m,
-                        parties.get(&m.id).map_or(&[][..], Vec::as_slice),
-                        scope,
-                        now,
-                    )
-                }),
+            .zip(rendered)
+            .map(|((d, _), issue)| SimilarIssue {
+                issue: Some(issue),
                 distance_meters: *d,
             })
             .collect(),

@@ -103,7 +103,7 @@ impl<'a> Step<'a> {
         }
         refresh_two_nos(&self.txn, &saved, self.now).await?;
         events::state_changed(&self.txn, &self.row, &saved, self.now).await?;
-        events::tell_reporter(
+        events::tell_of_state_change(
             &self.txn,
             &self.row,
             &saved,
@@ -694,7 +694,7 @@ pub async fn close_unconfirmed(svc: &Issues) -> Result<u64> {
                 .await?;
                 refresh_two_nos(&txn, &saved, now).await?;
                 events::state_changed(&txn, &row, &saved, now).await?;
-                events::tell_reporter(&txn, &row, &saved, None, now).await?;
+                events::tell_of_state_change(&txn, &row, &saved, None, now).await?;
                 txn.commit().await?;
                 svc.ctx.db.outbox_committed();
                 closed += 1;
