@@ -5,7 +5,7 @@
 //!   the item's owner: the one the item names, or a new one made in the
 //!   place of the council (or of its first evidence issue);
 //! - a person erased loses the contact details of their reports (the
-//!   reports, and what they count for, stay).
+//!   reports, and what they count for, stay) and what they followed.
 
 use chrono::{DateTime, Duration, Utc};
 use cogov_kit::events::{self, Bus, ConsumerSpec, Event, inbox};
@@ -67,8 +67,8 @@ async fn handle(svc: Issues, event: Event) -> Result<()> {
     Ok(())
 }
 
-/// Clears the contact details on the erased person's reports, and the
-/// remembered responses that carried them.
+/// Clears the contact details on the erased person's reports, the
+/// remembered responses that carried them, and their follows.
 async fn erase<C: ConnectionTrait>(conn: &C, p: &PersonErased, now: DateTime<Utc>) -> Result<()> {
     let Some(person) = names::parse("persons", &p.person) else {
         return Ok(());
@@ -96,7 +96,7 @@ async fn erase<C: ConnectionTrait>(conn: &C, p: &PersonErased, now: DateTime<Utc
         .await?;
     let needles: Vec<&str> = needles.iter().map(String::as_str).collect();
     cogov_kit::idempotency::forget_containing(conn, &needles).await?;
-    Ok(())
+    crate::follows::forget(conn, person).await
 }
 
 async fn link_topic<C: ConnectionTrait>(

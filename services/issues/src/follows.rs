@@ -102,6 +102,15 @@ pub async fn followers_of<C: ConnectionTrait>(conn: &C, issue: Uuid) -> Result<V
         .collect())
 }
 
+/// Forgets everything `person` followed (their erasure).
+pub async fn forget<C: ConnectionTrait>(conn: &C, person: Uuid) -> Result<()> {
+    Entity::delete_many()
+        .filter(Column::PersonId.eq(person))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
 /// ListIssues' `followed = true`: the issues `me` follows.
 pub fn followed_by(me: Uuid) -> SimpleExpr {
     Expr::col((

@@ -49,12 +49,14 @@ pub fn name(person: Uuid, notice: Uuid) -> String {
 /// A notice's words, in `language` (`en`, or Chinese).
 pub fn words(kind: NoticeKind, title: &str, detail: &str, language: &str) -> (String, String) {
     let en = language.eq_ignore_ascii_case("en");
-    let state = |s: &str| -> String {
+    // `reporter`: the one asked to confirm a fix; followers are only told.
+    let state = |s: &str, reporter: bool| -> String {
         let zh = match s {
             "ACKNOWLEDGED" => "已受理",
             "DISPATCHED" => "已派单",
             "IN_PROGRESS" => "处理中",
-            "RESOLVED" => "已办结，请您确认",
+            "RESOLVED" if reporter => "已办结，请您确认",
+            "RESOLVED" => "已办结",
             "CLOSED" => "已关闭",
             "REJECTED" => "未予受理",
             "DUPLICATE" => "与已有问题重复",
@@ -70,26 +72,20 @@ pub fn words(kind: NoticeKind, title: &str, detail: &str, language: &str) -> (St
     };
     match (kind, en) {
         (NoticeKind::ReportStateChanged, false) => (
-            format!("您反映的问题{}", state(detail)),
-            format!("「{title}」{}。", state(detail)),
+            format!("您反映的问题{}", state(detail, true)),
+            format!("「{title}」{}。", state(detail, true)),
         ),
         (NoticeKind::ReportStateChanged, true) => (
-            format!("Your report is {}", state(detail)),
-            format!("\u{201c}{title}\u{201d} is {} now.", state(detail)),
+            format!("Your report is {}", state(detail, true)),
+            format!("\u{201c}{title}\u{201d} is {} now.", state(detail, true)),
         ),
         (NoticeKind::FollowedIssueChanged, false) => (
-            format!(
-                "您关注的问题{}",
-                state(detail).trim_end_matches("，请您确认")
-            ),
-            format!(
-                "「{title}」{}。",
-                state(detail).trim_end_matches("，请您确认")
-            ),
+            format!("您关注的问题{}", state(detail, false)),
+            format!("「{title}」{}。", state(detail, false)),
         ),
         (NoticeKind::FollowedIssueChanged, true) => (
-            format!("An issue you follow is {}", state(detail)),
-            format!("\u{201c}{title}\u{201d} is {} now.", state(detail)),
+            format!("An issue you follow is {}", state(detail, false)),
+            format!("\u{201c}{title}\u{201d} is {} now.", state(detail, false)),
         ),
         (NoticeKind::ReportAnswered, false) => (
             "您反映的问题有了回复".into(),

@@ -199,6 +199,18 @@ pub async fn export(
         }
         page_token = page.next_page_token;
     }
+    // Others' issues they follow.
+    let following = all_pages!(
+        issues,
+        list_issues,
+        as_me,
+        ListIssuesRequest {
+            page_size: 1000,
+            filter: "followed = true".into(),
+            ..Default::default()
+        },
+        issues
+    );
 
     let mut volunteers = VolunteersServiceClient::new(backends.volunteers.clone());
     let records = volunteers
@@ -319,7 +331,7 @@ pub async fn export(
         "person": json_of(&record),
         "exportTime": now.to_rfc3339(),
         "organizations": {"memberships": memberships},
-        "issues": {"reports": reports},
+        "issues": {"reports": reports, "following": following},
         "volunteers": volunteering,
         "deliberation": {"seats": seats, "topicsProposed": topics},
         "gateway": {"sessions": own_sessions, "notices": notices},

@@ -536,7 +536,7 @@ async fn app_sign_in_report_and_follow(env: Env) {
     let mut told = false;
     for _ in 0..100 {
         let inbox = neighbour.get("/app/inbox").await;
-        if inbox.body.contains("您关注的问题")
+        if inbox.body.contains("您关注的问题已办结")
             && inbox.body.contains(&format!("/app/issues/{first}"))
         {
             told = true;
@@ -545,6 +545,12 @@ async fn app_sign_in_report_and_follow(env: Env) {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     assert!(told, "the follower's inbox tells of the fix");
+    let inbox = neighbour.get("/app/inbox").await;
+    assert!(
+        !inbox.body.contains("请您确认"),
+        "a follower is told, not asked to confirm: {}",
+        inbox.body
+    );
 
     // A stale page's etag cannot confirm; the page's own can.
     let csrf = field(&page.body, "csrf");

@@ -975,6 +975,27 @@ async fn the_inbox_tells_a_reporter_and_forwards_when_asked(env: Env) {
 
 /// The `table.column`s of the database at `url` that hold any of
 /// `needles`, in text or in bytes.
+/// How many follows the issues service keeps (its database is one of
+/// the environment's).
+async fn follows_held(env: &Env) -> i64 {
+    use sea_orm::{ConnectionTrait, Database, Statement};
+    let mut held = 0;
+    for url in env.database_urls() {
+        let db = Database::connect(url).await.unwrap();
+        let counted = db
+            .query_one_raw(Statement::from_string(
+                db.get_database_backend(),
+                "SELECT COUNT(*) FROM issue_followers",
+            ))
+            .await;
+        // Other services' databases have no such table.
+        if let Ok(Some(row)) = counted {
+            held += row.try_get_by_index::<i64>(0).unwrap();
+        }
+    }
+    held
+}
+
 async fn holders(url: &str, needles: &[&str]) -> Vec<String> {
     use sea_orm::{ConnectionTrait, Database, DatabaseBackend, Statement};
     let db = Database::connect(url).await.unwrap();
@@ -1121,6 +1142,29 @@ async fn a_resident_exports_their_data_and_has_it_erased(env: Env) {
         .await
         .unwrap();
 
+    // And a neighbour's report they follow.
+    let followed = env
+        .issues(env.street_admin())
+        .report_issue(ReportIssueRequest {
+            issue: Some(Issue {
+                courtyard: w.a1.clone(),
+                sub_item: "subItems/lighting".into(),
+                title: "路灯不亮".into(),
+                ..Default::default()
+            }),
+            request_id: request_id(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    env.issues(me.clone())
+        .follow_issue(cogov_proto::issues::FollowIssueRequest {
+            name: followed.name.clone(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(follows_held(&env).await, 1);
+
     // The scan below finds them where they are now (so its silence after
     // the erasure means something).
     let mut before = Vec::new();
@@ -1153,6 +1197,10 @@ async fn a_resident_exports_their_data_and_has_it_erased(env: Env) {
     assert_eq!(
         doc["issues"]["reports"][0]["issue"]["name"],
         issue.name.as_str()
+    );
+    assert_eq!(
+        doc["issues"]["following"][0]["name"],
+        followed.name.as_str()
     );
     assert!(
         doc["issues"]["reports"][0]["timeline"]
@@ -1280,6 +1328,12 @@ async fn a_resident_exports_their_data_and_has_it_erased(env: Env) {
         })
         .await,
         "the volunteer record without their number"
+    );
+
+    // Nor what they followed.
+    assert!(
+        eventually(async || follows_held(&env).await == 0).await,
+        "their follows forgotten"
     );
 
     // No table of any service holds their name or number.
