@@ -18,6 +18,15 @@ pub struct Bounds {
     pub max_pixels: u64,
 }
 
+impl Bounds {
+    /// The refusal of a photo over the byte limit.
+    pub fn too_large(&self) -> Refusal {
+        Refusal::TooLarge {
+            max_mib: self.max_bytes / (1024 * 1024),
+        }
+    }
+}
+
 impl Default for Bounds {
     fn default() -> Self {
         Bounds {
@@ -132,9 +141,7 @@ pub fn process(bytes: &[u8], bounds: Bounds) -> Result<Photo, Refusal> {
         return Err(Refusal::Empty);
     }
     if bytes.len() > bounds.max_bytes {
-        return Err(Refusal::TooLarge {
-            max_mib: bounds.max_bytes / (1024 * 1024),
-        });
+        return Err(bounds.too_large());
     }
     let format = sniff(bytes)?;
     let mut reader = ImageReader::with_format(Cursor::new(bytes), format);

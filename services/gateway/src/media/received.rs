@@ -8,44 +8,43 @@
 use bytes::{Bytes, BytesMut};
 use futures_util::{Stream, StreamExt};
 
+use super::photo::{Bounds, Refusal};
+
 /// The most a photo upload's request is read, refused or not; beyond it the
 /// connection is cut as before.
 pub const DRAIN_LIMIT: usize = 64 * 1024 * 1024;
 
-/// What an upload held.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Received {
-    /// All of it, within the bound.
-    Whole(Bytes),
-    /// More than the bound; the rest was read and dropped.
-    TooLarge,
+/// A photo's bytes from an upload: within [`Bounds`]' byte limit, or
+/// refused as too large once the rest has been read and dropped.
+pub async fn photo<S, E>(stream: S) -> Result<Result<Bytes, Refusal>, E>
+where
+    S: Stream<Item = Result<Bytes, E>>,
+{
+    let bounds = Bounds::default();
+    Ok(up_to(stream, bounds.max_bytes)
+        .await?
+        .ok_or_else(|| bounds.too_large()))
 }
 
-/// Collects `stream` up to `max` bytes; past that, drains it to its end.
-pub async fn up_to<S, E>(stream: S, max: usize) -> Result<Received, E>
+/// Collects `stream` up to `max` bytes; past that, drains it to its end
+/// and answers `None`.
+async fn up_to<S, E>(stream: S, max: usize) -> Result<Option<Bytes>, E>
 where
     S: Stream<Item = Result<Bytes, E>>,
 {
     let mut stream = std::pin::pin!(stream);
-    let mut kept = BytesMut::new();
-    let mut over = false;
+    let mut kept = Some(BytesMut::new());
     while let Some(chunk) = stream.next().await {
         let chunk = chunk?;
-        if over {
-            continue;
-        }
-        if kept.len() + chunk.len() > max {
-            over = true;
-            kept = BytesMut::new();
-        } else {
-            kept.extend_from_slice(&chunk);
+        if let Some(held) = &mut kept {
+            if held.len() + chunk.len() > max {
+                kept = None;
+            } else {
+                held.extend_from_slice(&chunk);
+            }
         }
     }
-    Ok(if over {
-        Received::TooLarge
-    } else {
-        Received::Whole(kept.freeze())
-    })
+    Ok(kept.map(BytesMut::freeze))
 }
 
 #[cfg(test)]
@@ -63,7 +62,7 @@ mod tests {
     #[tokio::test]
     async fn within_the_bound_it_is_kept_whole() {
         let got = up_to(chunks(&[3, 4, 3]), 10).await.unwrap();
-        assert_eq!(got, Received::Whole(Bytes::from(vec![7u8; 10])));
+        assert_eq!(got, Some(Bytes::from(vec![7u8; 10])));
     }
 
     #[tokio::test]
@@ -72,7 +71,7 @@ mod tests {
         let counted = chunks(&[6, 6, 6]).inspect(|_| {
             drained.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         });
-        assert_eq!(up_to(counted, 10).await.unwrap(), Received::TooLarge);
+        assert_eq!(up_to(counted, 10).await.unwrap(), None);
         assert_eq!(drained.into_inner(), 3, "read to its end");
     }
 

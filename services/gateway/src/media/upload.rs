@@ -9,7 +9,8 @@
 //! ```
 //!
 //! A refused photo answers 400 with the reason (`PHOTO_NOT_AN_IMAGE`,
-//! `PHOTO_TOO_LARGE`, …) and keeps nothing.
+//! `PHOTO_HEIC`, …), or 413 `PHOTO_TOO_LARGE` past 10 MB (read to its end,
+//! so the sender hears it), and keeps nothing.
 
 use std::sync::Arc;
 
@@ -20,7 +21,6 @@ use http::{HeaderMap, StatusCode};
 use serde_json::json;
 
 use super::KeepError;
-use super::received::Received;
 use crate::Gateway;
 use crate::front::Front;
 
@@ -76,17 +76,13 @@ pub async fn upload(State(door): State<Door>, headers: HeaderMap, body: Body) ->
             "this gateway keeps no photos (COGOV_MEDIA_STORE is not set)",
         );
     };
-    let max = super::photo::Bounds::default().max_bytes;
-    let body = match super::received::up_to(body.into_data_stream(), max).await {
-        Ok(Received::Whole(body)) => body,
-        Ok(Received::TooLarge) => {
-            let refusal = super::photo::Refusal::TooLarge {
-                max_mib: max / (1024 * 1024),
-            };
+    let body = match super::received::photo(body.into_data_stream()).await {
+        Ok(Ok(body)) => body,
+        Ok(Err(refused)) => {
             return answer(
                 StatusCode::PAYLOAD_TOO_LARGE,
-                refusal.reason(),
-                &refusal.to_string(),
+                refused.reason(),
+                &refused.to_string(),
             );
         }
         // Past the drain limit, or the sender went away.

@@ -18,7 +18,8 @@ use serde::Deserialize;
 use super::{IssueCard, Taxonomy, category_icon, me, state_class};
 use crate::app::view::{Failure, Frame, id_of, render};
 use crate::app::{Resident, Shared};
-use crate::media::received::{self, Received};
+use crate::media::photo::Refusal;
+use crate::media::received;
 use crate::media::{KeepError, Kept};
 
 /// A category with its sub-items, for the form.
@@ -62,6 +63,13 @@ pub struct ReportForm {
     kept: Vec<String>,
 }
 
+/// A refused photo's reason, in the resident's words.
+fn refusal_words(r: &Refusal) -> String {
+    crate::app::words::current()
+        .get(&format!("photo.{}", r.reason()))
+        .to_owned()
+}
+
 /// How many photos a report may carry.
 pub const MAX_PHOTOS: usize = 3;
 
@@ -83,13 +91,10 @@ impl ReportForm {
         while let Some(field) = multipart.next_field().await.map_err(bad)? {
             let name = field.name().unwrap_or_default().to_owned();
             if name == "photo" {
-                let max = crate::media::photo::Bounds::default().max_bytes;
-                let bytes = match received::up_to(field, max).await.map_err(bad)? {
-                    Received::Whole(bytes) => bytes,
-                    Received::TooLarge => {
-                        refused = crate::app::words::current()
-                            .get("photo.PHOTO_TOO_LARGE")
-                            .to_owned();
+                let bytes = match received::photo(field).await.map_err(bad)? {
+                    Ok(bytes) => bytes,
+                    Err(r) => {
+                        refused = refusal_words(&r);
                         continue;
                     }
                 };
@@ -110,11 +115,7 @@ impl ReportForm {
                 };
                 match media.keep(bytes).await {
                     Ok(kept) => form.kept.push(kept.uri()),
-                    Err(KeepError::Refused(r)) => {
-                        refused = crate::app::words::current()
-                            .get(&format!("photo.{}", r.reason()))
-                            .to_owned();
-                    }
+                    Err(KeepError::Refused(r)) => refused = refusal_words(&r),
                     Err(KeepError::Store(e)) => return Err(e.into()),
                 }
                 continue;

@@ -336,7 +336,7 @@ pub struct ActForm {
     request_id: String,
 }
 
-/// POST /app/issues/{id}/{confirm|reopen|comment}.
+/// POST /app/issues/{id}/{confirm|reopen|comment|follow|unfollow}.
 pub async fn act(
     State(_app): State<Shared>,
     resident: Resident,
