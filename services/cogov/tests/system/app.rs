@@ -16,14 +16,13 @@ use chromiumoxide::cdp::browser_protocol::browser::{
 };
 use chromiumoxide::cdp::browser_protocol::dom::SetFileInputFilesParams;
 use chromiumoxide::cdp::browser_protocol::emulation::SetGeolocationOverrideParams;
-use chromiumoxide::{Browser, BrowserConfig, Page};
+use chromiumoxide::Page;
 use cogov_proto::issues::GetIssueRequest;
 use cogov_proto::issues::issues_service_client::IssuesServiceClient;
-use futures_util::StreamExt;
 
 use crate::Bearer;
 use crate::console::{
-    Up, as_phone, click, fill, js, open, screenshot, sign_in, start_up, unlabelled, until,
+    Up, as_phone, click, fill, js, launch, open, screenshot, sign_in, start_up, unlabelled, until,
 };
 
 /// Checks what every app page must be: no sideways scrolling at phone
@@ -64,33 +63,6 @@ fn gallery_photo(path: &std::path::Path) {
     image
         .save_with_format(path, image::ImageFormat::Jpeg)
         .unwrap();
-}
-
-/// Chromium with a phone-sized window, and the task that drives its
-/// DevTools connection.
-async fn launch(chromium: &Path, dir: &Path) -> (Browser, tokio::task::JoinHandle<()>) {
-    let (browser, mut handler) = Browser::launch(
-        BrowserConfig::builder()
-            .chrome_executable(chromium)
-            .no_sandbox()
-            .user_data_dir(dir.join("chromium"))
-            .window_size(390, 844)
-            .viewport(None)
-            .args([
-                "disable-gpu",
-                "disable-quic",
-                "no-first-run",
-                "disable-background-networking",
-                "disable-component-update",
-                "disable-sync",
-            ])
-            .build()
-            .unwrap(),
-    )
-    .await
-    .expect("launching Chromium");
-    let events = tokio::spawn(async move { while handler.next().await.is_some() {} });
-    (browser, events)
 }
 
 /// Signs in with `phone` and the code `cogov up` logs for it.
@@ -178,7 +150,7 @@ async fn residents_use_the_app_on_a_phone() {
     let photo = dir.join("IMG_0042.jpg");
     gallery_photo(&photo);
 
-    let (mut browser, events) = launch(&chromium, &dir).await;
+    let (mut browser, events) = launch(&chromium, &dir, (390, 844)).await;
     let page = browser.new_page("about:blank").await.unwrap();
     as_phone(&page, true).await;
 
@@ -435,7 +407,7 @@ async fn a_newcomer_and_staff_carry_a_report_a_vote_and_a_waitlist_through() {
     let photo = dir.join("IMG_0107.jpg");
     gallery_photo(&photo);
 
-    let (mut browser, events) = launch(&chromium, &dir).await;
+    let (mut browser, events) = launch(&chromium, &dir, (390, 844)).await;
     let phone = browser.new_page("about:blank").await.unwrap();
     as_phone(&phone, true).await;
     let desk = browser.new_page("about:blank").await.unwrap();

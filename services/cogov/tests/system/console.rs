@@ -151,6 +151,37 @@ pub(crate) async fn start_up(dir: &Path) -> Up {
     }
 }
 
+/// Chromium with a window of `(width, height)` and its profile in `dir`,
+/// and the task that drives its DevTools connection.
+pub(crate) async fn launch(
+    chromium: &Path,
+    dir: &Path,
+    (width, height): (u32, u32),
+) -> (Browser, tokio::task::JoinHandle<()>) {
+    let (browser, mut handler) = Browser::launch(
+        BrowserConfig::builder()
+            .chrome_executable(chromium)
+            .no_sandbox()
+            .user_data_dir(dir.join("chromium"))
+            .window_size(width, height)
+            .viewport(None)
+            .args([
+                "disable-gpu",
+                "disable-quic",
+                "no-first-run",
+                "disable-background-networking",
+                "disable-component-update",
+                "disable-sync",
+            ])
+            .build()
+            .unwrap(),
+    )
+    .await
+    .expect("launching Chromium");
+    let events = tokio::spawn(async move { while handler.next().await.is_some() {} });
+    (browser, events)
+}
+
 pub(crate) fn screenshots() -> PathBuf {
     let dir = std::env::var_os("COGOV_SCREENSHOTS")
         .map(PathBuf::from)
@@ -323,28 +354,7 @@ async fn staff_work_the_console_in_a_real_browser() {
     let login = |user: &str| up.password(user);
     let (street_password, dongli_password) = (login("niujie.admin"), login("dongli.admin"));
 
-    let profile = dir.join("chromium");
-    let (mut browser, mut handler) = Browser::launch(
-        BrowserConfig::builder()
-            .chrome_executable(&chromium)
-            .no_sandbox()
-            .user_data_dir(&profile)
-            .window_size(1280, 900)
-            .viewport(None)
-            .args([
-                "disable-gpu",
-                "disable-quic",
-                "no-first-run",
-                "disable-background-networking",
-                "disable-component-update",
-                "disable-sync",
-            ])
-            .build()
-            .unwrap(),
-    )
-    .await
-    .expect("launching Chromium");
-    let events = tokio::spawn(async move { while handler.next().await.is_some() {} });
+    let (mut browser, events) = launch(&chromium, &dir, (1280, 900)).await;
     let page = browser.new_page("about:blank").await.unwrap();
     let console = up.console.clone();
     let admin = Bearer(up.token.clone());
