@@ -4,6 +4,7 @@
 //! tests need ([`servers`]).
 
 pub mod phones;
+pub mod polls;
 pub mod servers;
 
 use std::net::SocketAddr;

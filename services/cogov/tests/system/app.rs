@@ -11,12 +11,12 @@
 use std::path::Path;
 use std::time::Duration;
 
+use chromiumoxide::Page;
 use chromiumoxide::cdp::browser_protocol::browser::{
     PermissionDescriptor, PermissionSetting, SetPermissionParams,
 };
 use chromiumoxide::cdp::browser_protocol::dom::SetFileInputFilesParams;
 use chromiumoxide::cdp::browser_protocol::emulation::SetGeolocationOverrideParams;
-use chromiumoxide::Page;
 use cogov_proto::issues::GetIssueRequest;
 use cogov_proto::issues::issues_service_client::IssuesServiceClient;
 
@@ -593,50 +593,11 @@ async fn a_newcomer_and_staff_carry_a_report_a_vote_and_a_waitlist_through() {
             now + Duration::from_secs(hours * 3600),
         ))
     };
-    let options = |keys: &[&str], times: bool| -> Vec<d::PollOption> {
-        keys.iter()
-            .enumerate()
-            .map(|(i, k)| d::PollOption {
-                key: k.to_string(),
-                title: format!("选项{}", k.to_uppercase()),
-                time: times.then(|| cogov_proto::common::Interval {
-                    start_time: at(24 + i as u64),
-                    end_time: at(25 + i as u64),
-                }),
-            })
-            .collect()
-    };
-    let methods = [
-        (d::PollMethod::Proposal, vec![]),
-        (d::PollMethod::Consent, vec![]),
-        (d::PollMethod::Choose, options(&["a", "b", "c"], false)),
-        (d::PollMethod::Score, options(&["a", "b"], false)),
-        (
-            d::PollMethod::RankedChoice,
-            options(&["a", "b", "c"], false),
-        ),
-        (d::PollMethod::DotVote, options(&["a", "b"], false)),
-        (d::PollMethod::Count, vec![]),
-        (d::PollMethod::TimePoll, options(&["t1", "t2"], true)),
-    ];
     let mut polls = Vec::new();
-    for (method, options) in methods {
+    for poll in cogov_kit::testing::polls::one_of_each_method(&discussed.name, chrono::Utc::now()) {
         let p = staff_d
             .create_poll(d::CreatePollRequest {
-                poll: Some(d::Poll {
-                    topic: discussed.name.clone(),
-                    title: format!("投票 {}", method.as_str_name()),
-                    method: method as i32,
-                    options,
-                    min_choices: 1,
-                    max_choices: 2,
-                    dots_per_voter: 5,
-                    count_target: 3,
-                    close_time: at(24 * 7),
-                    eligibility: d::Eligibility::Residents as i32,
-                    results_visibility: d::ResultsVisibility::AfterVoting as i32,
-                    ..Default::default()
-                }),
+                poll: Some(poll),
                 request_id: String::new(),
             })
             .await

@@ -976,73 +976,43 @@ async fn app_activities_and_council(env: Env) {
         })
         .await
         .unwrap();
-    let options = |keys: &[&str]| -> Vec<d::PollOption> {
-        keys.iter()
-            .enumerate()
-            .map(|(i, k)| d::PollOption {
-                key: k.to_string(),
-                title: k.to_uppercase(),
-                time: keys.contains(&"t1").then(|| cogov_proto::common::Interval {
-                    start_time: ts(24 + i as i64),
-                    end_time: ts(25 + i as i64),
-                }),
-            })
-            .collect()
-    };
-    // (method, options, the ballot the app's form sends)
+    // (method, the ballot the app's form sends), in the fixture's order.
     type Ballot = Vec<(&'static str, &'static str)>;
-    let ballots: Vec<(d::PollMethod, Vec<d::PollOption>, Ballot)> = vec![
-        (d::PollMethod::Proposal, vec![], vec![("choice", "agree")]),
-        (d::PollMethod::Consent, vec![], vec![("choice", "consent")]),
+    let ballots: Vec<(d::PollMethod, Ballot)> = vec![
+        (d::PollMethod::Proposal, vec![("choice", "agree")]),
+        (d::PollMethod::Consent, vec![("choice", "consent")]),
         (
             d::PollMethod::Choose,
-            options(&["a", "b", "c"]),
             vec![("choice", "a"), ("choice", "c")],
         ),
         (
             d::PollMethod::Score,
-            options(&["a", "b"]),
             vec![("score.a", "5"), ("score.b", "0")],
         ),
         (
             d::PollMethod::RankedChoice,
-            options(&["a", "b", "c"]),
             vec![("rank.a", "2"), ("rank.b", ""), ("rank.c", "1")],
         ),
         (
             d::PollMethod::DotVote,
-            options(&["a", "b"]),
             vec![("dots.a", "3"), ("dots.b", "2")],
         ),
-        (
-            d::PollMethod::Count,
-            vec![],
-            vec![("choice", "count_me_in")],
-        ),
+        (d::PollMethod::Count, vec![("choice", "count_me_in")]),
         (
             d::PollMethod::TimePoll,
-            options(&["t1", "t2"]),
             vec![("time.t1", "2"), ("time.t2", "0")],
         ),
     ];
     let mut polls = Vec::new();
-    for (method, options, _) in &ballots {
+    for (poll, (method, _)) in
+        cogov_kit::testing::polls::one_of_each_method(&discussed.name, env.clock.now())
+            .into_iter()
+            .zip(&ballots)
+    {
+        assert_eq!(poll.method, *method as i32, "the fixture's order");
         let p = staff_d
             .create_poll(d::CreatePollRequest {
-                poll: Some(d::Poll {
-                    topic: discussed.name.clone(),
-                    title: format!("poll {}", method.as_str_name()),
-                    method: *method as i32,
-                    options: options.clone(),
-                    min_choices: 1,
-                    max_choices: 2,
-                    dots_per_voter: 5,
-                    count_target: 3,
-                    close_time: ts(24 * 7),
-                    eligibility: d::Eligibility::Residents as i32,
-                    results_visibility: d::ResultsVisibility::AfterVoting as i32,
-                    ..Default::default()
-                }),
+                poll: Some(poll),
                 request_id: String::new(),
             })
             .await
@@ -1175,7 +1145,7 @@ async fn app_activities_and_council(env: Env) {
         env.gateway.channel.clone(),
         env.resident(PHONE_A1).await,
     );
-    for ((method, _, ballot), poll) in ballots.iter().zip(&polls) {
+    for ((method, ballot), poll) in ballots.iter().zip(&polls) {
         let path = format!("/app/{poll}");
         let page = a1.get(&path).await;
         assert_eq!(page.status, 200, "{}", page.body);
