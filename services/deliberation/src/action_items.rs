@@ -34,24 +34,16 @@ const VERSIONED: Versioned<Column> = Versioned {
 const OWNER_FIELDS: &[&str] = &["status", "progress", "issue", "notes"];
 
 fn name(m: &Model) -> String {
-    format!(
-        "{}/actionItems/{}",
-        resolutions::name(m.resolution_id),
-        m.id.as_hyphenated()
+    names::format_child(
+        resolutions::COLLECTION,
+        m.resolution_id,
+        "actionItems",
+        m.id,
     )
 }
 
 pub(crate) fn parse(field: &str, value: &str) -> Result<(Uuid, Uuid)> {
-    let bad = || {
-        Error::invalid(
-            field,
-            "must be a `resolutions/{resolution}/actionItems/{action_item}` name",
-        )
-    };
-    let (resolution, item) = value.split_once("/actionItems/").ok_or_else(bad)?;
-    let resolution = names::parse(resolutions::COLLECTION, resolution).ok_or_else(bad)?;
-    let item = Uuid::try_parse(item).map_err(|_| bad())?;
-    Ok((resolution, item))
+    cogov_kit::validate::read_child_id(field, value, resolutions::COLLECTION, "actionItems")
 }
 
 pub(crate) fn to_proto(m: &Model) -> ActionItem {
@@ -243,12 +235,12 @@ pub async fn create(
     req: CreateActionItemRequest,
 ) -> Result<ActionItem> {
     let key = Key::new("CreateActionItem", &req.request_id, principal, &req);
+    let id = read_id("parent", &req.parent, resolutions::COLLECTION)?;
     let a = required("action_item", req.action_item)?;
     let mut c = Check::new();
     let checked = check(&mut c, &a, None);
     c.request_id(&req.request_id);
     c.finish()?;
-    let id = read_id("parent", &req.parent, resolutions::COLLECTION)?;
     let (council, resolution) = resolutions::visible(svc.ctx.db.read(), caller, id).await?;
     caller.require_manager(&council, "assign action items")?;
     if svc.directory.organization(checked.owner).await?.is_none() {
@@ -296,6 +288,8 @@ pub async fn update(
     req: UpdateActionItemRequest,
 ) -> Result<ActionItem> {
     let a = required("action_item", req.action_item)?;
+    // The name before the mask, so a wrong name is what the caller hears of.
+    parse("action_item.name", &a.name)?;
     let mask = UpdateMask::new(
         req.update_mask.as_ref(),
         &[

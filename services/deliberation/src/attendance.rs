@@ -31,7 +31,7 @@ fn to_proto(m: &Model, council: Uuid) -> Attendance {
         person: names::format("persons", m.person_id),
         seat: m
             .seat_id
-            .map(|s| format!("{}/seats/{}", councils::name(council), s.as_hyphenated()))
+            .map(|s| names::format_child(councils::COLLECTION, council, "seats", s))
             .unwrap_or_default(),
         mode: m.mode,
         sign_in_time: Some(convert::timestamp(m.sign_in_time)),
@@ -47,14 +47,14 @@ pub async fn create(
     req: CreateAttendanceRequest,
 ) -> Result<Attendance> {
     let key = Key::new("CreateAttendance", &req.request_id, principal, &req);
+    let conn = svc.ctx.db.read();
+    let (council, meeting) = meetings::visible(conn, caller, "parent", &req.parent).await?;
     let a = required("attendance", req.attendance)?;
     let mut c = Check::new();
     let person = c.name("attendance.person", &a.person, "persons");
     let mode: AttendanceMode = c.enumeration("attendance.mode", a.mode, false);
     c.request_id(&req.request_id);
     c.finish()?;
-    let conn = svc.ctx.db.read();
-    let (council, meeting) = meetings::visible(conn, caller, "parent", &req.parent).await?;
     let held: Vec<seats::Model> = seats::Entity::find()
         .filter(seats::Column::CouncilId.eq(council.id))
         .filter(seats::Column::PersonId.eq(person))

@@ -305,9 +305,9 @@ pub async fn create_offline_tally(
     req: CreateOfflineTallyRequest,
 ) -> Result<OfflineTally> {
     let key = Key::new("CreateOfflineTally", &req.request_id, principal, &req);
-    let t = required("offline_tally", req.offline_tally)?;
     let conn = svc.ctx.db.read();
     let (council, poll) = polls::visible(conn, caller, "parent", &req.parent).await?;
+    let t = required("offline_tally", req.offline_tally)?;
     caller.require_manager(&council, "enter show-of-hands tallies")?;
     let rules = polls::rules(&poll);
     let mut c = Check::new();

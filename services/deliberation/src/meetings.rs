@@ -390,6 +390,8 @@ pub async fn update(
     req: UpdateMeetingRequest,
 ) -> Result<Meeting> {
     let m = required("meeting", req.meeting)?;
+    // The name before the mask, so a wrong name is what the caller hears of.
+    read_id("meeting.name", &m.name, COLLECTION)?;
     let mut mutable = SCHEDULE_FIELDS.to_vec();
     mutable.push("minutes");
     let mask = UpdateMask::new(req.update_mask.as_ref(), &mutable)?;

@@ -8,7 +8,7 @@ use cogov_kit::idempotency::{self, Key};
 use cogov_kit::listing::{self, ListQuery, Spec};
 use cogov_kit::paging::SortKey;
 use cogov_kit::scope::Scope;
-use cogov_kit::validate::{Check, required};
+use cogov_kit::validate::{Check, read_id, required};
 use cogov_kit::{Error, Result, convert, names};
 use cogov_proto::deliberation::*;
 use sea_orm::ActiveValue::Set;
@@ -21,15 +21,11 @@ use crate::{Deliberation, lifecycle, topics};
 
 /// `topics/{topic}/opinions/{opinion}`.
 pub fn name(topic: Uuid, id: Uuid) -> String {
-    format!("{}/opinions/{}", topics::name(topic), id.as_hyphenated())
+    names::format_child(topics::COLLECTION, topic, "opinions", id)
 }
 
 fn parse(field: &str, value: &str) -> Result<(Uuid, Uuid)> {
-    let bad = || Error::invalid(field, "must be a `topics/{topic}/opinions/{opinion}` name");
-    let (topic, opinion) = value.split_once("/opinions/").ok_or_else(bad)?;
-    let topic = names::parse(topics::COLLECTION, topic).ok_or_else(bad)?;
-    let opinion = Uuid::try_parse(opinion).map_err(|_| bad())?;
-    Ok((topic, opinion))
+    cogov_kit::validate::read_child_id(field, value, topics::COLLECTION, "opinions")
 }
 
 fn to_proto(m: &Model, caller: &Caller) -> Opinion {
@@ -60,6 +56,7 @@ pub async fn create(
     req: CreateOpinionRequest,
 ) -> Result<Opinion> {
     let key = Key::new("CreateOpinion", &req.request_id, principal, &req);
+    let topic_id = read_id("parent", &req.parent, topics::COLLECTION)?;
     let o = required("opinion", req.opinion)?;
     let mut c = Check::new();
     let author = c.name("opinion.author", &o.author, "persons");
@@ -85,7 +82,7 @@ pub async fn create(
         .scope
         .require_verified("taking part in a discussion")?;
     let conn = svc.ctx.db.read();
-    let (council, topic) = topics::visible_named(conn, caller, "parent", &req.parent).await?;
+    let (council, topic) = topics::visible(conn, caller, topic_id).await?;
     match caller.person() {
         Some(me) if me == author => {}
         _ if caller.manages(&council) => {

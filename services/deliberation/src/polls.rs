@@ -379,6 +379,8 @@ async fn anonymise(txn: &DatabaseTransaction, poll: &Model) -> Result<()> {
 /// time or anonymity while OPEN. Anonymity, once set, stays.
 pub async fn update(svc: &Deliberation, caller: &Caller, req: UpdatePollRequest) -> Result<Poll> {
     let p = required("poll", req.poll)?;
+    // The name before the mask, so a wrong name is what the caller hears of.
+    read_id("poll.name", &p.name, COLLECTION)?;
     let mask = UpdateMask::new(req.update_mask.as_ref(), DRAFT_FIELDS)?;
     let txn = svc.ctx.db.write().begin().await?;
     let (council, row) = visible(&txn, caller, "poll.name", &p.name).await?;

@@ -2,6 +2,8 @@
 //! CreateResolution, UpdateResolution. Adopting one decides the topic; its
 //! state and progress follow its action items ([`crate::action_items`]).
 
+use std::collections::HashMap;
+
 use cogov_kit::auth::Principal;
 use cogov_kit::fieldmask::UpdateMask;
 use cogov_kit::filter::{Field, Kind};
@@ -15,7 +17,7 @@ use cogov_proto::deliberation::*;
 use sea_orm::ActiveValue::Set;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
-    TransactionTrait,
+    QuerySelect, TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -36,22 +38,44 @@ pub fn name(id: Uuid) -> String {
     names::format(COLLECTION, id)
 }
 
-/// Mean progress of the items that count (all but cancelled), 0 to 100.
-async fn progress<C: ConnectionTrait>(conn: &C, id: Uuid) -> Result<i32> {
-    let items = action_items::Entity::find()
-        .filter(action_items::Column::ResolutionId.eq(id))
+/// Renders resolutions with their progress: the mean progress of the items
+/// that count (all but cancelled), 0 to 100, read in one query for the page.
+async fn render_many<C: ConnectionTrait>(conn: &C, rows: &[Model]) -> Result<Vec<Resolution>> {
+    let ids: Vec<Uuid> = rows.iter().map(|m| m.id).collect();
+    let items: Vec<(Uuid, i32)> = action_items::Entity::find()
+        .select_only()
+        .column(action_items::Column::ResolutionId)
+        .column(action_items::Column::Progress)
+        .filter(action_items::Column::ResolutionId.is_in(ids))
         .filter(action_items::Column::Status.ne(ActionItemStatus::Cancelled as i32))
+        .into_tuple()
         .all(conn)
         .await?;
-    if items.is_empty() {
-        return Ok(0);
+    let mut sums: HashMap<Uuid, (i64, i64)> = HashMap::new();
+    for (resolution, progress) in items {
+        let (sum, count) = sums.entry(resolution).or_default();
+        *sum += i64::from(progress);
+        *count += 1;
     }
-    let sum: i64 = items.iter().map(|i| i64::from(i.progress)).sum();
-    Ok((sum / items.len() as i64) as i32)
+    Ok(rows
+        .iter()
+        .map(|m| {
+            let progress = sums
+                .get(&m.id)
+                .map(|(sum, count)| (sum / count) as i32)
+                .unwrap_or(0);
+            to_proto(m, progress)
+        })
+        .collect())
 }
 
-async fn to_proto<C: ConnectionTrait>(conn: &C, m: &Model) -> Result<Resolution> {
-    Ok(Resolution {
+async fn render<C: ConnectionTrait>(conn: &C, m: &Model) -> Result<Resolution> {
+    let mut one = render_many(conn, std::slice::from_ref(m)).await?;
+    Ok(one.pop().expect("one row rendered"))
+}
+
+fn to_proto(m: &Model, progress: i32) -> Resolution {
+    Resolution {
         name: name(m.id),
         topic: topics::name(m.topic_id),
         council: councils::name(m.council_id),
@@ -60,11 +84,11 @@ async fn to_proto<C: ConnectionTrait>(conn: &C, m: &Model) -> Result<Resolution>
         statement: m.statement.clone(),
         review_date: m.review_date.map(convert::date),
         state: m.state,
-        progress: progress(conn, m.id).await?,
+        progress,
         create_time: Some(convert::timestamp(m.create_time)),
         update_time: Some(convert::timestamp(m.update_time)),
         etag: etag::format(m.revision),
-    })
+    }
 }
 
 /// Loads a resolution of a council the caller sees.
@@ -150,7 +174,7 @@ pub async fn get(
     let id = read_id("name", &req.name, COLLECTION)?;
     let conn = svc.ctx.db.read();
     let (_, m) = visible(conn, caller, id).await?;
-    to_proto(conn, &m).await
+    render(conn, &m).await
 }
 
 /// ListResolutions: newest first.
@@ -193,10 +217,7 @@ pub async fn list(
         (SortKey::None, m.id)
     })
     .await?;
-    let mut resolutions = Vec::with_capacity(rows.len());
-    for m in &rows {
-        resolutions.push(to_proto(conn, m).await?);
-    }
+    let resolutions = render_many(conn, &rows).await?;
     Ok(ListResolutionsResponse {
         resolutions,
         next_page_token,
@@ -287,7 +308,7 @@ pub async fn create(
         }
         .insert(txn)
         .await?;
-        to_proto(txn, &row).await
+        render(txn, &row).await
     })
     .await
 }
@@ -323,7 +344,7 @@ pub async fn update(
     let saved = VERSIONED
         .save::<Entity, _>(&txn, id, row.revision, am, &name(id))
         .await?;
-    let out = to_proto(&txn, &saved).await?;
+    let out = render(&txn, &saved).await?;
     txn.commit().await?;
     Ok(out)
 }

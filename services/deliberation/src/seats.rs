@@ -10,7 +10,7 @@ use cogov_kit::idempotency::{self, Key};
 use cogov_kit::listing::{self, ListQuery, Spec};
 use cogov_kit::paging::SortKey;
 use cogov_kit::store::Versioned;
-use cogov_kit::validate::{Check, required};
+use cogov_kit::validate::{Check, read_id, required};
 use cogov_kit::{Error, Result, convert, etag, names};
 use cogov_proto::deliberation::*;
 use sea_orm::ActiveValue::Set;
@@ -32,20 +32,12 @@ const VERSIONED: Versioned<Column> = Versioned {
 
 /// `councils/{council}/seats/{seat}`.
 pub fn name(m: &Model) -> String {
-    format!(
-        "{}/seats/{}",
-        councils::name(m.council_id),
-        m.id.as_hyphenated()
-    )
+    names::format_child(councils::COLLECTION, m.council_id, "seats", m.id)
 }
 
 /// Reads a seat name: (council, seat).
 pub fn parse(field: &str, value: &str) -> Result<(Uuid, Uuid)> {
-    let bad = || Error::invalid(field, "must be a `councils/{council}/seats/{seat}` name");
-    let (council, seat) = value.split_once("/seats/").ok_or_else(bad)?;
-    let council = names::parse(councils::COLLECTION, council).ok_or_else(bad)?;
-    let seat = Uuid::try_parse(seat).map_err(|_| bad())?;
-    Ok((council, seat))
+    cogov_kit::validate::read_child_id(field, value, councils::COLLECTION, "seats")
 }
 
 fn to_proto(m: &Model) -> Seat {
@@ -266,6 +258,7 @@ pub async fn create(
     req: CreateSeatRequest,
 ) -> Result<Seat> {
     let key = Key::new("CreateSeat", &req.request_id, principal, &req);
+    let council_id = read_id("parent", &req.parent, councils::COLLECTION)?;
     let s = required("seat", req.seat)?;
     let mut c = Check::new();
     let checked = check(&mut c, &s, None);
@@ -277,7 +270,7 @@ pub async fn create(
     }
     c.request_id(&req.request_id);
     c.finish()?;
-    let council = councils::visible_named(svc.ctx.db.read(), caller, "parent", &req.parent).await?;
+    let council = councils::visible(svc.ctx.db.read(), caller, council_id).await?;
     caller
         .scope
         .require_staff(council.community_id, &req.parent)?;
@@ -316,6 +309,8 @@ pub async fn create(
 /// UpdateSeat: staff; the person is fixed.
 pub async fn update(svc: &Deliberation, caller: &Caller, req: UpdateSeatRequest) -> Result<Seat> {
     let s = required("seat", req.seat)?;
+    // The name before the mask, so a wrong name is what the caller hears of.
+    parse("seat.name", &s.name)?;
     let mask = UpdateMask::new(
         req.update_mask.as_ref(),
         &["kind", "organization", "start_date", "end_date"],

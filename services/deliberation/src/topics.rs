@@ -499,12 +499,11 @@ pub async fn support(
 async fn step(
     svc: &Deliberation,
     caller: &Caller,
-    topic: &str,
+    id: Uuid,
     etag_in: &str,
     action: Action,
     reason: Option<String>,
 ) -> Result<Topic> {
-    let id = read_id("name", topic, COLLECTION)?;
     let txn = svc.ctx.db.write().begin().await?;
     let (council, row) = visible(&txn, caller, id).await?;
     let by_proposer = action == Action::Withdraw && proposed(caller, &row);
@@ -554,7 +553,15 @@ pub async fn schedule(
     caller: &Caller,
     req: ScheduleTopicRequest,
 ) -> Result<Topic> {
-    step(svc, caller, &req.name, &req.etag, Action::Schedule, None).await
+    step(
+        svc,
+        caller,
+        read_id("name", &req.name, COLLECTION)?,
+        &req.etag,
+        Action::Schedule,
+        None,
+    )
+    .await
 }
 
 /// OpenTopicDiscussion.
@@ -566,7 +573,7 @@ pub async fn open_discussion(
     step(
         svc,
         caller,
-        &req.name,
+        read_id("name", &req.name, COLLECTION)?,
         &req.etag,
         Action::OpenDiscussion,
         None,
@@ -577,9 +584,10 @@ pub async fn open_discussion(
 /// RejectTopic, with a reason.
 pub async fn reject(svc: &Deliberation, caller: &Caller, req: RejectTopicRequest) -> Result<Topic> {
     let mut c = Check::new();
+    let id = c.name("name", &req.name, COLLECTION);
     let why = reason(&mut c, "reason", &req.reason, 1);
     c.finish()?;
-    step(svc, caller, &req.name, &req.etag, Action::Reject, Some(why)).await
+    step(svc, caller, id, &req.etag, Action::Reject, Some(why)).await
 }
 
 /// WithdrawTopic: its proposer (or the council's managers).
@@ -589,17 +597,10 @@ pub async fn withdraw(
     req: WithdrawTopicRequest,
 ) -> Result<Topic> {
     let mut c = Check::new();
+    let id = c.name("name", &req.name, COLLECTION);
     let why = reason(&mut c, "reason", &req.reason, 0);
     c.finish()?;
-    step(
-        svc,
-        caller,
-        &req.name,
-        &req.etag,
-        Action::Withdraw,
-        Some(why),
-    )
-    .await
+    step(svc, caller, id, &req.etag, Action::Withdraw, Some(why)).await
 }
 
 /// CompleteTopic: once every action item is done or cancelled.
@@ -608,5 +609,13 @@ pub async fn complete(
     caller: &Caller,
     req: CompleteTopicRequest,
 ) -> Result<Topic> {
-    step(svc, caller, &req.name, &req.etag, Action::Complete, None).await
+    step(
+        svc,
+        caller,
+        read_id("name", &req.name, COLLECTION)?,
+        &req.etag,
+        Action::Complete,
+        None,
+    )
+    .await
 }

@@ -39,19 +39,11 @@ const MAX_LIFETIME_DAYS: i64 = 730;
 const MAX_OVERLAP_DAYS: i64 = 30;
 
 fn name(m: &Model) -> String {
-    format!(
-        "{}/keys/{}",
-        partner_rpcs::name(m.partner_id),
-        m.id.as_hyphenated()
-    )
+    names::format_child(partner_rpcs::COLLECTION, m.partner_id, "keys", m.id)
 }
 
 fn parse(field: &str, value: &str) -> Result<(Uuid, Uuid)> {
-    let bad = || Error::invalid(field, "must be a `partners/{partner}/keys/{key}` name");
-    let (partner, key) = value.split_once("/keys/").ok_or_else(bad)?;
-    let partner = names::parse(partner_rpcs::COLLECTION, partner).ok_or_else(bad)?;
-    let key = Uuid::try_parse(key).map_err(|_| bad())?;
-    Ok((partner, key))
+    cogov_kit::validate::read_child_id(field, value, partner_rpcs::COLLECTION, "keys")
 }
 
 /// Where a key stands at `now`.

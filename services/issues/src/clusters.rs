@@ -203,13 +203,13 @@ pub async fn list(
 async fn decide(
     svc: &Issues,
     scope: &Scope,
-    name: &str,
+    id: Uuid,
     etag_in: &str,
     to: ClusterState,
     council: Option<Uuid>,
     note: String,
 ) -> Result<IssueCluster> {
-    let id = read_id("name", name, COLLECTION)?;
+    let name = &names::format(COLLECTION, id);
     let txn = svc.ctx.db.write().begin().await?;
     let row = get_visible(&txn, scope, id).await?;
     scope.require_staff(row.community_id, name)?;
@@ -281,13 +281,14 @@ pub async fn escalate(
     req: EscalateIssueClusterRequest,
 ) -> Result<IssueCluster> {
     let mut c = Check::new();
+    let id = c.name("name", &req.name, COLLECTION);
     let council = c.name("council", &req.council, "councils");
     c.text("note", &req.note, 0, 4000);
     c.finish()?;
     decide(
         svc,
         scope,
-        &req.name,
+        id,
         &req.etag,
         ClusterState::Escalated,
         Some(council),
@@ -304,12 +305,13 @@ pub async fn dismiss(
     req: DismissIssueClusterRequest,
 ) -> Result<IssueCluster> {
     let mut c = Check::new();
+    let id = c.name("name", &req.name, COLLECTION);
     c.text("reason", &req.reason, 0, 4000);
     c.finish()?;
     decide(
         svc,
         scope,
-        &req.name,
+        id,
         &req.etag,
         ClusterState::Dismissed,
         None,

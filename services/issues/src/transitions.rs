@@ -27,7 +27,7 @@ use crate::entity::{parties, sub_items};
 use crate::issues::{self as store, COLLECTION, name};
 use crate::lifecycle::{self, Action};
 use crate::timeline::{self, Entry};
-use crate::{Issues, events, media, read_id, two_nos};
+use crate::{Issues, events, media, two_nos};
 use cogov_kit::scope::Scope;
 
 pub(crate) fn state_of(m: &Model) -> IssueState {
@@ -71,10 +71,9 @@ impl<'a> Step<'a> {
         svc: &'a Issues,
         scope: &'a Scope,
         principal: &Principal,
-        issue: &str,
+        id: Uuid,
         etag_in: &str,
     ) -> Result<Step<'a>> {
-        let id = read_id("name", issue, COLLECTION)?;
         let txn = svc.ctx.db.write().begin().await?;
         let row = store::get_visible(&txn, scope, id).await?;
         etag::check(etag_in, row.revision, &name(id))?;
@@ -160,9 +159,10 @@ pub async fn acknowledge(
     req: AcknowledgeIssueRequest,
 ) -> Result<Issue> {
     let mut c = Check::new();
+    let id = c.name("name", &req.name, COLLECTION);
     check_note(&mut c, "note", &req.note, false);
     c.finish()?;
-    let step = Step::begin(svc, scope, principal, &req.name, &req.etag).await?;
+    let step = Step::begin(svc, scope, principal, id, &req.etag).await?;
     scope.require_staff(step.row.community_id, &req.name)?;
     let to = next_state(&step.row, Action::Acknowledge)?;
     let mut am = step.changes();
@@ -180,10 +180,11 @@ pub async fn dispatch(
     req: DispatchIssueRequest,
 ) -> Result<Issue> {
     let mut c = Check::new();
+    let id = c.name("name", &req.name, COLLECTION);
     check_note(&mut c, "note", &req.note, false);
     c.finish()?;
     let assignee = organization(svc, "assignee", &req.assignee).await?;
-    let step = Step::begin(svc, scope, principal, &req.name, &req.etag).await?;
+    let step = Step::begin(svc, scope, principal, id, &req.etag).await?;
     scope.require_staff(step.row.community_id, &req.name)?;
     let to = next_state(&step.row, Action::Dispatch)?;
     parties::Entity::delete_many()
@@ -212,6 +213,7 @@ pub async fn joint_dispatch(
 ) -> Result<Issue> {
     let now = svc.ctx.clock.now();
     let mut c = Check::new();
+    let id = c.name("name", &req.name, COLLECTION);
     check_note(&mut c, "note", &req.note, false);
     let lead = c.name("lead", &req.lead, "organizations");
     if req.parties.is_empty() || req.parties.len() > 20 {
@@ -243,7 +245,7 @@ pub async fn joint_dispatch(
     for (i, p) in req.parties.iter().enumerate() {
         organization(svc, &format!("parties[{i}].organization"), &p.organization).await?;
     }
-    let step = Step::begin(svc, scope, principal, &req.name, &req.etag).await?;
+    let step = Step::begin(svc, scope, principal, id, &req.etag).await?;
     scope.require_staff(step.row.community_id, &req.name)?;
     let to = next_state(&step.row, Action::Dispatch)?;
     parties::Entity::delete_many()
@@ -291,11 +293,12 @@ pub async fn check_in(
     req: CheckInIssueRequest,
 ) -> Result<Issue> {
     let mut c = Check::new();
+    let id = c.name("name", &req.name, COLLECTION);
     let org = c.name("organization", &req.organization, "organizations");
     check_note(&mut c, "action_note", &req.action_note, true);
     media::check(&mut c, "media", &req.media);
     c.finish()?;
-    let step = Step::begin(svc, scope, principal, &req.name, "").await?;
+    let step = Step::begin(svc, scope, principal, id, "").await?;
     match scope {
         Scope::Partner { organization, .. } if *organization == org => {}
         Scope::Partner { .. } => return Err(Error::forbidden("check in for another organisation")),
@@ -349,10 +352,11 @@ pub async fn return_issue(
     req: ReturnIssueRequest,
 ) -> Result<Issue> {
     let mut c = Check::new();
+    let id = c.name("name", &req.name, COLLECTION);
     let reason: ReturnReason = c.enumeration("reason", req.reason, true);
     check_note(&mut c, "note", &req.note, false);
     c.finish()?;
-    let step = Step::begin(svc, scope, principal, &req.name, &req.etag).await?;
+    let step = Step::begin(svc, scope, principal, id, &req.etag).await?;
     require_assignee(scope, &step.row)?;
     let to = next_state(&step.row, Action::Return)?;
     parties::Entity::delete_many()
@@ -381,9 +385,10 @@ pub async fn start(
     req: StartIssueRequest,
 ) -> Result<Issue> {
     let mut c = Check::new();
+    let id = c.name("name", &req.name, COLLECTION);
     check_note(&mut c, "note", &req.note, false);
     c.finish()?;
-    let step = Step::begin(svc, scope, principal, &req.name, &req.etag).await?;
+    let step = Step::begin(svc, scope, principal, id, &req.etag).await?;
     require_assignee(scope, &step.row)?;
     let to = next_state(&step.row, Action::Start)?;
     let mut am = step.changes();
@@ -400,10 +405,11 @@ pub async fn resolve(
     req: ResolveIssueRequest,
 ) -> Result<Issue> {
     let mut c = Check::new();
+    let id = c.name("name", &req.name, COLLECTION);
     check_note(&mut c, "note", &req.note, true);
     media::check(&mut c, "media", &req.media);
     c.finish()?;
-    let step = Step::begin(svc, scope, principal, &req.name, &req.etag).await?;
+    let step = Step::begin(svc, scope, principal, id, &req.etag).await?;
     require_assignee(scope, &step.row)?;
     let to = next_state(&step.row, Action::Resolve)?;
     let pending: Vec<parties::Model> = parties::Entity::find()
@@ -450,11 +456,12 @@ pub async fn confirm(
     req: ConfirmIssueRequest,
 ) -> Result<Issue> {
     let mut c = Check::new();
+    let id = c.name("name", &req.name, COLLECTION);
     c.range("satisfaction", req.satisfaction.into(), 1, 5);
     c.text("comment", &req.comment, 0, 2000);
     let named = c.optional_name("confirmer", &req.confirmer, "persons");
     c.finish()?;
-    let step = Step::begin(svc, scope, principal, &req.name, &req.etag).await?;
+    let step = Step::begin(svc, scope, principal, id, &req.etag).await?;
     let confirmer = match scope {
         Scope::Resident { person: me, .. } => {
             if named.is_some_and(|n| n != *me) {
@@ -512,9 +519,10 @@ pub async fn reopen(
     req: ReopenIssueRequest,
 ) -> Result<Issue> {
     let mut c = Check::new();
+    let id = c.name("name", &req.name, COLLECTION);
     check_note(&mut c, "reason", &req.reason, true);
     c.finish()?;
-    let step = Step::begin(svc, scope, principal, &req.name, &req.etag).await?;
+    let step = Step::begin(svc, scope, principal, id, &req.etag).await?;
     match scope {
         Scope::Resident { person: me, .. } if step.row.reporter_id == Some(*me) => {}
         Scope::Resident { .. } | Scope::Partner { .. } => {
@@ -543,10 +551,11 @@ pub async fn reject(
     req: RejectIssueRequest,
 ) -> Result<Issue> {
     let mut c = Check::new();
+    let id = c.name("name", &req.name, COLLECTION);
     let reason: RejectReason = c.enumeration("reason", req.reason, true);
     check_note(&mut c, "note", &req.note, false);
     c.finish()?;
-    let step = Step::begin(svc, scope, principal, &req.name, &req.etag).await?;
+    let step = Step::begin(svc, scope, principal, id, &req.etag).await?;
     scope.require_staff(step.row.community_id, &req.name)?;
     let to = next_state(&step.row, Action::Reject)?;
     let mut am = step.changes();
@@ -567,8 +576,11 @@ pub async fn mark_duplicate(
     principal: &Principal,
     req: MarkDuplicateIssueRequest,
 ) -> Result<Issue> {
-    let original = read_id("original", &req.original, COLLECTION)?;
-    let step = Step::begin(svc, scope, principal, &req.name, &req.etag).await?;
+    let mut c = Check::new();
+    let id = c.name("name", &req.name, COLLECTION);
+    let original = c.name("original", &req.original, COLLECTION);
+    c.finish()?;
+    let step = Step::begin(svc, scope, principal, id, &req.etag).await?;
     scope.require_staff(step.row.community_id, &req.name)?;
     if original == step.row.id {
         return Err(Error::invalid(
@@ -632,10 +644,11 @@ pub async fn escalate(
     req: EscalateIssueRequest,
 ) -> Result<Issue> {
     let mut c = Check::new();
+    let id = c.name("name", &req.name, COLLECTION);
     let council = c.name("council", &req.council, "councils");
     check_note(&mut c, "note", &req.note, false);
     c.finish()?;
-    let step = Step::begin(svc, scope, principal, &req.name, &req.etag).await?;
+    let step = Step::begin(svc, scope, principal, id, &req.etag).await?;
     scope.require_staff(step.row.community_id, &req.name)?;
     let state = state_of(&step.row);
     if matches!(state, IssueState::Rejected | IssueState::Duplicate) {

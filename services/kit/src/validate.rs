@@ -29,6 +29,25 @@ pub fn read_id(field: &str, name: &str, collection: &str) -> Result<Uuid> {
     })
 }
 
+/// The (parent, child) ids of a nested name `{parent}/{id}/{collection}/{id}`
+/// given in a request's `field`.
+pub fn read_child_id(
+    field: &str,
+    name: &str,
+    parent: &str,
+    collection: &str,
+) -> Result<(Uuid, Uuid)> {
+    let shape = format!("`{parent}/{{id}}/{collection}/{{id}}`");
+    if name.is_empty() {
+        return Err(Error::invalid(
+            field,
+            format!("is required: a {shape} name"),
+        ));
+    }
+    names::parse_child(parent, collection, name)
+        .ok_or_else(|| Error::invalid(field, format!("must be a {shape} name with UUID ids")))
+}
+
 /// The message a request must carry, or INVALID_ARGUMENT naming `field`.
 pub fn required<T>(field: &str, value: Option<T>) -> Result<T> {
     value.ok_or_else(|| Error::invalid(field, "is required"))

@@ -651,12 +651,11 @@ pub async fn delete(svc: &Volunteers, scope: &Scope, req: DeleteActivityRequest)
 async fn step(
     svc: &Volunteers,
     scope: &Scope,
-    activity: &str,
+    id: Uuid,
     etag_in: &str,
     from: &[ActivityState],
     verb: &str,
 ) -> Result<(DatabaseTransaction, Model)> {
-    let id = read_id("name", activity, COLLECTION)?;
     let txn = svc.ctx.db.write().begin().await?;
     let row = get_managed(&txn, scope, id).await?;
     etag::check(etag_in, row.revision, &name(id))?;
@@ -703,7 +702,7 @@ pub async fn publish(
     let (txn, row) = step(
         svc,
         scope,
-        &req.name,
+        read_id("name", &req.name, COLLECTION)?,
         &req.etag,
         &[ActivityState::Draft],
         "published",
@@ -717,7 +716,7 @@ pub async fn start(svc: &Volunteers, scope: &Scope, req: StartActivityRequest) -
     let (txn, row) = step(
         svc,
         scope,
-        &req.name,
+        read_id("name", &req.name, COLLECTION)?,
         &req.etag,
         &[ActivityState::Published],
         "started",
@@ -736,7 +735,7 @@ pub async fn complete(
     let (txn, row) = step(
         svc,
         scope,
-        &req.name,
+        read_id("name", &req.name, COLLECTION)?,
         &req.etag,
         &[ActivityState::Ongoing],
         "completed",
@@ -802,12 +801,13 @@ pub async fn cancel(
     req: CancelActivityRequest,
 ) -> Result<Activity> {
     let mut c = Check::new();
+    let id = c.name("name", &req.name, COLLECTION);
     c.text("reason", &req.reason, 1, 500);
     c.finish()?;
     let (txn, row) = step(
         svc,
         scope,
-        &req.name,
+        id,
         &req.etag,
         &[
             ActivityState::Draft,

@@ -344,11 +344,11 @@ async fn review(
     svc: &Volunteers,
     scope: &Scope,
     principal: &Principal,
-    name_in: &str,
+    id: Uuid,
     etag_in: &str,
     approve: Option<String>,
 ) -> Result<ServiceRecord> {
-    let id = read_id("name", name_in, COLLECTION)?;
+    let name_in = &name(id);
     let txn = svc.ctx.db.write().begin().await?;
     let row = get_visible(&txn, scope, id).await?;
     if !reviews(&txn, scope, &row).await? {
@@ -401,7 +401,15 @@ pub async fn approve(
     principal: &Principal,
     req: ApproveServiceRecordRequest,
 ) -> Result<ServiceRecord> {
-    review(svc, scope, principal, &req.name, &req.etag, None).await
+    review(
+        svc,
+        scope,
+        principal,
+        read_id("name", &req.name, COLLECTION)?,
+        &req.etag,
+        None,
+    )
+    .await
 }
 
 /// RejectServiceRecord.
@@ -412,17 +420,10 @@ pub async fn reject(
     req: RejectServiceRecordRequest,
 ) -> Result<ServiceRecord> {
     let mut c = Check::new();
+    let id = c.name("name", &req.name, COLLECTION);
     c.text("reason", &req.reason, 1, 500);
     c.finish()?;
-    review(
-        svc,
-        scope,
-        principal,
-        &req.name,
-        &req.etag,
-        Some(req.reason),
-    )
-    .await
+    review(svc, scope, principal, id, &req.etag, Some(req.reason)).await
 }
 
 fn window(req: Option<&Interval>, now: DateTime<Utc>) -> Result<(DateTime<Utc>, DateTime<Utc>)> {

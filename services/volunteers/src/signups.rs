@@ -9,6 +9,8 @@
 //! overlap check. Cancelling a confirmed place promotes the first of the
 //! waitlist in the same transaction.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use cogov_kit::auth::Principal;
 use cogov_kit::error::Precondition;
@@ -46,43 +48,62 @@ pub fn rank(state: SignupState, position: i32) -> i64 {
 }
 
 fn name(m: &Model) -> String {
-    format!(
-        "{}/signups/{}",
-        activities::name(m.activity_id),
-        m.id.as_hyphenated()
-    )
+    names::format_child(ACTIVITIES, m.activity_id, "signups", m.id)
 }
 
 fn parse(field: &str, value: &str) -> Result<(Uuid, Uuid)> {
-    let bad = || {
-        Error::invalid(
-            field,
-            "must be an `activities/{activity}/signups/{signup}` name",
-        )
-    };
-    let (activity, signup) = value.split_once("/signups/").ok_or_else(bad)?;
-    let activity = names::parse(ACTIVITIES, activity).ok_or_else(bad)?;
-    let signup = Uuid::try_parse(signup).map_err(|_| bad())?;
-    Ok((activity, signup))
+    cogov_kit::validate::read_child_id(field, value, ACTIVITIES, "signups")
 }
 
-async fn to_proto<C: ConnectionTrait>(conn: &C, m: &Model) -> Result<Signup> {
-    let waitlist_position = if m.state == SignupState::Waitlisted as i32 {
-        // 1-based place among those still waiting.
-        Entity::find()
+/// Renders sign-ups with their places on the waiting lists, read in one
+/// query for the whole page.
+async fn render_many<C: ConnectionTrait>(conn: &C, rows: &[Model]) -> Result<Vec<Signup>> {
+    let waiting = SignupState::Waitlisted as i32;
+    let activities: Vec<Uuid> = rows
+        .iter()
+        .filter(|m| m.state == waiting)
+        .map(|m| m.activity_id)
+        .collect();
+    // Each activity's waiting list in order; short (bounded by the
+    // activity's waitlist limit).
+    let mut queues: HashMap<Uuid, Vec<i32>> = HashMap::new();
+    if !activities.is_empty() {
+        let waiting_rows: Vec<(Uuid, i32)> = Entity::find()
             .select_only()
-            .column(Column::Id)
-            .filter(Column::ActivityId.eq(m.activity_id))
-            .filter(Column::State.eq(SignupState::Waitlisted as i32))
-            .filter(Column::Position.lte(m.position))
-            .into_tuple::<Uuid>()
+            .column(Column::ActivityId)
+            .column(Column::Position)
+            .filter(Column::ActivityId.is_in(activities))
+            .filter(Column::State.eq(waiting))
+            .order_by_asc(Column::Position)
+            .into_tuple()
             .all(conn)
-            .await?
-            .len() as i32
-    } else {
-        0
-    };
-    Ok(Signup {
+            .await?;
+        for (activity, position) in waiting_rows {
+            queues.entry(activity).or_default().push(position);
+        }
+    }
+    Ok(rows
+        .iter()
+        .map(|m| {
+            // 1-based place among those still waiting.
+            let place = match queues.get(&m.activity_id) {
+                Some(queue) if m.state == waiting => {
+                    queue.partition_point(|p| *p <= m.position) as i32
+                }
+                _ => 0,
+            };
+            to_proto(m, place)
+        })
+        .collect())
+}
+
+async fn render<C: ConnectionTrait>(conn: &C, m: &Model) -> Result<Signup> {
+    let mut one = render_many(conn, std::slice::from_ref(m)).await?;
+    Ok(one.pop().expect("one row rendered"))
+}
+
+fn to_proto(m: &Model, waitlist_position: i32) -> Signup {
+    Signup {
         name: name(m),
         volunteer: volunteers::name(m.volunteer_id),
         state: m.state,
@@ -92,7 +113,7 @@ async fn to_proto<C: ConnectionTrait>(conn: &C, m: &Model) -> Result<Signup> {
         create_time: Some(convert::timestamp(m.create_time)),
         update_time: Some(convert::timestamp(m.update_time)),
         etag: etag::format(m.revision),
-    })
+    }
 }
 
 /// Whether the caller acts for this volunteer: the volunteer themselves,
@@ -328,7 +349,7 @@ pub async fn create(
             && e.state != SignupState::Cancelled as i32
         {
             // Signed up already: the same sign-up, nothing new.
-            return to_proto(txn, e).await;
+            return render(txn, e).await;
         }
         let required: Vec<Uuid> = lists::ids(&activity.required_certifications);
         let missing =
@@ -413,7 +434,7 @@ pub async fn create(
                 .await?
             }
         };
-        to_proto(txn, &row).await
+        render(txn, &row).await
     })
     .await
 }
@@ -426,7 +447,7 @@ pub async fn get(svc: &Volunteers, scope: &Scope, req: GetSignupRequest) -> Resu
     if !acts_for(conn, scope, &a, &v).await? {
         return Err(Error::out_of_reach(&req.name));
     }
-    to_proto(conn, &s).await
+    render(conn, &s).await
 }
 
 /// ListSignups: of an activity, or `activities/-` with a `volunteer` filter.
@@ -504,10 +525,7 @@ pub async fn list(
         (SortKey::Int(m.rank), m.id)
     })
     .await?;
-    let mut signups = Vec::with_capacity(rows.len());
-    for row in &rows {
-        signups.push(to_proto(conn, row).await?);
-    }
+    let signups = render_many(conn, &rows).await?;
     Ok(ListSignupsResponse {
         signups,
         next_page_token,
@@ -549,7 +567,7 @@ pub async fn cancel(svc: &Volunteers, scope: &Scope, req: CancelSignupRequest) -
         .save::<Entity, _>(&txn, s.id, s.revision, am, &req.name)
         .await?;
     give_back(&txn, a.id, was, now).await?;
-    let out = to_proto(&txn, &saved).await?;
+    let out = render(&txn, &saved).await?;
     txn.commit().await?;
     Ok(out)
 }
@@ -598,7 +616,7 @@ pub async fn check_in(
     let saved = VERSIONED
         .save::<Entity, _>(&txn, s.id, s.revision, am, &req.name)
         .await?;
-    let out = to_proto(&txn, &saved).await?;
+    let out = render(&txn, &saved).await?;
     txn.commit().await?;
     Ok(out)
 }
@@ -654,7 +672,7 @@ pub async fn check_out(
         },
     )
     .await?;
-    let out = to_proto(&txn, &saved).await?;
+    let out = render(&txn, &saved).await?;
     txn.commit().await?;
     Ok(out)
 }

@@ -3,6 +3,8 @@
 //! DeleteTeamMember. Teams are a public directory; staff of the team's
 //! community manage them, and a team's leader manages its members.
 
+use std::collections::HashMap;
+
 use cogov_kit::auth::Principal;
 use cogov_kit::fieldmask::UpdateMask;
 use cogov_kit::filter::{Field, Kind};
@@ -16,7 +18,7 @@ use cogov_kit::{Error, Result, convert, etag, names};
 use cogov_proto::volunteers::*;
 use sea_orm::ActiveValue::Set;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect,
     TransactionTrait,
 };
 use uuid::Uuid;
@@ -36,15 +38,36 @@ fn name(id: Uuid) -> String {
 }
 
 fn member_name(m: &members::Model) -> String {
-    format!("{}/members/{}", name(m.team_id), m.id.as_hyphenated())
+    names::format_child(COLLECTION, m.team_id, "members", m.id)
 }
 
-async fn to_proto<C: ConnectionTrait>(conn: &C, m: &Model) -> Result<Team> {
-    let member_count = members::Entity::find()
-        .filter(members::Column::TeamId.eq(m.id))
-        .count(conn)
-        .await?;
-    Ok(Team {
+/// Renders teams with their member counts, read in one query for the page.
+async fn render_many<C: ConnectionTrait>(conn: &C, rows: &[Model]) -> Result<Vec<Team>> {
+    let ids: Vec<Uuid> = rows.iter().map(|m| m.id).collect();
+    let counts: HashMap<Uuid, i64> = members::Entity::find()
+        .select_only()
+        .column(members::Column::TeamId)
+        .column_as(members::Column::Id.count(), "members")
+        .filter(members::Column::TeamId.is_in(ids))
+        .group_by(members::Column::TeamId)
+        .into_tuple::<(Uuid, i64)>()
+        .all(conn)
+        .await?
+        .into_iter()
+        .collect();
+    Ok(rows
+        .iter()
+        .map(|m| to_proto(m, counts.get(&m.id).copied().unwrap_or(0)))
+        .collect())
+}
+
+async fn render<C: ConnectionTrait>(conn: &C, m: &Model) -> Result<Team> {
+    let mut one = render_many(conn, std::slice::from_ref(m)).await?;
+    Ok(one.pop().expect("one row rendered"))
+}
+
+fn to_proto(m: &Model, member_count: i64) -> Team {
+    Team {
         name: name(m.id),
         display_name: m.display_name.clone(),
         community: names::format("communities", m.community_id),
@@ -59,7 +82,7 @@ async fn to_proto<C: ConnectionTrait>(conn: &C, m: &Model) -> Result<Team> {
         create_time: Some(convert::timestamp(m.create_time)),
         update_time: Some(convert::timestamp(m.update_time)),
         etag: etag::format(m.revision),
-    })
+    }
 }
 
 fn member_proto(m: &members::Model) -> TeamMember {
@@ -130,7 +153,7 @@ fn check(c: &mut Check, t: &Team, mask: Option<&UpdateMask>) -> Checked {
 pub async fn get(svc: &Volunteers, scope: &Scope, req: GetTeamRequest) -> Result<Team> {
     let id = read_id("name", &req.name, COLLECTION)?;
     let conn = svc.ctx.db.read();
-    to_proto(conn, &find(conn, scope, id).await?).await
+    render(conn, &find(conn, scope, id).await?).await
 }
 
 /// ListTeams.
@@ -151,10 +174,7 @@ pub async fn list(
             (SortKey::None, m.id)
         })
         .await?;
-    let mut teams = Vec::with_capacity(rows.len());
-    for row in &rows {
-        teams.push(to_proto(conn, row).await?);
-    }
+    let teams = render_many(conn, &rows).await?;
     Ok(ListTeamsResponse {
         teams,
         next_page_token,
@@ -198,7 +218,7 @@ pub async fn create(
         if let Some(leader) = checked.leader {
             add_member(txn, id, leader, TeamRole::Leader, now).await?;
         }
-        to_proto(txn, &row).await
+        render(txn, &row).await
     })
     .await
 }
@@ -287,7 +307,7 @@ pub async fn update(svc: &Volunteers, scope: &Scope, req: UpdateTeamRequest) -> 
     let saved = VERSIONED
         .save::<Entity, _>(&txn, id, row.revision, am, &name(id))
         .await?;
-    let out = to_proto(&txn, &saved).await?;
+    let out = render(&txn, &saved).await?;
     txn.commit().await?;
     Ok(out)
 }
@@ -320,11 +340,7 @@ pub async fn delete(svc: &Volunteers, scope: &Scope, req: DeleteTeamRequest) -> 
 }
 
 fn parse_member(field: &str, value: &str) -> Result<(Uuid, Uuid)> {
-    let bad = || Error::invalid(field, "must be a `teams/{team}/members/{member}` name");
-    let (team, member) = value.split_once("/members/").ok_or_else(bad)?;
-    let team = names::parse(COLLECTION, team).ok_or_else(bad)?;
-    let member = uuid::Uuid::try_parse(member).map_err(|_| bad())?;
-    Ok((team, member))
+    cogov_kit::validate::read_child_id(field, value, COLLECTION, "members")
 }
 
 /// CreateTeamMember.
@@ -418,6 +434,8 @@ pub async fn update_member(
     req: UpdateTeamMemberRequest,
 ) -> Result<TeamMember> {
     let m = required("member", req.member)?;
+    // The name before the mask, so a wrong name is what the caller hears of.
+    parse_member("member.name", &m.name)?;
     let mask = UpdateMask::new(req.update_mask.as_ref(), &["role"])?;
     let mut c = Check::new();
     let role: TeamRole = c.enumeration("member.role", m.role, mask.has("role"));

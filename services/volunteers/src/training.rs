@@ -54,7 +54,7 @@ fn to_proto(m: &Model) -> Course {
 
 fn completion_proto(m: &completions::Model) -> Completion {
     Completion {
-        name: format!("{}/completions/{}", name(m.course_id), m.id.as_hyphenated()),
+        name: names::format_child(COLLECTION, m.course_id, "completions", m.id),
         volunteer: volunteers::name(m.volunteer_id),
         complete_time: Some(convert::timestamp(m.complete_time)),
         expire_time: convert::opt_timestamp(m.expire_time),

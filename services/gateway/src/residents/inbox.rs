@@ -39,11 +39,7 @@ const DIGEST_AFTER: chrono::Duration = chrono::Duration::hours(24);
 
 /// `persons/{person}/notices/{notice}`.
 pub fn name(person: Uuid, notice: Uuid) -> String {
-    format!(
-        "{}/{}",
-        names::format("persons", person),
-        names::format("notices", notice)
-    )
+    names::format_child("persons", person, "notices", notice)
 }
 
 /// A notice's words, in `language` (`en`, or Chinese).
@@ -361,13 +357,8 @@ pub async fn mark_read(
     }
     let mut ids = Vec::with_capacity(req.names.len());
     for (i, n) in req.names.iter().enumerate() {
-        match n.split_once("/notices/") {
-            Some((owner, id))
-                if names::parse("persons", owner) == Some(person)
-                    && names::parse("notices", &format!("notices/{id}")).is_some() =>
-            {
-                ids.push(names::parse("notices", &format!("notices/{id}")).expect("checked"));
-            }
+        match names::parse_child("persons", "notices", n) {
+            Some((owner, id)) if owner == person => ids.push(id),
             _ => c.add(
                 format!("names[{i}]"),
                 "is not one of the caller's notices (`persons/{id}/notices/{id}`)",

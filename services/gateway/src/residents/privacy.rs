@@ -15,7 +15,7 @@ use cogov_kit::auth::Principal;
 use cogov_kit::filter::{Field, Kind};
 use cogov_kit::listing::{self, ListQuery, Spec};
 use cogov_kit::paging::SortKey;
-use cogov_kit::validate::Check;
+use cogov_kit::validate::{Check, read_id};
 use cogov_kit::{Error, Result, convert, names};
 use cogov_proto::gateway::*;
 use cogov_proto::organizations::{ErasePersonRequest, GetPersonRequest};
@@ -441,8 +441,8 @@ pub async fn list(
 }
 
 /// A pending request that the caller, staff of its community, decides.
-async fn decidable(gw: &Gateway, principal: &Principal, name: &str) -> Result<Model> {
-    let id = cogov_kit::validate::read_id("name", name, COLLECTION)?;
+async fn decidable(gw: &Gateway, principal: &Principal, id: Uuid) -> Result<Model> {
+    let name = &names::format(COLLECTION, id);
     let row = Entity::find_by_id(id)
         .one(gw.ctx.db.write())
         .await?
@@ -473,7 +473,7 @@ pub async fn carry_out(
     principal: &Principal,
     req: CarryOutErasureRequest,
 ) -> Result<ErasureRequest> {
-    let row = decidable(gw, principal, &req.name).await?;
+    let row = decidable(gw, principal, read_id("name", &req.name, COLLECTION)?).await?;
     let person = names::format("persons", row.person_id);
     let mut orgs = gw.directory.organizations();
     // The number, to forget the codes sent to it, before it goes.
@@ -535,9 +535,10 @@ pub async fn decline(
     req: DeclineErasureRequest,
 ) -> Result<ErasureRequest> {
     let mut c = Check::new();
+    let id = c.name("name", &req.name, COLLECTION);
     c.text("reason", &req.reason, 1, 1000);
     c.finish()?;
-    let row = decidable(gw, principal, &req.name).await?;
+    let row = decidable(gw, principal, id).await?;
     let mut am: rows::ActiveModel = row.into();
     am.state = Set(ErasureState::Declined as i32);
     am.decided_by = Set(principal.describe());

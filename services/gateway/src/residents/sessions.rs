@@ -23,20 +23,12 @@ pub const REFRESH_LIFETIME: Duration = Duration::days(30);
 
 /// `persons/{person}/sessions/{session}`.
 pub fn name(person: Uuid, session: Uuid) -> String {
-    format!(
-        "{}/{}",
-        names::format("persons", person),
-        names::format("sessions", session)
-    )
+    names::format_child("persons", person, "sessions", session)
 }
 
 /// The person and session a session name names.
 pub fn parse_name(name: &str) -> Option<(Uuid, Uuid)> {
-    let split = name.find("/sessions/")?;
-    Some((
-        names::parse("persons", &name[..split])?,
-        names::parse("sessions", &name[split + 1..])?,
-    ))
+    names::parse_child("persons", "sessions", name)
 }
 
 /// The session as a resident or staff member sees it.

@@ -14,6 +14,7 @@ mod grpc_web;
 mod keys;
 mod matrix;
 mod media;
+mod names;
 mod open311;
 mod propagation;
 mod rate_limits;

@@ -13,5 +13,6 @@ mod capacity_model;
 mod hours;
 mod matching;
 mod signups;
+mod teams;
 mod timebank;
 mod training;
