@@ -14,51 +14,51 @@ use crate::{
 cogov_kit::rpcs! {
     impl IssuesService for Issues;
     scope |svc, principal| Scope::of(principal, &svc.directory).await?;
-    read get_category(GetCategoryRequest) -> Category => taxonomy::get_category;
-    read list_categories(ListCategoriesRequest) -> ListCategoriesResponse => taxonomy::list_categories;
-    act create_category(CreateCategoryRequest) -> Category => taxonomy::create_category;
-    read update_category(UpdateCategoryRequest) -> Category => taxonomy::update_category;
-    read get_sub_item(GetSubItemRequest) -> SubItem => taxonomy::get_sub_item;
-    read list_sub_items(ListSubItemsRequest) -> ListSubItemsResponse => taxonomy::list_sub_items;
-    act create_sub_item(CreateSubItemRequest) -> SubItem => taxonomy::create_sub_item;
-    read update_sub_item(UpdateSubItemRequest) -> SubItem => taxonomy::update_sub_item;
+    scoped get_category(GetCategoryRequest) -> Category => taxonomy::get_category;
+    scoped list_categories(ListCategoriesRequest) -> ListCategoriesResponse => taxonomy::list_categories;
+    authored create_category(CreateCategoryRequest) -> Category => taxonomy::create_category;
+    scoped update_category(UpdateCategoryRequest) -> Category => taxonomy::update_category;
+    scoped get_sub_item(GetSubItemRequest) -> SubItem => taxonomy::get_sub_item;
+    scoped list_sub_items(ListSubItemsRequest) -> ListSubItemsResponse => taxonomy::list_sub_items;
+    authored create_sub_item(CreateSubItemRequest) -> SubItem => taxonomy::create_sub_item;
+    scoped update_sub_item(UpdateSubItemRequest) -> SubItem => taxonomy::update_sub_item;
 
-    act report_issue(ReportIssueRequest) -> Issue => issues::report;
-    read get_issue(GetIssueRequest) -> Issue => issues::get;
-    read list_issues(ListIssuesRequest) -> ListIssuesResponse => issues::list;
-    act update_issue(UpdateIssueRequest) -> Issue => issues::update;
+    authored report_issue(ReportIssueRequest) -> Issue => issues::report;
+    scoped get_issue(GetIssueRequest) -> Issue => issues::get;
+    scoped list_issues(ListIssuesRequest) -> ListIssuesResponse => issues::list;
+    authored update_issue(UpdateIssueRequest) -> Issue => issues::update;
 
-    act acknowledge_issue(AcknowledgeIssueRequest) -> Issue => transitions::acknowledge;
-    act dispatch_issue(DispatchIssueRequest) -> Issue => transitions::dispatch;
-    act joint_dispatch_issue(JointDispatchIssueRequest) -> Issue => transitions::joint_dispatch;
-    act check_in_issue(CheckInIssueRequest) -> Issue => transitions::check_in;
-    act return_issue(ReturnIssueRequest) -> Issue => transitions::return_issue;
-    act start_issue(StartIssueRequest) -> Issue => transitions::start;
-    act resolve_issue(ResolveIssueRequest) -> Issue => transitions::resolve;
-    act confirm_issue(ConfirmIssueRequest) -> Issue => transitions::confirm;
-    act reopen_issue(ReopenIssueRequest) -> Issue => transitions::reopen;
-    read follow_issue(FollowIssueRequest) -> Issue => follows::follow;
-    read unfollow_issue(UnfollowIssueRequest) -> Issue => follows::unfollow;
-    act reject_issue(RejectIssueRequest) -> Issue => transitions::reject;
-    act mark_duplicate_issue(MarkDuplicateIssueRequest) -> Issue => transitions::mark_duplicate;
-    act escalate_issue(EscalateIssueRequest) -> Issue => transitions::escalate;
+    authored acknowledge_issue(AcknowledgeIssueRequest) -> Issue => transitions::acknowledge;
+    authored dispatch_issue(DispatchIssueRequest) -> Issue => transitions::dispatch;
+    authored joint_dispatch_issue(JointDispatchIssueRequest) -> Issue => transitions::joint_dispatch;
+    authored check_in_issue(CheckInIssueRequest) -> Issue => transitions::check_in;
+    authored return_issue(ReturnIssueRequest) -> Issue => transitions::return_issue;
+    authored start_issue(StartIssueRequest) -> Issue => transitions::start;
+    authored resolve_issue(ResolveIssueRequest) -> Issue => transitions::resolve;
+    authored confirm_issue(ConfirmIssueRequest) -> Issue => transitions::confirm;
+    authored reopen_issue(ReopenIssueRequest) -> Issue => transitions::reopen;
+    scoped follow_issue(FollowIssueRequest) -> Issue => follows::follow;
+    scoped unfollow_issue(UnfollowIssueRequest) -> Issue => follows::unfollow;
+    authored reject_issue(RejectIssueRequest) -> Issue => transitions::reject;
+    authored mark_duplicate_issue(MarkDuplicateIssueRequest) -> Issue => transitions::mark_duplicate;
+    authored escalate_issue(EscalateIssueRequest) -> Issue => transitions::escalate;
 
-    act create_issue_comment(CreateIssueCommentRequest) -> IssueUpdate => timeline::comment;
-    read list_issue_updates(ListIssueUpdatesRequest) -> ListIssueUpdatesResponse => timeline::list;
+    authored create_issue_comment(CreateIssueCommentRequest) -> IssueUpdate => timeline::comment;
+    scoped list_issue_updates(ListIssueUpdatesRequest) -> ListIssueUpdatesResponse => timeline::list;
 
-    read find_similar_issues(FindSimilarIssuesRequest) -> FindSimilarIssuesResponse => issues::find_similar;
+    scoped find_similar_issues(FindSimilarIssuesRequest) -> FindSimilarIssuesResponse => issues::find_similar;
 
-    read get_issue_cluster(GetIssueClusterRequest) -> IssueCluster => clusters::get;
-    read list_issue_clusters(ListIssueClustersRequest) -> ListIssueClustersResponse => clusters::list;
-    act escalate_issue_cluster(EscalateIssueClusterRequest) -> IssueCluster => clusters::escalate;
-    act dismiss_issue_cluster(DismissIssueClusterRequest) -> IssueCluster => clusters::dismiss;
+    scoped get_issue_cluster(GetIssueClusterRequest) -> IssueCluster => clusters::get;
+    scoped list_issue_clusters(ListIssueClustersRequest) -> ListIssueClustersResponse => clusters::list;
+    authored escalate_issue_cluster(EscalateIssueClusterRequest) -> IssueCluster => clusters::escalate;
+    authored dismiss_issue_cluster(DismissIssueClusterRequest) -> IssueCluster => clusters::dismiss;
 
-    act create_inspection(CreateInspectionRequest) -> Inspection => inspections::create;
-    read get_inspection(GetInspectionRequest) -> Inspection => inspections::get;
-    read list_inspections(ListInspectionsRequest) -> ListInspectionsResponse => inspections::list;
+    authored create_inspection(CreateInspectionRequest) -> Inspection => inspections::create;
+    scoped get_inspection(GetInspectionRequest) -> Inspection => inspections::get;
+    scoped list_inspections(ListInspectionsRequest) -> ListInspectionsResponse => inspections::list;
 
-    read get_courtyard_two_nos(GetCourtyardTwoNosRequest) -> CourtyardTwoNos => two_nos::get;
-    read list_courtyard_two_nos(ListCourtyardTwoNosRequest) -> ListCourtyardTwoNosResponse => two_nos::list;
+    scoped get_courtyard_two_nos(GetCourtyardTwoNosRequest) -> CourtyardTwoNos => two_nos::get;
+    scoped list_courtyard_two_nos(ListCourtyardTwoNosRequest) -> ListCourtyardTwoNosResponse => two_nos::list;
 
-    read compute_issue_statistics(ComputeIssueStatisticsRequest) -> ComputeIssueStatisticsResponse => statistics::compute;
+    scoped compute_issue_statistics(ComputeIssueStatisticsRequest) -> ComputeIssueStatisticsResponse => statistics::compute;
 }

@@ -13,61 +13,61 @@ use crate::{
 cogov_kit::rpcs! {
     impl VolunteersService for Volunteers;
     scope |svc, principal| Scope::of(principal, &svc.directory).await?;
-    read get_volunteer(GetVolunteerRequest) -> Volunteer => volunteers::get;
-    read list_volunteers(ListVolunteersRequest) -> ListVolunteersResponse => volunteers::list;
-    act create_volunteer(CreateVolunteerRequest) -> Volunteer => volunteers::create;
-    read update_volunteer(UpdateVolunteerRequest) -> Volunteer => volunteers::update;
+    scoped get_volunteer(GetVolunteerRequest) -> Volunteer => volunteers::get;
+    scoped list_volunteers(ListVolunteersRequest) -> ListVolunteersResponse => volunteers::list;
+    authored create_volunteer(CreateVolunteerRequest) -> Volunteer => volunteers::create;
+    scoped update_volunteer(UpdateVolunteerRequest) -> Volunteer => volunteers::update;
 
-    read get_team(GetTeamRequest) -> Team => teams::get;
-    read list_teams(ListTeamsRequest) -> ListTeamsResponse => teams::list;
-    act create_team(CreateTeamRequest) -> Team => teams::create;
-    read update_team(UpdateTeamRequest) -> Team => teams::update;
-    read delete_team(DeleteTeamRequest) -> () => teams::delete;
-    act create_team_member(CreateTeamMemberRequest) -> TeamMember => teams::create_member;
-    read list_team_members(ListTeamMembersRequest) -> ListTeamMembersResponse => teams::list_members;
-    read update_team_member(UpdateTeamMemberRequest) -> TeamMember => teams::update_member;
-    read delete_team_member(DeleteTeamMemberRequest) -> () => teams::delete_member;
+    scoped get_team(GetTeamRequest) -> Team => teams::get;
+    scoped list_teams(ListTeamsRequest) -> ListTeamsResponse => teams::list;
+    authored create_team(CreateTeamRequest) -> Team => teams::create;
+    scoped update_team(UpdateTeamRequest) -> Team => teams::update;
+    scoped delete_team(DeleteTeamRequest) -> () => teams::delete;
+    authored create_team_member(CreateTeamMemberRequest) -> TeamMember => teams::create_member;
+    scoped list_team_members(ListTeamMembersRequest) -> ListTeamMembersResponse => teams::list_members;
+    scoped update_team_member(UpdateTeamMemberRequest) -> TeamMember => teams::update_member;
+    scoped delete_team_member(DeleteTeamMemberRequest) -> () => teams::delete_member;
 
-    read get_course(GetCourseRequest) -> Course => training::get;
-    read list_courses(ListCoursesRequest) -> ListCoursesResponse => training::list;
-    act create_course(CreateCourseRequest) -> Course => training::create;
-    read update_course(UpdateCourseRequest) -> Course => training::update;
-    act create_completion(CreateCompletionRequest) -> Completion => training::create_completion;
-    read list_completions(ListCompletionsRequest) -> ListCompletionsResponse => training::list_completions;
+    scoped get_course(GetCourseRequest) -> Course => training::get;
+    scoped list_courses(ListCoursesRequest) -> ListCoursesResponse => training::list;
+    authored create_course(CreateCourseRequest) -> Course => training::create;
+    scoped update_course(UpdateCourseRequest) -> Course => training::update;
+    authored create_completion(CreateCompletionRequest) -> Completion => training::create_completion;
+    scoped list_completions(ListCompletionsRequest) -> ListCompletionsResponse => training::list_completions;
 
-    read get_activity(GetActivityRequest) -> Activity => activities::get;
-    read list_activities(ListActivitiesRequest) -> ListActivitiesResponse => activities::list;
-    act create_activity(CreateActivityRequest) -> Activity => activities::create;
-    read update_activity(UpdateActivityRequest) -> Activity => activities::update;
-    read delete_activity(DeleteActivityRequest) -> () => activities::delete;
-    read publish_activity(PublishActivityRequest) -> Activity => activities::publish;
-    read start_activity(StartActivityRequest) -> Activity => activities::start;
-    read complete_activity(CompleteActivityRequest) -> Activity => activities::complete;
-    read cancel_activity(CancelActivityRequest) -> Activity => activities::cancel;
+    scoped get_activity(GetActivityRequest) -> Activity => activities::get;
+    scoped list_activities(ListActivitiesRequest) -> ListActivitiesResponse => activities::list;
+    authored create_activity(CreateActivityRequest) -> Activity => activities::create;
+    scoped update_activity(UpdateActivityRequest) -> Activity => activities::update;
+    scoped delete_activity(DeleteActivityRequest) -> () => activities::delete;
+    scoped publish_activity(PublishActivityRequest) -> Activity => activities::publish;
+    scoped start_activity(StartActivityRequest) -> Activity => activities::start;
+    scoped complete_activity(CompleteActivityRequest) -> Activity => activities::complete;
+    scoped cancel_activity(CancelActivityRequest) -> Activity => activities::cancel;
 
-    act create_signup(CreateSignupRequest) -> Signup => signups::create;
-    read get_signup(GetSignupRequest) -> Signup => signups::get;
-    read list_signups(ListSignupsRequest) -> ListSignupsResponse => signups::list;
-    read cancel_signup(CancelSignupRequest) -> Signup => signups::cancel;
-    read check_in_signup(CheckInSignupRequest) -> Signup => signups::check_in;
-    read check_out_signup(CheckOutSignupRequest) -> Signup => signups::check_out;
+    authored create_signup(CreateSignupRequest) -> Signup => signups::create;
+    scoped get_signup(GetSignupRequest) -> Signup => signups::get;
+    scoped list_signups(ListSignupsRequest) -> ListSignupsResponse => signups::list;
+    scoped cancel_signup(CancelSignupRequest) -> Signup => signups::cancel;
+    scoped check_in_signup(CheckInSignupRequest) -> Signup => signups::check_in;
+    scoped check_out_signup(CheckOutSignupRequest) -> Signup => signups::check_out;
 
-    act create_service_record(CreateServiceRecordRequest) -> ServiceRecord => hours::create;
-    read get_service_record(GetServiceRecordRequest) -> ServiceRecord => hours::get;
-    read list_service_records(ListServiceRecordsRequest) -> ListServiceRecordsResponse => hours::list;
-    act approve_service_record(ApproveServiceRecordRequest) -> ServiceRecord => hours::approve;
-    act reject_service_record(RejectServiceRecordRequest) -> ServiceRecord => hours::reject;
+    authored create_service_record(CreateServiceRecordRequest) -> ServiceRecord => hours::create;
+    scoped get_service_record(GetServiceRecordRequest) -> ServiceRecord => hours::get;
+    scoped list_service_records(ListServiceRecordsRequest) -> ListServiceRecordsResponse => hours::list;
+    authored approve_service_record(ApproveServiceRecordRequest) -> ServiceRecord => hours::approve;
+    authored reject_service_record(RejectServiceRecordRequest) -> ServiceRecord => hours::reject;
 
-    read get_time_bank_policy(GetTimeBankPolicyRequest) -> TimeBankPolicy => timebank::get_policy;
-    read update_time_bank_policy(UpdateTimeBankPolicyRequest) -> TimeBankPolicy => timebank::update_policy;
-    read get_points_account(GetPointsAccountRequest) -> PointsAccount => timebank::get_account;
-    read list_points_entries(ListPointsEntriesRequest) -> ListPointsEntriesResponse => timebank::list_entries;
-    act redeem_points(RedeemPointsRequest) -> PointsEntry => timebank::redeem;
+    scoped get_time_bank_policy(GetTimeBankPolicyRequest) -> TimeBankPolicy => timebank::get_policy;
+    scoped update_time_bank_policy(UpdateTimeBankPolicyRequest) -> TimeBankPolicy => timebank::update_policy;
+    scoped get_points_account(GetPointsAccountRequest) -> PointsAccount => timebank::get_account;
+    scoped list_points_entries(ListPointsEntriesRequest) -> ListPointsEntriesResponse => timebank::list_entries;
+    authored redeem_points(RedeemPointsRequest) -> PointsEntry => timebank::redeem;
 
-    act create_commendation(CreateCommendationRequest) -> Commendation => recognition::create;
-    read list_commendations(ListCommendationsRequest) -> ListCommendationsResponse => recognition::list;
-    read list_badges(ListBadgesRequest) -> ListBadgesResponse => recognition::list_badges;
+    authored create_commendation(CreateCommendationRequest) -> Commendation => recognition::create;
+    scoped list_commendations(ListCommendationsRequest) -> ListCommendationsResponse => recognition::list;
+    scoped list_badges(ListBadgesRequest) -> ListBadgesResponse => recognition::list_badges;
 
-    read match_volunteers(MatchVolunteersRequest) -> MatchVolunteersResponse => matching::find;
-    read compute_volunteer_hours(ComputeVolunteerHoursRequest) -> ComputeVolunteerHoursResponse => hours::compute;
+    scoped match_volunteers(MatchVolunteersRequest) -> MatchVolunteersResponse => matching::find;
+    scoped compute_volunteer_hours(ComputeVolunteerHoursRequest) -> ComputeVolunteerHoursResponse => hours::compute;
 }
