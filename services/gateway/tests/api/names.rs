@@ -151,26 +151,33 @@ async fn every_name_and_parent_refuses_a_non_canonical_id(env: Env) {
 }
 
 async fn call(env: &Env, path: &str, who: &Bearer, value: &str, wrapped: bool) -> tonic::Status {
-    let mut grpc = tonic::client::Grpc::new(env.gateway.channel.clone());
-    grpc.ready().await.unwrap();
     let name = FirstField {
         value: value.to_owned(),
     };
-    let mut request = tonic::Request::new(if wrapped {
-        Wrapped {
-            resource: Some(name),
-        }
-        .encode_to_vec()
+    if wrapped {
+        let resource = Some(name);
+        send(env, path, who, Wrapped { resource }).await
     } else {
-        name.encode_to_vec()
-    });
+        send(env, path, who, name).await
+    }
+}
+
+async fn send<M: Message + Send + Sync + 'static>(
+    env: &Env,
+    path: &str,
+    who: &Bearer,
+    message: M,
+) -> tonic::Status {
+    let mut grpc = tonic::client::Grpc::new(env.gateway.channel.clone());
+    grpc.ready().await.unwrap();
+    let mut request = tonic::Request::new(message);
     if let Some(credential) = &who.0 {
         request.metadata_mut().insert(
             "authorization",
             format!("Bearer {credential}").parse().unwrap(),
         );
     }
-    let codec = tonic_prost::ProstCodec::<Vec<u8>, ()>::default();
+    let codec = tonic_prost::ProstCodec::<M, ()>::default();
     let path = http::uri::PathAndQuery::from_str(path).unwrap();
     if path.path().ends_with("/WatchEvents") {
         return match grpc.server_streaming(request, path, codec).await {
