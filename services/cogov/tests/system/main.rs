@@ -4,6 +4,7 @@
 mod app;
 mod console;
 mod fault;
+mod reads;
 mod up;
 
 use tonic::service::Interceptor;
