@@ -10,7 +10,7 @@ use cogov_issues::taxonomy_seed::SUB_ITEMS;
 use cogov_kit::db::Db;
 use cogov_proto::issues::IssueState;
 use rand::{RngExt, SeedableRng};
-use sea_orm::{ActiveValue::Set, EntityTrait, TransactionTrait};
+use sea_orm::{ActiveValue::Set, EntityTrait};
 use uuid::Uuid;
 
 /// How long the history runs back.
@@ -116,7 +116,7 @@ pub async fn load(db: &Db, courtyards: &[(Uuid, Uuid)], n: usize) -> Duration {
                 update_time: Set(created),
             });
         }
-        let txn = db.write().begin().await.unwrap();
+        let txn = db.begin_write().await.unwrap();
         rows::Entity::insert_many(models)
             .exec_without_returning(&txn)
             .await

@@ -16,9 +16,7 @@ use cogov_kit::{Error, Result, convert, etag, names};
 use cogov_proto::deliberation::*;
 use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::{Condition, ExprTrait};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 use crate::access::Caller;
@@ -308,7 +306,7 @@ pub async fn update(
     if mask.has("owner") && svc.directory.organization(checked.owner).await?.is_none() {
         return Err(Error::invalid("action_item.owner", "no such organisation"));
     }
-    let txn = svc.ctx.db.write().begin().await?;
+    let txn = svc.ctx.db.begin_write().await?;
     let (council, row) = visible(&txn, caller, "action_item.name", &a.name).await?;
     let manages = council.as_ref().is_some_and(|c| caller.manages(c));
     let owns = caller.partner() == Some(row.owner_id);

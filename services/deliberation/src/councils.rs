@@ -19,7 +19,7 @@ use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::ExprTrait;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    QuerySelect, TransactionTrait,
+    QuerySelect,
 };
 use uuid::Uuid;
 
@@ -268,7 +268,7 @@ pub async fn update(
     let mut c = Check::new();
     let kinds = check(&mut c, &t, Some(&mask));
     c.finish()?;
-    let txn = svc.ctx.db.write().begin().await?;
+    let txn = svc.ctx.db.begin_write().await?;
     let row = visible(&txn, caller, id).await?;
     caller.scope.require_staff(row.community_id, &name(id))?;
     etag::check(&t.etag, row.revision, &name(id))?;
@@ -301,7 +301,7 @@ pub async fn update(
 /// seats go with it).
 pub async fn delete(svc: &Deliberation, caller: &Caller, req: DeleteCouncilRequest) -> Result<()> {
     let id = read_id("name", &req.name, COLLECTION)?;
-    let txn = svc.ctx.db.write().begin().await?;
+    let txn = svc.ctx.db.begin_write().await?;
     let row = visible(&txn, caller, id).await?;
     caller.scope.require_staff(row.community_id, &name(id))?;
     etag::check(&req.etag, row.revision, &name(id))?;

@@ -16,9 +16,7 @@ use cogov_kit::validate::{Check, read_id, required};
 use cogov_kit::{Error, Result, convert, etag, names};
 use cogov_proto::deliberation::*;
 use sea_orm::ActiveValue::Set;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -398,7 +396,7 @@ pub async fn update(
     let mut c = Check::new();
     let checked = check(&mut c, &m, Some(&mask));
     c.finish()?;
-    let txn = svc.ctx.db.write().begin().await?;
+    let txn = svc.ctx.db.begin_write().await?;
     let (council, row) = visible(&txn, caller, "meeting.name", &m.name).await?;
     caller.require_manager(&council, "change meetings")?;
     etag::check(&m.etag, row.revision, &m.name)?;
@@ -491,7 +489,7 @@ async fn step(
     Move { from, to, verb }: Move,
     note: Option<String>,
 ) -> Result<Meeting> {
-    let txn = svc.ctx.db.write().begin().await?;
+    let txn = svc.ctx.db.begin_write().await?;
     let (council, row) = visible(&txn, caller, "name", meeting).await?;
     caller.require_manager(&council, "run meetings")?;
     etag::check(etag_in, row.revision, meeting)?;

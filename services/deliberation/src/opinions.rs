@@ -12,7 +12,7 @@ use cogov_kit::validate::{Check, read_id, required};
 use cogov_kit::{Error, Result, convert, names};
 use cogov_proto::deliberation::*;
 use sea_orm::ActiveValue::Set;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 use crate::access::Caller;
@@ -204,7 +204,7 @@ pub async fn hide(svc: &Deliberation, caller: &Caller, req: HideOpinionRequest) 
     let mut c = Check::new();
     c.text("reason", &req.reason, 1, 500);
     c.finish()?;
-    let txn = svc.ctx.db.write().begin().await?;
+    let txn = svc.ctx.db.begin_write().await?;
     let (council, _) = topics::visible(&txn, caller, topic_id).await?;
     let row = Entity::find_by_id(id)
         .one(&txn)

@@ -18,7 +18,6 @@ use cogov_proto::deliberation::*;
 use sea_orm::ActiveValue::Set;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
-    TransactionTrait,
 };
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -382,7 +381,7 @@ pub async fn update(svc: &Deliberation, caller: &Caller, req: UpdatePollRequest)
     // The name before the mask, so a wrong name is what the caller hears of.
     read_id("poll.name", &p.name, COLLECTION)?;
     let mask = UpdateMask::new(req.update_mask.as_ref(), DRAFT_FIELDS)?;
-    let txn = svc.ctx.db.write().begin().await?;
+    let txn = svc.ctx.db.begin_write().await?;
     let (council, row) = visible(&txn, caller, "poll.name", &p.name).await?;
     caller.require_manager(&council, "change polls")?;
     etag::check(&p.etag, row.revision, &p.name)?;
@@ -513,7 +512,7 @@ pub async fn open(svc: &Deliberation, caller: &Caller, req: OpenPollRequest) -> 
     // Who is eligible is read outside the transaction (it may ask the
     // organizations service) and fixed inside it.
     let eligible = eligible_now(svc, &council, &row).await?;
-    let txn = svc.ctx.db.write().begin().await?;
+    let txn = svc.ctx.db.begin_write().await?;
     let row = Entity::find_by_id(row.id)
         .one(&txn)
         .await?
@@ -590,7 +589,7 @@ pub async fn open(svc: &Deliberation, caller: &Caller, req: OpenPollRequest) -> 
 /// ClosePoll: ends voting now (or records the close of a poll whose time
 /// has passed).
 pub async fn close(svc: &Deliberation, caller: &Caller, req: ClosePollRequest) -> Result<Poll> {
-    let txn = svc.ctx.db.write().begin().await?;
+    let txn = svc.ctx.db.begin_write().await?;
     let (council, row) = visible(&txn, caller, "name", &req.name).await?;
     caller.require_manager(&council, "close polls")?;
     etag::check(&req.etag, row.revision, &req.name)?;

@@ -17,7 +17,7 @@ use cogov_proto::deliberation::*;
 use sea_orm::ActiveValue::Set;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
-    QuerySelect, TransactionTrait,
+    QuerySelect,
 };
 use uuid::Uuid;
 
@@ -328,7 +328,7 @@ pub async fn update(
     }
     let review = check_review(&mut c, &r);
     c.finish()?;
-    let txn = svc.ctx.db.write().begin().await?;
+    let txn = svc.ctx.db.begin_write().await?;
     let (council, row) = visible(&txn, caller, id).await?;
     caller.require_manager(&council, "change resolutions")?;
     etag::check(&r.etag, row.revision, &name(id))?;

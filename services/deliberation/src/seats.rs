@@ -15,9 +15,7 @@ use cogov_kit::{Error, Result, convert, etag, names};
 use cogov_proto::deliberation::*;
 use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::ExprTrait;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 use crate::access::Caller;
@@ -319,7 +317,7 @@ pub async fn update(svc: &Deliberation, caller: &Caller, req: UpdateSeatRequest)
     let checked = check(&mut c, &s, Some(&mask));
     c.finish()?;
     check_references(svc, None, checked.organization).await?;
-    let txn = svc.ctx.db.write().begin().await?;
+    let txn = svc.ctx.db.begin_write().await?;
     let (council, row) = visible(&txn, caller, "seat.name", &s.name).await?;
     caller.scope.require_staff(council.community_id, &s.name)?;
     etag::check(&s.etag, row.revision, &s.name)?;
@@ -376,7 +374,7 @@ pub async fn update(svc: &Deliberation, caller: &Caller, req: UpdateSeatRequest)
 /// DeleteSeat: staff. Ending a term (UpdateSeat's end_date) keeps the
 /// record; deleting is for mistakes.
 pub async fn delete(svc: &Deliberation, caller: &Caller, req: DeleteSeatRequest) -> Result<()> {
-    let txn = svc.ctx.db.write().begin().await?;
+    let txn = svc.ctx.db.begin_write().await?;
     let (council, row) = visible(&txn, caller, "name", &req.name).await?;
     caller
         .scope

@@ -20,7 +20,7 @@ use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait,
-    PaginatorTrait, QueryFilter, TransactionTrait,
+    PaginatorTrait, QueryFilter,
 };
 use uuid::Uuid;
 
@@ -352,7 +352,7 @@ pub async fn update(svc: &Deliberation, caller: &Caller, req: UpdateTopicRequest
     let mut c = Check::new();
     let checked = check(&mut c, &t, Some(&mask));
     c.finish()?;
-    let txn = svc.ctx.db.write().begin().await?;
+    let txn = svc.ctx.db.begin_write().await?;
     let (council, row) = visible(&txn, caller, id).await?;
     etag::check(&t.etag, row.revision, &name(id))?;
     let state = state_of(&row);
@@ -444,7 +444,7 @@ pub async fn support(
         ));
     }
     let now = svc.ctx.clock.now();
-    let txn = svc.ctx.db.write().begin().await?;
+    let txn = svc.ctx.db.begin_write().await?;
     // Take the topic's row first so that one person's concurrent
     // signatures queue and count once.
     Entity::update_many()
@@ -504,7 +504,7 @@ async fn step(
     action: Action,
     reason: Option<String>,
 ) -> Result<Topic> {
-    let txn = svc.ctx.db.write().begin().await?;
+    let txn = svc.ctx.db.begin_write().await?;
     let (council, row) = visible(&txn, caller, id).await?;
     let by_proposer = action == Action::Withdraw && proposed(caller, &row);
     if !by_proposer {

@@ -18,9 +18,7 @@ use cogov_kit::validate::{Check, read_id};
 use cogov_kit::{Error, Result, convert, names};
 use cogov_proto::gateway::*;
 use sea_orm::ActiveValue::Set;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use uuid::Uuid;
@@ -129,7 +127,7 @@ async fn issue_once(
     now: DateTime<Utc>,
     body: impl AsyncFnOnce(&sea_orm::DatabaseTransaction) -> Result<CreateApiKeyResponse>,
 ) -> Result<CreateApiKeyResponse> {
-    let txn = gw.ctx.db.write().begin().await?;
+    let txn = gw.ctx.db.begin_write().await?;
     if let idempotency::Claim::Replay(first) = key.claim(&txn, now).await? {
         return Ok(first);
     }
@@ -329,7 +327,7 @@ async fn find_key<C: ConnectionTrait>(conn: &C, value: &str) -> Result<Model> {
 /// RevokeApiKey: effective on the very next call. Revoking again keeps the
 /// first revocation time.
 pub async fn revoke(gw: &Gateway, _caller: &Principal, req: RevokeApiKeyRequest) -> Result<ApiKey> {
-    let txn = gw.ctx.db.write().begin().await?;
+    let txn = gw.ctx.db.begin_write().await?;
     let row = find_key(&txn, &req.name).await?;
     let now = gw.ctx.clock.now();
     let saved = if row.revoke_time.is_some_and(|t| t <= now) {

@@ -15,9 +15,7 @@ use cogov_kit::{Error, Result, convert, etag, names};
 use cogov_proto::gateway::*;
 use cogov_proto::organizations::OrganizationKind;
 use sea_orm::ActiveValue::Set;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 use crate::Gateway;
@@ -248,7 +246,7 @@ pub async fn update(
         c.add("partner.state", "is required");
     }
     c.finish()?;
-    let txn = gw.ctx.db.write().begin().await?;
+    let txn = gw.ctx.db.begin_write().await?;
     let row = find(&txn, id).await?;
     etag::check(&p.etag, row.revision, &name(id))?;
     let mut am: rows::ActiveModel = row.clone().into();

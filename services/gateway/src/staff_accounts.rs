@@ -16,9 +16,7 @@ use cogov_kit::{Error, Result, convert, etag, names};
 use cogov_proto::common::StaffRole;
 use cogov_proto::gateway::*;
 use sea_orm::ActiveValue::Set;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 use crate::Gateway;
@@ -209,7 +207,7 @@ pub async fn update(
         req.update_mask.as_ref(),
         &["display_name", "role", "community", "disabled", "password"],
     )?;
-    let txn = gw.ctx.db.write().begin().await?;
+    let txn = gw.ctx.db.begin_write().await?;
     let row = find(&txn, id).await?;
     etag::check(&a.etag, row.revision, &name(id))?;
     let mut c = Check::new();
@@ -259,7 +257,7 @@ pub async fn delete(
     req: DeleteStaffAccountRequest,
 ) -> Result<()> {
     let id = read_id("name", &req.name, COLLECTION)?;
-    let txn = gw.ctx.db.write().begin().await?;
+    let txn = gw.ctx.db.begin_write().await?;
     let row = find(&txn, id).await?;
     etag::check(&req.etag, row.revision, &name(id))?;
     VERSIONED

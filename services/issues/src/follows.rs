@@ -10,7 +10,7 @@ use cogov_kit::{Error, Result};
 use cogov_proto::issues::{FollowIssueRequest, Issue, UnfollowIssueRequest};
 use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query, SimpleExpr};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, TransactionTrait};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 use crate::entity::followers::{self, Column, Entity};
@@ -29,7 +29,7 @@ pub async fn follow(svc: &Issues, scope: &Scope, req: FollowIssueRequest) -> Res
     let id = read_id("name", &req.name, COLLECTION)?;
     let me = follower(scope)?;
     let now = svc.ctx.clock.now();
-    let txn = svc.ctx.db.write().begin().await?;
+    let txn = svc.ctx.db.begin_write().await?;
     let issue = get_visible(&txn, scope, id).await?;
     // The reporter hears of their own report already.
     if issue.reporter_id != Some(me) {
@@ -57,7 +57,7 @@ pub async fn unfollow(svc: &Issues, scope: &Scope, req: UnfollowIssueRequest) ->
     let id = read_id("name", &req.name, COLLECTION)?;
     let me = follower(scope)?;
     let now = svc.ctx.clock.now();
-    let txn = svc.ctx.db.write().begin().await?;
+    let txn = svc.ctx.db.begin_write().await?;
     let issue = get_visible(&txn, scope, id).await?;
     Entity::delete_many()
         .filter(Column::IssueId.eq(id))

@@ -19,7 +19,7 @@ use sea_orm::ActiveValue::{NotSet, Set};
 use sea_orm::sea_query::{Condition, Expr, SimpleExpr};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, TransactionTrait,
+    QuerySelect,
 };
 use uuid::Uuid;
 
@@ -730,14 +730,18 @@ pub async fn update(
         None
     };
 
+    if mask.has("building") {
+        // An issue's courtyard never changes: read it before the write, so
+        // the building is resolved outside it.
+        let courtyard = get_visible(svc.ctx.db.read(), scope, id).await?.courtyard_id;
+        check_building(svc, building, courtyard).await?;
+    }
+
     let now = svc.ctx.clock.now();
-    let txn = svc.ctx.db.write().begin().await?;
+    let txn = svc.ctx.db.begin_write().await?;
     let row = get_visible(&txn, scope, id).await?;
     scope.require_staff(row.community_id, &name(id))?;
     etag::check(&i.etag, row.revision, &name(id))?;
-    if mask.has("building") {
-        check_building(svc, building, row.courtyard_id).await?;
-    }
     let mut am: rows::ActiveModel = row.clone().into();
     if mask.has("title") {
         am.title = Set(i.title);

@@ -15,7 +15,7 @@ use cogov_proto::issues::*;
 use sea_orm::ActiveValue::Set;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, TransactionTrait,
+    QueryOrder,
 };
 
 use crate::entity::{categories, sub_items};
@@ -243,7 +243,7 @@ pub async fn update_category(
     let mut c = Check::new();
     check_category(&mut c, &m, Some(&mask));
     c.finish()?;
-    let txn = svc.ctx.db.write().begin().await?;
+    let txn = svc.ctx.db.begin_write().await?;
     let row = categories::Entity::find_by_id(code.clone())
         .one(&txn)
         .await?
@@ -462,7 +462,7 @@ pub async fn update_sub_item(
     let mut c = Check::new();
     let category = check_sub_item(&mut c, &m, Some(&mask));
     c.finish()?;
-    let txn = svc.ctx.db.write().begin().await?;
+    let txn = svc.ctx.db.begin_write().await?;
     let row = find_sub_item(&txn, &code)
         .await?
         .ok_or_else(|| Error::NotFound {

@@ -13,13 +13,11 @@ use chrono::{DateTime, Duration, Utc};
 use cogov_kit::auth::Principal;
 use cogov_kit::error::Precondition;
 use cogov_kit::validate::Check;
+use cogov_kit::write::Write;
 use cogov_kit::{Error, Result, convert, etag, names};
 use cogov_proto::issues::*;
 use sea_orm::ActiveValue::Set;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
-    TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 use crate::entity::issues::{self as rows, Column, Entity, Model};
@@ -62,7 +60,7 @@ struct Step<'a> {
     scope: &'a Scope,
     author: String,
     now: DateTime<Utc>,
-    txn: DatabaseTransaction,
+    txn: Write,
     row: Model,
 }
 
@@ -74,7 +72,7 @@ impl<'a> Step<'a> {
         id: Uuid,
         etag_in: &str,
     ) -> Result<Step<'a>> {
-        let txn = svc.ctx.db.write().begin().await?;
+        let txn = svc.ctx.db.begin_write().await?;
         let row = store::get_visible(&txn, scope, id).await?;
         etag::check(etag_in, row.revision, &name(id))?;
         Ok(Step {
@@ -461,7 +459,6 @@ pub async fn confirm(
     c.text("comment", &req.comment, 0, 2000);
     let named = c.optional_name("confirmer", &req.confirmer, "persons");
     c.finish()?;
-    let step = Step::begin(svc, scope, principal, id, &req.etag).await?;
     let confirmer = match scope {
         Scope::Resident { person: me, .. } => {
             if named.is_some_and(|n| n != *me) {
@@ -475,25 +472,32 @@ pub async fn confirm(
         Scope::Partner { .. } => {
             return Err(Error::forbidden("confirm issues; the reporter confirms"));
         }
-        staff => {
-            staff.require_staff(step.row.community_id, &req.name)?;
-            named
-        }
+        _ => named,
     };
-    if let Some(who) = confirmer
-        && step.row.reporter_id != Some(who)
-    {
-        let person = svc.directory.person(who).await?;
-        let head_here =
-            person.is_some_and(|p| p.building_head && p.courtyard == Some(step.row.courtyard_id));
-        if !head_here {
-            return Err(Error::precondition(
-                "NOT_REPORTER_OR_BUILDING_HEAD",
-                "CONFIRMER",
-                names::format("persons", who),
-                "only the reporter or a building head of the courtyard confirms",
-            ));
-        }
+    // Someone other than the reporter (who never changes) must be a
+    // building head of the courtyard: asked of the directory before the
+    // write begins.
+    let peek = store::get_visible(svc.ctx.db.read(), scope, id).await?;
+    let head = match confirmer {
+        Some(who) if peek.reporter_id != Some(who) => Some((
+            who,
+            svc.directory.person(who).await?.is_some_and(|p| {
+                p.building_head && p.courtyard == Some(peek.courtyard_id)
+            }),
+        )),
+        _ => None,
+    };
+    let step = Step::begin(svc, scope, principal, id, &req.etag).await?;
+    if !matches!(scope, Scope::Resident { .. }) {
+        scope.require_staff(step.row.community_id, &req.name)?;
+    }
+    if let Some((who, false)) = head {
+        return Err(Error::precondition(
+            "NOT_REPORTER_OR_BUILDING_HEAD",
+            "CONFIRMER",
+            names::format("persons", who),
+            "only the reporter or a building head of the courtyard confirms",
+        ));
     }
     let to = next_state(&step.row, Action::Confirm)?;
     let mut am = step.changes();
@@ -681,7 +685,7 @@ pub async fn close_unconfirmed(svc: &Issues) -> Result<u64> {
         .await?;
     let mut closed = 0;
     for row in due {
-        let txn = svc.ctx.db.write().begin().await?;
+        let txn = svc.ctx.db.begin_write().await?;
         let mut am: rows::ActiveModel = row.clone().into();
         am.state = Set(IssueState::Closed as i32);
         am.close_time = Set(Some(now));

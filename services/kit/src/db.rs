@@ -66,6 +66,14 @@ impl Db {
         &self.write
     }
 
+    /// Begins a write transaction, counted as open for the request it
+    /// serves, so that no remote lookup can happen inside it
+    /// ([`crate::write`]).
+    pub async fn begin_write(&self) -> Result<crate::write::Write, DbErr> {
+        use sea_orm::TransactionTrait;
+        Ok(crate::write::Write::new(self.write.begin().await?))
+    }
+
     /// Tells the outbox relay that a committed transaction appended events,
     /// so it publishes them now rather than at its next poll.
     pub fn outbox_committed(&self) {

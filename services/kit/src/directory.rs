@@ -180,6 +180,7 @@ impl Directory {
 
     /// The courtyard and its community; `None` if there is no such courtyard.
     pub async fn courtyard(&self, id: Uuid) -> Result<Option<CourtyardInfo>> {
+        crate::write::refuse_inside("the directory's courtyard")?;
         if let Some(hit) = self.cache.lock().expect("cache lock").courtyards.get(&id) {
             return Ok(*hit);
         }
@@ -207,6 +208,7 @@ impl Directory {
 
     /// Whether a community exists (not cached: rarely asked).
     pub async fn community_exists(&self, id: Uuid) -> Result<bool> {
+        crate::write::refuse_inside("the directory's community exists")?;
         let got = found(
             self.client
                 .clone()
@@ -220,6 +222,7 @@ impl Directory {
 
     /// The persons living in a courtyard, or else in a community.
     pub async fn residents(&self, community: Uuid, courtyard: Option<Uuid>) -> Result<Vec<Uuid>> {
+        crate::write::refuse_inside("the directory's residents")?;
         let filter = match courtyard {
             Some(c) => format!("courtyard = {}", names::format("courtyards", c)),
             None => format!("community = {}", names::format("communities", community)),
@@ -253,6 +256,7 @@ impl Directory {
 
     /// The courtyard of a building; `None` if there is no such building.
     pub async fn building_courtyard(&self, id: Uuid) -> Result<Option<Uuid>> {
+        crate::write::refuse_inside("the directory's building courtyard")?;
         if let Some(hit) = self.cache.lock().expect("cache lock").buildings.get(&id) {
             return Ok(*hit);
         }
@@ -281,6 +285,7 @@ impl Directory {
 
     /// A person (not cached: roles change).
     pub async fn person(&self, id: Uuid) -> Result<Option<PersonInfo>> {
+        crate::write::refuse_inside("the directory's person")?;
         let got = found(
             self.client
                 .clone()
@@ -294,6 +299,7 @@ impl Directory {
 
     /// The persons whose mobile number is `e164` (normally one).
     pub async fn persons_with_phone(&self, e164: &str) -> Result<Vec<PersonInfo>> {
+        crate::write::refuse_inside("the directory's persons with phone")?;
         let page = self
             .client
             .clone()
@@ -315,6 +321,7 @@ impl Directory {
 
     /// An organisation (not cached).
     pub async fn organization(&self, id: Uuid) -> Result<Option<OrganizationInfo>> {
+        crate::write::refuse_inside("the directory's organization")?;
         let got = found(
             self.client
                 .clone()
@@ -338,6 +345,7 @@ impl Directory {
 
     /// The reach of `organization` now.
     pub async fn reach(&self, organization: Uuid) -> Result<Reach> {
+        crate::write::refuse_inside("the directory's reach")?;
         if let Some((until, reach)) = self
             .cache
             .lock()

@@ -11,7 +11,7 @@ use prost::Message;
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait,
-    QueryFilter, TransactionTrait,
+    QueryFilter,
 };
 use sea_orm_migration::prelude::{
     ColumnDef, Index, MigrationName, MigrationTrait, SchemaManager, Table,
@@ -194,7 +194,7 @@ where
     R: Message + Default,
     F: AsyncFnOnce(&DatabaseTransaction) -> Result<R>,
 {
-    let txn = db.write().begin().await?;
+    let txn = db.begin_write().await?;
     if let Claim::Replay(first) = key.claim(&txn, now).await? {
         return Ok(first);
     }

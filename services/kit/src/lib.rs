@@ -30,6 +30,7 @@ pub mod server;
 pub mod store;
 pub mod telemetry;
 pub mod validate;
+pub mod write;
 
 #[cfg(feature = "testing")]
 pub mod testing;

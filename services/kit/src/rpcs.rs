@@ -39,9 +39,13 @@ macro_rules! rpcs {
                     let $principal = &caller;
                     let $svc = self;
                     let scope = $scope;
-                    let reply = $crate::__rpc_call!(
-                        $kind, $handler, $svc, &scope, $principal, request.into_inner()
-                    );
+                    let request = request.into_inner();
+                    let reply = $crate::write::scope(async {
+                        ::std::result::Result::<_, ::tonic::Status>::Ok($crate::__rpc_call!(
+                            $kind, $handler, $svc, &scope, $principal, request
+                        ))
+                    })
+                    .await?;
                     static MUTATES: ::std::sync::LazyLock<bool> = ::std::sync::LazyLock::new(|| {
                         $crate::rpcs::mutates(stringify!($service), stringify!($method))
                     });

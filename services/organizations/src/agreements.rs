@@ -23,7 +23,6 @@ use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::{Condition, IntoCondition, Query, SimpleExpr};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -487,7 +486,7 @@ pub async fn update(
     c.finish()?;
 
     let now = svc.ctx.clock.now();
-    let txn = svc.ctx.db.write().begin().await?;
+    let txn = svc.ctx.db.begin_write().await?;
     let row = get_visible(&txn, scope, id).await?;
     etag::check(&a.etag, row.revision, &name(id))?;
     if row.terminate_time.is_some() {
@@ -553,7 +552,7 @@ pub async fn terminate(
     c.text("reason", &req.reason, 0, 500);
     c.finish()?;
     let now = svc.ctx.clock.now();
-    let txn = svc.ctx.db.write().begin().await?;
+    let txn = svc.ctx.db.begin_write().await?;
     let row = get_visible(&txn, scope, id).await?;
     etag::check(&req.etag, row.revision, &name(id))?;
     match state(&row, now) {
@@ -587,7 +586,7 @@ pub async fn terminate(
 pub async fn delete(svc: &Organizations, scope: &Scope, req: DeleteAgreementRequest) -> Result<()> {
     scope.require_all("delete agreements")?;
     let id = read_id("name", &req.name, COLLECTION)?;
-    let txn = svc.ctx.db.write().begin().await?;
+    let txn = svc.ctx.db.begin_write().await?;
     let row = get_visible(&txn, scope, id).await?;
     etag::check(&req.etag, row.revision, &name(id))?;
     let gone = render(&txn, &row, svc.ctx.clock.now()).await?;

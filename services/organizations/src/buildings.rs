@@ -14,7 +14,7 @@ use cogov_proto::organizations::{
     ListBuildingsRequest, ListBuildingsResponse, UpdateBuildingRequest,
 };
 use sea_orm::ActiveValue::Set;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter};
 
 use crate::access::Scope;
 use crate::entity::places::{self, Column, Entity, PlaceKind};
@@ -159,7 +159,7 @@ pub async fn update(
     check(&mut c, &s, Some(&mask));
     c.finish()?;
 
-    let txn = svc.ctx.db.write().begin().await?;
+    let txn = svc.ctx.db.begin_write().await?;
     let row = store::get_visible(&txn, scope, KIND, id).await?;
     scope.require_community_write(row.community_id, &row.name())?;
     etag::check(&s.etag, row.revision, &row.name())?;
@@ -183,7 +183,7 @@ pub async fn update(
 /// DeleteBuilding.
 pub async fn delete(svc: &Organizations, scope: &Scope, req: DeleteBuildingRequest) -> Result<()> {
     let id = read_id("name", &req.name, KIND.collection())?;
-    let txn = svc.ctx.db.write().begin().await?;
+    let txn = svc.ctx.db.begin_write().await?;
     let row = store::get_visible(&txn, scope, KIND, id).await?;
     scope.require_community_write(row.community_id, &row.name())?;
     store::delete(&txn, &row, &req.etag).await?;

@@ -15,9 +15,7 @@ use cogov_proto::organizations::{
     ListCourtyardsRequest, ListCourtyardsResponse, TwoNosStatus, UpdateCourtyardRequest,
 };
 use sea_orm::ActiveValue::Set;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 use crate::access::Scope;
@@ -263,7 +261,7 @@ pub async fn update(
     let pairing = check(&mut c, &s, Some(&mask));
     c.finish()?;
 
-    let txn = svc.ctx.db.write().begin().await?;
+    let txn = svc.ctx.db.begin_write().await?;
     let row = store::get_visible(&txn, scope, KIND, id).await?;
     scope.require_community_write(row.community_id, &row.name())?;
     etag::check(&s.etag, row.revision, &row.name())?;
@@ -306,7 +304,7 @@ pub async fn update(
 /// DeleteCourtyard.
 pub async fn delete(svc: &Organizations, scope: &Scope, req: DeleteCourtyardRequest) -> Result<()> {
     let id = read_id("name", &req.name, KIND.collection())?;
-    let txn = svc.ctx.db.write().begin().await?;
+    let txn = svc.ctx.db.begin_write().await?;
     let row = store::get_visible(&txn, scope, KIND, id).await?;
     scope.require_community_write(row.community_id, &row.name())?;
     store::delete(&txn, &row, &req.etag).await?;

@@ -18,9 +18,7 @@ use cogov_proto::organizations::{
 };
 use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::{Condition, IntoCondition, Query, SimpleExpr};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 use crate::access::Scope;
@@ -355,7 +353,7 @@ pub async fn update(
     let checked = check(&mut c, &m, Some(&mask));
     c.finish()?;
 
-    let txn = svc.ctx.db.write().begin().await?;
+    let txn = svc.ctx.db.begin_write().await?;
     let row = get_visible(&txn, scope, id).await?;
     require_write(&txn, scope, row.person_id, row.organization_id).await?;
     etag::check(&m.etag, row.revision, &name(id))?;
@@ -395,7 +393,7 @@ pub async fn delete(
     req: DeleteMembershipRequest,
 ) -> Result<()> {
     let id = read_id("name", &req.name, COLLECTION)?;
-    let txn = svc.ctx.db.write().begin().await?;
+    let txn = svc.ctx.db.begin_write().await?;
     let row = get_visible(&txn, scope, id).await?;
     require_write(&txn, scope, row.person_id, row.organization_id).await?;
     etag::check(&req.etag, row.revision, &name(id))?;

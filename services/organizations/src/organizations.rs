@@ -19,7 +19,6 @@ use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::Condition;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect,
-    TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -377,7 +376,7 @@ pub async fn update(
     let checked = check(&mut c, &o, Some(&mask));
     c.finish()?;
 
-    let txn = svc.ctx.db.write().begin().await?;
+    let txn = svc.ctx.db.begin_write().await?;
     let row = get_visible(&txn, scope, id).await?;
     if !own_record {
         scope.require_community_write(row.community_id, &name(id))?;
@@ -429,7 +428,7 @@ pub async fn delete(
     req: DeleteOrganizationRequest,
 ) -> Result<()> {
     let id = read_id("name", &req.name, COLLECTION)?;
-    let txn = svc.ctx.db.write().begin().await?;
+    let txn = svc.ctx.db.begin_write().await?;
     let row = get_visible(&txn, scope, id).await?;
     scope.require_community_write(row.community_id, &name(id))?;
     etag::check(&req.etag, row.revision, &name(id))?;

@@ -22,9 +22,7 @@ use cogov_proto::organizations::{
 };
 use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::{Condition, IntoCondition, Query, SimpleExpr};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 use crate::access::{Scope, nothing};
@@ -458,7 +456,7 @@ pub async fn update(
     let refs = check(&mut c, &p, Some(&mask));
     c.finish()?;
 
-    let txn = svc.ctx.db.write().begin().await?;
+    let txn = svc.ctx.db.begin_write().await?;
     let row = get_visible(&txn, scope, id).await?;
     if !resident {
         scope.require_community_write(Some(row.community_id), &name(id))?;
@@ -521,7 +519,7 @@ pub async fn update(
 /// DeletePerson.
 pub async fn delete(svc: &Organizations, scope: &Scope, req: DeletePersonRequest) -> Result<()> {
     let id = read_id("name", &req.name, COLLECTION)?;
-    let txn = svc.ctx.db.write().begin().await?;
+    let txn = svc.ctx.db.begin_write().await?;
     let row = get_visible(&txn, scope, id).await?;
     scope.require_community_write(Some(row.community_id), &name(id))?;
     etag::check(&req.etag, row.revision, &name(id))?;
@@ -638,7 +636,7 @@ pub async fn verify(
     if !scope.is_staff() {
         return Err(Error::forbidden("verify residents"));
     }
-    let txn = svc.ctx.db.write().begin().await?;
+    let txn = svc.ctx.db.begin_write().await?;
     let row = get_visible(&txn, scope, id).await?;
     scope.require_community_write(Some(row.community_id), &name(id))?;
     etag::check(&req.etag, row.revision, &name(id))?;
@@ -695,7 +693,7 @@ pub async fn erase(
         ));
     }
     let id = read_id("name", &req.name, COLLECTION)?;
-    let txn = svc.ctx.db.write().begin().await?;
+    let txn = svc.ctx.db.begin_write().await?;
     let row = get_visible(&txn, scope, id).await?;
     let now = svc.ctx.clock.now();
     let personal = [

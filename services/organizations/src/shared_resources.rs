@@ -18,9 +18,7 @@ use cogov_proto::organizations::{
 };
 use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::Condition;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 use crate::access::Scope;
@@ -310,7 +308,7 @@ pub async fn update(
     let checked = check(&mut c, &r, Some(&mask));
     c.finish()?;
 
-    let txn = svc.ctx.db.write().begin().await?;
+    let txn = svc.ctx.db.begin_write().await?;
     let row = get_visible(&txn, scope, id).await?;
     require_write(
         scope,
@@ -367,7 +365,7 @@ pub async fn delete(
     req: DeleteSharedResourceRequest,
 ) -> Result<()> {
     let id = read_id("name", &req.name, COLLECTION)?;
-    let txn = svc.ctx.db.write().begin().await?;
+    let txn = svc.ctx.db.begin_write().await?;
     let row = get_visible(&txn, scope, id).await?;
     require_write(
         scope,

@@ -13,7 +13,7 @@ use cogov_proto::organizations::{
     ListStreetsResponse, Street, UpdateStreetRequest,
 };
 use sea_orm::ActiveValue::Set;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter};
 
 use crate::access::Scope;
 use crate::entity::places::{self, Column, Entity, PlaceKind};
@@ -133,7 +133,7 @@ pub async fn update(
     check(&mut c, &s, Some(&mask));
     c.finish()?;
 
-    let txn = svc.ctx.db.write().begin().await?;
+    let txn = svc.ctx.db.begin_write().await?;
     let row = store::get_visible(&txn, scope, KIND, id).await?;
     scope.require_all("change streets")?;
     etag::check(&s.etag, row.revision, &row.name())?;
@@ -157,7 +157,7 @@ pub async fn update(
 /// DeleteStreet.
 pub async fn delete(svc: &Organizations, scope: &Scope, req: DeleteStreetRequest) -> Result<()> {
     let id = read_id("name", &req.name, KIND.collection())?;
-    let txn = svc.ctx.db.write().begin().await?;
+    let txn = svc.ctx.db.begin_write().await?;
     let row = store::get_visible(&txn, scope, KIND, id).await?;
     scope.require_all("delete streets")?;
     store::delete(&txn, &row, &req.etag).await?;

@@ -16,7 +16,7 @@ use cogov_proto::organizations::{
 };
 use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::Condition;
-use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, QueryFilter, TransactionTrait};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 use crate::access::Scope;
@@ -178,7 +178,7 @@ pub async fn update(
     check(&mut c, &t, Some(&mask));
     c.finish()?;
 
-    let txn = svc.ctx.db.write().begin().await?;
+    let txn = svc.ctx.db.begin_write().await?;
     let row = get_visible(&txn, scope, id).await?;
     scope.require_community_write(Some(row.community_id), &name(id))?;
     etag::check(&t.etag, row.revision, &name(id))?;
@@ -204,7 +204,7 @@ pub async fn update(
 /// DeleteTalent.
 pub async fn delete(svc: &Organizations, scope: &Scope, req: DeleteTalentRequest) -> Result<()> {
     let id = read_id("name", &req.name, COLLECTION)?;
-    let txn = svc.ctx.db.write().begin().await?;
+    let txn = svc.ctx.db.begin_write().await?;
     let row = get_visible(&txn, scope, id).await?;
     scope.require_community_write(Some(row.community_id), &name(id))?;
     etag::check(&req.etag, row.revision, &name(id))?;

@@ -19,13 +19,13 @@ use cogov_kit::paging::SortKey;
 use cogov_kit::scope::Scope;
 use cogov_kit::store::Versioned;
 use cogov_kit::validate::Check;
+use cogov_kit::write::Write;
 use cogov_kit::{Error, Result, convert, etag, names};
 use cogov_proto::volunteers::*;
 use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
-    QueryOrder, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
 };
 use uuid::Uuid;
 
@@ -539,7 +539,7 @@ pub async fn update(
     let mut c = Check::new();
     let checked = check(&mut c, &a, Some(&mask));
     c.finish()?;
-    let txn = svc.ctx.db.write().begin().await?;
+    let txn = svc.ctx.db.begin_write().await?;
     let row = get_managed(&txn, scope, id).await?;
     etag::check(&a.etag, row.revision, &name(id))?;
     if matches!(
@@ -628,7 +628,7 @@ pub async fn update(
 /// DeleteActivity: drafts only.
 pub async fn delete(svc: &Volunteers, scope: &Scope, req: DeleteActivityRequest) -> Result<()> {
     let id = read_id("name", &req.name, COLLECTION)?;
-    let txn = svc.ctx.db.write().begin().await?;
+    let txn = svc.ctx.db.begin_write().await?;
     let row = get_managed(&txn, scope, id).await?;
     etag::check(&req.etag, row.revision, &name(id))?;
     if state_of(&row) != ActivityState::Draft {
@@ -655,8 +655,8 @@ async fn step(
     etag_in: &str,
     from: &[ActivityState],
     verb: &str,
-) -> Result<(DatabaseTransaction, Model)> {
-    let txn = svc.ctx.db.write().begin().await?;
+) -> Result<(Write, Model)> {
+    let txn = svc.ctx.db.begin_write().await?;
     let row = get_managed(&txn, scope, id).await?;
     etag::check(etag_in, row.revision, &name(id))?;
     if !from.contains(&state_of(&row)) {
@@ -673,7 +673,7 @@ async fn step(
 
 async fn finish(
     svc: &Volunteers,
-    txn: DatabaseTransaction,
+    txn: Write,
     row: Model,
     to: ActivityState,
     reason: Option<String>,

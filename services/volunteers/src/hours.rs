@@ -21,7 +21,7 @@ use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::{Condition, Expr, Func, IntoCondition, SimpleExpr};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, QueryTrait, TransactionTrait,
+    QueryOrder, QuerySelect, QueryTrait,
 };
 use uuid::Uuid;
 
@@ -349,7 +349,7 @@ async fn review(
     approve: Option<String>,
 ) -> Result<ServiceRecord> {
     let name_in = &name(id);
-    let txn = svc.ctx.db.write().begin().await?;
+    let txn = svc.ctx.db.begin_write().await?;
     let row = get_visible(&txn, scope, id).await?;
     if !reviews(&txn, scope, &row).await? {
         return Err(Error::forbidden(format!("review {name_in}")));

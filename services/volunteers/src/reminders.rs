@@ -11,7 +11,7 @@ use cogov_kit::schema::*;
 use cogov_proto::common::NoticeKind;
 use cogov_proto::volunteers::{ActivityState, SignupState};
 use sea_orm::sea_query::{Expr, OnConflict, Query};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, TransactionTrait};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use sea_orm_migration::prelude::*;
 use uuid::Uuid;
 
@@ -36,7 +36,7 @@ pub async fn remind_due(svc: &Volunteers, now: DateTime<Utc>) -> Result<usize> {
         .await?;
     let mut sent = 0;
     for activity in due {
-        let txn = svc.ctx.db.write().begin().await?;
+        let txn = svc.ctx.db.begin_write().await?;
         let claimed = txn
             .execute(
                 Query::insert()

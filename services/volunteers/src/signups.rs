@@ -27,7 +27,7 @@ use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, TransactionTrait,
+    QuerySelect,
 };
 use uuid::Uuid;
 
@@ -534,7 +534,7 @@ pub async fn list(
 
 /// CancelSignup; the first of the waitlist takes a freed place.
 pub async fn cancel(svc: &Volunteers, scope: &Scope, req: CancelSignupRequest) -> Result<Signup> {
-    let txn = svc.ctx.db.write().begin().await?;
+    let txn = svc.ctx.db.begin_write().await?;
     let (a, s) = load(&txn, scope, "name", &req.name).await?;
     let v = volunteers::reference(&txn, "name", s.volunteer_id).await?;
     if !acts_for(&txn, scope, &a, &v).await? {
@@ -578,7 +578,7 @@ pub async fn check_in(
     scope: &Scope,
     req: CheckInSignupRequest,
 ) -> Result<Signup> {
-    let txn = svc.ctx.db.write().begin().await?;
+    let txn = svc.ctx.db.begin_write().await?;
     let (a, s) = load(&txn, scope, "name", &req.name).await?;
     let v = volunteers::reference(&txn, "name", s.volunteer_id).await?;
     if !acts_for(&txn, scope, &a, &v).await? {
@@ -627,7 +627,7 @@ pub async fn check_out(
     scope: &Scope,
     req: CheckOutSignupRequest,
 ) -> Result<Signup> {
-    let txn = svc.ctx.db.write().begin().await?;
+    let txn = svc.ctx.db.begin_write().await?;
     let (a, s) = load(&txn, scope, "name", &req.name).await?;
     let v = volunteers::reference(&txn, "name", s.volunteer_id).await?;
     if !acts_for(&txn, scope, &a, &v).await? {

@@ -19,7 +19,6 @@ use cogov_proto::volunteers::*;
 use sea_orm::ActiveValue::Set;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect,
-    TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -271,7 +270,7 @@ pub async fn update(svc: &Volunteers, scope: &Scope, req: UpdateTeamRequest) -> 
     let mut c = Check::new();
     let checked = check(&mut c, &t, Some(&mask));
     c.finish()?;
-    let txn = svc.ctx.db.write().begin().await?;
+    let txn = svc.ctx.db.begin_write().await?;
     let row = find(&txn, scope, id).await?;
     scope.require_staff(row.community_id, &name(id))?;
     etag::check(&t.etag, row.revision, &name(id))?;
@@ -315,7 +314,7 @@ pub async fn update(svc: &Volunteers, scope: &Scope, req: UpdateTeamRequest) -> 
 /// DeleteTeam: only a team without members.
 pub async fn delete(svc: &Volunteers, scope: &Scope, req: DeleteTeamRequest) -> Result<()> {
     let id = read_id("name", &req.name, COLLECTION)?;
-    let txn = svc.ctx.db.write().begin().await?;
+    let txn = svc.ctx.db.begin_write().await?;
     let row = find(&txn, scope, id).await?;
     scope.require_staff(row.community_id, &name(id))?;
     etag::check(&req.etag, row.revision, &name(id))?;
@@ -440,7 +439,7 @@ pub async fn update_member(
     let mut c = Check::new();
     let role: TeamRole = c.enumeration("member.role", m.role, mask.has("role"));
     c.finish()?;
-    let txn = svc.ctx.db.write().begin().await?;
+    let txn = svc.ctx.db.begin_write().await?;
     let (_, row) = load_member(&txn, scope, "member.name", &m.name).await?;
     etag::check(&m.etag, row.revision, &m.name)?;
     let mut am: members::ActiveModel = row.clone().into();
@@ -462,7 +461,7 @@ pub async fn delete_member(
     scope: &Scope,
     req: DeleteTeamMemberRequest,
 ) -> Result<()> {
-    let txn = svc.ctx.db.write().begin().await?;
+    let txn = svc.ctx.db.begin_write().await?;
     let (team, row) = load_member(&txn, scope, "name", &req.name).await?;
     etag::check(&req.etag, row.revision, &req.name)?;
     if team.leader_id == Some(row.volunteer_id) {

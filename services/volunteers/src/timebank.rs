@@ -18,9 +18,7 @@ use cogov_kit::{Error, Result, convert, etag, names};
 use cogov_proto::volunteers::*;
 use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 use crate::entity::{badges, points_entries as entries, policy, volunteers as vols};
@@ -171,7 +169,7 @@ pub async fn update_policy(
         }
     }
     c.finish()?;
-    let txn = svc.ctx.db.write().begin().await?;
+    let txn = svc.ctx.db.begin_write().await?;
     let row = load_policy(&txn).await?;
     etag::check(&p.etag, row.revision, POLICY)?;
     let mut am: policy::ActiveModel = row.clone().into();

@@ -20,7 +20,6 @@ use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::Condition;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect,
-    TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -255,7 +254,7 @@ pub async fn update(svc: &Volunteers, scope: &Scope, req: UpdateCourseRequest) -
     let mut c = Check::new();
     check(&mut c, &m, Some(&mask));
     c.finish()?;
-    let txn = svc.ctx.db.write().begin().await?;
+    let txn = svc.ctx.db.begin_write().await?;
     let row = Entity::find_by_id(id)
         .one(&txn)
         .await?

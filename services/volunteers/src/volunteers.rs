@@ -14,9 +14,7 @@ use cogov_kit::{Error, Result, convert, etag, names};
 use cogov_proto::volunteers::*;
 use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::Query;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 use crate::entity::team_members;
@@ -271,7 +269,7 @@ pub async fn update(
         Uuid::nil()
     };
     c.finish()?;
-    let txn = svc.ctx.db.write().begin().await?;
+    let txn = svc.ctx.db.begin_write().await?;
     let row = get_visible(&txn, scope, id).await?;
     if !may_change(scope, &row) {
         return Err(Error::forbidden(format!("change {}", name(id))));

@@ -15,7 +15,7 @@ use cogov_proto::common::StaffRole;
 use sea_orm::ActiveValue::Set;
 use sea_orm::ExprTrait;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter};
 
 use crate::Gateway;
 use crate::entity::staff_accounts::{self as rows, Column, Entity, Model};
@@ -101,7 +101,7 @@ async fn record_failure(
     account: &Model,
     now: DateTime<Utc>,
 ) -> Result<std::result::Result<Model, Refusal>> {
-    let txn = gw.ctx.db.write().begin().await?;
+    let txn = gw.ctx.db.begin_write().await?;
     Entity::update_many()
         .col_expr(
             Column::FailedAttempts,

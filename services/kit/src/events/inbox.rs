@@ -9,7 +9,7 @@ use cogov_proto::common::Event;
 use futures_util::FutureExt;
 use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{DatabaseTransaction, DbErr, EntityTrait, TransactionTrait};
+use sea_orm::{DatabaseTransaction, DbErr, EntityTrait};
 use sea_orm_migration::prelude::{
     ColumnDef, Index, MigrationName, MigrationTrait, SchemaManager, Table,
 };
@@ -108,7 +108,7 @@ where
 {
     let id = Uuid::parse_str(&event.id)
         .map_err(|_| Error::Internal(format!("event id {:?} is not a UUID", event.id)))?;
-    let txn = db.write().begin().await?;
+    let txn = db.begin_write().await?;
     let inserted = entity::Entity::insert(entity::ActiveModel {
         consumer: Set(consumer.to_owned()),
         event_id: Set(id),

@@ -1,0 +1,152 @@
+//! Write transactions that cannot wait on the network.
+//!
+//! On SQLite a service has one write connection: a transaction that calls
+//! another service while it is open makes every other write of the service
+//! wait behind that round trip. So a write transaction is begun only through
+//! [`Db::begin_write`](crate::db::Db::begin_write), which counts it as open
+//! for the request it serves, and every remote lookup of the
+//! [`Directory`](crate::directory::Directory) refuses to run while one is:
+//! whatever a write needs from elsewhere is resolved before it begins.
+//!
+//! The count lives in a task-local scope that `rpcs!` opens around every
+//! handler ([`scope`]); work outside one (event consumers, timers) is not
+//! counted.
+
+use std::cell::Cell;
+use std::future::Future;
+use std::ops::Deref;
+
+use sea_orm::{
+    ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, ExecResult, QueryResult, Statement,
+};
+
+use crate::error::{Error, Result};
+
+tokio::task_local! {
+    static OPEN: Cell<u32>;
+}
+
+/// Runs `work` as one request's: write transactions it opens are counted.
+pub async fn scope<F: Future>(work: F) -> F::Output {
+    OPEN.scope(Cell::new(0), work).await
+}
+
+/// Refuses when the current request holds a write transaction open: called
+/// by every remote lookup before it goes out.
+pub fn refuse_inside(what: &str) -> Result<()> {
+    if OPEN.try_with(Cell::get).unwrap_or(0) > 0 {
+        tracing::error!(what, "a remote call inside a write transaction");
+        return Err(Error::Internal(format!(
+            "{what}: a remote call inside a write transaction (resolve it before the write begins)"
+        )));
+    }
+    Ok(())
+}
+
+/// An open write transaction, counted for its request until it commits,
+/// rolls back or is dropped. Use it as the `DatabaseTransaction` it holds.
+#[derive(Debug)]
+pub struct Write {
+    txn: Option<DatabaseTransaction>,
+    counted: bool,
+}
+
+impl Write {
+    pub(crate) fn new(txn: DatabaseTransaction) -> Write {
+        let counted = OPEN.try_with(|n| n.set(n.get() + 1)).is_ok();
+        Write {
+            txn: Some(txn),
+            counted,
+        }
+    }
+
+    /// Commits.
+    pub async fn commit(mut self) -> std::result::Result<(), DbErr> {
+        self.txn
+            .take()
+            .expect("open until committed")
+            .commit()
+            .await
+    }
+
+    /// Rolls back.
+    pub async fn rollback(mut self) -> std::result::Result<(), DbErr> {
+        self.txn
+            .take()
+            .expect("open until rolled back")
+            .rollback()
+            .await
+    }
+}
+
+impl Drop for Write {
+    fn drop(&mut self) {
+        if self.counted {
+            let _ = OPEN.try_with(|n| n.set(n.get().saturating_sub(1)));
+        }
+    }
+}
+
+impl Deref for Write {
+    type Target = DatabaseTransaction;
+    fn deref(&self) -> &DatabaseTransaction {
+        self.txn.as_ref().expect("open until committed")
+    }
+}
+
+#[tonic::async_trait]
+impl ConnectionTrait for Write {
+    fn get_database_backend(&self) -> DbBackend {
+        (**self).get_database_backend()
+    }
+    async fn execute_raw(&self, stmt: Statement) -> std::result::Result<ExecResult, DbErr> {
+        (**self).execute_raw(stmt).await
+    }
+    async fn execute_unprepared(&self, sql: &str) -> std::result::Result<ExecResult, DbErr> {
+        (**self).execute_unprepared(sql).await
+    }
+    async fn query_one_raw(
+        &self,
+        stmt: Statement,
+    ) -> std::result::Result<Option<QueryResult>, DbErr> {
+        (**self).query_one_raw(stmt).await
+    }
+    async fn query_all_raw(&self, stmt: Statement) -> std::result::Result<Vec<QueryResult>, DbErr> {
+        (**self).query_all_raw(stmt).await
+    }
+    fn support_returning(&self) -> bool {
+        (**self).support_returning()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::{DbConfig, open};
+
+    #[tokio::test]
+    async fn a_remote_lookup_is_refused_while_a_write_is_open() {
+        let db = open(&DbConfig::new("sqlite::memory:")).await.unwrap();
+        scope(async {
+            assert!(refuse_inside("courtyard").is_ok());
+            let write = db.begin_write().await.unwrap();
+            let refused = refuse_inside("courtyard").unwrap_err();
+            assert!(
+                refused.to_string().contains("inside a write transaction"),
+                "{refused}"
+            );
+            write.commit().await.unwrap();
+            assert!(
+                refuse_inside("courtyard").is_ok(),
+                "counted until committed"
+            );
+            let dropped = db.begin_write().await.unwrap();
+            drop(dropped);
+            assert!(refuse_inside("courtyard").is_ok(), "counted until dropped");
+        })
+        .await;
+        // Outside a request's scope nothing is counted.
+        let _open = db.begin_write().await.unwrap();
+        assert!(refuse_inside("courtyard").is_ok());
+    }
+}
