@@ -733,7 +733,9 @@ pub async fn update(
     if mask.has("building") {
         // An issue's courtyard never changes: read it before the write, so
         // the building is resolved outside it.
-        let courtyard = get_visible(svc.ctx.db.read(), scope, id).await?.courtyard_id;
+        let courtyard = get_visible(svc.ctx.db.read(), scope, id)
+            .await?
+            .courtyard_id;
         check_building(svc, building, courtyard).await?;
     }
 

@@ -33,6 +33,10 @@ pub enum Action {
     Reject,
     /// Another issue covers it.
     MarkDuplicate,
+    /// An assignee arrives on site: the issue keeps its state.
+    CheckIn,
+    /// Taken to a council: the issue keeps its state.
+    Escalate,
 }
 
 impl Action {
@@ -49,6 +53,8 @@ impl Action {
             Action::Reopen => "reopened",
             Action::Reject => "rejected",
             Action::MarkDuplicate => "marked a duplicate",
+            Action::CheckIn => "checked in to",
+            Action::Escalate => "escalated",
         }
     }
 }
@@ -68,7 +74,8 @@ pub fn is_open(state: IssueState) -> bool {
     OPEN.contains(&state)
 }
 
-/// The state after `action`, or `None` if the step is illegal.
+/// The state after `action`, or `None` if the step is illegal. Every step
+/// an issue takes is here, also those that keep its state.
 pub fn next(state: IssueState, action: Action) -> Option<IssueState> {
     use IssueState as S;
     Some(match (action, state) {
@@ -79,6 +86,8 @@ pub fn next(state: IssueState, action: Action) -> Option<IssueState> {
         (Action::Resolve, S::InProgress) => S::Resolved,
         (Action::Confirm | Action::AutoClose, S::Resolved) => S::Closed,
         (Action::Reopen, S::Resolved | S::Closed) => S::Reopened,
+        (Action::CheckIn, s @ (S::Dispatched | S::InProgress)) => s,
+        (Action::Escalate, s) if !matches!(s, S::Rejected | S::Duplicate) => s,
         (Action::Reject | Action::MarkDuplicate, s) if is_open(s) => {
             if action == Action::Reject {
                 S::Rejected
@@ -107,7 +116,7 @@ mod tests {
         S::Rejected,
         S::Duplicate,
     ];
-    const ALL_ACTIONS: [Action; 10] = [
+    const ALL_ACTIONS: [Action; 12] = [
         Action::Acknowledge,
         Action::Dispatch,
         Action::Return,
@@ -118,6 +127,8 @@ mod tests {
         Action::Reopen,
         Action::Reject,
         Action::MarkDuplicate,
+        Action::CheckIn,
+        Action::Escalate,
     ];
 
     /// Every legal step, written out by hand; everything else is illegal.
@@ -145,6 +156,16 @@ mod tests {
         (S::Returned, Action::MarkDuplicate, S::Duplicate),
         (S::InProgress, Action::MarkDuplicate, S::Duplicate),
         (S::Reopened, Action::MarkDuplicate, S::Duplicate),
+        (S::Dispatched, Action::CheckIn, S::Dispatched),
+        (S::InProgress, Action::CheckIn, S::InProgress),
+        (S::Reported, Action::Escalate, S::Reported),
+        (S::Acknowledged, Action::Escalate, S::Acknowledged),
+        (S::Dispatched, Action::Escalate, S::Dispatched),
+        (S::Returned, Action::Escalate, S::Returned),
+        (S::InProgress, Action::Escalate, S::InProgress),
+        (S::Resolved, Action::Escalate, S::Resolved),
+        (S::Closed, Action::Escalate, S::Closed),
+        (S::Reopened, Action::Escalate, S::Reopened),
     ];
 
     #[test]
@@ -168,7 +189,7 @@ mod tests {
         assert_eq!(
             ALL_ACTIONS
                 .iter()
-                .filter(|a| next(S::Closed, **a).is_some())
+                .filter(|a| next(S::Closed, **a).is_some_and(|to| to != S::Closed))
                 .count(),
             1
         );

@@ -302,14 +302,7 @@ pub async fn check_in(
         Scope::Partner { .. } => return Err(Error::forbidden("check in for another organisation")),
         other => other.require_staff(step.row.community_id, &req.name)?,
     }
-    let state = state_of(&step.row);
-    if !matches!(state, IssueState::Dispatched | IssueState::InProgress) {
-        return Err(Error::illegal_transition(
-            name(step.row.id),
-            state_name(state),
-            "checked in to",
-        ));
-    }
+    next_state(&step.row, Action::CheckIn)?;
     let party = parties::Entity::find_by_id((step.row.id, org))
         .one(&step.txn)
         .await?
@@ -481,9 +474,10 @@ pub async fn confirm(
     let head = match confirmer {
         Some(who) if peek.reporter_id != Some(who) => Some((
             who,
-            svc.directory.person(who).await?.is_some_and(|p| {
-                p.building_head && p.courtyard == Some(peek.courtyard_id)
-            }),
+            svc.directory
+                .person(who)
+                .await?
+                .is_some_and(|p| p.building_head && p.courtyard == Some(peek.courtyard_id)),
         )),
         _ => None,
     };
@@ -654,14 +648,7 @@ pub async fn escalate(
     c.finish()?;
     let step = Step::begin(svc, scope, principal, id, &req.etag).await?;
     scope.require_staff(step.row.community_id, &req.name)?;
-    let state = state_of(&step.row);
-    if matches!(state, IssueState::Rejected | IssueState::Duplicate) {
-        return Err(Error::illegal_transition(
-            name(step.row.id),
-            state_name(state),
-            "escalated",
-        ));
-    }
+    next_state(&step.row, Action::Escalate)?;
     events::escalated(&step.txn, &step.row, &req.council, &req.note, step.now).await?;
     let mut am = step.changes();
     am.escalated_to = Set(Some(council));
@@ -685,9 +672,12 @@ pub async fn close_unconfirmed(svc: &Issues) -> Result<u64> {
         .await?;
     let mut closed = 0;
     for row in due {
+        let Ok(to) = next_state(&row, Action::AutoClose) else {
+            continue;
+        };
         let txn = svc.ctx.db.begin_write().await?;
         let mut am: rows::ActiveModel = row.clone().into();
-        am.state = Set(IssueState::Closed as i32);
+        am.state = Set(to as i32);
         am.close_time = Set(Some(now));
         am.revision = Set(row.revision + 1);
         am.update_time = Set(now);
@@ -697,16 +687,12 @@ pub async fn close_unconfirmed(svc: &Issues) -> Result<u64> {
                 timeline::record(
                     &txn,
                     row.id,
-                    Entry::transition(
-                        IssueState::Resolved,
-                        IssueState::Closed,
-                        "service:issues",
-                        now,
-                    )
-                    .with_text(format!(
-                        "closed automatically: not confirmed within {} days",
-                        svc.settings.auto_close_days
-                    )),
+                    Entry::transition(state_of(&row), to, "service:issues", now).with_text(
+                        format!(
+                            "closed automatically: not confirmed within {} days",
+                            svc.settings.auto_close_days
+                        ),
+                    ),
                 )
                 .await?;
                 refresh_two_nos(&txn, &saved, now).await?;
