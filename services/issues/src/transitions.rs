@@ -470,16 +470,19 @@ pub async fn confirm(
     // Someone other than the reporter (who never changes) must be a
     // building head of the courtyard: asked of the directory before the
     // write begins.
-    let peek = store::get_visible(svc.ctx.db.read(), scope, id).await?;
     let head = match confirmer {
-        Some(who) if peek.reporter_id != Some(who) => Some((
-            who,
-            svc.directory
-                .person(who)
-                .await?
-                .is_some_and(|p| p.building_head && p.courtyard == Some(peek.courtyard_id)),
-        )),
-        _ => None,
+        Some(who) => {
+            let peek = store::get_visible(svc.ctx.db.read(), scope, id).await?;
+            if peek.reporter_id == Some(who) {
+                None
+            } else {
+                let person = svc.directory.person(who).await?;
+                let here = person
+                    .is_some_and(|p| p.building_head && p.courtyard == Some(peek.courtyard_id));
+                Some((who, here))
+            }
+        }
+        None => None,
     };
     let step = Step::begin(svc, scope, principal, id, &req.etag).await?;
     if !matches!(scope, Scope::Resident { .. }) {
