@@ -27,6 +27,7 @@ use crate::{Deliberation, councils, resolutions};
 const VERSIONED: Versioned<Column> = Versioned {
     id: Column::Id,
     revision: Column::Revision,
+    update_time: Some(Column::UpdateTime),
 };
 /// What the owning organisation may change.
 const OWNER_FIELDS: &[&str] = &["status", "progress", "issue", "notes"];

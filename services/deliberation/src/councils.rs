@@ -34,6 +34,7 @@ pub(crate) const COLLECTION: &str = "councils";
 const VERSIONED: Versioned<Column> = Versioned {
     id: Column::Id,
     revision: Column::Revision,
+    update_time: Some(Column::UpdateTime),
 };
 const MUTABLE: &[&str] = &[
     "display_name",

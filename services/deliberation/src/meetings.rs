@@ -29,6 +29,7 @@ pub(crate) const COLLECTION: &str = "meetings";
 pub(crate) const VERSIONED: Versioned<Column> = Versioned {
     id: Column::Id,
     revision: Column::Revision,
+    update_time: Some(Column::UpdateTime),
 };
 const SCHEDULE_FIELDS: &[&str] = &[
     "title",

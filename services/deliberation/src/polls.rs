@@ -33,6 +33,7 @@ pub(crate) const COLLECTION: &str = "polls";
 pub(crate) const VERSIONED: Versioned<Column> = Versioned {
     id: Column::Id,
     revision: Column::Revision,
+    update_time: Some(Column::UpdateTime),
 };
 const DRAFT_FIELDS: &[&str] = &[
     "title",

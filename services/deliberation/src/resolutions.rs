@@ -31,6 +31,7 @@ pub(crate) const COLLECTION: &str = "resolutions";
 const VERSIONED: Versioned<Column> = Versioned {
     id: Column::Id,
     revision: Column::Revision,
+    update_time: Some(Column::UpdateTime),
 };
 
 /// `resolutions/{id}`.

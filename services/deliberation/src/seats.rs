@@ -26,6 +26,7 @@ use crate::{Deliberation, councils};
 const VERSIONED: Versioned<Column> = Versioned {
     id: Column::Id,
     revision: Column::Revision,
+    update_time: Some(Column::UpdateTime),
 };
 
 /// `councils/{council}/seats/{seat}`.

@@ -34,6 +34,7 @@ pub(crate) const COLLECTION: &str = "topics";
 pub(crate) const VERSIONED: Versioned<Column> = Versioned {
     id: Column::Id,
     revision: Column::Revision,
+    update_time: Some(Column::UpdateTime),
 };
 
 /// `topics/{id}`.

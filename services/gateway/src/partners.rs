@@ -25,6 +25,7 @@ pub(crate) const COLLECTION: &str = "partners";
 const VERSIONED: Versioned<Column> = Versioned {
     id: Column::Id,
     revision: Column::Revision,
+    update_time: Some(Column::UpdateTime),
 };
 
 /// `partners/{id}`.

@@ -26,6 +26,7 @@ const COLLECTION: &str = "staffAccounts";
 const VERSIONED: Versioned<Column> = Versioned {
     id: Column::Id,
     revision: Column::Revision,
+    update_time: Some(Column::UpdateTime),
 };
 
 fn name(id: Uuid) -> String {

@@ -38,6 +38,7 @@ pub(crate) const RESOURCE: &str = "Issue";
 pub(crate) const VERSIONED: Versioned<Column> = Versioned {
     id: Column::Id,
     revision: Column::Revision,
+    update_time: Some(Column::UpdateTime),
 };
 const MUTABLE: &[&str] = &[
     "title",

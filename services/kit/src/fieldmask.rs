@@ -56,6 +56,49 @@ impl UpdateMask {
     }
 }
 
+/// What an update's setters read when the resource as sent is not enough:
+/// it and the values checked from it (names resolved to ids, times parsed).
+pub struct Input<R, C> {
+    /// The resource as the caller sent it.
+    pub sent: R,
+    /// The values checked from it.
+    pub checked: C,
+}
+
+/// A resource's mutable fields, each with how it is written: the one list
+/// an update mask is checked against and applied from, so the two cannot
+/// drift. `I` is what the setters read (the request's resource, or the
+/// values checked from it), `A` what they write (an active model).
+pub struct Fields<I: 'static, A: 'static> {
+    entries: &'static [(&'static str, fn(&mut A, &I))],
+}
+
+impl<I, A> Fields<I, A> {
+    /// The table: `(path, setter)` for every mutable field.
+    pub const fn new(entries: &'static [(&'static str, fn(&mut A, &I))]) -> Self {
+        Fields { entries }
+    }
+
+    /// The mutable paths, in the table's order.
+    pub fn paths(&self) -> Vec<&'static str> {
+        self.entries.iter().map(|(path, _)| *path).collect()
+    }
+
+    /// Validates `mask` against the table (see [`UpdateMask::new`]).
+    pub fn mask(&self, mask: Option<&FieldMask>) -> Result<UpdateMask> {
+        UpdateMask::new(mask, &self.paths())
+    }
+
+    /// Writes every field `mask` names from `input` into `target`.
+    pub fn apply(&self, mask: &UpdateMask, target: &mut A, input: &I) {
+        for (path, set) in self.entries {
+            if mask.has(path) {
+                set(target, input);
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -77,5 +120,36 @@ mod tests {
         assert!(UpdateMask::new(Some(&mask(&["*", "code"])), &mutable).is_err());
         assert!(UpdateMask::new(Some(&mask(&[])), &mutable).is_err());
         assert!(UpdateMask::new(None, &mutable).is_err());
+    }
+
+    #[derive(Default, Debug, PartialEq)]
+    struct Place {
+        display_name: Option<String>,
+        code: Option<String>,
+    }
+
+    const PLACE: Fields<(String, String), Place> = Fields::new(&[
+        ("display_name", |p, i| p.display_name = Some(i.0.clone())),
+        ("code", |p, i| p.code = Some(i.1.clone())),
+    ]);
+
+    #[test]
+    fn a_table_checks_and_applies_the_same_paths() {
+        assert_eq!(PLACE.paths(), ["display_name", "code"]);
+        assert!(PLACE.mask(Some(&mask(&["name"]))).is_err());
+        let input = ("Niujie".to_owned(), "NJ".to_owned());
+        let only_code = PLACE.mask(Some(&mask(&["code"]))).unwrap();
+        let mut place = Place::default();
+        PLACE.apply(&only_code, &mut place, &input);
+        assert_eq!(
+            place,
+            Place {
+                display_name: None,
+                code: Some("NJ".into())
+            }
+        );
+        let all = PLACE.mask(Some(&mask(&["*"]))).unwrap();
+        PLACE.apply(&all, &mut place, &input);
+        assert_eq!(place.display_name.as_deref(), Some("Niujie"));
     }
 }

@@ -6,7 +6,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
 use cogov_kit::auth::Principal;
-use cogov_kit::fieldmask::UpdateMask;
+use cogov_kit::fieldmask::{Fields, Input, UpdateMask};
 use cogov_kit::filter::{Field, Kind, Op};
 use cogov_kit::idempotency::{self, Key};
 use cogov_kit::listing::{self, ListQuery, Spec};
@@ -38,15 +38,24 @@ const RESOURCE: &str = "Agreement";
 const VERSIONED: Versioned<Column> = Versioned {
     id: Column::Id,
     revision: Column::Revision,
+    update_time: Some(Column::UpdateTime),
 };
-const MUTABLE: &[&str] = &[
-    "title",
-    "description",
-    "courtyards",
-    "communities",
-    "start_time",
-    "end_time",
-];
+/// Setters read the agreement sent and its checked start and end.
+const FIELDS: Fields<Input<Agreement, Window>, agreements::ActiveModel> = Fields::new(&[
+    ("title", |am, i| am.title = Set(i.sent.title.clone())),
+    ("description", |am, i| {
+        am.description = Set(i.sent.description.clone())
+    }),
+    // The places are rows of their own, written by `write_places`.
+    ("courtyards", |_, _| {}),
+    ("communities", |_, _| {}),
+    ("start_time", |am, i| {
+        am.start_time = Set(i.checked.0.expect("checked"))
+    }),
+    ("end_time", |am, i| am.end_time = Set(i.checked.1)),
+]);
+/// An agreement's start and end as checked.
+type Window = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
 const MAX_PLACES: usize = 500;
 
 fn name(id: Uuid) -> String {
@@ -474,7 +483,7 @@ pub async fn update(
     scope.require_all("change agreements")?;
     let a = required("agreement", req.agreement)?;
     let id = read_id("agreement.name", &a.name, COLLECTION)?;
-    let mask = UpdateMask::new(req.update_mask.as_ref(), MUTABLE)?;
+    let mask = FIELDS.mask(req.update_mask.as_ref())?;
     let mut c = Check::new();
     if mask.has("title") {
         c.line("agreement.title", &a.title, 1, 200);
@@ -482,36 +491,20 @@ pub async fn update(
     if mask.has("description") {
         c.text("agreement.description", &a.description, 0, 4000);
     }
-    let (start, end) = check_window(&mut c, &a, Some(&mask));
+    let window = check_window(&mut c, &a, Some(&mask));
     c.finish()?;
 
     let now = svc.ctx.clock.now();
     let txn = svc.ctx.db.begin_write().await?;
     let row = get_visible(&txn, scope, id).await?;
-    etag::check(&a.etag, row.revision, &name(id))?;
-    if row.terminate_time.is_some() {
+    let kind = AgreementKind::try_from(row.kind).unwrap_or(AgreementKind::Unspecified);
+    let mut edit = VERSIONED.edit(row, &a.etag, &name(id), now)?;
+    if edit.before.terminate_time.is_some() {
         return Err(Error::precondition(
             "AGREEMENT_TERMINATED",
             "STATE",
             name(id),
             "a terminated agreement cannot change; record a new one",
-        ));
-    }
-    let kind = AgreementKind::try_from(row.kind).unwrap_or(AgreementKind::Unspecified);
-    let start = if mask.has("start_time") {
-        start.expect("checked")
-    } else {
-        row.start_time
-    };
-    let end = if mask.has("end_time") {
-        end
-    } else {
-        row.end_time
-    };
-    if end.is_some_and(|e| e <= start) {
-        return Err(Error::invalid(
-            "agreement.end_time",
-            "must be after start_time",
         ));
     }
     if mask.has("courtyards") || mask.has("communities") {
@@ -520,20 +513,25 @@ pub async fn update(
         c.finish()?;
         write_places(&txn, scope, id, kind, &ids).await?;
     }
-    let mut am: agreements::ActiveModel = row.clone().into();
-    if mask.has("title") {
-        am.title = Set(a.title);
+    edit.apply(
+        &FIELDS,
+        &mask,
+        &Input {
+            sent: a,
+            checked: window,
+        },
+    );
+    let (start, end) = (
+        edit.changes.start_time.as_ref(),
+        edit.changes.end_time.as_ref(),
+    );
+    if end.is_some_and(|e| e <= *start) {
+        return Err(Error::invalid(
+            "agreement.end_time",
+            "must be after start_time",
+        ));
     }
-    if mask.has("description") {
-        am.description = Set(a.description);
-    }
-    am.start_time = Set(start);
-    am.end_time = Set(end);
-    am.revision = Set(row.revision + 1);
-    am.update_time = Set(now);
-    let saved = VERSIONED
-        .save::<Entity, _>(&txn, id, row.revision, am, &name(id))
-        .await?;
+    let saved = edit.save(&txn).await?;
     let out = render(&txn, &saved, now).await?;
     events::agreement_changed(&txn, &out, now).await?;
     txn.commit().await?;

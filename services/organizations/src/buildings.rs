@@ -2,7 +2,7 @@
 //! DeleteBuilding.
 
 use cogov_kit::auth::Principal;
-use cogov_kit::fieldmask::UpdateMask;
+use cogov_kit::fieldmask::{Fields, UpdateMask};
 use cogov_kit::filter::{Field, Kind};
 use cogov_kit::idempotency::{self, Key};
 use cogov_kit::listing::{self, ListQuery, Spec};
@@ -23,7 +23,15 @@ use crate::streets::blank;
 use crate::{Organizations, read_id, required};
 
 const KIND: PlaceKind = PlaceKind::Building;
-const MUTABLE: &[&str] = &["display_name", "floor_count", "household_count"];
+const FIELDS: Fields<Building, places::ActiveModel> = Fields::new(&[
+    ("display_name", |am, s| {
+        am.display_name = Set(s.display_name.clone())
+    }),
+    ("floor_count", |am, s| am.floor_count = Set(s.floor_count)),
+    ("household_count", |am, s| {
+        am.household_count = Set(s.household_count)
+    }),
+]);
 
 fn to_proto(m: &places::Model) -> Building {
     Building {
@@ -154,7 +162,7 @@ pub async fn update(
 ) -> Result<Building> {
     let s = required("building", req.building)?;
     let id = read_id("building.name", &s.name, KIND.collection())?;
-    let mask = UpdateMask::new(req.update_mask.as_ref(), MUTABLE)?;
+    let mask = FIELDS.mask(req.update_mask.as_ref())?;
     let mut c = Check::new();
     check(&mut c, &s, Some(&mask));
     c.finish()?;
@@ -162,20 +170,9 @@ pub async fn update(
     let txn = svc.ctx.db.begin_write().await?;
     let row = store::get_visible(&txn, scope, KIND, id).await?;
     scope.require_community_write(row.community_id, &row.name())?;
-    etag::check(&s.etag, row.revision, &row.name())?;
-    let mut am: places::ActiveModel = row.clone().into();
-    if mask.has("display_name") {
-        am.display_name = Set(s.display_name);
-    }
-    if mask.has("floor_count") {
-        am.floor_count = Set(s.floor_count);
-    }
-    if mask.has("household_count") {
-        am.household_count = Set(s.household_count);
-    }
-    am.revision = Set(row.revision + 1);
-    am.update_time = Set(svc.ctx.clock.now());
-    let saved = store::save(&txn, &row, am).await?;
+    let mut edit = store::edit(row, &s.etag, svc.ctx.clock.now())?;
+    edit.apply(&FIELDS, &mask, &s);
+    let saved = edit.save(&txn).await?;
     txn.commit().await?;
     Ok(to_proto(&saved))
 }

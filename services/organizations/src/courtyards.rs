@@ -2,7 +2,7 @@
 //! UpdateCourtyard, DeleteCourtyard.
 
 use cogov_kit::auth::Principal;
-use cogov_kit::fieldmask::UpdateMask;
+use cogov_kit::fieldmask::{Fields, Input, UpdateMask};
 use cogov_kit::filter::{Field, Kind};
 use cogov_kit::idempotency::{self, Key};
 use cogov_kit::listing::{self, ListQuery, Spec};
@@ -25,16 +25,27 @@ use crate::streets::blank;
 use crate::{Organizations, read_id, required};
 
 const KIND: PlaceKind = PlaceKind::Courtyard;
-const MUTABLE: &[&str] = &[
-    "display_name",
-    "kind",
-    "household_count",
-    "address",
-    "location",
-    "theme",
-    "pairing_community",
-    "pilot",
-];
+
+/// Setters read the courtyard sent and the community it pairs with.
+const FIELDS: Fields<Input<Courtyard, Option<Uuid>>, places::ActiveModel> = Fields::new(&[
+    ("display_name", |am, c| {
+        am.display_name = Set(c.sent.display_name.clone())
+    }),
+    ("kind", |am, c| am.courtyard_kind = Set(c.sent.kind)),
+    ("household_count", |am, c| {
+        am.household_count = Set(c.sent.household_count)
+    }),
+    ("address", |am, c| am.address = Set(c.sent.address.clone())),
+    ("location", |am, c| {
+        am.latitude = Set(c.sent.location.as_ref().map(|p| p.latitude));
+        am.longitude = Set(c.sent.location.as_ref().map(|p| p.longitude));
+    }),
+    ("theme", |am, c| am.theme = Set(c.sent.theme.clone())),
+    ("pairing_community", |am, c| {
+        am.pairing_community_id = Set(c.checked)
+    }),
+    ("pilot", |am, c| am.pilot = Set(c.sent.pilot)),
+]);
 
 fn to_proto(m: &places::Model) -> Courtyard {
     Courtyard {
@@ -256,7 +267,7 @@ pub async fn update(
 ) -> Result<Courtyard> {
     let s = required("courtyard", req.courtyard)?;
     let id = read_id("courtyard.name", &s.name, KIND.collection())?;
-    let mask = UpdateMask::new(req.update_mask.as_ref(), MUTABLE)?;
+    let mask = FIELDS.mask(req.update_mask.as_ref())?;
     let mut c = Check::new();
     let pairing = check(&mut c, &s, Some(&mask));
     c.finish()?;
@@ -264,39 +275,17 @@ pub async fn update(
     let txn = svc.ctx.db.begin_write().await?;
     let row = store::get_visible(&txn, scope, KIND, id).await?;
     scope.require_community_write(row.community_id, &row.name())?;
-    etag::check(&s.etag, row.revision, &row.name())?;
+    let community = row.community_id.unwrap_or_default();
+    let mut edit = store::edit(row, &s.etag, svc.ctx.clock.now())?;
     if mask.has("pairing_community") {
-        check_pairing(&txn, scope, pairing, row.community_id.unwrap_or_default()).await?;
+        check_pairing(&txn, scope, pairing, community).await?;
     }
-    let mut am: places::ActiveModel = row.clone().into();
-    if mask.has("display_name") {
-        am.display_name = Set(s.display_name);
-    }
-    if mask.has("kind") {
-        am.courtyard_kind = Set(s.kind);
-    }
-    if mask.has("household_count") {
-        am.household_count = Set(s.household_count);
-    }
-    if mask.has("address") {
-        am.address = Set(s.address);
-    }
-    if mask.has("location") {
-        am.latitude = Set(s.location.as_ref().map(|p| p.latitude));
-        am.longitude = Set(s.location.as_ref().map(|p| p.longitude));
-    }
-    if mask.has("theme") {
-        am.theme = Set(s.theme);
-    }
-    if mask.has("pairing_community") {
-        am.pairing_community_id = Set(pairing);
-    }
-    if mask.has("pilot") {
-        am.pilot = Set(s.pilot);
-    }
-    am.revision = Set(row.revision + 1);
-    am.update_time = Set(svc.ctx.clock.now());
-    let saved = store::save(&txn, &row, am).await?;
+    let input = Input {
+        sent: s,
+        checked: pairing,
+    };
+    edit.apply(&FIELDS, &mask, &input);
+    let saved = edit.save(&txn).await?;
     txn.commit().await?;
     Ok(to_proto(&saved))
 }

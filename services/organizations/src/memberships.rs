@@ -3,7 +3,7 @@
 
 use chrono::NaiveDate;
 use cogov_kit::auth::Principal;
-use cogov_kit::fieldmask::UpdateMask;
+use cogov_kit::fieldmask::{Fields, Input, UpdateMask};
 use cogov_kit::filter::{Field, Kind, Op};
 use cogov_kit::idempotency::{self, Key};
 use cogov_kit::listing::{self, ListQuery, Spec};
@@ -31,8 +31,14 @@ const RESOURCE: &str = "Membership";
 const VERSIONED: Versioned<Column> = Versioned {
     id: Column::Id,
     revision: Column::Revision,
+    update_time: Some(Column::UpdateTime),
 };
-const MUTABLE: &[&str] = &["role", "title", "start_date", "end_date"];
+const FIELDS: Fields<Input<Membership, Checked>, memberships::ActiveModel> = Fields::new(&[
+    ("role", |am, i| am.role = Set(i.sent.role)),
+    ("title", |am, i| am.title = Set(i.sent.title.clone())),
+    ("start_date", |am, i| am.start_date = Set(i.checked.start)),
+    ("end_date", |am, i| am.end_date = Set(i.checked.end)),
+]);
 
 fn name(id: Uuid) -> String {
     names::format(COLLECTION, id)
@@ -348,7 +354,7 @@ pub async fn update(
 ) -> Result<Membership> {
     let m = required("membership", req.membership)?;
     let id = read_id("membership.name", &m.name, COLLECTION)?;
-    let mask = UpdateMask::new(req.update_mask.as_ref(), MUTABLE)?;
+    let mask = FIELDS.mask(req.update_mask.as_ref())?;
     let mut c = Check::new();
     let checked = check(&mut c, &m, Some(&mask));
     c.finish()?;
@@ -356,32 +362,14 @@ pub async fn update(
     let txn = svc.ctx.db.begin_write().await?;
     let row = get_visible(&txn, scope, id).await?;
     require_write(&txn, scope, row.person_id, row.organization_id).await?;
-    etag::check(&m.etag, row.revision, &name(id))?;
-    let start = if mask.has("start_date") {
-        checked.start
-    } else {
-        row.start_date
-    };
-    let end = if mask.has("end_date") {
-        checked.end
-    } else {
-        row.end_date
-    };
-    check_term(start, end)?;
-    let mut am: memberships::ActiveModel = row.clone().into();
-    if mask.has("role") {
-        am.role = Set(m.role);
-    }
-    if mask.has("title") {
-        am.title = Set(m.title);
-    }
-    am.start_date = Set(start);
-    am.end_date = Set(end);
-    am.revision = Set(row.revision + 1);
-    am.update_time = Set(svc.ctx.clock.now());
-    let saved = VERSIONED
-        .save::<Entity, _>(&txn, id, row.revision, am, &name(id))
-        .await?;
+    let mut edit = VERSIONED.edit(row, &m.etag, &name(id), svc.ctx.clock.now())?;
+    edit.apply(&FIELDS, &mask, &Input { sent: m, checked });
+    // The term as it will be, whichever end the mask moved.
+    check_term(
+        *edit.changes.start_date.as_ref(),
+        *edit.changes.end_date.as_ref(),
+    )?;
+    let saved = edit.save(&txn).await?;
     txn.commit().await?;
     Ok(to_proto(&saved))
 }

@@ -2,7 +2,7 @@
 //! UpdateOrganization, DeleteOrganization.
 
 use cogov_kit::auth::Principal;
-use cogov_kit::fieldmask::UpdateMask;
+use cogov_kit::fieldmask::{Fields, Input, UpdateMask};
 use cogov_kit::filter::{Field, Kind, Op};
 use cogov_kit::idempotency::{self, Key};
 use cogov_kit::listing::{self, ListQuery, Spec};
@@ -33,17 +33,28 @@ const COLLECTION: &str = "organizations";
 const VERSIONED: Versioned<Column> = Versioned {
     id: Column::Id,
     revision: Column::Revision,
+    update_time: Some(Column::UpdateTime),
 };
 const RESOURCE: &str = "Organization";
-const MUTABLE: &[&str] = &[
-    "display_name",
-    "parent",
-    "place",
-    "description",
-    "credit_code",
-    "phone",
-    "address",
-];
+const FIELDS: Fields<Input<Organization, Checked>, organizations::ActiveModel> = Fields::new(&[
+    ("display_name", |am, i| {
+        am.display_name = Set(i.sent.display_name.clone())
+    }),
+    ("parent", |am, i| am.parent_id = Set(i.checked.parent)),
+    ("place", |am, i| {
+        am.place_id = Set(i.checked.place.map(|(_, id)| id));
+        am.place_kind = Set(i.checked.place.map(|(k, _)| k as i16));
+        am.community_id = Set(i.checked.community);
+    }),
+    ("description", |am, i| {
+        am.description = Set(i.sent.description.clone())
+    }),
+    ("credit_code", |am, i| {
+        am.credit_code = Set(i.sent.credit_code.clone())
+    }),
+    ("phone", |am, i| am.phone = Set(i.sent.phone.clone())),
+    ("address", |am, i| am.address = Set(i.sent.address.clone())),
+]);
 /// What a partner may change of its own record.
 const PARTNER_MUTABLE: &[&str] = &["description", "phone", "address"];
 /// Deeper hierarchies are refused (and cycles can never form).
@@ -149,6 +160,8 @@ fn parse_place(c: &mut Check, field: &str, value: &str) -> Option<(PlaceKind, Uu
 struct Checked {
     parent: Option<Uuid>,
     place: Option<(PlaceKind, Uuid)>,
+    /// The place's community, looked up in the write.
+    community: Option<Uuid>,
 }
 
 fn check(c: &mut Check, o: &Organization, mask: Option<&UpdateMask>) -> Checked {
@@ -192,6 +205,7 @@ fn check(c: &mut Check, o: &Organization, mask: Option<&UpdateMask>) -> Checked 
         } else {
             None
         },
+        community: None,
     }
 }
 
@@ -370,10 +384,13 @@ pub async fn update(
     let o = required("organization", req.organization)?;
     let id = read_id("organization.name", &o.name, COLLECTION)?;
     let own_record = matches!(scope, Scope::Partner(r) if r.organization == id);
-    let mutable = if own_record { PARTNER_MUTABLE } else { MUTABLE };
-    let mask = UpdateMask::new(req.update_mask.as_ref(), mutable)?;
+    let mask = if own_record {
+        UpdateMask::new(req.update_mask.as_ref(), PARTNER_MUTABLE)?
+    } else {
+        FIELDS.mask(req.update_mask.as_ref())?
+    };
     let mut c = Check::new();
-    let checked = check(&mut c, &o, Some(&mask));
+    let mut checked = check(&mut c, &o, Some(&mask));
     c.finish()?;
 
     let txn = svc.ctx.db.begin_write().await?;
@@ -381,42 +398,19 @@ pub async fn update(
     if !own_record {
         scope.require_community_write(row.community_id, &name(id))?;
     }
-    etag::check(&o.etag, row.revision, &name(id))?;
-    let mut am: organizations::ActiveModel = row.clone().into();
+    let mut edit = VERSIONED.edit(row, &o.etag, &name(id), svc.ctx.clock.now())?;
     if mask.has("place") {
-        let community = place_community(&txn, scope, checked.place).await?;
-        scope.require_community_write(community, &o.place)?;
-        am.place_id = Set(checked.place.map(|(_, id)| id));
-        am.place_kind = Set(checked.place.map(|(k, _)| k as i16));
-        am.community_id = Set(community);
+        checked.community = place_community(&txn, scope, checked.place).await?;
+        scope.require_community_write(checked.community, &o.place)?;
     }
-    if mask.has("parent") {
-        if let Some(parent) = checked.parent {
-            reference(&txn, scope, "organization.parent", parent).await?;
-            check_parent(&txn, Some(id), parent).await?;
-        }
-        am.parent_id = Set(checked.parent);
+    if mask.has("parent")
+        && let Some(parent) = checked.parent
+    {
+        reference(&txn, scope, "organization.parent", parent).await?;
+        check_parent(&txn, Some(id), parent).await?;
     }
-    if mask.has("display_name") {
-        am.display_name = Set(o.display_name);
-    }
-    if mask.has("description") {
-        am.description = Set(o.description);
-    }
-    if mask.has("credit_code") {
-        am.credit_code = Set(o.credit_code);
-    }
-    if mask.has("phone") {
-        am.phone = Set(o.phone);
-    }
-    if mask.has("address") {
-        am.address = Set(o.address);
-    }
-    am.revision = Set(row.revision + 1);
-    am.update_time = Set(svc.ctx.clock.now());
-    let saved = VERSIONED
-        .save::<Entity, _>(&txn, id, row.revision, am, &name(id))
-        .await?;
+    edit.apply(&FIELDS, &mask, &Input { sent: o, checked });
+    let saved = edit.save(&txn).await?;
     txn.commit().await?;
     Ok(to_proto(&saved))
 }

@@ -6,7 +6,7 @@
 //! preferences.
 
 use cogov_kit::auth::Principal;
-use cogov_kit::fieldmask::UpdateMask;
+use cogov_kit::fieldmask::{Fields, Input, UpdateMask};
 use cogov_kit::filter::{Field, Kind, Op};
 use cogov_kit::idempotency::{self, Key};
 use cogov_kit::listing::{self, ListQuery, Spec};
@@ -37,20 +37,43 @@ const RESOURCE: &str = "Person";
 const VERSIONED: Versioned<Column> = Versioned {
     id: Column::Id,
     revision: Column::Revision,
+    update_time: Some(Column::UpdateTime),
 };
-const MUTABLE: &[&str] = &[
-    "display_name",
-    "community",
-    "courtyard",
-    "building",
-    "phone",
-    "address",
-    "party_member",
-    "double_report_unit",
-    "building_head",
-    "backbone",
-    "contact_preferences",
-];
+/// A place moves a person as a whole: community, courtyard and building.
+const FIELDS: Fields<Input<Person, Refs>, persons::ActiveModel> = Fields::new(&[
+    ("display_name", |am, i| {
+        am.display_name = Set(i.sent.display_name.clone())
+    }),
+    ("community", move_to),
+    ("courtyard", move_to),
+    ("building", move_to),
+    ("phone", |am, i| {
+        am.phone_e164 = Set(cogov_kit::phone::canonical_or_empty(&i.sent.phone));
+        am.phone = Set(i.sent.phone.clone());
+    }),
+    ("address", |am, i| am.address = Set(i.sent.address.clone())),
+    ("party_member", |am, i| {
+        am.party_member = Set(i.sent.party_member)
+    }),
+    ("double_report_unit", |am, i| {
+        am.double_report_unit_id = Set(i.checked.unit)
+    }),
+    ("building_head", |am, i| {
+        am.building_head = Set(i.sent.building_head)
+    }),
+    ("backbone", |am, i| am.backbone = Set(i.sent.backbone)),
+    ("contact_preferences", |am, i| {
+        let prefs = i.sent.contact_preferences.clone().unwrap_or_default();
+        am.forward_notices = Set(prefs.forward_notices);
+        am.daily_digest = Set(prefs.daily_digest);
+    }),
+]);
+
+fn move_to(am: &mut persons::ActiveModel, i: &Input<Person, Refs>) {
+    am.community_id = Set(i.checked.community);
+    am.courtyard_id = Set(i.checked.courtyard);
+    am.building_id = Set(i.checked.building);
+}
 /// What a resident may change of their own record.
 const RESIDENT_MUTABLE: &[&str] = &["contact_preferences"];
 
@@ -445,7 +468,7 @@ pub async fn update(
     let p = required("person", req.person)?;
     let id = read_id("person.name", &p.name, COLLECTION)?;
     let resident = matches!(scope, Scope::Resident(_));
-    let mask = UpdateMask::new(req.update_mask.as_ref(), MUTABLE)?;
+    let mask = FIELDS.mask(req.update_mask.as_ref())?;
     if resident && let Some(path) = mask.paths().find(|p| !RESIDENT_MUTABLE.contains(p)) {
         return Err(Error::forbidden(format!(
             "change `{path}` of their record; a resident changes only {}",
@@ -461,57 +484,26 @@ pub async fn update(
     if !resident {
         scope.require_community_write(Some(row.community_id), &name(id))?;
     }
-    etag::check(&p.etag, row.revision, &name(id))?;
-    let mut am: persons::ActiveModel = row.clone().into();
+    let mut edit = VERSIONED.edit(row, &p.etag, &name(id), svc.ctx.clock.now())?;
     if mask.has("community") || mask.has("courtyard") || mask.has("building") {
         // Moving a person: the destination must be the caller's to change too.
         scope.require_community_write(Some(refs.community), &p.community)?;
         check_places(&txn, scope, &refs).await?;
-        am.community_id = Set(refs.community);
-        am.courtyard_id = Set(refs.courtyard);
-        am.building_id = Set(refs.building);
     }
-    let party_member = if mask.has("party_member") {
-        p.party_member
-    } else {
-        row.party_member
-    };
-    let unit = if mask.has("double_report_unit") {
-        refs.unit
-    } else {
-        row.double_report_unit_id
-    };
+    edit.apply(
+        &FIELDS,
+        &mask,
+        &Input {
+            sent: p,
+            checked: refs,
+        },
+    );
     if mask.has("party_member") || mask.has("double_report_unit") {
-        check_unit(&txn, scope, unit, party_member).await?;
-        am.party_member = Set(party_member);
-        am.double_report_unit_id = Set(unit);
+        let after = &edit.changes;
+        let unit = *after.double_report_unit_id.as_ref();
+        check_unit(&txn, scope, unit, *after.party_member.as_ref()).await?;
     }
-    if mask.has("display_name") {
-        am.display_name = Set(p.display_name);
-    }
-    if mask.has("phone") {
-        am.phone_e164 = Set(cogov_kit::phone::canonical_or_empty(&p.phone));
-        am.phone = Set(p.phone);
-    }
-    if mask.has("contact_preferences") {
-        let prefs = p.contact_preferences.unwrap_or_default();
-        am.forward_notices = Set(prefs.forward_notices);
-        am.daily_digest = Set(prefs.daily_digest);
-    }
-    if mask.has("address") {
-        am.address = Set(p.address);
-    }
-    if mask.has("building_head") {
-        am.building_head = Set(p.building_head);
-    }
-    if mask.has("backbone") {
-        am.backbone = Set(p.backbone);
-    }
-    am.revision = Set(row.revision + 1);
-    am.update_time = Set(svc.ctx.clock.now());
-    let saved = VERSIONED
-        .save::<Entity, _>(&txn, id, row.revision, am, &name(id))
-        .await?;
+    let saved = edit.save(&txn).await?;
     txn.commit().await?;
     Ok(to_proto(&saved, scope))
 }

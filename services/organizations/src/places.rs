@@ -5,14 +5,16 @@ use sea_orm::sea_query::{Condition, IntoCondition};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
 use uuid::Uuid;
 
-use cogov_kit::store::Versioned;
+use chrono::{DateTime, Utc};
+use cogov_kit::store::{Edit, Versioned};
 
 use crate::access::{Scope, nothing};
-use crate::entity::places::{self, Column, Entity, Model, PlaceKind};
+use crate::entity::places::{Column, Entity, Model, PlaceKind};
 
 const VERSIONED: Versioned<Column> = Versioned {
     id: Column::Id,
     revision: Column::Revision,
+    update_time: Some(Column::UpdateTime),
 };
 
 /// Loads a place of `kind`; `None` if there is none.
@@ -160,13 +162,8 @@ async fn referenced<C: ConnectionTrait>(
     Ok(conn.query_one(&query).await?.is_some())
 }
 
-/// Updates a place's row if its revision is still `revision`.
-pub async fn save<C: ConnectionTrait>(
-    conn: &C,
-    row: &Model,
-    model: places::ActiveModel,
-) -> Result<Model> {
-    VERSIONED
-        .save::<Entity, _>(conn, row.id, row.revision, model, &row.name())
-        .await
+/// Begins a change to a place read in the write it will be saved in.
+pub fn edit(row: Model, provided_etag: &str, now: DateTime<Utc>) -> Result<Edit<Entity>> {
+    let name = row.name();
+    VERSIONED.edit(row, provided_etag, &name, now)
 }

@@ -3,7 +3,7 @@
 //! Partners manage the resources their organisation offers in its reach.
 
 use cogov_kit::auth::Principal;
-use cogov_kit::fieldmask::UpdateMask;
+use cogov_kit::fieldmask::{Fields, Input, UpdateMask};
 use cogov_kit::filter::{Field, Kind};
 use cogov_kit::idempotency::{self, Key};
 use cogov_kit::listing::{self, ListQuery, Spec};
@@ -32,17 +32,31 @@ const RESOURCE: &str = "SharedResource";
 const VERSIONED: Versioned<Column> = Versioned {
     id: Column::Id,
     revision: Column::Revision,
+    update_time: Some(Column::UpdateTime),
 };
-const MUTABLE: &[&str] = &[
-    "display_name",
-    "kind",
-    "community",
-    "courtyard",
-    "description",
-    "capacity",
-    "availability",
-    "open",
-];
+const FIELDS: Fields<Input<SharedResource, Checked>, shared_resources::ActiveModel> =
+    Fields::new(&[
+        ("display_name", |am, i| {
+            am.display_name = Set(i.sent.display_name.clone())
+        }),
+        ("kind", |am, i| am.kind = Set(i.sent.kind)),
+        ("community", move_to),
+        ("courtyard", move_to),
+        ("description", |am, i| {
+            am.description = Set(i.sent.description.clone())
+        }),
+        ("capacity", |am, i| am.capacity = Set(i.sent.capacity)),
+        ("availability", |am, i| {
+            am.availability = Set(i.sent.availability.clone())
+        }),
+        ("open", |am, i| am.open = Set(i.sent.open)),
+    ]);
+
+/// A resource moves as a whole: community and courtyard.
+fn move_to(am: &mut shared_resources::ActiveModel, i: &Input<SharedResource, Checked>) {
+    am.community_id = Set(i.checked.community);
+    am.courtyard_id = Set(i.checked.courtyard);
+}
 
 fn name(id: Uuid) -> String {
     names::format(COLLECTION, id)
@@ -303,7 +317,7 @@ pub async fn update(
 ) -> Result<SharedResource> {
     let r = required("shared_resource", req.shared_resource)?;
     let id = read_id("shared_resource.name", &r.name, COLLECTION)?;
-    let mask = UpdateMask::new(req.update_mask.as_ref(), MUTABLE)?;
+    let mask = FIELDS.mask(req.update_mask.as_ref())?;
     let mut c = Check::new();
     let checked = check(&mut c, &r, Some(&mask));
     c.finish()?;
@@ -317,43 +331,19 @@ pub async fn update(
         row.courtyard_id,
         &name(id),
     )?;
-    etag::check(&r.etag, row.revision, &name(id))?;
-    let mut am: shared_resources::ActiveModel = row.clone().into();
+    let mut edit = VERSIONED.edit(row, &r.etag, &name(id), svc.ctx.clock.now())?;
     if mask.has("community") || mask.has("courtyard") {
         require_write(
             scope,
-            row.owner_id,
+            edit.before.owner_id,
             checked.community,
             checked.courtyard,
             &r.community,
         )?;
         check_places(&txn, scope, checked.community, checked.courtyard).await?;
-        am.community_id = Set(checked.community);
-        am.courtyard_id = Set(checked.courtyard);
     }
-    if mask.has("display_name") {
-        am.display_name = Set(r.display_name);
-    }
-    if mask.has("kind") {
-        am.kind = Set(r.kind);
-    }
-    if mask.has("description") {
-        am.description = Set(r.description);
-    }
-    if mask.has("capacity") {
-        am.capacity = Set(r.capacity);
-    }
-    if mask.has("availability") {
-        am.availability = Set(r.availability);
-    }
-    if mask.has("open") {
-        am.open = Set(r.open);
-    }
-    am.revision = Set(row.revision + 1);
-    am.update_time = Set(svc.ctx.clock.now());
-    let saved = VERSIONED
-        .save::<Entity, _>(&txn, id, row.revision, am, &name(id))
-        .await?;
+    edit.apply(&FIELDS, &mask, &Input { sent: r, checked });
+    let saved = edit.save(&txn).await?;
     txn.commit().await?;
     Ok(to_proto(&saved))
 }

@@ -1,7 +1,7 @@
 //! Streets: GetStreet, ListStreets, CreateStreet, UpdateStreet, DeleteStreet.
 
 use cogov_kit::auth::Principal;
-use cogov_kit::fieldmask::UpdateMask;
+use cogov_kit::fieldmask::{Fields, UpdateMask};
 use cogov_kit::filter::{Field, Kind};
 use cogov_kit::idempotency::{self, Key};
 use cogov_kit::listing::{self, ListQuery, Spec};
@@ -21,7 +21,13 @@ use crate::places as store;
 use crate::{Organizations, read_id, required};
 
 const KIND: PlaceKind = PlaceKind::Street;
-const MUTABLE: &[&str] = &["display_name", "code", "district"];
+const FIELDS: Fields<Street, places::ActiveModel> = Fields::new(&[
+    ("display_name", |am, s| {
+        am.display_name = Set(s.display_name.clone())
+    }),
+    ("code", |am, s| am.code = Set(s.code.clone())),
+    ("district", |am, s| am.district = Set(s.district.clone())),
+]);
 
 fn to_proto(m: &places::Model) -> Street {
     Street {
@@ -128,7 +134,7 @@ pub async fn update(
 ) -> Result<Street> {
     let s = required("street", req.street)?;
     let id = read_id("street.name", &s.name, KIND.collection())?;
-    let mask = UpdateMask::new(req.update_mask.as_ref(), MUTABLE)?;
+    let mask = FIELDS.mask(req.update_mask.as_ref())?;
     let mut c = Check::new();
     check(&mut c, &s, Some(&mask));
     c.finish()?;
@@ -136,20 +142,9 @@ pub async fn update(
     let txn = svc.ctx.db.begin_write().await?;
     let row = store::get_visible(&txn, scope, KIND, id).await?;
     scope.require_all("change streets")?;
-    etag::check(&s.etag, row.revision, &row.name())?;
-    let mut am: places::ActiveModel = row.clone().into();
-    if mask.has("display_name") {
-        am.display_name = Set(s.display_name);
-    }
-    if mask.has("code") {
-        am.code = Set(s.code);
-    }
-    if mask.has("district") {
-        am.district = Set(s.district);
-    }
-    am.revision = Set(row.revision + 1);
-    am.update_time = Set(svc.ctx.clock.now());
-    let saved = store::save(&txn, &row, am).await?;
+    let mut edit = store::edit(row, &s.etag, svc.ctx.clock.now())?;
+    edit.apply(&FIELDS, &mask, &s);
+    let saved = edit.save(&txn).await?;
     txn.commit().await?;
     Ok(to_proto(&saved))
 }

@@ -2,7 +2,7 @@
 //! DeleteTalent.
 
 use cogov_kit::auth::Principal;
-use cogov_kit::fieldmask::UpdateMask;
+use cogov_kit::fieldmask::{Fields, Input, UpdateMask};
 use cogov_kit::filter::{Field, Kind};
 use cogov_kit::idempotency::{self, Key};
 use cogov_kit::listing::{self, ListQuery, Spec};
@@ -28,8 +28,15 @@ const RESOURCE: &str = "Talent";
 const VERSIONED: Versioned<Column> = Versioned {
     id: Column::Id,
     revision: Column::Revision,
+    update_time: Some(Column::UpdateTime),
 };
-const MUTABLE: &[&str] = &["category", "description", "available"];
+const FIELDS: Fields<Talent, talents::ActiveModel> = Fields::new(&[
+    ("category", |am, t| am.category = Set(t.category.clone())),
+    ("description", |am, t| {
+        am.description = Set(t.description.clone())
+    }),
+    ("available", |am, t| am.available = Set(t.available)),
+]);
 
 fn name(id: Uuid) -> String {
     names::format(COLLECTION, id)
@@ -173,7 +180,7 @@ pub async fn update(
 ) -> Result<Talent> {
     let t = required("talent", req.talent)?;
     let id = read_id("talent.name", &t.name, COLLECTION)?;
-    let mask = UpdateMask::new(req.update_mask.as_ref(), MUTABLE)?;
+    let mask = FIELDS.mask(req.update_mask.as_ref())?;
     let mut c = Check::new();
     check(&mut c, &t, Some(&mask));
     c.finish()?;
@@ -181,22 +188,9 @@ pub async fn update(
     let txn = svc.ctx.db.begin_write().await?;
     let row = get_visible(&txn, scope, id).await?;
     scope.require_community_write(Some(row.community_id), &name(id))?;
-    etag::check(&t.etag, row.revision, &name(id))?;
-    let mut am: talents::ActiveModel = row.clone().into();
-    if mask.has("category") {
-        am.category = Set(t.category);
-    }
-    if mask.has("description") {
-        am.description = Set(t.description);
-    }
-    if mask.has("available") {
-        am.available = Set(t.available);
-    }
-    am.revision = Set(row.revision + 1);
-    am.update_time = Set(svc.ctx.clock.now());
-    let saved = VERSIONED
-        .save::<Entity, _>(&txn, id, row.revision, am, &name(id))
-        .await?;
+    let mut edit = VERSIONED.edit(row, &t.etag, &name(id), svc.ctx.clock.now())?;
+    edit.apply(&FIELDS, &mask, &t);
+    let saved = edit.save(&txn).await?;
     txn.commit().await?;
     Ok(to_proto(&saved))
 }

@@ -37,6 +37,7 @@ pub(crate) const COLLECTION: &str = "activities";
 pub(crate) const VERSIONED: Versioned<Column> = Versioned {
     id: Column::Id,
     revision: Column::Revision,
+    update_time: Some(Column::UpdateTime),
 };
 const MUTABLE: &[&str] = &[
     "title",

@@ -33,6 +33,7 @@ const COLLECTION: &str = "serviceRecords";
 const VERSIONED: Versioned<Column> = Versioned {
     id: Column::Id,
     revision: Column::Revision,
+    update_time: Some(Column::UpdateTime),
 };
 
 fn name(id: Uuid) -> String {

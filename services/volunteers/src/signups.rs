@@ -39,6 +39,7 @@ use crate::{Volunteers, access, hours, lists, read_id, required, training, volun
 const VERSIONED: Versioned<Column> = Versioned {
     id: Column::Id,
     revision: Column::Revision,
+    update_time: Some(Column::UpdateTime),
 };
 
 /// The list order: confirmed first, then the waitlist in order, then the

@@ -30,6 +30,7 @@ const COLLECTION: &str = "teams";
 const VERSIONED: Versioned<Column> = Versioned {
     id: Column::Id,
     revision: Column::Revision,
+    update_time: Some(Column::UpdateTime),
 };
 
 fn name(id: Uuid) -> String {
@@ -448,6 +449,7 @@ pub async fn update_member(
     let saved = Versioned {
         id: members::Column::Id,
         revision: members::Column::Revision,
+        update_time: None,
     }
     .save::<members::Entity, _>(&txn, row.id, row.revision, am, &m.name)
     .await?;

@@ -31,6 +31,7 @@ const COLLECTION: &str = "courses";
 const VERSIONED: Versioned<Column> = Versioned {
     id: Column::Id,
     revision: Column::Revision,
+    update_time: Some(Column::UpdateTime),
 };
 
 fn name(id: Uuid) -> String {

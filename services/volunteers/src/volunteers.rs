@@ -1,7 +1,7 @@
 //! Volunteers: GetVolunteer, ListVolunteers, CreateVolunteer, UpdateVolunteer.
 
 use cogov_kit::auth::Principal;
-use cogov_kit::fieldmask::UpdateMask;
+use cogov_kit::fieldmask::{Fields, Input, UpdateMask};
 use cogov_kit::filter::{Field, Kind, Op};
 use cogov_kit::idempotency::{self, Key};
 use cogov_kit::listing::{self, ListQuery, Spec};
@@ -25,16 +25,37 @@ pub(crate) const COLLECTION: &str = "volunteers";
 const VERSIONED: Versioned<Column> = Versioned {
     id: Column::Id,
     revision: Column::Revision,
+    update_time: Some(Column::UpdateTime),
 };
-const MUTABLE: &[&str] = &[
-    "skills",
-    "talents",
-    "availability",
-    "unavailable",
-    "state",
-    "phone",
-    "community",
-];
+/// What an update checked of the volunteer sent.
+struct Checked {
+    skills: Vec<String>,
+    talents: String,
+    windows: Vec<lists::Window>,
+    spans: Vec<lists::Span>,
+    state: VolunteerState,
+    community: Uuid,
+}
+
+const FIELDS: Fields<Input<Volunteer, Checked>, rows::ActiveModel> = Fields::new(&[
+    ("skills", |am, i| {
+        am.skills = Set(lists::to_json(&i.checked.skills))
+    }),
+    ("talents", |am, i| {
+        am.talents = Set(i.checked.talents.clone())
+    }),
+    ("availability", |am, i| {
+        am.availability = Set(lists::to_json(&i.checked.windows))
+    }),
+    ("unavailable", |am, i| {
+        am.unavailable = Set(lists::to_json(&i.checked.spans))
+    }),
+    ("state", |am, i| am.state = Set(i.checked.state as i32)),
+    ("phone", |am, i| am.phone = Set(i.sent.phone.clone())),
+    ("community", |am, i| {
+        am.community_id = Set(i.checked.community)
+    }),
+]);
 
 pub(crate) fn name(id: Uuid) -> String {
     names::format(COLLECTION, id)
@@ -255,59 +276,39 @@ pub async fn update(
 ) -> Result<Volunteer> {
     let v = required("volunteer", req.volunteer)?;
     let id = read_id("volunteer.name", &v.name, COLLECTION)?;
-    let mask = UpdateMask::new(req.update_mask.as_ref(), MUTABLE)?;
+    let mask = FIELDS.mask(req.update_mask.as_ref())?;
     let mut c = Check::new();
-    let skills = lists::check_skills(&mut c, "volunteer.skills", &v.skills);
-    let talents = lists::talents_json(&mut c, &v.talents);
-    let windows = lists::check_windows(&mut c, &v.availability);
-    let spans = lists::check_spans(&mut c, &v.unavailable);
-    let state: VolunteerState = c.enumeration("volunteer.state", v.state, mask.has("state"));
-    check_phone(&mut c, &v.phone);
-    let community = if mask.has("community") {
-        c.name("volunteer.community", &v.community, "communities")
-    } else {
-        Uuid::nil()
+    let checked = Checked {
+        skills: lists::check_skills(&mut c, "volunteer.skills", &v.skills),
+        talents: lists::talents_json(&mut c, &v.talents),
+        windows: lists::check_windows(&mut c, &v.availability),
+        spans: lists::check_spans(&mut c, &v.unavailable),
+        state: c.enumeration("volunteer.state", v.state, mask.has("state")),
+        community: if mask.has("community") {
+            c.name("volunteer.community", &v.community, "communities")
+        } else {
+            Uuid::nil()
+        },
     };
+    check_phone(&mut c, &v.phone);
     c.finish()?;
     let txn = svc.ctx.db.begin_write().await?;
     let row = get_visible(&txn, scope, id).await?;
     if !may_change(scope, &row) {
         return Err(Error::forbidden(format!("change {}", name(id))));
     }
-    if mask.has("state") && !scope.is_staff() && state == VolunteerState::Suspended {
+    if mask.has("state") && !scope.is_staff() && checked.state == VolunteerState::Suspended {
         return Err(Error::forbidden("suspend volunteers; staff only"));
     }
-    etag::check(&v.etag, row.revision, &name(id))?;
-    let mut am: rows::ActiveModel = row.clone().into();
-    if mask.has("skills") {
-        am.skills = Set(lists::to_json(&skills));
+    if mask.has("community")
+        && !scope.staff_covers(checked.community)
+        && !matches!(scope, Scope::Resident { .. })
+    {
+        return Err(Error::out_of_reach(&v.community));
     }
-    if mask.has("talents") {
-        am.talents = Set(talents);
-    }
-    if mask.has("availability") {
-        am.availability = Set(lists::to_json(&windows));
-    }
-    if mask.has("unavailable") {
-        am.unavailable = Set(lists::to_json(&spans));
-    }
-    if mask.has("state") {
-        am.state = Set(state as i32);
-    }
-    if mask.has("phone") {
-        am.phone = Set(v.phone);
-    }
-    if mask.has("community") {
-        if !scope.staff_covers(community) && !matches!(scope, Scope::Resident { .. }) {
-            return Err(Error::out_of_reach(&v.community));
-        }
-        am.community_id = Set(community);
-    }
-    am.revision = Set(row.revision + 1);
-    am.update_time = Set(svc.ctx.clock.now());
-    let saved = VERSIONED
-        .save::<Entity, _>(&txn, id, row.revision, am, &name(id))
-        .await?;
+    let mut edit = VERSIONED.edit(row, &v.etag, &name(id), svc.ctx.clock.now())?;
+    edit.apply(&FIELDS, &mask, &Input { sent: v, checked });
+    let saved = edit.save(&txn).await?;
     txn.commit().await?;
     Ok(to_proto(&saved, scope))
 }
