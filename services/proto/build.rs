@@ -13,6 +13,7 @@ const PROTO_ROOT: &str = "../../proto";
 const FILES: &[&str] = &[
     "cogov/common/v1/types.proto",
     "cogov/common/v1/policy.proto",
+    "cogov/common/v1/error_reason.proto",
     "cogov/common/v1/principal.proto",
     "cogov/common/v1/event.proto",
     "cogov/common/v1/notice.proto",

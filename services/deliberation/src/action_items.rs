@@ -5,7 +5,7 @@
 
 use chrono::NaiveDate;
 use cogov_kit::auth::Principal;
-use cogov_kit::fieldmask::UpdateMask;
+use cogov_kit::fieldmask::{Fields, Input, UpdateMask};
 use cogov_kit::filter::{Field, Kind, Op};
 use cogov_kit::idempotency::{self, Key};
 use cogov_kit::listing::{self, ListQuery, Spec};
@@ -86,6 +86,25 @@ struct Checked {
     due: Option<NaiveDate>,
     status: ActionItemStatus,
 }
+
+/// Status and progress settle together after the setters (`settle`).
+const FIELDS: Fields<Input<ActionItem, Checked>, rows::ActiveModel> = Fields::new(&[
+    ("description", |am, i| {
+        am.description = Set(i.sent.description.clone())
+    }),
+    ("owner", |am, i| am.owner_id = Set(i.checked.owner)),
+    ("due_date", |am, i| {
+        am.due_date = Set(i.checked.due.expect("checked"))
+    }),
+    ("status", |am, i| {
+        if i.checked.status != ActionItemStatus::Unspecified {
+            am.status = Set(i.checked.status as i32);
+        }
+    }),
+    ("progress", |am, i| am.progress = Set(i.sent.progress)),
+    ("issue", |am, i| am.issue = Set(i.sent.issue.clone())),
+    ("notes", |am, i| am.notes = Set(i.sent.notes.clone())),
+]);
 
 fn check(c: &mut Check, a: &ActionItem, mask: Option<&UpdateMask>) -> Checked {
     let want = |f: &str| mask.is_none_or(|m| m.has(f));
@@ -289,18 +308,7 @@ pub async fn update(
     let a = required("action_item", req.action_item)?;
     // The name before the mask, so a wrong name is what the caller hears of.
     parse("action_item.name", &a.name)?;
-    let mask = UpdateMask::new(
-        req.update_mask.as_ref(),
-        &[
-            "description",
-            "owner",
-            "due_date",
-            "status",
-            "progress",
-            "issue",
-            "notes",
-        ],
-    )?;
+    let mask = FIELDS.mask(req.update_mask.as_ref())?;
     let mut c = Check::new();
     let checked = check(&mut c, &a, Some(&mask));
     c.finish()?;
@@ -323,35 +331,14 @@ pub async fn update(
             )));
         }
     }
-    etag::check(&a.etag, row.revision, &a.name)?;
     let now = svc.ctx.clock.now();
-    let mut am: rows::ActiveModel = row.clone().into();
-    if mask.has("description") {
-        am.description = Set(a.description);
-    }
-    if mask.has("owner") {
-        am.owner_id = Set(checked.owner);
-    }
-    if mask.has("due_date") {
-        am.due_date = Set(checked.due.expect("checked"));
-    }
-    if mask.has("issue") {
-        am.issue = Set(a.issue);
-    }
-    if mask.has("notes") {
-        am.notes = Set(a.notes);
-    }
+    let mut edit = VERSIONED.edit(row, &a.etag, &a.name, now)?;
+    let row = edit.before.clone();
+    edit.apply(&FIELDS, &mask, &Input { sent: a, checked });
+    let am = &mut edit.changes;
     let old_status = ActionItemStatus::try_from(row.status).unwrap_or_default();
-    let status = if mask.has("status") && checked.status != ActionItemStatus::Unspecified {
-        checked.status
-    } else {
-        old_status
-    };
-    let progress = if mask.has("progress") {
-        a.progress
-    } else {
-        row.progress
-    };
+    let status = ActionItemStatus::try_from(*am.status.as_ref()).unwrap_or_default();
+    let progress = *am.progress.as_ref();
     // A progress report on a done item reopens it.
     let status = if mask.has("progress")
         && !mask.has("status")
@@ -370,11 +357,7 @@ pub async fn update(
         (_, ActionItemStatus::Done) => Some(now),
         _ => None,
     });
-    am.revision = Set(row.revision + 1);
-    am.update_time = Set(now);
-    let saved = VERSIONED
-        .save::<Entity, _>(&txn, row.id, row.revision, am, &a.name)
-        .await?;
+    let saved = edit.save(&txn).await?;
     resolutions::follow_items(&txn, row.resolution_id, now).await?;
     let item = to_proto(&saved);
     let council = match council {

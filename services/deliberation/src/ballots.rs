@@ -8,6 +8,7 @@
 
 use std::collections::BTreeMap;
 
+use cogov_kit::ErrorReason;
 use cogov_kit::auth::Principal;
 use cogov_kit::idempotency::{self, Key};
 use cogov_kit::json::{from_json, to_json};
@@ -114,7 +115,7 @@ pub async fn cast(
     }
     if !from_json::<Uuid>(&poll.eligible_snapshot).contains(&voter) {
         return Err(Error::precondition(
-            "NOT_ELIGIBLE",
+            ErrorReason::NotEligible,
             "ELIGIBILITY",
             req.voter.clone(),
             "not among this poll's eligible voters",
@@ -247,7 +248,7 @@ async fn results_visible<C: ConnectionTrait>(
         Ok(())
     } else {
         Err(Error::precondition(
-            "RESULTS_HIDDEN",
+            ErrorReason::ResultsHidden,
             "RESULTS_VISIBILITY",
             polls::name(poll.id),
             "results are hidden until you vote or the poll closes",

@@ -4,8 +4,9 @@
 
 use std::collections::BTreeMap;
 
+use cogov_kit::ErrorReason;
 use cogov_kit::auth::Principal;
-use cogov_kit::fieldmask::UpdateMask;
+use cogov_kit::fieldmask::{Fields, Input, UpdateMask};
 use cogov_kit::filter::{Field, Kind};
 use cogov_kit::idempotency::{self, Key};
 use cogov_kit::json::{from_json, to_json};
@@ -36,13 +37,24 @@ const VERSIONED: Versioned<Column> = Versioned {
     revision: Column::Revision,
     update_time: Some(Column::UpdateTime),
 };
-const MUTABLE: &[&str] = &[
-    "display_name",
-    "description",
-    "support_threshold",
-    "quorum_share",
-    "quorum_required_kinds",
-];
+/// Setters read the council sent and its checked quorum kinds.
+const FIELDS: Fields<Input<Council, Vec<i32>>, rows::ActiveModel> = Fields::new(&[
+    ("display_name", |am, i| {
+        am.display_name = Set(i.sent.display_name.clone())
+    }),
+    ("description", |am, i| {
+        am.description = Set(i.sent.description.clone())
+    }),
+    ("support_threshold", |am, i| {
+        am.support_threshold = Set(i.sent.support_threshold)
+    }),
+    ("quorum_share", |am, i| {
+        am.quorum_share = Set(i.sent.quorum_share)
+    }),
+    ("quorum_required_kinds", |am, i| {
+        am.quorum_required_kinds = Set(to_json(&i.checked))
+    }),
+]);
 
 /// `councils/{id}`.
 pub fn name(id: Uuid) -> String {
@@ -265,35 +277,23 @@ pub async fn update(
 ) -> Result<Council> {
     let t = required("council", req.council)?;
     let id = read_id("council.name", &t.name, COLLECTION)?;
-    let mask = UpdateMask::new(req.update_mask.as_ref(), MUTABLE)?;
+    let mask = FIELDS.mask(req.update_mask.as_ref())?;
     let mut c = Check::new();
     let kinds = check(&mut c, &t, Some(&mask));
     c.finish()?;
     let txn = svc.ctx.db.begin_write().await?;
     let row = visible(&txn, caller, id).await?;
     caller.scope.require_staff(row.community_id, &name(id))?;
-    etag::check(&t.etag, row.revision, &name(id))?;
-    let mut am: rows::ActiveModel = row.clone().into();
-    if mask.has("display_name") {
-        am.display_name = Set(t.display_name);
-    }
-    if mask.has("description") {
-        am.description = Set(t.description);
-    }
-    if mask.has("support_threshold") {
-        am.support_threshold = Set(t.support_threshold);
-    }
-    if mask.has("quorum_share") {
-        am.quorum_share = Set(t.quorum_share);
-    }
-    if mask.has("quorum_required_kinds") {
-        am.quorum_required_kinds = Set(to_json(&kinds));
-    }
-    am.revision = Set(row.revision + 1);
-    am.update_time = Set(svc.ctx.clock.now());
-    let saved = VERSIONED
-        .save::<Entity, _>(&txn, id, row.revision, am, &name(id))
-        .await?;
+    let mut edit = VERSIONED.edit(row, &t.etag, &name(id), svc.ctx.clock.now())?;
+    edit.apply(
+        &FIELDS,
+        &mask,
+        &Input {
+            sent: t,
+            checked: kinds,
+        },
+    );
+    let saved = edit.save(&txn).await?;
     txn.commit().await?;
     Ok(to_proto(&saved))
 }
@@ -316,7 +316,7 @@ pub async fn delete(svc: &Deliberation, caller: &Caller, req: DeleteCouncilReque
         .await?;
     if topics + meetings > 0 {
         return Err(Error::precondition(
-            "HAS_CHILDREN",
+            ErrorReason::HasChildren,
             "HAS_CHILDREN",
             name(id),
             format!("{topics} topics and {meetings} meetings; a council with a record is kept"),

@@ -5,7 +5,7 @@
 
 use chrono::{DateTime, Utc};
 use cogov_kit::auth::Principal;
-use cogov_kit::fieldmask::UpdateMask;
+use cogov_kit::fieldmask::{Fields, Input, UpdateMask};
 use cogov_kit::filter::{Field, Kind};
 use cogov_kit::idempotency::{self, Key};
 use cogov_kit::json::{from_json, to_json};
@@ -127,6 +127,27 @@ struct Checked {
     agenda: Vec<Uuid>,
     quorum: String,
 }
+
+/// The schedule (`SCHEDULE_FIELDS`) and the minutes.
+const FIELDS: Fields<Input<Meeting, Checked>, rows::ActiveModel> = Fields::new(&[
+    ("title", |am, i| am.title = Set(i.sent.title.clone())),
+    ("mode", |am, i| am.mode = Set(i.checked.mode as i32)),
+    ("location", |am, i| {
+        am.location = Set(i.sent.location.clone())
+    }),
+    ("online_url", |am, i| {
+        am.online_url = Set(i.sent.online_url.clone())
+    }),
+    ("start_time", |am, i| {
+        am.start_time = Set(i.checked.start.expect("checked"))
+    }),
+    ("end_time", |am, i| am.end_time = Set(i.checked.end)),
+    ("agenda", |am, i| {
+        am.agenda = Set(to_json(&i.checked.agenda))
+    }),
+    ("quorum", |am, i| am.quorum = Set(i.checked.quorum.clone())),
+    ("minutes", |am, i| am.minutes = Set(i.sent.minutes.clone())),
+]);
 
 fn check(c: &mut Check, m: &Meeting, mask: Option<&UpdateMask>) -> Checked {
     let want = |f: &str| mask.is_none_or(|k| k.has(f));
@@ -391,70 +412,39 @@ pub async fn update(
     let m = required("meeting", req.meeting)?;
     // The name before the mask, so a wrong name is what the caller hears of.
     read_id("meeting.name", &m.name, COLLECTION)?;
-    let mut mutable = SCHEDULE_FIELDS.to_vec();
-    mutable.push("minutes");
-    let mask = UpdateMask::new(req.update_mask.as_ref(), &mutable)?;
+    let mask = FIELDS.mask(req.update_mask.as_ref())?;
     let mut c = Check::new();
     let checked = check(&mut c, &m, Some(&mask));
     c.finish()?;
     let txn = svc.ctx.db.begin_write().await?;
     let (council, row) = visible(&txn, caller, "meeting.name", &m.name).await?;
     caller.require_manager(&council, "change meetings")?;
-    etag::check(&m.etag, row.revision, &m.name)?;
-    let state = state_of(&row);
+    let mut edit = VERSIONED.edit(row, &m.etag, &m.name, svc.ctx.clock.now())?;
+    let state = state_of(&edit.before);
     let reschedules = SCHEDULE_FIELDS.iter().any(|f| mask.has(f));
     if (reschedules && state != MeetingState::Scheduled) || state == MeetingState::Cancelled {
         return Err(Error::illegal_transition(
-            name(row.id),
+            name(edit.before.id),
             state.as_str_name().trim_start_matches("MEETING_STATE_"),
             "changed so",
         ));
     }
-    let mut am: rows::ActiveModel = row.clone().into();
-    let mut mode = MeetingMode::try_from(row.mode).unwrap_or_default();
-    let (mut location, mut online_url) = (row.location.clone(), row.online_url.clone());
-    let (mut start, mut end) = (row.start_time, row.end_time);
-    if mask.has("title") {
-        am.title = Set(m.title);
-    }
-    if mask.has("mode") {
-        mode = checked.mode;
-        am.mode = Set(mode as i32);
-    }
-    if mask.has("location") {
-        location = m.location;
-        am.location = Set(location.clone());
-    }
-    if mask.has("online_url") {
-        online_url = m.online_url;
-        am.online_url = Set(online_url.clone());
-    }
-    if mask.has("start_time") {
-        start = checked.start.expect("checked");
-        am.start_time = Set(start);
-    }
-    if mask.has("end_time") {
-        end = checked.end;
-        am.end_time = Set(end);
-    }
     if mask.has("agenda") {
         check_agenda(&txn, council.id, &checked.agenda).await?;
-        am.agenda = Set(to_json(&checked.agenda));
     }
-    if mask.has("quorum") {
-        am.quorum = Set(checked.quorum);
-    }
-    if mask.has("minutes") {
-        am.minutes = Set(m.minutes);
-    }
+    edit.apply(&FIELDS, &mask, &Input { sent: m, checked });
     if reschedules {
-        check_mode(mode, &location, &online_url, start, end)?;
+        // The schedule as it will be, whichever fields the mask moved.
+        let after = &edit.changes;
+        check_mode(
+            MeetingMode::try_from(*after.mode.as_ref()).unwrap_or_default(),
+            after.location.as_ref(),
+            after.online_url.as_ref(),
+            *after.start_time.as_ref(),
+            *after.end_time.as_ref(),
+        )?;
     }
-    am.revision = Set(row.revision + 1);
-    am.update_time = Set(svc.ctx.clock.now());
-    let saved = VERSIONED
-        .save::<Entity, _>(&txn, row.id, row.revision, am, &m.name)
-        .await?;
+    let saved = edit.save(&txn).await?;
     txn.commit().await?;
     Ok(to_proto(&saved, &council))
 }

@@ -4,8 +4,9 @@
 //! [`crate::ballots`].
 
 use chrono::{DateTime, Utc};
+use cogov_kit::ErrorReason;
 use cogov_kit::auth::Principal;
-use cogov_kit::fieldmask::UpdateMask;
+use cogov_kit::fieldmask::Fields;
 use cogov_kit::filter::{Field, Kind};
 use cogov_kit::idempotency::{self, Key};
 use cogov_kit::json::{from_json, to_json};
@@ -35,23 +36,29 @@ pub(crate) const VERSIONED: Versioned<Column> = Versioned {
     revision: Column::Revision,
     update_time: Some(Column::UpdateTime),
 };
-const DRAFT_FIELDS: &[&str] = &[
-    "title",
-    "details",
-    "method",
-    "options",
-    "min_choices",
-    "max_choices",
-    "dots_per_voter",
-    "count_target",
-    "close_time",
-    "anonymous",
-    "results_visibility",
-    "eligibility",
-    "eligible_persons",
-    "quorum_percent",
-    "meeting",
-];
+/// What may change of a draft: each field merged into the poll as it will
+/// be, which is then checked whole.
+const FIELDS: Fields<Poll, Poll> = Fields::new(&[
+    ("title", |m, p| m.title = p.title.clone()),
+    ("details", |m, p| m.details = p.details.clone()),
+    ("method", |m, p| m.method = p.method),
+    ("options", |m, p| m.options = p.options.clone()),
+    ("min_choices", |m, p| m.min_choices = p.min_choices),
+    ("max_choices", |m, p| m.max_choices = p.max_choices),
+    ("dots_per_voter", |m, p| m.dots_per_voter = p.dots_per_voter),
+    ("count_target", |m, p| m.count_target = p.count_target),
+    ("close_time", |m, p| m.close_time = p.close_time),
+    ("anonymous", |m, p| m.anonymous = p.anonymous),
+    ("results_visibility", |m, p| {
+        m.results_visibility = p.results_visibility
+    }),
+    ("eligibility", |m, p| m.eligibility = p.eligibility),
+    ("eligible_persons", |m, p| {
+        m.eligible_persons = p.eligible_persons.clone()
+    }),
+    ("quorum_percent", |m, p| m.quorum_percent = p.quorum_percent),
+    ("meeting", |m, p| m.meeting = p.meeting.clone()),
+]);
 /// What may change while a poll is open.
 const OPEN_FIELDS: &[&str] = &["title", "details", "close_time", "anonymous"];
 
@@ -381,12 +388,13 @@ pub async fn update(svc: &Deliberation, caller: &Caller, req: UpdatePollRequest)
     let p = required("poll", req.poll)?;
     // The name before the mask, so a wrong name is what the caller hears of.
     read_id("poll.name", &p.name, COLLECTION)?;
-    let mask = UpdateMask::new(req.update_mask.as_ref(), DRAFT_FIELDS)?;
+    let mask = FIELDS.mask(req.update_mask.as_ref())?;
     let txn = svc.ctx.db.begin_write().await?;
     let (council, row) = visible(&txn, caller, "poll.name", &p.name).await?;
     caller.require_manager(&council, "change polls")?;
-    etag::check(&p.etag, row.revision, &p.name)?;
     let now = svc.ctx.clock.now();
+    let mut edit = VERSIONED.edit(row, &p.etag, &p.name, now)?;
+    let row = edit.before.clone();
     let state = state_at(&row, now);
     if let Some(field) = mask.paths().find(|f| match state {
         PollState::Draft => false,
@@ -401,7 +409,7 @@ pub async fn update(svc: &Deliberation, caller: &Caller, req: UpdatePollRequest)
     }
     if row.anonymous && mask.has("anonymous") && !p.anonymous {
         return Err(Error::precondition(
-            "ANONYMITY_IRREVERSIBLE",
+            ErrorReason::AnonymityIrreversible,
             "ANONYMITY",
             name(row.id),
             "an anonymous poll stays anonymous",
@@ -410,30 +418,10 @@ pub async fn update(svc: &Deliberation, caller: &Caller, req: UpdatePollRequest)
     // Check the poll as it will be, field by field from the mask.
     let mut merged = to_proto(&row, now);
     merged.topic = topics::name(row.topic_id);
-    for f in mask.paths() {
-        match f {
-            "title" => merged.title = p.title.clone(),
-            "details" => merged.details = p.details.clone(),
-            "method" => {
-                merged.method = p.method;
-                if !mask.has("options") {
-                    merged.options.clear();
-                }
-            }
-            "options" => merged.options = p.options.clone(),
-            "min_choices" => merged.min_choices = p.min_choices,
-            "max_choices" => merged.max_choices = p.max_choices,
-            "dots_per_voter" => merged.dots_per_voter = p.dots_per_voter,
-            "count_target" => merged.count_target = p.count_target,
-            "close_time" => merged.close_time = p.close_time,
-            "anonymous" => merged.anonymous = p.anonymous,
-            "results_visibility" => merged.results_visibility = p.results_visibility,
-            "eligibility" => merged.eligibility = p.eligibility,
-            "eligible_persons" => merged.eligible_persons = p.eligible_persons.clone(),
-            "quorum_percent" => merged.quorum_percent = p.quorum_percent,
-            "meeting" => merged.meeting = p.meeting.clone(),
-            _ => {}
-        }
+    FIELDS.apply(&mask, &mut merged, &p);
+    if mask.has("method") && !mask.has("options") {
+        // Options belong to a method: a new method without them starts empty.
+        merged.options.clear();
     }
     let mut c = Check::new();
     let checked = check(&mut c, &merged, true);
@@ -443,7 +431,7 @@ pub async fn update(svc: &Deliberation, caller: &Caller, req: UpdatePollRequest)
     }
     c.finish()?;
     check_meeting(&txn, council.id, checked.meeting).await?;
-    let mut am: rows::ActiveModel = row.clone().into();
+    let am = &mut edit.changes;
     am.title = Set(merged.title);
     am.details = Set(merged.details);
     am.method = Set(checked.method as i32);
@@ -462,11 +450,7 @@ pub async fn update(svc: &Deliberation, caller: &Caller, req: UpdatePollRequest)
         am.anonymous = Set(true);
         anonymise(&txn, &row).await?;
     }
-    am.revision = Set(row.revision + 1);
-    am.update_time = Set(now);
-    let saved = VERSIONED
-        .save::<Entity, _>(&txn, row.id, row.revision, am, &p.name)
-        .await?;
+    let saved = edit.save(&txn).await?;
     txn.commit().await?;
     Ok(to_proto(&saved, now))
 }
@@ -518,8 +502,8 @@ pub async fn open(svc: &Deliberation, caller: &Caller, req: OpenPollRequest) -> 
         .one(&txn)
         .await?
         .ok_or_else(|| caller.scope.missing("Poll", &req.name))?;
-    etag::check(&req.etag, row.revision, &req.name)?;
     let now = svc.ctx.clock.now();
+    let mut edit = VERSIONED.edit(row.clone(), &req.etag, &req.name, now)?;
     let state = state_at(&row, now);
     if state != PollState::Draft {
         return Err(Error::illegal_transition(
@@ -536,7 +520,7 @@ pub async fn open(svc: &Deliberation, caller: &Caller, req: OpenPollRequest) -> 
     }
     if eligible.is_empty() {
         return Err(Error::precondition(
-            "NO_ELIGIBLE_VOTERS",
+            ErrorReason::NoEligibleVoters,
             "ELIGIBILITY",
             name(row.id),
             "nobody is eligible to vote",
@@ -559,15 +543,11 @@ pub async fn open(svc: &Deliberation, caller: &Caller, req: OpenPollRequest) -> 
             "polled",
         ));
     }
-    let mut am: rows::ActiveModel = row.clone().into();
+    let am = &mut edit.changes;
     am.state = Set(PollState::Open as i32);
     am.eligible_snapshot = Set(to_json(&eligible));
     am.eligible_count = Set(eligible.len() as i32);
-    am.revision = Set(row.revision + 1);
-    am.update_time = Set(now);
-    let saved = VERSIONED
-        .save::<Entity, _>(&txn, row.id, row.revision, am, &req.name)
-        .await?;
+    let saved = edit.save(&txn).await?;
     // Everyone who may vote hears that they may.
     cogov_kit::events::notices::tell(
         &txn,
@@ -593,8 +573,8 @@ pub async fn close(svc: &Deliberation, caller: &Caller, req: ClosePollRequest) -
     let txn = svc.ctx.db.begin_write().await?;
     let (council, row) = visible(&txn, caller, "name", &req.name).await?;
     caller.require_manager(&council, "close polls")?;
-    etag::check(&req.etag, row.revision, &req.name)?;
     let now = svc.ctx.clock.now();
+    let mut edit = VERSIONED.edit(row.clone(), &req.etag, &req.name, now)?;
     if PollState::try_from(row.state).unwrap_or_default() != PollState::Open {
         return Err(Error::illegal_transition(
             name(row.id),
@@ -602,17 +582,13 @@ pub async fn close(svc: &Deliberation, caller: &Caller, req: ClosePollRequest) -
             "closed",
         ));
     }
-    let mut am: rows::ActiveModel = row.clone().into();
+    let am = &mut edit.changes;
     am.state = Set(PollState::Closed as i32);
     if now < row.close_time {
         am.closed_time = Set(Some(now));
         am.close_time = Set(now);
     }
-    am.revision = Set(row.revision + 1);
-    am.update_time = Set(now);
-    let saved = VERSIONED
-        .save::<Entity, _>(&txn, row.id, row.revision, am, &req.name)
-        .await?;
+    let saved = edit.save(&txn).await?;
     txn.commit().await?;
     Ok(to_proto(&saved, now))
 }

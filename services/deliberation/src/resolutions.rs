@@ -4,8 +4,9 @@
 
 use std::collections::HashMap;
 
+use cogov_kit::ErrorReason;
 use cogov_kit::auth::Principal;
-use cogov_kit::fieldmask::UpdateMask;
+use cogov_kit::fieldmask::{Fields, Input};
 use cogov_kit::filter::{Field, Kind};
 use cogov_kit::idempotency::{self, Key};
 use cogov_kit::listing::{self, ListQuery, Spec};
@@ -153,6 +154,15 @@ pub async fn follow_items(
     Ok(())
 }
 
+/// Setters read the resolution sent and its checked review date.
+const FIELDS: Fields<Input<Resolution, Option<chrono::NaiveDate>>, rows::ActiveModel> =
+    Fields::new(&[
+        ("statement", |am, i| {
+            am.statement = Set(i.sent.statement.clone())
+        }),
+        ("review_date", |am, i| am.review_date = Set(i.checked)),
+    ]);
+
 fn check_review(c: &mut Check, r: &Resolution) -> Option<chrono::NaiveDate> {
     match &r.review_date {
         Some(d) => {
@@ -262,7 +272,7 @@ pub async fn create(
         let now = svc.ctx.clock.now();
         if polls::state_at(&poll, now) != PollState::Closed {
             return Err(Error::precondition(
-                "POLL_OPEN",
+                ErrorReason::PollOpen,
                 "STATE",
                 polls::name(poll.id),
                 "a resolution follows a closed poll",
@@ -322,7 +332,7 @@ pub async fn update(
 ) -> Result<Resolution> {
     let r = required("resolution", req.resolution)?;
     let id = read_id("resolution.name", &r.name, COLLECTION)?;
-    let mask = UpdateMask::new(req.update_mask.as_ref(), &["statement", "review_date"])?;
+    let mask = FIELDS.mask(req.update_mask.as_ref())?;
     let mut c = Check::new();
     if mask.has("statement") {
         c.text("resolution.statement", &r.statement, 1, 8000);
@@ -332,19 +342,16 @@ pub async fn update(
     let txn = svc.ctx.db.begin_write().await?;
     let (council, row) = visible(&txn, caller, id).await?;
     caller.require_manager(&council, "change resolutions")?;
-    etag::check(&r.etag, row.revision, &name(id))?;
-    let mut am: rows::ActiveModel = row.clone().into();
-    if mask.has("statement") {
-        am.statement = Set(r.statement);
-    }
-    if mask.has("review_date") {
-        am.review_date = Set(review);
-    }
-    am.revision = Set(row.revision + 1);
-    am.update_time = Set(svc.ctx.clock.now());
-    let saved = VERSIONED
-        .save::<Entity, _>(&txn, id, row.revision, am, &name(id))
-        .await?;
+    let mut edit = VERSIONED.edit(row, &r.etag, &name(id), svc.ctx.clock.now())?;
+    edit.apply(
+        &FIELDS,
+        &mask,
+        &Input {
+            sent: r,
+            checked: review,
+        },
+    );
+    let saved = edit.save(&txn).await?;
     let out = render(&txn, &saved).await?;
     txn.commit().await?;
     Ok(out)

@@ -4,7 +4,7 @@
 
 use chrono::NaiveDate;
 use cogov_kit::auth::Principal;
-use cogov_kit::fieldmask::UpdateMask;
+use cogov_kit::fieldmask::{Fields, Input, UpdateMask};
 use cogov_kit::filter::{Field, Kind, Op};
 use cogov_kit::idempotency::{self, Key};
 use cogov_kit::listing::{self, ListQuery, Spec};
@@ -64,6 +64,17 @@ struct Checked {
     start: Option<NaiveDate>,
     end: Option<NaiveDate>,
 }
+
+const FIELDS: Fields<Input<Seat, Checked>, rows::ActiveModel> = Fields::new(&[
+    ("kind", |am, i| am.kind = Set(i.checked.kind as i32)),
+    ("organization", |am, i| {
+        am.organization_id = Set(i.checked.organization)
+    }),
+    ("start_date", |am, i| {
+        am.start_date = Set(i.checked.start.expect("checked"))
+    }),
+    ("end_date", |am, i| am.end_date = Set(i.checked.end)),
+]);
 
 fn check(c: &mut Check, s: &Seat, mask: Option<&UpdateMask>) -> Checked {
     let want = |f: &str| mask.is_none_or(|m| m.has(f));
@@ -310,10 +321,7 @@ pub async fn update(svc: &Deliberation, caller: &Caller, req: UpdateSeatRequest)
     let s = required("seat", req.seat)?;
     // The name before the mask, so a wrong name is what the caller hears of.
     parse("seat.name", &s.name)?;
-    let mask = UpdateMask::new(
-        req.update_mask.as_ref(),
-        &["kind", "organization", "start_date", "end_date"],
-    )?;
+    let mask = FIELDS.mask(req.update_mask.as_ref())?;
     let mut c = Check::new();
     let checked = check(&mut c, &s, Some(&mask));
     c.finish()?;
@@ -321,27 +329,14 @@ pub async fn update(svc: &Deliberation, caller: &Caller, req: UpdateSeatRequest)
     let txn = svc.ctx.db.begin_write().await?;
     let (council, row) = visible(&txn, caller, "seat.name", &s.name).await?;
     caller.scope.require_staff(council.community_id, &s.name)?;
-    etag::check(&s.etag, row.revision, &s.name)?;
-    let mut am: rows::ActiveModel = row.clone().into();
-    let mut kind = SeatKind::try_from(row.kind).unwrap_or_default();
-    let (mut start, mut end) = (row.start_date, row.end_date);
-    let mut organization = row.organization_id;
-    if mask.has("kind") {
-        kind = checked.kind;
-        am.kind = Set(kind as i32);
-    }
-    if mask.has("organization") {
-        organization = checked.organization;
-        am.organization_id = Set(organization);
-    }
-    if mask.has("start_date") {
-        start = checked.start.expect("checked");
-        am.start_date = Set(start);
-    }
-    if mask.has("end_date") {
-        end = checked.end;
-        am.end_date = Set(end);
-    }
+    let mut edit = VERSIONED.edit(row, &s.etag, &s.name, svc.ctx.clock.now())?;
+    let row = edit.before.clone();
+    edit.apply(&FIELDS, &mask, &Input { sent: s, checked });
+    // The seat as it will be, whichever fields the mask moved.
+    let after = &edit.changes;
+    let kind = SeatKind::try_from(*after.kind.as_ref()).unwrap_or_default();
+    let organization = *after.organization_id.as_ref();
+    let (start, end) = (*after.start_date.as_ref(), *after.end_date.as_ref());
     if end.is_some_and(|e| e < start) {
         return Err(Error::invalid(
             "seat.end_date",
@@ -363,11 +358,7 @@ pub async fn update(svc: &Deliberation, caller: &Caller, req: UpdateSeatRequest)
         Some(row.id),
     )
     .await?;
-    am.revision = Set(row.revision + 1);
-    am.update_time = Set(svc.ctx.clock.now());
-    let saved = VERSIONED
-        .save::<Entity, _>(&txn, row.id, row.revision, am, &s.name)
-        .await?;
+    let saved = edit.save(&txn).await?;
     txn.commit().await?;
     Ok(to_proto(&saved))
 }

@@ -4,8 +4,9 @@
 //! polls, resolutions and action items move topics through it too.
 
 use chrono::{DateTime, Utc};
+use cogov_kit::ErrorReason;
 use cogov_kit::auth::Principal;
-use cogov_kit::fieldmask::UpdateMask;
+use cogov_kit::fieldmask::{Fields, Input, UpdateMask};
 use cogov_kit::filter::{Field, Kind};
 use cogov_kit::idempotency::{self, Key};
 use cogov_kit::json::{from_json, to_json};
@@ -122,6 +123,17 @@ struct Checked {
     council: Uuid,
     evidence: Vec<String>,
 }
+
+const FIELDS: Fields<Input<Topic, Checked>, rows::ActiveModel> = Fields::new(&[
+    ("title", |am, i| am.title = Set(i.sent.title.clone())),
+    ("description", |am, i| {
+        am.description = Set(i.sent.description.clone())
+    }),
+    ("evidence_issues", |am, i| {
+        am.evidence_issues = Set(to_json(&i.checked.evidence))
+    }),
+    ("cluster", |am, i| am.cluster = Set(i.sent.cluster.clone())),
+]);
 
 fn check(c: &mut Check, t: &Topic, mask: Option<&UpdateMask>) -> Checked {
     let want = |f: &str| mask.is_none_or(|m| m.has(f));
@@ -346,24 +358,23 @@ fn proposed(caller: &Caller, m: &Model) -> bool {
 pub async fn update(svc: &Deliberation, caller: &Caller, req: UpdateTopicRequest) -> Result<Topic> {
     let t = required("topic", req.topic)?;
     let id = read_id("topic.name", &t.name, COLLECTION)?;
-    let mask = UpdateMask::new(
-        req.update_mask.as_ref(),
-        &["title", "description", "evidence_issues", "cluster"],
-    )?;
+    let mask = FIELDS.mask(req.update_mask.as_ref())?;
     let mut c = Check::new();
     let checked = check(&mut c, &t, Some(&mask));
     c.finish()?;
     let txn = svc.ctx.db.begin_write().await?;
     let (council, row) = visible(&txn, caller, id).await?;
-    etag::check(&t.etag, row.revision, &name(id))?;
-    let state = state_of(&row);
+    let now = svc.ctx.clock.now();
+    let mut edit = VERSIONED.edit(row, &t.etag, &name(id), now)?;
+    let row = &edit.before;
+    let state = state_of(row);
     let closed = matches!(
         state,
         TopicState::Completed | TopicState::Rejected | TopicState::Withdrawn
     );
     let allowed = if caller.manages(&council) {
         !closed
-    } else if proposed(caller, &row) {
+    } else if proposed(caller, row) {
         state == TopicState::Proposed
     } else {
         return Err(Error::forbidden(format!(
@@ -378,24 +389,8 @@ pub async fn update(svc: &Deliberation, caller: &Caller, req: UpdateTopicRequest
             "edited",
         ));
     }
-    let mut am: rows::ActiveModel = row.clone().into();
-    if mask.has("title") {
-        am.title = Set(t.title);
-    }
-    if mask.has("description") {
-        am.description = Set(t.description);
-    }
-    if mask.has("evidence_issues") {
-        am.evidence_issues = Set(to_json(&checked.evidence));
-    }
-    if mask.has("cluster") {
-        am.cluster = Set(t.cluster);
-    }
-    am.revision = Set(row.revision + 1);
-    am.update_time = Set(svc.ctx.clock.now());
-    let saved = VERSIONED
-        .save::<Entity, _>(&txn, id, row.revision, am, &name(id))
-        .await?;
+    edit.apply(&FIELDS, &mask, &Input { sent: t, checked });
+    let saved = edit.save(&txn).await?;
     txn.commit().await?;
     Ok(to_proto(&saved))
 }
@@ -438,7 +433,7 @@ pub async fn support(
             .any(|(p, _)| *p == supporter);
     if !lives_there && !seated {
         return Err(Error::precondition(
-            "NOT_ELIGIBLE",
+            ErrorReason::NotEligible,
             "ELIGIBILITY",
             req.supporter.clone(),
             "only residents of the council's place or its members co-sign",
@@ -531,7 +526,7 @@ async fn step(
             .await?;
         if pending > 0 {
             return Err(Error::precondition(
-                "ACTION_ITEMS_PENDING",
+                ErrorReason::ActionItemsPending,
                 "ACTION_ITEMS",
                 name(id),
                 format!("{pending} action items are neither done nor cancelled"),

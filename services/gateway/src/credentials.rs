@@ -3,6 +3,7 @@
 //! carries keys too. Keys are told apart by their `cgk_` prefix, residents'
 //! tokens by `cgr_`; anything else is a staff token.
 
+use cogov_kit::ErrorReason;
 use cogov_kit::{Error, Result};
 use http::HeaderMap;
 
@@ -20,7 +21,7 @@ pub enum Credential<'a> {
 /// The key prefix.
 pub const KEY_PREFIX: &str = "cgk_";
 
-fn unauthenticated(reason: &'static str, message: &str) -> Error {
+fn unauthenticated(reason: ErrorReason, message: &str) -> Error {
     Error::Unauthenticated {
         reason,
         message: message.to_owned(),
@@ -30,13 +31,16 @@ fn unauthenticated(reason: &'static str, message: &str) -> Error {
 /// The caller's credential; `None` when it presented none.
 pub fn from_headers(headers: &HeaderMap) -> Result<Option<Credential<'_>>> {
     if let Some(value) = headers.get(http::header::AUTHORIZATION) {
-        let value = value
-            .to_str()
-            .map_err(|_| unauthenticated("CREDENTIALS_MALFORMED", "authorization is not text"))?;
+        let value = value.to_str().map_err(|_| {
+            unauthenticated(
+                ErrorReason::CredentialsMalformed,
+                "authorization is not text",
+            )
+        })?;
         let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
         if !scheme.eq_ignore_ascii_case("bearer") || rest.trim().is_empty() {
             return Err(unauthenticated(
-                "CREDENTIALS_MALFORMED",
+                ErrorReason::CredentialsMalformed,
                 "authorization must be `Bearer <key or token>`",
             ));
         }
@@ -50,9 +54,9 @@ pub fn from_headers(headers: &HeaderMap) -> Result<Option<Credential<'_>>> {
         }));
     }
     if let Some(value) = headers.get("x-api-key") {
-        let key = value
-            .to_str()
-            .map_err(|_| unauthenticated("CREDENTIALS_MALFORMED", "x-api-key is not text"))?;
+        let key = value.to_str().map_err(|_| {
+            unauthenticated(ErrorReason::CredentialsMalformed, "x-api-key is not text")
+        })?;
         return Ok(Some(Credential::ApiKey(key.trim())));
     }
     Ok(None)

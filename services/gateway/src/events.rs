@@ -10,6 +10,7 @@
 
 use std::time::Duration;
 
+use cogov_kit::ErrorReason;
 use cogov_kit::auth::Principal;
 use cogov_kit::directory::Reach;
 use cogov_kit::events::{Bus, ConsumerSpec, Event, inbox};
@@ -275,7 +276,7 @@ pub async fn watch(
             // A cursor older than the log's start would skip pruned events.
             if oldest.is_some_and(|o| o.seq > n + 1) {
                 return Err(Error::precondition(
-                    "CURSOR_EXPIRED",
+                    ErrorReason::CursorExpired,
                     "STATE",
                     "cursor",
                     "the events after this cursor were pruned; start from now",

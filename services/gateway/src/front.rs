@@ -14,6 +14,7 @@ use std::task::{Context, Poll};
 use std::time::Instant;
 
 use bytes::Bytes;
+use cogov_kit::ErrorReason;
 use cogov_kit::auth::Principal;
 use cogov_kit::metrics::grpc_status;
 use cogov_kit::{Error, Result};
@@ -452,7 +453,7 @@ fn backend_failure(service: &str, e: tonic::transport::Error) -> tonic::Status {
 
 fn missing_credentials() -> Error {
     Error::Unauthenticated {
-        reason: "CREDENTIALS_MISSING",
+        reason: ErrorReason::CredentialsMissing,
         message: "no credentials: send `authorization: Bearer <API key, staff token or resident access token>`".into(),
     }
 }

@@ -10,6 +10,7 @@
 
 use base64::Engine;
 use chrono::{DateTime, Duration, Utc};
+use cogov_kit::ErrorReason;
 use cogov_kit::auth::Principal;
 use cogov_kit::idempotency::{self, Key};
 use cogov_kit::listing::{self, ListQuery, Spec};
@@ -141,7 +142,7 @@ async fn issue_once(
     Ok(out)
 }
 
-fn unauthenticated(reason: &'static str, message: &str) -> Error {
+fn unauthenticated(reason: ErrorReason, message: &str) -> Error {
     Error::Unauthenticated {
         reason,
         message: message.to_owned(),
@@ -154,7 +155,7 @@ pub async fn verify<C: ConnectionTrait>(
     key: &str,
     now: DateTime<Utc>,
 ) -> Result<(Principal, partners::Model, Model)> {
-    let invalid = || unauthenticated("KEY_INVALID", "the API key is not valid");
+    let invalid = || unauthenticated(ErrorReason::KeyInvalid, "the API key is not valid");
     let rest = key.strip_prefix(KEY_PREFIX).ok_or_else(invalid)?;
     let (id, _) = rest.split_once('_').ok_or_else(invalid)?;
     let id = Uuid::try_parse(id).map_err(|_| invalid())?;
@@ -168,10 +169,16 @@ pub async fn verify<C: ConnectionTrait>(
     }
     match state_at(&record, now) {
         ApiKeyState::Revoked => {
-            return Err(unauthenticated("KEY_REVOKED", "the API key was revoked"));
+            return Err(unauthenticated(
+                ErrorReason::KeyRevoked,
+                "the API key was revoked",
+            ));
         }
         ApiKeyState::Expired => {
-            return Err(unauthenticated("KEY_EXPIRED", "the API key has expired"));
+            return Err(unauthenticated(
+                ErrorReason::KeyExpired,
+                "the API key has expired",
+            ));
         }
         _ => {}
     }
@@ -181,7 +188,7 @@ pub async fn verify<C: ConnectionTrait>(
         .ok_or_else(invalid)?;
     if partner.state != PartnerState::Active as i32 {
         return Err(Error::PermissionDenied {
-            reason: "PARTNER_SUSPENDED",
+            reason: ErrorReason::PartnerSuspended,
             message: "the partner is suspended".into(),
         });
     }
@@ -365,7 +372,7 @@ pub async fn rotate(
     let old = find_key(gw.ctx.db.read(), &req.name).await?;
     if state_at(&old, now) != ApiKeyState::Active {
         return Err(Error::precondition(
-            "KEY_NOT_ACTIVE",
+            ErrorReason::KeyNotActive,
             "STATE",
             req.name.clone(),
             "only an active key is rotated",

@@ -4,7 +4,7 @@
 //! its reach is what its agreements there say.
 
 use cogov_kit::auth::Principal;
-use cogov_kit::fieldmask::UpdateMask;
+use cogov_kit::fieldmask::{Fields, UpdateMask};
 use cogov_kit::filter::{Field, Kind};
 use cogov_kit::idempotency::{self, Key};
 use cogov_kit::listing::{self, ListQuery, Spec};
@@ -222,6 +222,22 @@ pub async fn list(
     })
 }
 
+const FIELDS: Fields<Partner, rows::ActiveModel> = Fields::new(&[
+    ("display_name", |am, p| {
+        am.display_name = Set(p.display_name.clone())
+    }),
+    ("contact_email", |am, p| {
+        am.contact_email = Set(p.contact_email.clone())
+    }),
+    ("rate_limit_per_second", |am, p| {
+        am.rate_limit_per_second = Set(p.rate_limit_per_second)
+    }),
+    ("rate_limit_burst", |am, p| {
+        am.rate_limit_burst = Set(p.rate_limit_burst)
+    }),
+    ("state", |am, p| am.state = Set(p.state)),
+]);
+
 /// UpdatePartner: display name, contact, limits, state. Suspending stops
 /// every key of the partner on the next call.
 pub async fn update(
@@ -231,16 +247,7 @@ pub async fn update(
 ) -> Result<Partner> {
     let p = required("partner", req.partner)?;
     let id = read_id("partner.name", &p.name, COLLECTION)?;
-    let mask = UpdateMask::new(
-        req.update_mask.as_ref(),
-        &[
-            "display_name",
-            "contact_email",
-            "rate_limit_per_second",
-            "rate_limit_burst",
-            "state",
-        ],
-    )?;
+    let mask = FIELDS.mask(req.update_mask.as_ref())?;
     let mut c = Check::new();
     check(&mut c, &p, Some(&mask));
     if mask.has("state") && p.state == PartnerState::Unspecified as i32 {
@@ -249,28 +256,9 @@ pub async fn update(
     c.finish()?;
     let txn = gw.ctx.db.begin_write().await?;
     let row = find(&txn, id).await?;
-    etag::check(&p.etag, row.revision, &name(id))?;
-    let mut am: rows::ActiveModel = row.clone().into();
-    if mask.has("display_name") {
-        am.display_name = Set(p.display_name);
-    }
-    if mask.has("contact_email") {
-        am.contact_email = Set(p.contact_email);
-    }
-    if mask.has("rate_limit_per_second") {
-        am.rate_limit_per_second = Set(p.rate_limit_per_second);
-    }
-    if mask.has("rate_limit_burst") {
-        am.rate_limit_burst = Set(p.rate_limit_burst);
-    }
-    if mask.has("state") {
-        am.state = Set(p.state);
-    }
-    am.revision = Set(row.revision + 1);
-    am.update_time = Set(gw.ctx.clock.now());
-    let saved = VERSIONED
-        .save::<Entity, _>(&txn, id, row.revision, am, &name(id))
-        .await?;
+    let mut edit = VERSIONED.edit(row, &p.etag, &name(id), gw.ctx.clock.now())?;
+    edit.apply(&FIELDS, &mask, &p);
+    let saved = edit.save(&txn).await?;
     txn.commit().await?;
     Ok(to_proto(&saved))
 }

@@ -5,7 +5,7 @@
 use argon2::Argon2;
 use argon2::password_hash::PasswordHasher;
 use cogov_kit::auth::Principal;
-use cogov_kit::fieldmask::UpdateMask;
+use cogov_kit::fieldmask::{Fields, Input};
 use cogov_kit::filter::{Field, Kind};
 use cogov_kit::idempotency::{self, Key};
 use cogov_kit::listing::{self, ListQuery, Spec};
@@ -195,6 +195,34 @@ pub async fn list(
     })
 }
 
+/// What an update checked: the role as it will be, in its community (a
+/// change to either is checked against the other), and the new password's
+/// hash.
+struct Checked {
+    role_in: (StaffRole, Option<Uuid>),
+    password_hash: String,
+}
+
+const FIELDS: Fields<Input<StaffAccount, Checked>, rows::ActiveModel> = Fields::new(&[
+    ("display_name", |am, i| {
+        am.display_name = Set(i.sent.display_name.clone())
+    }),
+    ("role", role_in),
+    ("community", role_in),
+    ("disabled", |am, i| am.disabled = Set(i.sent.disabled)),
+    ("password", |am, i| {
+        am.password_hash = Set(i.checked.password_hash.clone());
+        am.failed_attempts = Set(0);
+        am.locked_until = Set(None);
+    }),
+]);
+
+fn role_in(am: &mut rows::ActiveModel, i: &Input<StaffAccount, Checked>) {
+    let (role, community) = i.checked.role_in;
+    am.role = Set(role as i32);
+    am.community_id = Set(community);
+}
+
 /// UpdateStaffAccount: display name, role and community, disabled, a new
 /// password (which also lifts a lock-out).
 pub async fn update(
@@ -204,13 +232,11 @@ pub async fn update(
 ) -> Result<StaffAccount> {
     let a = required("staff_account", req.staff_account)?;
     let id = read_id("staff_account.name", &a.name, COLLECTION)?;
-    let mask = UpdateMask::new(
-        req.update_mask.as_ref(),
-        &["display_name", "role", "community", "disabled", "password"],
-    )?;
+    let mask = FIELDS.mask(req.update_mask.as_ref())?;
     let txn = gw.ctx.db.begin_write().await?;
     let row = find(&txn, id).await?;
-    etag::check(&a.etag, row.revision, &name(id))?;
+    let mut edit = VERSIONED.edit(row, &a.etag, &name(id), gw.ctx.clock.now())?;
+    let row = &edit.before;
     let mut c = Check::new();
     if mask.has("display_name") {
         c.line("staff_account.display_name", &a.display_name, 1, 100);
@@ -223,30 +249,22 @@ pub async fn update(
             .map(|c| names::format("communities", c))
             .unwrap_or_default()
     };
-    let (role, community) = check_role(&mut c, role, &community);
+    let role_in = check_role(&mut c, role, &community);
     if mask.has("password") {
         check_password(&mut c, &a.password);
     }
     c.finish()?;
-    let mut am: rows::ActiveModel = row.clone().into();
-    if mask.has("display_name") {
-        am.display_name = Set(a.display_name);
-    }
-    am.role = Set(role as i32);
-    am.community_id = Set(community);
-    if mask.has("disabled") {
-        am.disabled = Set(a.disabled);
-    }
-    if mask.has("password") {
-        am.password_hash = Set(hash(&a.password)?);
-        am.failed_attempts = Set(0);
-        am.locked_until = Set(None);
-    }
-    am.revision = Set(row.revision + 1);
-    am.update_time = Set(gw.ctx.clock.now());
-    let saved = VERSIONED
-        .save::<Entity, _>(&txn, id, row.revision, am, &name(id))
-        .await?;
+    let password_hash = if mask.has("password") {
+        hash(&a.password)?
+    } else {
+        String::new()
+    };
+    let checked = Checked {
+        role_in,
+        password_hash,
+    };
+    edit.apply(&FIELDS, &mask, &Input { sent: a, checked });
+    let saved = edit.save(&txn).await?;
     txn.commit().await?;
     Ok(to_proto(&saved))
 }

@@ -3,6 +3,7 @@
 //! signs and verifies with a shared secret (HS256); production verifies
 //! with configured public keys (EdDSA, ES256 or RS256) and signs nothing.
 
+use cogov_kit::ErrorReason;
 use cogov_kit::auth::Principal;
 use cogov_kit::clock::Clock;
 use cogov_kit::{Error, Result, names};
@@ -85,15 +86,15 @@ pub enum Refusal {
 
 impl Refusal {
     /// The stable `ErrorInfo.reason`.
-    pub fn reason(self) -> &'static str {
+    pub fn reason(self) -> ErrorReason {
         match self {
-            Refusal::Malformed => "TOKEN_MALFORMED",
-            Refusal::BadSignature => "TOKEN_SIGNATURE_INVALID",
-            Refusal::Expired => "TOKEN_EXPIRED",
-            Refusal::NotYetValid => "TOKEN_NOT_YET_VALID",
-            Refusal::WrongIssuer => "TOKEN_WRONG_ISSUER",
-            Refusal::WrongAudience => "TOKEN_WRONG_AUDIENCE",
-            Refusal::BadClaims => "TOKEN_CLAIMS_INVALID",
+            Refusal::Malformed => ErrorReason::TokenMalformed,
+            Refusal::BadSignature => ErrorReason::TokenSignatureInvalid,
+            Refusal::Expired => ErrorReason::TokenExpired,
+            Refusal::NotYetValid => ErrorReason::TokenNotYetValid,
+            Refusal::WrongIssuer => ErrorReason::TokenWrongIssuer,
+            Refusal::WrongAudience => ErrorReason::TokenWrongAudience,
+            Refusal::BadClaims => ErrorReason::TokenClaimsInvalid,
         }
     }
 
@@ -140,7 +141,7 @@ impl From<Refusal> for Error {
 
 /// Logs the detail behind a refusal and turns it into the caller's error.
 fn refuse(refusal: Refusal, detail: &dyn std::fmt::Display) -> Error {
-    tracing::info!(reason = refusal.reason(), %detail, "staff token refused");
+    tracing::info!(reason = refusal.reason().as_str_name(), %detail, "staff token refused");
     refusal.into()
 }
 

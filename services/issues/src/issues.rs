@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, Utc};
 use cogov_kit::auth::Principal;
-use cogov_kit::fieldmask::UpdateMask;
+use cogov_kit::fieldmask::{Fields, Input, UpdateMask};
 use cogov_kit::filter::{Field, Kind, Op};
 use cogov_kit::idempotency::{self, Key};
 use cogov_kit::listing::{self, ListQuery, Spec};
@@ -25,7 +25,7 @@ use uuid::Uuid;
 
 use crate::access;
 use crate::entity::issues::{self as rows, Column, Entity, Model};
-use crate::entity::parties;
+use crate::entity::{parties, sub_items};
 use crate::lifecycle::{self, OPEN};
 use crate::statistics::day_counts;
 use crate::taxonomy::find_sub_item;
@@ -40,16 +40,42 @@ pub(crate) const VERSIONED: Versioned<Column> = Versioned {
     revision: Column::Revision,
     update_time: Some(Column::UpdateTime),
 };
-const MUTABLE: &[&str] = &[
-    "title",
-    "description",
-    "building",
-    "sub_item",
-    "location",
-    "address_text",
-    "media",
-    "priority",
-];
+/// What an update resolved: the building named and the sub-item moved to.
+struct Checked {
+    building: Option<Uuid>,
+    sub_item: Option<sub_items::Model>,
+}
+
+const FIELDS: Fields<Input<Issue, Checked>, rows::ActiveModel> = Fields::new(&[
+    ("title", |am, i| am.title = Set(i.sent.title.clone())),
+    ("description", |am, i| {
+        am.description = Set(i.sent.description.clone())
+    }),
+    ("building", |am, i| am.building_id = Set(i.checked.building)),
+    ("sub_item", |am, i| {
+        if let Some(item) = &i.checked.sub_item {
+            am.sub_item_id = Set(item.id.clone());
+            am.category_id = Set(item.category_id.clone());
+        }
+    }),
+    ("location", |am, i| {
+        am.latitude = Set(i.sent.location.as_ref().map(|p| p.latitude));
+        am.longitude = Set(i.sent.location.as_ref().map(|p| p.longitude));
+    }),
+    ("address_text", |am, i| {
+        am.address_text = Set(i.sent.address_text.clone())
+    }),
+    ("media", |am, i| {
+        am.media = Set(media::to_json(&i.sent.media))
+    }),
+    ("priority", |am, i| {
+        am.priority = Set(if i.sent.priority == 0 {
+            Priority::Normal as i32
+        } else {
+            i.sent.priority
+        });
+    }),
+]);
 
 pub(crate) fn name(id: Uuid) -> String {
     names::format(COLLECTION, id)
@@ -705,7 +731,7 @@ pub async fn update(
 ) -> Result<Issue> {
     let i = required("issue", req.issue)?;
     let id = read_id("issue.name", &i.name, COLLECTION)?;
-    let mask = UpdateMask::new(req.update_mask.as_ref(), MUTABLE)?;
+    let mask = FIELDS.mask(req.update_mask.as_ref())?;
     let mut c = Check::new();
     check_fields(&mut c, &i, Some(&mask));
     let building = if mask.has("building") {
@@ -744,43 +770,17 @@ pub async fn update(
     let txn = svc.ctx.db.begin_write().await?;
     let row = get_visible(&txn, scope, id).await?;
     scope.require_staff(row.community_id, &name(id))?;
-    etag::check(&i.etag, row.revision, &name(id))?;
-    let mut am: rows::ActiveModel = row.clone().into();
-    if mask.has("title") {
-        am.title = Set(i.title);
-    }
-    if mask.has("description") {
-        am.description = Set(i.description);
-    }
-    if mask.has("building") {
-        am.building_id = Set(building);
-    }
-    if mask.has("location") {
-        am.latitude = Set(i.location.as_ref().map(|p| p.latitude));
-        am.longitude = Set(i.location.as_ref().map(|p| p.longitude));
-    }
-    if mask.has("address_text") {
-        am.address_text = Set(i.address_text);
-    }
-    if mask.has("media") {
-        am.media = Set(media::to_json(&i.media));
-    }
-    if mask.has("priority") {
-        am.priority = Set(if i.priority == 0 {
-            Priority::Normal as i32
-        } else {
-            i.priority
-        });
-    }
-    let mut two_nos_touched = false;
-    if let Some(item) = &new_item {
-        // Re-categorised: the SLA clocks stay where they were set at report.
-        two_nos_touched = item.two_nos || item.id != row.sub_item_id;
-        am.sub_item_id = Set(item.id.clone());
-        am.category_id = Set(item.category_id.clone());
-    }
-    am.revision = Set(row.revision + 1);
-    am.update_time = Set(now);
+    let mut edit = VERSIONED.edit(row, &i.etag, &name(id), now)?;
+    // Re-categorised: the SLA clocks stay where they were set at report.
+    let two_nos_touched = new_item
+        .as_ref()
+        .is_some_and(|item| item.two_nos || item.id != edit.before.sub_item_id);
+    let checked = Checked {
+        building,
+        sub_item: new_item,
+    };
+    edit.apply(&FIELDS, &mask, &Input { sent: i, checked });
+    let (row, am) = edit.into_parts();
     let saved = save(&txn, &row, am).await?;
     let paths: Vec<&str> = mask.paths().collect();
     timeline::record(

@@ -4,6 +4,7 @@
 //! The taxonomy is small data (tens of rows) keyed by codes, so lists read
 //! it whole in `sort_order` and page through it with signed tokens.
 
+use cogov_kit::ErrorReason;
 use cogov_kit::auth::Principal;
 use cogov_kit::fieldmask::UpdateMask;
 use cogov_kit::filter::{self, Field, Kind};
@@ -166,7 +167,7 @@ fn check_category(c: &mut Check, m: &Category, mask: Option<&UpdateMask>) {
 fn require_room(rows: u64) -> Result<()> {
     if rows >= MAX_ROWS {
         return Err(Error::precondition(
-            "TAXONOMY_FULL",
+            ErrorReason::TaxonomyFull,
             "SIZE",
             "taxonomy",
             format!("at most {MAX_ROWS} entries"),

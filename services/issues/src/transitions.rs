@@ -10,11 +10,12 @@
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, Duration, Utc};
+use cogov_kit::ErrorReason;
 use cogov_kit::auth::Principal;
 use cogov_kit::error::Precondition;
 use cogov_kit::validate::Check;
 use cogov_kit::write::Write;
-use cogov_kit::{Error, Result, convert, etag, names};
+use cogov_kit::{Error, Result, convert, names};
 use cogov_proto::issues::*;
 use sea_orm::ActiveValue::Set;
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
@@ -61,7 +62,11 @@ struct Step<'a> {
     author: String,
     now: DateTime<Utc>,
     txn: Write,
+    /// The issue as read.
     row: Model,
+    /// The issue at its next revision (etag checked, revision and update
+    /// time moved on).
+    next: rows::ActiveModel,
 }
 
 impl<'a> Step<'a> {
@@ -74,21 +79,23 @@ impl<'a> Step<'a> {
     ) -> Result<Step<'a>> {
         let txn = svc.ctx.db.begin_write().await?;
         let row = store::get_visible(&txn, scope, id).await?;
-        etag::check(etag_in, row.revision, &name(id))?;
+        let now = svc.ctx.clock.now();
+        let (row, next) = store::VERSIONED
+            .edit(row, etag_in, &name(id), now)?
+            .into_parts();
         Ok(Step {
             scope,
             author: principal.describe(),
-            now: svc.ctx.clock.now(),
+            now,
             txn,
             row,
+            next,
         })
     }
 
+    /// The issue at its next revision, for the step to change further.
     fn changes(&self) -> rows::ActiveModel {
-        let mut am: rows::ActiveModel = self.row.clone().into();
-        am.revision = Set(self.row.revision + 1);
-        am.update_time = Set(self.now);
-        am
+        self.next.clone()
     }
 
     /// Saves `am`, records `entries`, refreshes two-nos, commits, renders.
@@ -308,7 +315,7 @@ pub async fn check_in(
         .await?
         .ok_or_else(|| {
             Error::precondition(
-                "NOT_SUMMONED",
+                ErrorReason::NotSummoned,
                 "PARTY",
                 &req.organization,
                 "was not summoned to this issue",
@@ -316,7 +323,7 @@ pub async fn check_in(
         })?;
     if party.state == PartyState::CheckedIn as i32 {
         return Err(Error::precondition(
-            "ALREADY_CHECKED_IN",
+            ErrorReason::AlreadyCheckedIn,
             "PARTY",
             &req.organization,
             "has already checked in",
@@ -410,7 +417,7 @@ pub async fn resolve(
         .await?;
     if !pending.is_empty() {
         return Err(Error::FailedPrecondition {
-            reason: "PARTIES_PENDING",
+            reason: ErrorReason::PartiesPending,
             message: format!(
                 "{}: {} summoned part(ies) have not checked in",
                 req.name,
@@ -490,7 +497,7 @@ pub async fn confirm(
     }
     if let Some((who, false)) = head {
         return Err(Error::precondition(
-            "NOT_REPORTER_OR_BUILDING_HEAD",
+            ErrorReason::NotReporterOrBuildingHead,
             "CONFIRMER",
             names::format("persons", who),
             "only the reporter or a building head of the courtyard confirms",
@@ -605,7 +612,7 @@ pub async fn mark_duplicate(
     let orig_state = state_of(&orig);
     if !(lifecycle::is_open(orig_state) || orig_state == IssueState::Resolved) {
         return Err(Error::precondition(
-            "ORIGINAL_CLOSED",
+            ErrorReason::OriginalClosed,
             "STATE",
             &req.original,
             format!(

@@ -22,6 +22,7 @@ use uuid::Uuid;
 use crate::clock::Clock;
 use crate::convert;
 use crate::error::Error;
+use crate::error::ErrorReason;
 use crate::names;
 
 /// Metadata key of the encoded assertion.
@@ -288,7 +289,7 @@ impl std::fmt::Debug for Authenticator {
     }
 }
 
-fn unauthenticated(reason: &'static str, message: &str) -> Error {
+fn unauthenticated(reason: ErrorReason, message: &str) -> Error {
     Error::Unauthenticated {
         reason,
         message: message.to_owned(),
@@ -333,19 +334,24 @@ impl Authenticator {
         let Some(assertion) = metadata.get_bin(PRINCIPAL_HEADER) else {
             return self.dev_principal.clone().ok_or_else(|| {
                 unauthenticated(
-                    "PRINCIPAL_MISSING",
+                    ErrorReason::PrincipalMissing,
                     "no credentials: call through the gateway",
                 )
             });
         };
-        let invalid = || unauthenticated("PRINCIPAL_INVALID", "the principal assertion is invalid");
+        let invalid = || {
+            unauthenticated(
+                ErrorReason::PrincipalInvalid,
+                "the principal assertion is invalid",
+            )
+        };
         let bytes = assertion.to_bytes().map_err(|_| invalid())?;
         let sig = metadata
             .get_bin(SIGNATURE_HEADER)
             .and_then(|s| s.to_bytes().ok())
             .ok_or_else(|| {
                 unauthenticated(
-                    "PRINCIPAL_UNSIGNED",
+                    ErrorReason::PrincipalUnsigned,
                     "the principal assertion is not signed",
                 )
             })?;
@@ -361,7 +367,7 @@ impl Authenticator {
             .ok_or_else(invalid)?;
         if expire <= self.clock.now() {
             return Err(unauthenticated(
-                "PRINCIPAL_EXPIRED",
+                ErrorReason::PrincipalExpired,
                 "the principal assertion has expired",
             ));
         }

@@ -1,12 +1,15 @@
 //! The one error type of every service, and its single mapping to
 //! `tonic::Status` with google.rpc details (AIP-193).
 //!
-//! Every error carries an `ErrorInfo` whose `reason` is a stable
-//! UPPER_SNAKE_CASE constant that clients may switch on; the message is for
-//! people and may change.
+//! Every error carries an `ErrorInfo` whose `reason` is a value of the
+//! contract's `cogov.common.v1.ErrorReason` (the one catalog, listed in the
+//! README), stable for clients to switch on; the message is for people and
+//! may change.
 
 use std::collections::HashMap;
 use std::time::Duration;
+
+pub use cogov_proto::common::ErrorReason;
 
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, FieldViolation, PreconditionViolation, StatusExt};
@@ -66,7 +69,7 @@ pub enum Error {
     /// The resource is not in a state that allows the operation.
     #[error("{message}")]
     FailedPrecondition {
-        reason: &'static str,
+        reason: ErrorReason,
         message: String,
         violations: Vec<Precondition>,
     },
@@ -78,14 +81,14 @@ pub enum Error {
     /// The caller is authenticated but may not do this.
     #[error("{message}")]
     PermissionDenied {
-        reason: &'static str,
+        reason: ErrorReason,
         message: String,
     },
 
     /// The caller could not be authenticated.
     #[error("{message}")]
     Unauthenticated {
-        reason: &'static str,
+        reason: ErrorReason,
         message: String,
     },
 
@@ -123,7 +126,7 @@ impl Error {
     pub fn illegal_transition(subject: impl Into<String>, from: &str, action: &str) -> Self {
         let subject = subject.into();
         Error::FailedPrecondition {
-            reason: "ILLEGAL_STATE_TRANSITION",
+            reason: ErrorReason::IllegalStateTransition,
             message: format!("{subject} is {from}; it cannot be {action}"),
             violations: vec![Precondition {
                 kind: "STATE".into(),
@@ -135,7 +138,7 @@ impl Error {
 
     /// A precondition other than state, with its own reason.
     pub fn precondition(
-        reason: &'static str,
+        reason: ErrorReason,
         kind: &str,
         subject: impl Into<String>,
         description: impl Into<String>,
@@ -156,7 +159,7 @@ impl Error {
     /// The caller may not see or touch `name`.
     pub fn out_of_reach(name: impl std::fmt::Display) -> Self {
         Error::PermissionDenied {
-            reason: "OUT_OF_REACH",
+            reason: ErrorReason::OutOfReach,
             message: format!("{name} is not in the caller's reach, or does not exist"),
         }
     }
@@ -164,26 +167,31 @@ impl Error {
     /// The caller's kind may not call this at all.
     pub fn forbidden(what: impl std::fmt::Display) -> Self {
         Error::PermissionDenied {
-            reason: "FORBIDDEN",
+            reason: ErrorReason::Forbidden,
             message: format!("the caller may not {what}"),
         }
     }
 
     /// The stable reason of this error.
     pub fn reason(&self) -> &'static str {
+        self.reason_code().as_str_name()
+    }
+
+    /// The stable reason of this error, as the catalog's value.
+    pub fn reason_code(&self) -> ErrorReason {
         match self {
-            Error::InvalidArgument(_) => "INVALID_FIELD",
-            Error::InvalidPageToken(_) => "INVALID_PAGE_TOKEN",
-            Error::RequestIdReused(_) => "REQUEST_ID_REUSED",
-            Error::NotFound { .. } => "RESOURCE_NOT_FOUND",
-            Error::AlreadyExists { .. } => "RESOURCE_ALREADY_EXISTS",
-            Error::FailedPrecondition { reason, .. } => reason,
-            Error::EtagMismatch { .. } => "ETAG_MISMATCH",
-            Error::PermissionDenied { reason, .. } => reason,
-            Error::Unauthenticated { reason, .. } => reason,
-            Error::ResourceExhausted { .. } => "RATE_LIMITED",
-            Error::Unavailable(_) => "BACKEND_UNAVAILABLE",
-            Error::Internal(_) => "INTERNAL",
+            Error::InvalidArgument(_) => ErrorReason::InvalidField,
+            Error::InvalidPageToken(_) => ErrorReason::InvalidPageToken,
+            Error::RequestIdReused(_) => ErrorReason::RequestIdReused,
+            Error::NotFound { .. } => ErrorReason::ResourceNotFound,
+            Error::AlreadyExists { .. } => ErrorReason::ResourceAlreadyExists,
+            Error::FailedPrecondition { reason, .. } => *reason,
+            Error::EtagMismatch { .. } => ErrorReason::EtagMismatch,
+            Error::PermissionDenied { reason, .. } => *reason,
+            Error::Unauthenticated { reason, .. } => *reason,
+            Error::ResourceExhausted { .. } => ErrorReason::RateLimited,
+            Error::Unavailable(_) => ErrorReason::BackendUnavailable,
+            Error::Internal(_) => ErrorReason::Internal,
         }
     }
 
@@ -319,6 +327,28 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 #[cfg(test)]
 mod tests {
+    /// The README lists every reason of the catalog, for client authors.
+    #[test]
+    fn the_readme_lists_every_reason() {
+        let readme =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md"))
+                .expect("README.md at the repository root");
+        let listed = |name: &str| readme.contains(&format!("| `{name}` |"));
+        let mut count = 0;
+        for value in 1.. {
+            let Ok(reason) = super::ErrorReason::try_from(value) else {
+                break;
+            };
+            assert!(
+                listed(reason.as_str_name()),
+                "README lacks `{}`",
+                reason.as_str_name()
+            );
+            count += 1;
+        }
+        assert!(count > 80, "{count} reasons");
+    }
+
     use super::*;
 
     #[test]

@@ -70,12 +70,15 @@ pub struct Input<R, C> {
 /// drift. `I` is what the setters read (the request's resource, or the
 /// values checked from it), `A` what they write (an active model).
 pub struct Fields<I: 'static, A: 'static> {
-    entries: &'static [(&'static str, fn(&mut A, &I))],
+    entries: &'static [Field<I, A>],
 }
+
+/// A mask path and how it is written.
+pub type Field<I, A> = (&'static str, fn(&mut A, &I));
 
 impl<I, A> Fields<I, A> {
     /// The table: `(path, setter)` for every mutable field.
-    pub const fn new(entries: &'static [(&'static str, fn(&mut A, &I))]) -> Self {
+    pub const fn new(entries: &'static [Field<I, A>]) -> Self {
         Fields { entries }
     }
 

@@ -35,7 +35,7 @@ pub mod write;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use error::{Error, Result};
+pub use error::{Error, ErrorReason, Result};
 
 /// What a service's handlers need from the kit.
 #[derive(Debug, Clone)]

@@ -19,6 +19,7 @@ use uuid::Uuid;
 
 use crate::auth::Principal;
 use crate::directory::{Directory, Reach};
+use crate::error::ErrorReason;
 use crate::error::{Error, Result};
 
 /// The caller's scope, resolved once per call.
@@ -100,7 +101,7 @@ impl Scope {
                 verified: false,
                 ..
             } => Err(Error::precondition(
-                "RESIDENT_UNVERIFIED",
+                ErrorReason::ResidentUnverified,
                 "VERIFICATION",
                 crate::names::format("persons", *person),
                 format!(

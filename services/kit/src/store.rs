@@ -166,3 +166,105 @@ impl<C: ColumnTrait> Versioned<C> {
 fn read<T: ValueType>(value: Value, name: &str, column: &str) -> Result<T> {
     T::try_from(value).map_err(|_| Error::Internal(format!("{name}: unreadable {column}")))
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+    use sea_orm::ActiveValue::Set;
+    use sea_orm::entity::prelude::*;
+    use sea_orm::{ConnectionTrait, Schema};
+
+    use super::*;
+    use crate::db::{DbConfig, open};
+    use crate::fieldmask::{Fields, UpdateMask};
+
+    mod places {
+        use sea_orm::entity::prelude::*;
+
+        #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+        #[sea_orm(table_name = "places")]
+        pub struct Model {
+            #[sea_orm(primary_key, auto_increment = false)]
+            pub id: Uuid,
+            pub display_name: String,
+            pub theme: String,
+            pub revision: i64,
+            pub update_time: DateTimeUtc,
+        }
+
+        #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+        pub enum Relation {}
+
+        impl ActiveModelBehavior for ActiveModel {}
+    }
+
+    const KEYS: Versioned<places::Column> = Versioned {
+        id: places::Column::Id,
+        revision: places::Column::Revision,
+        update_time: Some(places::Column::UpdateTime),
+    };
+
+    const FIELDS: Fields<(String, String), places::ActiveModel> = Fields::new(&[
+        ("display_name", |am, i| am.display_name = Set(i.0.clone())),
+        ("theme", |am, i| am.theme = Set(i.1.clone())),
+    ]);
+
+    fn mask(paths: &[&str]) -> UpdateMask {
+        let mask = prost_types::FieldMask {
+            paths: paths.iter().map(|p| (*p).to_owned()).collect(),
+        };
+        FIELDS.mask(Some(&mask)).unwrap()
+    }
+
+    #[tokio::test]
+    async fn an_edit_checks_the_etag_applies_the_mask_and_moves_the_revision_on() {
+        let db = open(&DbConfig::new("sqlite::memory:")).await.unwrap();
+        let conn = db.write();
+        let backend = conn.get_database_backend();
+        conn.execute(&Schema::new(backend).create_table_from_entity(places::Entity))
+            .await
+            .unwrap();
+        let then = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
+        let id = Uuid::now_v7();
+        let row = places::ActiveModel {
+            id: Set(id),
+            display_name: Set("牛街西里".into()),
+            theme: Set(String::new()),
+            revision: Set(1),
+            update_time: Set(then),
+        }
+        .insert(conn)
+        .await
+        .unwrap();
+        let now = then + chrono::Duration::hours(1);
+        let input = ("牛街东里".to_owned(), "clean stairwells".to_owned());
+
+        // A stale etag is refused before anything is applied.
+        let stale = KEYS.edit(row.clone(), &crate::etag::format(0), "places/x", now);
+        assert!(matches!(stale, Err(Error::EtagMismatch { .. })));
+
+        // Only the masked field changes; the revision and time move on.
+        let mut edit = KEYS
+            .edit(row.clone(), &crate::etag::format(1), "places/x", now)
+            .unwrap();
+        edit.apply(&FIELDS, &mask(&["theme"]), &input);
+        let saved = edit.save(conn).await.unwrap();
+        assert_eq!(saved.theme, "clean stairwells");
+        assert_eq!(saved.display_name, "牛街西里");
+        assert_eq!((saved.revision, saved.update_time), (2, now));
+
+        // An edit begun from the old row loses to the one that landed.
+        let mut late = KEYS.edit(row, "", "places/x", now).unwrap();
+        late.apply(&FIELDS, &mask(&["display_name"]), &input);
+        assert!(matches!(
+            late.save(conn).await,
+            Err(Error::EtagMismatch { .. })
+        ));
+        let kept = places::Entity::find_by_id(id)
+            .one(conn)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(kept, saved);
+    }
+}

@@ -5,6 +5,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
+use cogov_kit::ErrorReason;
 use cogov_kit::auth::Principal;
 use cogov_kit::fieldmask::{Fields, Input, UpdateMask};
 use cogov_kit::filter::{Field, Kind, Op};
@@ -501,7 +502,7 @@ pub async fn update(
     let mut edit = VERSIONED.edit(row, &a.etag, &name(id), now)?;
     if edit.before.terminate_time.is_some() {
         return Err(Error::precondition(
-            "AGREEMENT_TERMINATED",
+            ErrorReason::AgreementTerminated,
             "STATE",
             name(id),
             "a terminated agreement cannot change; record a new one",
@@ -552,7 +553,7 @@ pub async fn terminate(
     let now = svc.ctx.clock.now();
     let txn = svc.ctx.db.begin_write().await?;
     let row = get_visible(&txn, scope, id).await?;
-    etag::check(&req.etag, row.revision, &name(id))?;
+    let mut edit = VERSIONED.edit(row.clone(), &req.etag, &name(id), now)?;
     match state(&row, now) {
         AgreementState::Terminated => {
             return Err(Error::illegal_transition(
@@ -566,14 +567,10 @@ pub async fn terminate(
         }
         _ => {}
     }
-    let mut am: agreements::ActiveModel = row.clone().into();
+    let am = &mut edit.changes;
     am.terminate_time = Set(Some(now));
     am.terminate_reason = Set(req.reason);
-    am.revision = Set(row.revision + 1);
-    am.update_time = Set(now);
-    let saved = VERSIONED
-        .save::<Entity, _>(&txn, id, row.revision, am, &name(id))
-        .await?;
+    let saved = edit.save(&txn).await?;
     let out = render(&txn, &saved, now).await?;
     events::agreement_changed(&txn, &out, now).await?;
     txn.commit().await?;

@@ -1,6 +1,7 @@
 //! ListDescendants: the places under a place, or the organisations under
 //! an organisation, breadth first.
 
+use cogov_kit::ErrorReason;
 use cogov_kit::listing::{Page, Sort};
 use cogov_kit::paging::{self, Cursor, SortKey};
 use cogov_kit::{Error, Result, names};
@@ -150,7 +151,7 @@ async fn organizations_under(
         found.extend(level.into_iter().map(|m| (depth, m)));
         if found.len() > MAX_NODES {
             return Err(Error::precondition(
-                "HIERARCHY_TOO_LARGE",
+                ErrorReason::HierarchyTooLarge,
                 "SIZE",
                 names::format("organizations", root),
                 format!("more than {MAX_NODES} descendants; narrow max_depth"),

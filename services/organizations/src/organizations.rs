@@ -1,6 +1,7 @@
 //! Organisations: GetOrganization, ListOrganizations, CreateOrganization,
 //! UpdateOrganization, DeleteOrganization.
 
+use cogov_kit::ErrorReason;
 use cogov_kit::auth::Principal;
 use cogov_kit::fieldmask::{Fields, Input, UpdateMask};
 use cogov_kit::filter::{Field, Kind, Op};
@@ -428,7 +429,7 @@ pub async fn delete(
     etag::check(&req.etag, row.revision, &name(id))?;
     let in_use = |what: &str| {
         Error::precondition(
-            "IN_USE",
+            ErrorReason::InUse,
             "IN_USE",
             name(id),
             format!("{what} still refer to it; remove them first"),
@@ -441,7 +442,7 @@ pub async fn delete(
         .is_some()
     {
         return Err(Error::precondition(
-            "HAS_CHILDREN",
+            ErrorReason::HasChildren,
             "HAS_CHILDREN",
             name(id),
             "move or delete its child organisations first",

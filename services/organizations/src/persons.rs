@@ -5,6 +5,7 @@
 //! partners; a resident sees and changes only their own contact
 //! preferences.
 
+use cogov_kit::ErrorReason;
 use cogov_kit::auth::Principal;
 use cogov_kit::fieldmask::{Fields, Input, UpdateMask};
 use cogov_kit::filter::{Field, Kind, Op};
@@ -63,7 +64,7 @@ const FIELDS: Fields<Input<Person, Refs>, persons::ActiveModel> = Fields::new(&[
     }),
     ("backbone", |am, i| am.backbone = Set(i.sent.backbone)),
     ("contact_preferences", |am, i| {
-        let prefs = i.sent.contact_preferences.clone().unwrap_or_default();
+        let prefs = i.sent.contact_preferences.unwrap_or_default();
         am.forward_notices = Set(prefs.forward_notices);
         am.daily_digest = Set(prefs.daily_digest);
     }),
@@ -522,7 +523,7 @@ pub async fn delete(svc: &Organizations, scope: &Scope, req: DeletePersonRequest
         .is_some()
     {
         return Err(Error::precondition(
-            "IN_USE",
+            ErrorReason::InUse,
             "IN_USE",
             name(id),
             "memberships still refer to the person; remove them first",
@@ -631,19 +632,15 @@ pub async fn verify(
     let txn = svc.ctx.db.begin_write().await?;
     let row = get_visible(&txn, scope, id).await?;
     scope.require_community_write(Some(row.community_id), &name(id))?;
-    etag::check(&req.etag, row.revision, &name(id))?;
+    let now = svc.ctx.clock.now();
+    let mut edit = VERSIONED.edit(row.clone(), &req.etag, &name(id), now)?;
     if row.verification == PersonVerification::Verified as i32 {
         return Err(Error::illegal_transition(name(id), "VERIFIED", "verified"));
     }
-    let now = svc.ctx.clock.now();
-    let mut am: persons::ActiveModel = row.clone().into();
+    let am = &mut edit.changes;
     am.verification = Set(PersonVerification::Verified as i32);
     am.verify_time = Set(Some(now));
-    am.revision = Set(row.revision + 1);
-    am.update_time = Set(now);
-    let saved = VERSIONED
-        .save::<Entity, _>(&txn, id, row.revision, am, &name(id))
-        .await?;
+    let saved = edit.save(&txn).await?;
     let person = to_proto(&saved, scope);
     events::person_verified(&txn, &person, now).await?;
     cogov_kit::events::notices::tell(

@@ -1,5 +1,6 @@
 //! Storage shared by the four kinds of place (one `places` table).
 
+use cogov_kit::ErrorReason;
 use cogov_kit::{Error, Result, etag, names};
 use sea_orm::sea_query::{Condition, IntoCondition};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
@@ -117,7 +118,7 @@ pub async fn delete<C: ConnectionTrait>(
         .await?;
     if children.is_some() {
         return Err(Error::precondition(
-            "HAS_CHILDREN",
+            ErrorReason::HasChildren,
             "HAS_CHILDREN",
             &name,
             "delete or move the places inside it first",
@@ -134,7 +135,7 @@ pub async fn delete<C: ConnectionTrait>(
     ] {
         if referenced(conn, table, column, place.id).await? {
             return Err(Error::precondition(
-                "IN_USE",
+                ErrorReason::InUse,
                 "IN_USE",
                 &name,
                 format!("{table} still refer to it"),

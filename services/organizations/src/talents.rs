@@ -2,7 +2,7 @@
 //! DeleteTalent.
 
 use cogov_kit::auth::Principal;
-use cogov_kit::fieldmask::{Fields, Input, UpdateMask};
+use cogov_kit::fieldmask::{Fields, UpdateMask};
 use cogov_kit::filter::{Field, Kind};
 use cogov_kit::idempotency::{self, Key};
 use cogov_kit::listing::{self, ListQuery, Spec};
@@ -31,7 +31,7 @@ const VERSIONED: Versioned<Column> = Versioned {
     update_time: Some(Column::UpdateTime),
 };
 const FIELDS: Fields<Talent, talents::ActiveModel> = Fields::new(&[
-    ("category", |am, t| am.category = Set(t.category.clone())),
+    ("category", |am, t| am.category = Set(t.category)),
     ("description", |am, t| {
         am.description = Set(t.description.clone())
     }),

@@ -11,7 +11,7 @@ use std::collections::{BTreeSet, HashMap};
 use chrono::{DateTime, Duration, Utc};
 use cogov_kit::auth::Principal;
 use cogov_kit::events::{NewEvent, outbox};
-use cogov_kit::fieldmask::UpdateMask;
+use cogov_kit::fieldmask::{Fields, Input, UpdateMask};
 use cogov_kit::filter::{Field, Kind, Op};
 use cogov_kit::idempotency::{self, Key};
 use cogov_kit::listing::{self, ListQuery, Spec};
@@ -39,20 +39,37 @@ pub(crate) const VERSIONED: Versioned<Column> = Versioned {
     revision: Column::Revision,
     update_time: Some(Column::UpdateTime),
 };
-const MUTABLE: &[&str] = &[
-    "title",
-    "theme",
-    "description",
-    "courtyard",
-    "co_organizers",
-    "shared_resource",
-    "start_time",
-    "end_time",
-    "capacity",
-    "waitlist_capacity",
-    "required_skills",
-    "required_certifications",
-];
+const FIELDS: Fields<Input<Activity, Checked>, rows::ActiveModel> = Fields::new(&[
+    ("title", |am, i| am.title = Set(i.sent.title.clone())),
+    ("theme", |am, i| am.theme = Set(i.sent.theme.clone())),
+    ("description", |am, i| {
+        am.description = Set(i.sent.description.clone())
+    }),
+    ("courtyard", |am, i| {
+        am.courtyard_id = Set(i.checked.courtyard)
+    }),
+    // Co-organisers are rows of their own, written by `write_co`.
+    ("co_organizers", |_, _| {}),
+    ("shared_resource", |am, i| {
+        am.shared_resource = Set(i.sent.shared_resource.clone())
+    }),
+    ("start_time", |am, i| {
+        am.start_time = Set(i.checked.start.expect("checked"))
+    }),
+    ("end_time", |am, i| {
+        am.end_time = Set(i.checked.end.expect("checked"))
+    }),
+    ("capacity", |am, i| am.capacity = Set(i.sent.capacity)),
+    ("waitlist_capacity", |am, i| {
+        am.waitlist_capacity = Set(i.sent.waitlist_capacity)
+    }),
+    ("required_skills", |am, i| {
+        am.required_skills = Set(lists::to_json(&i.checked.skills))
+    }),
+    ("required_certifications", |am, i| {
+        am.required_certifications = Set(lists::ids_json(&i.checked.certifications))
+    }),
+]);
 
 pub(crate) fn name(id: Uuid) -> String {
     names::format(COLLECTION, id)
@@ -536,13 +553,14 @@ pub async fn update(
 ) -> Result<Activity> {
     let a = required("activity", req.activity)?;
     let id = read_id("activity.name", &a.name, COLLECTION)?;
-    let mask = UpdateMask::new(req.update_mask.as_ref(), MUTABLE)?;
+    let mask = FIELDS.mask(req.update_mask.as_ref())?;
     let mut c = Check::new();
     let checked = check(&mut c, &a, Some(&mask));
     c.finish()?;
     let txn = svc.ctx.db.begin_write().await?;
     let row = get_managed(&txn, scope, id).await?;
-    etag::check(&a.etag, row.revision, &name(id))?;
+    let mut edit = VERSIONED.edit(row, &a.etag, &name(id), svc.ctx.clock.now())?;
+    let row = edit.before.clone();
     if matches!(
         state_of(&row),
         ActivityState::Completed | ActivityState::Cancelled
@@ -556,9 +574,6 @@ pub async fn update(
         ));
     }
     check_references(svc, &txn, &checked, row.community_id).await?;
-    let start = checked.start.unwrap_or(row.start_time);
-    let end = checked.end.unwrap_or(row.end_time);
-    check_window(start, end)?;
     if mask.has("capacity") && a.capacity < row.confirmed_count {
         return Err(Error::invalid(
             "activity.capacity",
@@ -574,40 +589,16 @@ pub async fn update(
             format!("{} volunteers are waiting", row.waitlist_count),
         ));
     }
-    let mut am: rows::ActiveModel = row.clone().into();
-    if mask.has("title") {
-        am.title = Set(a.title);
-    }
-    if mask.has("theme") {
-        am.theme = Set(a.theme);
-    }
-    if mask.has("description") {
-        am.description = Set(a.description);
-    }
-    if mask.has("courtyard") {
-        am.courtyard_id = Set(checked.courtyard);
-    }
-    if mask.has("shared_resource") {
-        am.shared_resource = Set(a.shared_resource);
-    }
-    if mask.has("capacity") {
-        am.capacity = Set(a.capacity);
-    }
-    if mask.has("waitlist_capacity") {
-        am.waitlist_capacity = Set(a.waitlist_capacity);
-    }
-    if mask.has("required_skills") {
-        am.required_skills = Set(lists::to_json(&checked.skills));
-    }
-    if mask.has("required_certifications") {
-        am.required_certifications = Set(lists::ids_json(&checked.certifications));
-    }
     if mask.has("co_organizers") {
         write_co(&txn, id, &checked.co).await?;
     }
+    edit.apply(&FIELDS, &mask, &Input { sent: a, checked });
+    let (start, end) = (
+        *edit.changes.start_time.as_ref(),
+        *edit.changes.end_time.as_ref(),
+    );
+    check_window(start, end)?;
     if start != row.start_time || end != row.end_time {
-        am.start_time = Set(start);
-        am.end_time = Set(end);
         // Sign-ups carry the window for the overlap check.
         signups::Entity::update_many()
             .col_expr(signups::Column::StartTime, Expr::value(start))
@@ -616,11 +607,7 @@ pub async fn update(
             .exec(&txn)
             .await?;
     }
-    am.revision = Set(row.revision + 1);
-    am.update_time = Set(svc.ctx.clock.now());
-    let saved = VERSIONED
-        .save::<Entity, _>(&txn, id, row.revision, am, &name(id))
-        .await?;
+    let saved = edit.save(&txn).await?;
     let out = render(&txn, &saved).await?;
     txn.commit().await?;
     Ok(out)

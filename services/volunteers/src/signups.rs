@@ -12,6 +12,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
+use cogov_kit::ErrorReason;
 use cogov_kit::auth::Principal;
 use cogov_kit::error::Precondition;
 use cogov_kit::filter::{Field, Kind};
@@ -321,7 +322,7 @@ pub async fn create(
                 .as_str_name()
                 .trim_start_matches("ACTIVITY_STATE_");
             return Err(Error::precondition(
-                "ACTIVITY_NOT_OPEN",
+                ErrorReason::ActivityNotOpen,
                 "STATE",
                 activities::name(activity_id),
                 format!("is {state}; sign-up is open while PUBLISHED or ONGOING"),
@@ -329,7 +330,7 @@ pub async fn create(
         }
         if volunteer.state != VolunteerState::Active as i32 {
             return Err(Error::precondition(
-                "VOLUNTEER_NOT_ACTIVE",
+                ErrorReason::VolunteerNotActive,
                 "STATE",
                 volunteers::name(volunteer_id),
                 "only active volunteers sign up",
@@ -358,7 +359,7 @@ pub async fn create(
                 .await?;
         if !missing.is_empty() {
             return Err(Error::FailedPrecondition {
-                reason: "CERTIFICATION_MISSING",
+                reason: ErrorReason::CertificationMissing,
                 message: format!(
                     "{} lacks {} required certification(s)",
                     volunteers::name(volunteer_id),
@@ -387,7 +388,7 @@ pub async fn create(
             .await?;
         if let Some(other) = clash {
             return Err(Error::precondition(
-                "OVERLAPPING_COMMITMENT",
+                ErrorReason::OverlappingCommitment,
                 "SCHEDULE",
                 activities::name(other.activity_id),
                 "the volunteer is already signed up for an activity at that time",
@@ -395,7 +396,7 @@ pub async fn create(
         }
         let (state, position) = take_place(txn, activity_id).await?.ok_or_else(|| {
             Error::precondition(
-                "ACTIVITY_FULL",
+                ErrorReason::ActivityFull,
                 "CAPACITY",
                 activities::name(activity_id),
                 "every place and waitlist place is taken",
@@ -541,7 +542,8 @@ pub async fn cancel(svc: &Volunteers, scope: &Scope, req: CancelSignupRequest) -
     if !acts_for(&txn, scope, &a, &v).await? {
         return Err(Error::forbidden(format!("cancel {}", req.name)));
     }
-    etag::check(&req.etag, s.revision, &req.name)?;
+    let now = svc.ctx.clock.now();
+    let mut edit = VERSIONED.edit(s.clone(), &req.etag, &req.name, now)?;
     let was = SignupState::try_from(s.state).unwrap_or_default();
     if was == SignupState::Cancelled {
         return Err(Error::illegal_transition(
@@ -552,21 +554,16 @@ pub async fn cancel(svc: &Volunteers, scope: &Scope, req: CancelSignupRequest) -
     }
     if s.check_in_time.is_some() {
         return Err(Error::precondition(
-            "CHECKED_IN",
+            ErrorReason::CheckedIn,
             "STATE",
             &req.name,
             "the volunteer has checked in",
         ));
     }
-    let now = svc.ctx.clock.now();
-    let mut am: rows::ActiveModel = s.clone().into();
+    let am = &mut edit.changes;
     am.state = Set(SignupState::Cancelled as i32);
     am.rank = Set(rank(SignupState::Cancelled, s.position));
-    am.revision = Set(s.revision + 1);
-    am.update_time = Set(now);
-    let saved = VERSIONED
-        .save::<Entity, _>(&txn, s.id, s.revision, am, &req.name)
-        .await?;
+    let saved = edit.save(&txn).await?;
     give_back(&txn, a.id, was, now).await?;
     let out = render(&txn, &saved).await?;
     txn.commit().await?;
@@ -587,7 +584,7 @@ pub async fn check_in(
     }
     if state_of(&a) != ActivityState::Ongoing {
         return Err(Error::precondition(
-            "ACTIVITY_NOT_ONGOING",
+            ErrorReason::ActivityNotOngoing,
             "STATE",
             activities::name(a.id),
             "check-in opens when the activity starts",
@@ -595,7 +592,7 @@ pub async fn check_in(
     }
     if s.state != SignupState::Confirmed as i32 {
         return Err(Error::precondition(
-            "NOT_CONFIRMED",
+            ErrorReason::NotConfirmed,
             "STATE",
             &req.name,
             "only a confirmed place checks in",
@@ -603,7 +600,7 @@ pub async fn check_in(
     }
     if s.check_in_time.is_some() {
         return Err(Error::precondition(
-            "ALREADY_CHECKED_IN",
+            ErrorReason::AlreadyCheckedIn,
             "STATE",
             &req.name,
             "has checked in already",
@@ -636,7 +633,7 @@ pub async fn check_out(
     }
     let Some(since) = s.check_in_time else {
         return Err(Error::precondition(
-            "NOT_CHECKED_IN",
+            ErrorReason::NotCheckedIn,
             "STATE",
             &req.name,
             "check in first",
@@ -644,7 +641,7 @@ pub async fn check_out(
     };
     if s.check_out_time.is_some() {
         return Err(Error::precondition(
-            "ALREADY_CHECKED_OUT",
+            ErrorReason::AlreadyCheckedOut,
             "STATE",
             &req.name,
             "has checked out already",

@@ -5,8 +5,9 @@
 
 use std::collections::HashMap;
 
+use cogov_kit::ErrorReason;
 use cogov_kit::auth::Principal;
-use cogov_kit::fieldmask::UpdateMask;
+use cogov_kit::fieldmask::{Fields, Input, UpdateMask};
 use cogov_kit::filter::{Field, Kind};
 use cogov_kit::idempotency::{self, Key};
 use cogov_kit::listing::{self, ListQuery, Spec};
@@ -121,6 +122,29 @@ struct Checked {
     leader: Option<Uuid>,
     organization: Option<Uuid>,
 }
+
+const FIELDS: Fields<Input<Team, Checked>, rows::ActiveModel> = Fields::new(&[
+    ("display_name", |am, i| {
+        am.display_name = Set(i.sent.display_name.clone())
+    }),
+    ("brand", |am, i| am.brand = Set(i.sent.brand)),
+    ("leader", |am, i| am.leader_id = Set(i.checked.leader)),
+    ("description", |am, i| {
+        am.description = Set(i.sent.description.clone())
+    }),
+    ("organization", |am, i| {
+        am.organization_id = Set(i.checked.organization)
+    }),
+]);
+
+const MEMBER_FIELDS: Fields<TeamMember, members::ActiveModel> =
+    Fields::new(&[("role", |am, m| am.role = Set(m.role))]);
+/// Members keep no update time.
+const MEMBER_VERSIONS: Versioned<members::Column> = Versioned {
+    id: members::Column::Id,
+    revision: members::Column::Revision,
+    update_time: None,
+};
 
 fn check(c: &mut Check, t: &Team, mask: Option<&UpdateMask>) -> Checked {
     let want = |f: &str| mask.is_none_or(|m| m.has(f));
@@ -258,55 +282,29 @@ async fn add_member<C: ConnectionTrait>(
 pub async fn update(svc: &Volunteers, scope: &Scope, req: UpdateTeamRequest) -> Result<Team> {
     let t = required("team", req.team)?;
     let id = read_id("team.name", &t.name, COLLECTION)?;
-    let mask = UpdateMask::new(
-        req.update_mask.as_ref(),
-        &[
-            "display_name",
-            "brand",
-            "leader",
-            "description",
-            "organization",
-        ],
-    )?;
+    let mask = FIELDS.mask(req.update_mask.as_ref())?;
     let mut c = Check::new();
     let checked = check(&mut c, &t, Some(&mask));
     c.finish()?;
     let txn = svc.ctx.db.begin_write().await?;
     let row = find(&txn, scope, id).await?;
     scope.require_staff(row.community_id, &name(id))?;
-    etag::check(&t.etag, row.revision, &name(id))?;
-    let mut am: rows::ActiveModel = row.clone().into();
-    if mask.has("leader") {
-        if let Some(leader) = checked.leader {
-            volunteers::reference(&txn, "team.leader", leader).await?;
-            let member = members::Entity::find()
-                .filter(members::Column::TeamId.eq(id))
-                .filter(members::Column::VolunteerId.eq(leader))
-                .one(&txn)
-                .await?;
-            if member.is_none() {
-                add_member(&txn, id, leader, TeamRole::Leader, svc.ctx.clock.now()).await?;
-            }
+    let mut edit = VERSIONED.edit(row, &t.etag, &name(id), svc.ctx.clock.now())?;
+    if mask.has("leader")
+        && let Some(leader) = checked.leader
+    {
+        volunteers::reference(&txn, "team.leader", leader).await?;
+        let member = members::Entity::find()
+            .filter(members::Column::TeamId.eq(id))
+            .filter(members::Column::VolunteerId.eq(leader))
+            .one(&txn)
+            .await?;
+        if member.is_none() {
+            add_member(&txn, id, leader, TeamRole::Leader, svc.ctx.clock.now()).await?;
         }
-        am.leader_id = Set(checked.leader);
     }
-    if mask.has("display_name") {
-        am.display_name = Set(t.display_name);
-    }
-    if mask.has("brand") {
-        am.brand = Set(t.brand);
-    }
-    if mask.has("description") {
-        am.description = Set(t.description);
-    }
-    if mask.has("organization") {
-        am.organization_id = Set(checked.organization);
-    }
-    am.revision = Set(row.revision + 1);
-    am.update_time = Set(svc.ctx.clock.now());
-    let saved = VERSIONED
-        .save::<Entity, _>(&txn, id, row.revision, am, &name(id))
-        .await?;
+    edit.apply(&FIELDS, &mask, &Input { sent: t, checked });
+    let saved = edit.save(&txn).await?;
     let out = render(&txn, &saved).await?;
     txn.commit().await?;
     Ok(out)
@@ -326,7 +324,7 @@ pub async fn delete(svc: &Volunteers, scope: &Scope, req: DeleteTeamRequest) -> 
         .is_some()
     {
         return Err(Error::precondition(
-            "HAS_MEMBERS",
+            ErrorReason::HasMembers,
             "HAS_CHILDREN",
             name(id),
             "remove its members first",
@@ -436,23 +434,15 @@ pub async fn update_member(
     let m = required("member", req.member)?;
     // The name before the mask, so a wrong name is what the caller hears of.
     parse_member("member.name", &m.name)?;
-    let mask = UpdateMask::new(req.update_mask.as_ref(), &["role"])?;
+    let mask = MEMBER_FIELDS.mask(req.update_mask.as_ref())?;
     let mut c = Check::new();
-    let role: TeamRole = c.enumeration("member.role", m.role, mask.has("role"));
+    let _: TeamRole = c.enumeration("member.role", m.role, mask.has("role"));
     c.finish()?;
     let txn = svc.ctx.db.begin_write().await?;
     let (_, row) = load_member(&txn, scope, "member.name", &m.name).await?;
-    etag::check(&m.etag, row.revision, &m.name)?;
-    let mut am: members::ActiveModel = row.clone().into();
-    am.role = Set(role as i32);
-    am.revision = Set(row.revision + 1);
-    let saved = Versioned {
-        id: members::Column::Id,
-        revision: members::Column::Revision,
-        update_time: None,
-    }
-    .save::<members::Entity, _>(&txn, row.id, row.revision, am, &m.name)
-    .await?;
+    let mut edit = MEMBER_VERSIONS.edit(row, &m.etag, &m.name, svc.ctx.clock.now())?;
+    edit.apply(&MEMBER_FIELDS, &mask, &m);
+    let saved = edit.save(&txn).await?;
     txn.commit().await?;
     Ok(member_proto(&saved))
 }
@@ -468,7 +458,7 @@ pub async fn delete_member(
     etag::check(&req.etag, row.revision, &req.name)?;
     if team.leader_id == Some(row.volunteer_id) {
         return Err(Error::precondition(
-            "LEADER",
+            ErrorReason::Leader,
             "ROLE",
             &req.name,
             "name another leader first",

@@ -7,6 +7,7 @@
 //! Every change is a ledger entry with the balance after it.
 
 use chrono::{DateTime, Utc};
+use cogov_kit::ErrorReason;
 use cogov_kit::auth::Principal;
 use cogov_kit::fieldmask::UpdateMask;
 use cogov_kit::idempotency::{self, Key};
@@ -295,7 +296,7 @@ pub async fn redeem(
             .await?;
         if res.rows_affected == 0 {
             return Err(Error::precondition(
-                "INSUFFICIENT_POINTS",
+                ErrorReason::InsufficientPoints,
                 "BALANCE",
                 &req.volunteer,
                 format!("the balance is below {} points", req.points),

@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Duration, Utc};
 use cogov_kit::auth::Principal;
-use cogov_kit::fieldmask::UpdateMask;
+use cogov_kit::fieldmask::{Fields, UpdateMask};
 use cogov_kit::filter::{Field, Kind, Op};
 use cogov_kit::idempotency::{self, Key};
 use cogov_kit::listing::{self, ListQuery, Spec};
@@ -237,21 +237,24 @@ pub async fn create(
     .await
 }
 
+const FIELDS: Fields<Course, rows::ActiveModel> = Fields::new(&[
+    ("title", |am, m| am.title = Set(m.title.clone())),
+    ("description", |am, m| {
+        am.description = Set(m.description.clone())
+    }),
+    ("certifies", |am, m| am.certifies = Set(m.certifies)),
+    ("validity_days", |am, m| {
+        am.validity_days = Set(m.validity_days)
+    }),
+    ("organizer", |am, m| am.organizer = Set(m.organizer.clone())),
+]);
+
 /// UpdateCourse. A new validity applies to later completions.
 pub async fn update(svc: &Volunteers, scope: &Scope, req: UpdateCourseRequest) -> Result<Course> {
     require_staff(scope)?;
     let m = required("course", req.course)?;
     let id = read_id("course.name", &m.name, COLLECTION)?;
-    let mask = UpdateMask::new(
-        req.update_mask.as_ref(),
-        &[
-            "title",
-            "description",
-            "certifies",
-            "validity_days",
-            "organizer",
-        ],
-    )?;
+    let mask = FIELDS.mask(req.update_mask.as_ref())?;
     let mut c = Check::new();
     check(&mut c, &m, Some(&mask));
     c.finish()?;
@@ -260,28 +263,9 @@ pub async fn update(svc: &Volunteers, scope: &Scope, req: UpdateCourseRequest) -
         .one(&txn)
         .await?
         .ok_or_else(|| scope.missing("Course", &m.name))?;
-    etag::check(&m.etag, row.revision, &m.name)?;
-    let mut am: rows::ActiveModel = row.clone().into();
-    if mask.has("title") {
-        am.title = Set(m.title);
-    }
-    if mask.has("description") {
-        am.description = Set(m.description);
-    }
-    if mask.has("certifies") {
-        am.certifies = Set(m.certifies);
-    }
-    if mask.has("validity_days") {
-        am.validity_days = Set(m.validity_days);
-    }
-    if mask.has("organizer") {
-        am.organizer = Set(m.organizer);
-    }
-    am.revision = Set(row.revision + 1);
-    am.update_time = Set(svc.ctx.clock.now());
-    let saved = VERSIONED
-        .save::<Entity, _>(&txn, id, row.revision, am, &name(id))
-        .await?;
+    let mut edit = VERSIONED.edit(row, &m.etag, &m.name, svc.ctx.clock.now())?;
+    edit.apply(&FIELDS, &mask, &m);
+    let saved = edit.save(&txn).await?;
     txn.commit().await?;
     Ok(to_proto(&saved))
 }

@@ -1,7 +1,7 @@
 //! Volunteers: GetVolunteer, ListVolunteers, CreateVolunteer, UpdateVolunteer.
 
 use cogov_kit::auth::Principal;
-use cogov_kit::fieldmask::{Fields, Input, UpdateMask};
+use cogov_kit::fieldmask::{Fields, Input};
 use cogov_kit::filter::{Field, Kind, Op};
 use cogov_kit::idempotency::{self, Key};
 use cogov_kit::listing::{self, ListQuery, Spec};

@@ -5,6 +5,7 @@
 //! no EXIF (so no GPS position), no comment, nothing appended after the
 //! image (so no polyglot), and a thumbnail beside it.
 
+use cogov_kit::ErrorReason;
 use std::io::Cursor;
 
 use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits};
@@ -68,15 +69,20 @@ pub enum Refusal {
 }
 
 impl Refusal {
-    /// The stable reason, for `ErrorInfo` and the pages' words.
+    /// The stable reason, for the upload's answer and the pages' words.
     pub fn reason(&self) -> &'static str {
+        self.reason_code().as_str_name()
+    }
+
+    /// The stable reason, as the catalog's value.
+    pub fn reason_code(&self) -> ErrorReason {
         match self {
-            Refusal::Empty => "PHOTO_EMPTY",
-            Refusal::TooLarge { .. } => "PHOTO_TOO_LARGE",
-            Refusal::NotAPhoto => "PHOTO_NOT_AN_IMAGE",
-            Refusal::Heic => "PHOTO_HEIC",
-            Refusal::TooManyPixels { .. } => "PHOTO_TOO_MANY_PIXELS",
-            Refusal::Unreadable => "PHOTO_UNREADABLE",
+            Refusal::Empty => ErrorReason::PhotoEmpty,
+            Refusal::TooLarge { .. } => ErrorReason::PhotoTooLarge,
+            Refusal::NotAPhoto => ErrorReason::PhotoNotAnImage,
+            Refusal::Heic => ErrorReason::PhotoHeic,
+            Refusal::TooManyPixels { .. } => ErrorReason::PhotoTooManyPixels,
+            Refusal::Unreadable => ErrorReason::PhotoUnreadable,
         }
     }
 }

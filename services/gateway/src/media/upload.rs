@@ -12,6 +12,7 @@
 //! `PHOTO_HEIC`, …), or 413 `PHOTO_TOO_LARGE` past 10 MB (read to its end,
 //! so the sender hears it), and keeps nothing.
 
+use cogov_kit::ErrorReason;
 use std::sync::Arc;
 
 use axum::body::Body;
@@ -42,10 +43,10 @@ fn json_answer(status: StatusCode, value: serde_json::Value) -> Response {
         .into_response()
 }
 
-fn answer(status: StatusCode, reason: &str, message: &str) -> Response {
+fn answer(status: StatusCode, reason: ErrorReason, message: &str) -> Response {
     json_answer(
         status,
-        json!({"error": {"reason": reason, "message": message}}),
+        json!({"error": {"reason": reason.as_str_name(), "message": message}}),
     )
 }
 
@@ -56,7 +57,7 @@ pub async fn upload(State(door): State<Door>, headers: HeaderMap, body: Body) ->
         Ok(None) => {
             return answer(
                 StatusCode::UNAUTHORIZED,
-                "CREDENTIALS_MISSING",
+                ErrorReason::CredentialsMissing,
                 "send `authorization: Bearer <API key, staff token or resident access token>`",
             );
         }
@@ -64,7 +65,7 @@ pub async fn upload(State(door): State<Door>, headers: HeaderMap, body: Body) ->
             let status = tonic::Status::from(e);
             return answer(
                 StatusCode::UNAUTHORIZED,
-                "UNAUTHENTICATED",
+                ErrorReason::Unauthenticated,
                 status.message(),
             );
         }
@@ -72,7 +73,7 @@ pub async fn upload(State(door): State<Door>, headers: HeaderMap, body: Body) ->
     let Some(media) = door.gw.media.as_ref() else {
         return answer(
             StatusCode::SERVICE_UNAVAILABLE,
-            "MEDIA_DISABLED",
+            ErrorReason::MediaDisabled,
             "this gateway keeps no photos (COGOV_MEDIA_STORE is not set)",
         );
     };
@@ -81,24 +82,32 @@ pub async fn upload(State(door): State<Door>, headers: HeaderMap, body: Body) ->
         Ok(Err(refused)) => {
             return answer(
                 StatusCode::PAYLOAD_TOO_LARGE,
-                refused.reason(),
+                refused.reason_code(),
                 &refused.to_string(),
             );
         }
         // Past the drain limit, or the sender went away.
-        Err(e) => return answer(StatusCode::BAD_REQUEST, "BODY_UNREADABLE", &e.to_string()),
+        Err(e) => {
+            return answer(
+                StatusCode::BAD_REQUEST,
+                ErrorReason::BodyUnreadable,
+                &e.to_string(),
+            );
+        }
     };
     match media.keep(body).await {
         Ok(kept) => json_answer(
             StatusCode::CREATED,
             json!({"uri": kept.uri(), "content_type": kept.content_type()}),
         ),
-        Err(KeepError::Refused(r)) => answer(StatusCode::BAD_REQUEST, r.reason(), &r.to_string()),
+        Err(KeepError::Refused(r)) => {
+            answer(StatusCode::BAD_REQUEST, r.reason_code(), &r.to_string())
+        }
         Err(KeepError::Store(e)) => {
             tracing::warn!(error = %e, "keeping an uploaded photo");
             answer(
                 StatusCode::SERVICE_UNAVAILABLE,
-                "MEDIA_UNAVAILABLE",
+                ErrorReason::MediaUnavailable,
                 "the photo store is unavailable; retry later",
             )
         }

@@ -4,6 +4,7 @@
 //! database, so every replica of the gateway counts the same codes.
 
 use chrono::{DateTime, Duration, Utc};
+use cogov_kit::ErrorReason;
 use cogov_kit::{Error, Result, names};
 use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
@@ -122,7 +123,7 @@ async fn take_turn<C: ConnectionTrait>(conn: &C, phone: &str, now: DateTime<Utc>
 }
 
 /// Why a code did not sign anyone in.
-fn refused(reason: &'static str, message: &str) -> Error {
+fn refused(reason: ErrorReason, message: &str) -> Error {
     Error::Unauthenticated {
         reason,
         message: message.to_owned(),
@@ -146,19 +147,19 @@ pub async fn consume<C: ConnectionTrait>(
         .await?
     else {
         return Err(refused(
-            "CODE_INVALID",
+            ErrorReason::CodeInvalid,
             "the code is not valid; ask for a new one",
         ));
     };
     if row.consume_time.is_some() {
         return Err(refused(
-            "CODE_USED",
+            ErrorReason::CodeUsed,
             "the code was already used; ask for a new one",
         ));
     }
     if row.expire_time <= now {
         return Err(refused(
-            "CODE_EXPIRED",
+            ErrorReason::CodeExpired,
             "the code expired; ask for a new one",
         ));
     }
@@ -172,13 +173,13 @@ pub async fn consume<C: ConnectionTrait>(
         .rows_affected;
     if counted == 0 {
         return Err(refused(
-            "CODE_TRIES_EXHAUSTED",
+            ErrorReason::CodeTriesExhausted,
             "too many wrong codes; ask for a new one",
         ));
     }
     let expected = keys.code_hash(row.id, phone, code);
     if !bool::from(expected.as_bytes().ct_eq(row.code_hash.as_bytes())) {
-        return Err(refused("CODE_INVALID", "the code is not valid"));
+        return Err(refused(ErrorReason::CodeInvalid, "the code is not valid"));
     }
     let spent = Entity::update_many()
         .col_expr(Column::ConsumeTime, Expr::value(now))
@@ -189,7 +190,7 @@ pub async fn consume<C: ConnectionTrait>(
         .rows_affected;
     if spent == 0 {
         return Err(refused(
-            "CODE_USED",
+            ErrorReason::CodeUsed,
             "the code was already used; ask for a new one",
         ));
     }

@@ -32,6 +32,7 @@ pub mod tokens;
 
 use std::sync::Arc;
 
+use cogov_kit::ErrorReason;
 use cogov_kit::auth::Principal;
 use cogov_kit::clock::Clock;
 use cogov_kit::db::Db;
@@ -136,18 +137,21 @@ impl Residents {
             reason,
             message: message.to_owned(),
         };
-        let access = keys
-            .read_access(token)
-            .ok_or_else(|| refused("ACCESS_TOKEN_INVALID", "the access token is not valid"))?;
+        let access = keys.read_access(token).ok_or_else(|| {
+            refused(
+                ErrorReason::AccessTokenInvalid,
+                "the access token is not valid",
+            )
+        })?;
         if access.expire <= clock.now() {
             return Err(refused(
-                "ACCESS_TOKEN_EXPIRED",
+                ErrorReason::AccessTokenExpired,
                 "the access token expired; renew it with the refresh token",
             ));
         }
         if self.revocations.ended(access.session) {
             return Err(refused(
-                "SESSION_ENDED",
+                ErrorReason::SessionEnded,
                 "the session has ended; sign in again",
             ));
         }

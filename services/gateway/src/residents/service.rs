@@ -3,6 +3,7 @@
 //! sign-in steps) come without a principal.
 
 use chrono::Duration;
+use cogov_kit::ErrorReason;
 use cogov_kit::auth::Principal;
 use cogov_kit::listing::{self, ListQuery, Spec};
 use cogov_kit::paging::SortKey;
@@ -98,7 +99,7 @@ pub async fn sign_in_with_phone(
             ))
         }
         _ => Err(Error::precondition(
-            "PHONE_SHARED",
+            ErrorReason::PhoneShared,
             "PHONE",
             "phone",
             "several persons in the registry have this number; community staff can tell them apart",
@@ -123,7 +124,7 @@ async fn send_code(
     let sender = &gw.residents.config().sender;
     if !sender.enabled() {
         return Err(Error::precondition(
-            "SIGN_IN_DISABLED",
+            ErrorReason::SignInDisabled,
             "CONFIGURATION",
             "phone",
             "sign-in by phone is not set up on this gateway (COGOV_SIGN_IN_SENDER)",
@@ -205,7 +206,7 @@ async fn register(
     let ticket = ticket.expect("checked");
     if ticket.expire <= now {
         return Err(Error::Unauthenticated {
-            reason: "TICKET_EXPIRED",
+            reason: ErrorReason::TicketExpired,
             message: "the registration ticket expired; sign in again".into(),
         });
     }
@@ -291,7 +292,7 @@ async fn refresh(
                 "a spent refresh token came back: the session is ended"
             );
             Err(Error::Unauthenticated {
-                reason: "REFRESH_TOKEN_REUSED",
+                reason: ErrorReason::RefreshTokenReused,
                 message: "this refresh token was used before, so it may have been copied: the session is ended; sign in again".into(),
             })
         }

@@ -6,6 +6,7 @@
 //! the next call.
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
+use cogov_kit::ErrorReason;
 use cogov_kit::{Error, Result, convert, names};
 use cogov_proto::gateway::{ResidentSession, ResidentTokens, SessionEnd};
 use sea_orm::ActiveValue::Set;
@@ -105,7 +106,7 @@ pub async fn open<C: ConnectionTrait>(
     Ok(tokens(keys, &row, now))
 }
 
-fn refused(reason: &'static str, message: &str) -> Error {
+fn refused(reason: ErrorReason, message: &str) -> Error {
     Error::Unauthenticated {
         reason,
         message: message.to_owned(),
@@ -129,7 +130,12 @@ pub async fn refresh<C: ConnectionTrait>(
     refresh_token: &str,
     now: DateTime<Utc>,
 ) -> Result<Renewal> {
-    let invalid = || refused("REFRESH_TOKEN_INVALID", "the refresh token is not valid");
+    let invalid = || {
+        refused(
+            ErrorReason::RefreshTokenInvalid,
+            "the refresh token is not valid",
+        )
+    };
     let presented = Keys::parse_refresh(refresh_token).ok_or_else(invalid)?;
     let row = Entity::find_by_id(presented.session)
         .one(conn)
@@ -140,13 +146,13 @@ pub async fn refresh<C: ConnectionTrait>(
     }
     if row.end_time.is_some() {
         return Err(refused(
-            "SESSION_ENDED",
+            ErrorReason::SessionEnded,
             "the session has ended; sign in again",
         ));
     }
     if row.expire_time <= now {
         return Err(refused(
-            "SESSION_EXPIRED",
+            ErrorReason::SessionExpired,
             "the session lapsed; sign in again",
         ));
     }
