@@ -8,7 +8,8 @@
 //!   tonic pass-through proxy built here and through the gateway
 //!   (authentication, policy, rate limit, principal signing);
 //! - `ReportIssue` throughput and latency at concurrency 1 and 64, straight
-//!   to the issues service and through the gateway;
+//!   to the issues service and through the gateway, and `UpdateIssue` of one
+//!   field through the gateway;
 //! - `ListIssues` (a page of 50 with typical filters) and
 //!   `ComputeIssueStatistics` latency with `--issues` rows stored (bulk
 //!   loaded straight into the database), and the query plans behind them;
@@ -79,6 +80,10 @@ struct Args {
     /// Only the residents' app's pages (on `cogov up`).
     #[arg(long)]
     app_only: bool,
+    /// Only the writes (reports and updates, into an empty database), on
+    /// SQLite and on `--postgres` if given: a quick before/after.
+    #[arg(long)]
+    writes_only: bool,
 }
 
 const SECRET: &[u8] = b"benchmark internal secret";
@@ -462,6 +467,57 @@ async fn writes(
     .await
 }
 
+/// `UpdateIssue` of one field: each client edits an issue of its own, so
+/// the figure is the write unit's cost (read, etag, mask, guarded save,
+/// timeline entry), not contention on one row.
+async fn updates(
+    client: &Issues,
+    courtyards: &[(Uuid, Uuid)],
+    total: usize,
+    concurrency: usize,
+) -> Run {
+    let mut own = Vec::with_capacity(concurrency);
+    for t in 0..concurrency {
+        let (courtyard, _) = courtyards[t % courtyards.len()];
+        let issue = client
+            .clone()
+            .report_issue(ReportIssueRequest {
+                issue: Some(Issue {
+                    courtyard: format!("courtyards/{courtyard}"),
+                    sub_item: format!("subItems/{}", SUB_ITEMS[0].code),
+                    title: "bench".into(),
+                    ..Default::default()
+                }),
+                request_id: Uuid::new_v4().to_string(),
+            })
+            .await
+            .expect("report")
+            .into_inner();
+        own.push(issue.name);
+    }
+    let own = Arc::new(own);
+    let client = client.clone();
+    load(total, concurrency, move |t, i| {
+        let mut c = client.clone();
+        let name = own[t].clone();
+        async move {
+            c.update_issue(UpdateIssueRequest {
+                issue: Some(Issue {
+                    name,
+                    title: format!("bench {i}"),
+                    ..Default::default()
+                }),
+                update_mask: Some(prost_types::FieldMask {
+                    paths: vec!["title".into()],
+                }),
+            })
+            .await
+            .expect("update");
+        }
+    })
+    .await
+}
+
 async fn reads<F, Fut>(count: usize, mut call: F) -> (Duration, Duration)
 where
     F: FnMut() -> Fut,
@@ -494,6 +550,27 @@ fn table(name: &str) {
     println!("\n## {name}\n");
     println!("| measurement | figure |");
     println!("|---|---|");
+}
+
+/// The writes: reports and one-field updates, at concurrency 1 and 64.
+async fn write_figures(stack: &Stack, args: &Args) {
+    for concurrency in [1, 64] {
+        figures(
+            &format!("ReportIssue straight to the service, concurrency {concurrency}"),
+            writes(&stack.client, &stack.courtyards, args.reports, concurrency).await,
+            "reports",
+        );
+        figures(
+            &format!("ReportIssue through the gateway, concurrency {concurrency}"),
+            writes(&stack.gateway, &stack.courtyards, args.reports, concurrency).await,
+            "reports",
+        );
+        figures(
+            &format!("UpdateIssue (title) through the gateway, concurrency {concurrency}"),
+            updates(&stack.gateway, &stack.courtyards, args.reports, concurrency).await,
+            "updates",
+        );
+    }
 }
 
 async fn measure(name: &str, stack: Stack, args: &Args) {
@@ -642,18 +719,7 @@ async fn measure(name: &str, stack: Stack, args: &Args) {
     }
     // Writes last, into a million issues, where they do not crowd the
     // reads' partial days.
-    for concurrency in [1, 64] {
-        figures(
-            &format!("ReportIssue straight to the service, concurrency {concurrency}"),
-            writes(&stack.client, &stack.courtyards, args.reports, concurrency).await,
-            "reports",
-        );
-        figures(
-            &format!("ReportIssue through the gateway, concurrency {concurrency}"),
-            writes(&stack.gateway, &stack.courtyards, args.reports, concurrency).await,
-            "reports",
-        );
-    }
+    write_figures(&stack, args).await;
     plans::print(db.read(), courtyard, community).await;
     drop(stack.issues);
 }
@@ -667,6 +733,26 @@ fn main() {
     runtime.block_on(async {
         if args.app_only {
             app_pages().await;
+            return;
+        }
+        if args.writes_only {
+            let memory: Bus = Arc::new(MemoryBus::new());
+            let sqlite = start(TestDb::sqlite(), TestDb::sqlite(), TestDb::sqlite(), memory).await;
+            table("Writes, SQLite (WAL, synchronous=NORMAL), empty database");
+            write_figures(&sqlite, &args).await;
+            drop(sqlite);
+            if let Some(url) = args.postgres.as_ref().filter(|u| !u.is_empty()) {
+                let memory: Bus = Arc::new(MemoryBus::new());
+                let pg = start(
+                    TestDb::postgres_at(url).await,
+                    TestDb::postgres_at(url).await,
+                    TestDb::postgres_at(url).await,
+                    memory,
+                )
+                .await;
+                table("Writes, PostgreSQL, empty database");
+                write_figures(&pg, &args).await;
+            }
             return;
         }
         println!(
