@@ -24,7 +24,7 @@ use crate::entity::action_items::{self as rows, Column, Entity, Model};
 use crate::entity::{councils as council_rows, topics};
 use crate::{Deliberation, councils, resolutions};
 
-const VERSIONED: Versioned<Column> = Versioned {
+pub(crate) const VERSIONED: Versioned<Column> = Versioned {
     id: Column::Id,
     revision: Column::Revision,
     update_time: Some(Column::UpdateTime),
@@ -32,7 +32,7 @@ const VERSIONED: Versioned<Column> = Versioned {
 /// What the owning organisation may change.
 const OWNER_FIELDS: &[&str] = &["status", "progress", "issue", "notes"];
 
-fn name(m: &Model) -> String {
+pub(crate) fn name(m: &Model) -> String {
     names::format_child(
         resolutions::COLLECTION,
         m.resolution_id,

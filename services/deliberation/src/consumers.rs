@@ -13,7 +13,7 @@ use cogov_proto::issues::{
 };
 use prost::Name;
 use sea_orm::ActiveValue::Set;
-use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter};
 
 use crate::entity::{action_items, councils};
 use crate::topics::NewTopic;
@@ -163,7 +163,10 @@ async fn update_item(
     let state = IssueState::try_from(issue.state).unwrap_or_default();
     let (status, progress) = follows(state, &row);
     let (status, progress) = items::settle(status, progress);
-    let mut am: action_items::ActiveModel = row.clone().into();
+    // Guarded by the revision read: a secretary's edit landing meanwhile
+    // makes this fail, and the event is applied again on the new row.
+    let mut edit = items::VERSIONED.edit(row.clone(), "", &items::name(&row), now)?;
+    let am = &mut edit.changes;
     if row.issue.is_empty() {
         am.issue = Set(issue.name.clone());
     }
@@ -174,9 +177,7 @@ async fn update_item(
         _ => None,
     });
     am.issue_revision = Set(issue.revision);
-    am.revision = Set(row.revision + 1);
-    am.update_time = Set(now);
-    let saved = am.update(txn).await?;
+    let saved = edit.save(txn).await?;
     resolutions::follow_items(txn, row.resolution_id, now).await?;
     let council = councils::Entity::find_by_id(row.council_id)
         .one(txn)

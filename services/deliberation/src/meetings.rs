@@ -483,7 +483,8 @@ async fn step(
     let txn = svc.ctx.db.begin_write().await?;
     let (council, row) = visible(&txn, caller, "name", meeting).await?;
     caller.require_manager(&council, "run meetings")?;
-    etag::check(etag_in, row.revision, meeting)?;
+    let now = svc.ctx.clock.now();
+    let mut edit = VERSIONED.edit(row.clone(), etag_in, meeting, now)?;
     let state = state_of(&row);
     if state != from {
         return Err(Error::illegal_transition(
@@ -492,8 +493,7 @@ async fn step(
             verb,
         ));
     }
-    let now = svc.ctx.clock.now();
-    let mut am: rows::ActiveModel = row.clone().into();
+    let am = &mut edit.changes;
     am.state = Set(to as i32);
     // The record keeps when it actually sat.
     match to {
@@ -507,11 +507,7 @@ async fn step(
     if let Some(note) = note.filter(|n| !n.is_empty()) {
         am.minutes = Set(format!("Cancelled: {note}"));
     }
-    am.revision = Set(row.revision + 1);
-    am.update_time = Set(now);
-    let saved = VERSIONED
-        .save::<Entity, _>(&txn, row.id, row.revision, am, meeting)
-        .await?;
+    let saved = edit.save(&txn).await?;
     txn.commit().await?;
     Ok(to_proto(&saved, &council))
 }

@@ -136,11 +136,9 @@ pub async fn follow_items(
         ResolutionState::Adopted
     };
     if state as i32 != row.state {
-        let mut am: rows::ActiveModel = row.clone().into();
-        am.state = Set(state as i32);
-        am.revision = Set(row.revision + 1);
-        am.update_time = Set(now);
-        am.update(txn).await?;
+        let mut edit = VERSIONED.edit(row.clone(), "", &name(row.id), now)?;
+        edit.changes.state = Set(state as i32);
+        edit.save(txn).await?;
     }
     if state != ResolutionState::Adopted {
         let topic = topic_rows::Entity::find_by_id(row.topic_id)

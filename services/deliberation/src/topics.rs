@@ -107,16 +107,12 @@ pub async fn advance(
     if to == from && close_reason.is_none() {
         return Ok(row.clone());
     }
-    let mut am: rows::ActiveModel = row.clone().into();
-    am.state = Set(to as i32);
+    let mut edit = VERSIONED.edit(row.clone(), "", &name(row.id), now)?;
+    edit.changes.state = Set(to as i32);
     if let Some(reason) = close_reason {
-        am.close_reason = Set(reason);
+        edit.changes.close_reason = Set(reason);
     }
-    am.revision = Set(row.revision + 1);
-    am.update_time = Set(now);
-    VERSIONED
-        .save::<Entity, _>(txn, row.id, row.revision, am, &name(row.id))
-        .await
+    edit.save(txn).await
 }
 
 struct Checked {
@@ -476,17 +472,14 @@ pub async fn support(
     }
     .insert(&txn)
     .await?;
-    let mut am: rows::ActiveModel = row.clone().into();
+    let mut edit = VERSIONED.edit(row.clone(), "", &name(id), now)?;
+    let am = &mut edit.changes;
     let count = row.support_count + 1;
     am.support_count = Set(count);
     if row.support_threshold > 0 && count >= row.support_threshold {
         am.state = Set(TopicState::OnAgenda as i32);
     }
-    am.revision = Set(row.revision + 1);
-    am.update_time = Set(now);
-    let saved = VERSIONED
-        .save::<Entity, _>(&txn, id, row.revision, am, &name(id))
-        .await?;
+    let saved = edit.save(&txn).await?;
     txn.commit().await?;
     Ok(to_proto(&saved))
 }

@@ -6,6 +6,7 @@ use cogov_kit::auth::Principal;
 use cogov_kit::filter::{Field, Kind, Op};
 use cogov_kit::listing::{self, ListQuery, Spec};
 use cogov_kit::paging::SortKey;
+use cogov_kit::store::Versioned;
 use cogov_kit::validate::Check;
 use cogov_kit::{Error, Result, convert, etag, names};
 use cogov_proto::issues::*;
@@ -23,6 +24,11 @@ use crate::{Issues, Settings, read_id};
 use cogov_kit::scope::Scope;
 
 const COLLECTION: &str = "clusters";
+const VERSIONED: Versioned<Column> = Versioned {
+    id: Column::Id,
+    revision: Column::Revision,
+    update_time: Some(Column::UpdateTime),
+};
 
 async fn issue_names<C: ConnectionTrait>(conn: &C, cluster: Uuid) -> Result<Vec<String>> {
     let ids: Vec<Uuid> = issues::Entity::find()
@@ -213,7 +219,8 @@ async fn decide(
     let txn = svc.ctx.db.begin_write().await?;
     let row = get_visible(&txn, scope, id).await?;
     scope.require_staff(row.community_id, name)?;
-    etag::check(etag_in, row.revision, name)?;
+    let now = svc.ctx.clock.now();
+    let mut edit = VERSIONED.edit(row.clone(), etag_in, name, now)?;
     if row.state != ClusterState::Detected as i32 {
         let from = ClusterState::try_from(row.state)
             .unwrap_or_default()
@@ -229,24 +236,10 @@ async fn decide(
             verb,
         ));
     }
-    let now = svc.ctx.clock.now();
-    let mut am: rows::ActiveModel = row.clone().into();
-    am.state = Set(to as i32);
-    am.escalated_to = Set(council);
-    am.note = Set(note);
-    am.revision = Set(row.revision + 1);
-    am.update_time = Set(now);
-    let res = Entity::update_many()
-        .set(am)
-        .filter(Column::Id.eq(id))
-        .filter(Column::Revision.eq(row.revision))
-        .exec(&txn)
-        .await?;
-    if res.rows_affected == 0 {
-        return Err(Error::EtagMismatch {
-            name: name.to_owned(),
-        });
-    }
+    edit.changes.state = Set(to as i32);
+    edit.changes.escalated_to = Set(council);
+    edit.changes.note = Set(note);
+    let saved = edit.save(&txn).await?;
     if let Some(council) = council {
         issues::Entity::update_many()
             .col_expr(issues::Column::EscalatedTo, Expr::value(council))
@@ -254,10 +247,6 @@ async fn decide(
             .exec(&txn)
             .await?;
     }
-    let saved = Entity::find_by_id(id)
-        .one(&txn)
-        .await?
-        .expect("just updated");
     let out = render(&txn, &saved).await?;
     if let Some(council) = council {
         crate::events::cluster_escalated(

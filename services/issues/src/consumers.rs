@@ -16,7 +16,7 @@ use cogov_proto::organizations::PersonErased;
 use prost::Name;
 use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
 use crate::entity::issues::{self as rows, Column, Entity, Model};
 use crate::entity::{clusters, sub_items};
@@ -227,11 +227,12 @@ async fn link_item<C: ConnectionTrait>(
     if !row.action_item.is_empty() {
         return Ok(());
     }
-    let mut am: rows::ActiveModel = row.clone().into();
+    let row_id = row.id;
+    let (row, mut am) = crate::issues::VERSIONED
+        .edit(row, "", &crate::issues::name(row_id), now)?
+        .into_parts();
     am.action_item = Set(p.action_item.clone());
-    am.revision = Set(row.revision + 1);
-    am.update_time = Set(now);
-    am.update(conn).await?;
+    let row = crate::issues::save(conn, &row, am).await?;
     timeline::record(
         conn,
         row.id,

@@ -6,10 +6,11 @@
 
 use cogov_kit::ErrorReason;
 use cogov_kit::auth::Principal;
-use cogov_kit::fieldmask::UpdateMask;
+use cogov_kit::fieldmask::{Fields, Input, UpdateMask};
 use cogov_kit::filter::{self, Field, Kind};
 use cogov_kit::idempotency::{self, Key};
 use cogov_kit::paging::{self, Cursor, SortKey};
+use cogov_kit::store::Versioned;
 use cogov_kit::validate::Check;
 use cogov_kit::{Error, Result, convert, etag};
 use cogov_proto::issues::*;
@@ -226,6 +227,53 @@ pub async fn create_category(
     .await
 }
 
+const CATEGORY_VERSIONS: Versioned<categories::Column> = Versioned {
+    id: categories::Column::Id,
+    revision: categories::Column::Revision,
+    update_time: Some(categories::Column::UpdateTime),
+};
+
+const CATEGORY_FIELDS: Fields<Category, categories::ActiveModel> = Fields::new(&[
+    ("display_name", |am, m| {
+        am.display_name = Set(m.display_name.clone())
+    }),
+    ("english_name", |am, m| {
+        am.english_name = Set(m.english_name.clone())
+    }),
+    ("sort_order", |am, m| am.sort_order = Set(m.sort_order)),
+]);
+
+const SUB_ITEM_VERSIONS: Versioned<sub_items::Column> = Versioned {
+    id: sub_items::Column::Id,
+    revision: sub_items::Column::Revision,
+    update_time: Some(sub_items::Column::UpdateTime),
+};
+
+/// Setters read the sub-item sent and the category code it names.
+const SUB_ITEM_FIELDS: Fields<Input<SubItem, Option<String>>, sub_items::ActiveModel> =
+    Fields::new(&[
+        ("category", |am, i| {
+            if let Some(category) = &i.checked {
+                am.category_id = Set(category.clone());
+            }
+        }),
+        ("display_name", |am, i| {
+            am.display_name = Set(i.sent.display_name.clone())
+        }),
+        ("english_name", |am, i| {
+            am.english_name = Set(i.sent.english_name.clone())
+        }),
+        ("respond_within_hours", |am, i| {
+            am.respond_within_hours = Set(i.sent.respond_within_hours)
+        }),
+        ("resolve_within_days", |am, i| {
+            am.resolve_within_days = Set(i.sent.resolve_within_days)
+        }),
+        ("active", |am, i| am.active = Set(i.sent.active)),
+        ("sort_order", |am, i| am.sort_order = Set(i.sent.sort_order)),
+        ("two_nos", |am, i| am.two_nos = Set(i.sent.two_nos)),
+    ]);
+
 /// UpdateCategory.
 pub async fn update_category(
     svc: &Issues,
@@ -237,10 +285,7 @@ pub async fn update_category(
     }
     let m = required("category", req.category)?;
     let code = read_code("category.name", &m.name, "categories")?;
-    let mask = UpdateMask::new(
-        req.update_mask.as_ref(),
-        &["display_name", "english_name", "sort_order"],
-    )?;
+    let mask = CATEGORY_FIELDS.mask(req.update_mask.as_ref())?;
     let mut c = Check::new();
     check_category(&mut c, &m, Some(&mask));
     c.finish()?;
@@ -252,32 +297,9 @@ pub async fn update_category(
             resource_type: "Category",
             name: m.name.clone(),
         })?;
-    etag::check(&m.etag, row.revision, &m.name)?;
-    let mut am: categories::ActiveModel = row.clone().into();
-    if mask.has("display_name") {
-        am.display_name = Set(m.display_name);
-    }
-    if mask.has("english_name") {
-        am.english_name = Set(m.english_name);
-    }
-    if mask.has("sort_order") {
-        am.sort_order = Set(m.sort_order);
-    }
-    am.revision = Set(row.revision + 1);
-    am.update_time = Set(svc.ctx.clock.now());
-    let res = categories::Entity::update_many()
-        .set(am)
-        .filter(categories::Column::Id.eq(code.clone()))
-        .filter(categories::Column::Revision.eq(row.revision))
-        .exec(&txn)
-        .await?;
-    if res.rows_affected == 0 {
-        return Err(Error::EtagMismatch { name: m.name });
-    }
-    let saved = categories::Entity::find_by_id(code)
-        .one(&txn)
-        .await?
-        .expect("just updated");
+    let mut edit = CATEGORY_VERSIONS.edit(row, &m.etag, &m.name, svc.ctx.clock.now())?;
+    edit.apply(&CATEGORY_FIELDS, &mask, &m);
+    let saved = edit.save(&txn).await?;
     txn.commit().await?;
     Ok(category_proto(&saved))
 }
@@ -447,19 +469,7 @@ pub async fn update_sub_item(
     }
     let m = required("sub_item", req.sub_item)?;
     let code = read_code("sub_item.name", &m.name, "subItems")?;
-    let mask = UpdateMask::new(
-        req.update_mask.as_ref(),
-        &[
-            "category",
-            "display_name",
-            "english_name",
-            "respond_within_hours",
-            "resolve_within_days",
-            "active",
-            "sort_order",
-            "two_nos",
-        ],
-    )?;
+    let mask = SUB_ITEM_FIELDS.mask(req.update_mask.as_ref())?;
     let mut c = Check::new();
     let category = check_sub_item(&mut c, &m, Some(&mask));
     c.finish()?;
@@ -470,45 +480,19 @@ pub async fn update_sub_item(
             resource_type: "SubItem",
             name: m.name.clone(),
         })?;
-    etag::check(&m.etag, row.revision, &m.name)?;
-    let mut am: sub_items::ActiveModel = row.clone().into();
-    if let Some(category) = category {
-        require_category(&txn, &category).await?;
-        am.category_id = Set(category);
+    let mut edit = SUB_ITEM_VERSIONS.edit(row, &m.etag, &m.name, svc.ctx.clock.now())?;
+    if let Some(category) = &category {
+        require_category(&txn, category).await?;
     }
-    if mask.has("display_name") {
-        am.display_name = Set(m.display_name);
-    }
-    if mask.has("english_name") {
-        am.english_name = Set(m.english_name);
-    }
-    if mask.has("respond_within_hours") {
-        am.respond_within_hours = Set(m.respond_within_hours);
-    }
-    if mask.has("resolve_within_days") {
-        am.resolve_within_days = Set(m.resolve_within_days);
-    }
-    if mask.has("active") {
-        am.active = Set(m.active);
-    }
-    if mask.has("sort_order") {
-        am.sort_order = Set(m.sort_order);
-    }
-    if mask.has("two_nos") {
-        am.two_nos = Set(m.two_nos);
-    }
-    am.revision = Set(row.revision + 1);
-    am.update_time = Set(svc.ctx.clock.now());
-    let res = sub_items::Entity::update_many()
-        .set(am)
-        .filter(sub_items::Column::Id.eq(code.clone()))
-        .filter(sub_items::Column::Revision.eq(row.revision))
-        .exec(&txn)
-        .await?;
-    if res.rows_affected == 0 {
-        return Err(Error::EtagMismatch { name: m.name });
-    }
-    let saved = find_sub_item(&txn, &code).await?.expect("just updated");
+    edit.apply(
+        &SUB_ITEM_FIELDS,
+        &mask,
+        &Input {
+            sent: m,
+            checked: category,
+        },
+    );
+    let saved = edit.save(&txn).await?;
     txn.commit().await?;
     Ok(sub_item_proto(&saved))
 }

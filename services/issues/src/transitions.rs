@@ -622,10 +622,10 @@ pub async fn mark_duplicate(
         ));
     }
     let to = next_state(&step.row, Action::MarkDuplicate)?;
-    let mut o: rows::ActiveModel = orig.clone().into();
+    let (orig, mut o) = store::VERSIONED
+        .edit(orig, "", &req.original, step.now)?
+        .into_parts();
     o.duplicate_count = Set(orig.duplicate_count + 1);
-    o.revision = Set(orig.revision + 1);
-    o.update_time = Set(step.now);
     store::save(&step.txn, &orig, o).await?;
     timeline::record(
         &step.txn,
@@ -685,12 +685,13 @@ pub async fn close_unconfirmed(svc: &Issues) -> Result<u64> {
         let Ok(to) = next_state(&row, Action::AutoClose) else {
             continue;
         };
+        let row_id = row.id;
         let txn = svc.ctx.db.begin_write().await?;
-        let mut am: rows::ActiveModel = row.clone().into();
+        let (row, mut am) = store::VERSIONED
+            .edit(row, "", &name(row_id), now)?
+            .into_parts();
         am.state = Set(to as i32);
         am.close_time = Set(Some(now));
-        am.revision = Set(row.revision + 1);
-        am.update_time = Set(now);
         // A concurrent confirmation wins; skip this one.
         match store::save(&txn, &row, am).await {
             Ok(saved) => {

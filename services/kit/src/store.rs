@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::ValueType;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, ModelTrait,
-    PrimaryKeyTrait, QueryFilter, Value,
+    QueryFilter, Value,
 };
 use uuid::Uuid;
 
@@ -22,7 +22,7 @@ use crate::fieldmask::{Fields, UpdateMask};
 /// The columns that identify and version a row.
 #[derive(Debug, Clone, Copy)]
 pub struct Versioned<C> {
-    /// The primary key column (a UUID).
+    /// The primary key column.
     pub id: C,
     /// The revision counter.
     pub revision: C,
@@ -39,7 +39,7 @@ pub struct Edit<E: EntityTrait> {
     /// What will be written: the row at its next revision, plus whatever
     /// the handler sets.
     pub changes: E::ActiveModel,
-    id: Uuid,
+    id: Value,
     revision: i64,
     name: String,
 }
@@ -48,7 +48,6 @@ impl<E> Edit<E>
 where
     E: EntityTrait,
     E::ActiveModel: ActiveModelTrait<Entity = E>,
-    <E::PrimaryKey as PrimaryKeyTrait>::ValueType: From<Uuid>,
 {
     /// Writes the fields `mask` names from `input`.
     pub fn apply<I>(&mut self, fields: &Fields<I, E::ActiveModel>, mask: &UpdateMask, input: &I) {
@@ -59,7 +58,7 @@ where
     /// at, and returns the row as saved.
     pub async fn save<Conn: ConnectionTrait>(self, conn: &Conn) -> Result<E::Model> {
         self.keys
-            .save::<E, _>(conn, self.id, self.revision, self.changes, &self.name)
+            .save_keyed::<E, _>(conn, self.id, self.revision, self.changes, &self.name)
             .await
     }
 
@@ -86,7 +85,7 @@ impl<C: ColumnTrait> Versioned<C> {
         M: ModelTrait + IntoActiveModel<<M::Entity as EntityTrait>::ActiveModel>,
         M::Entity: EntityTrait<Model = M, Column = C>,
     {
-        let id = read::<Uuid>(row.get(self.id), name, "id")?;
+        let id = row.get(self.id);
         let revision = read::<i64>(row.get(self.revision), name, "revision")?;
         etag::check(etag, revision, name)?;
         let mut changes = row.clone().into_active_model();
@@ -117,12 +116,29 @@ impl<C: ColumnTrait> Versioned<C> {
     where
         E: EntityTrait<Column = C>,
         E::ActiveModel: ActiveModelTrait<Entity = E>,
-        <E::PrimaryKey as PrimaryKeyTrait>::ValueType: From<Uuid>,
+        Conn: ConnectionTrait,
+    {
+        self.save_keyed::<E, _>(conn, id.into(), revision, changes, name)
+            .await
+    }
+
+    /// [`Versioned::save`] for a row of any key (a code, a number).
+    async fn save_keyed<E, Conn>(
+        &self,
+        conn: &Conn,
+        id: Value,
+        revision: i64,
+        changes: E::ActiveModel,
+        name: &str,
+    ) -> Result<E::Model>
+    where
+        E: EntityTrait<Column = C>,
+        E::ActiveModel: ActiveModelTrait<Entity = E>,
         Conn: ConnectionTrait,
     {
         let res = E::update_many()
             .set(changes)
-            .filter(self.id.eq(id))
+            .filter(self.id.eq(id.clone()))
             .filter(self.revision.eq(revision))
             .exec(conn)
             .await?;
@@ -131,7 +147,8 @@ impl<C: ColumnTrait> Versioned<C> {
                 name: name.to_owned(),
             });
         }
-        E::find_by_id(id)
+        E::find()
+            .filter(self.id.eq(id))
             .one(conn)
             .await?
             .ok_or_else(|| Error::Internal(format!("{name} vanished during update")))

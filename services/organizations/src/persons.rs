@@ -691,18 +691,15 @@ pub async fn erase(
         row.phone_e164.clone(),
         row.address.clone(),
     ];
-    let mut am: persons::ActiveModel = row.clone().into();
+    let mut edit = VERSIONED.edit(row.clone(), "", &name(id), now)?;
+    let am = &mut edit.changes;
     am.display_name = Set(ERASED_NAME.into());
     am.phone = Set(String::new());
     am.phone_e164 = Set(String::new());
     am.address = Set(String::new());
     am.forward_notices = Set(false);
     am.daily_digest = Set(false);
-    am.revision = Set(row.revision + 1);
-    am.update_time = Set(now);
-    let saved = VERSIONED
-        .save::<Entity, _>(&txn, id, row.revision, am, &name(id))
-        .await?;
+    let saved = edit.save(&txn).await?;
     crate::entity::talents::Entity::update_many()
         .col_expr(
             crate::entity::talents::Column::Description,

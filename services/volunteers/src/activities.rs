@@ -666,16 +666,13 @@ async fn finish(
     to: ActivityState,
     reason: Option<String>,
 ) -> Result<Activity> {
-    let mut am: rows::ActiveModel = row.clone().into();
+    let mut edit = VERSIONED.edit(row.clone(), "", &name(row.id), svc.ctx.clock.now())?;
+    let am = &mut edit.changes;
     am.state = Set(to as i32);
     if let Some(reason) = reason {
         am.cancel_reason = Set(reason);
     }
-    am.revision = Set(row.revision + 1);
-    am.update_time = Set(svc.ctx.clock.now());
-    let saved = VERSIONED
-        .save::<Entity, _>(&txn, row.id, row.revision, am, &name(row.id))
-        .await?;
+    let saved = edit.save(&txn).await?;
     let out = render(&txn, &saved).await?;
     txn.commit().await?;
     Ok(out)

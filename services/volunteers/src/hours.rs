@@ -355,7 +355,8 @@ async fn review(
     if !reviews(&txn, scope, &row).await? {
         return Err(Error::forbidden(format!("review {name_in}")));
     }
-    etag::check(etag_in, row.revision, name_in)?;
+    let now = svc.ctx.clock.now();
+    let mut edit = VERSIONED.edit(row.clone(), etag_in, name_in, now)?;
     if row.state != RecordState::Pending as i32 {
         let from = RecordState::try_from(row.state)
             .unwrap_or_default()
@@ -371,12 +372,9 @@ async fn review(
             },
         ));
     }
-    let now = svc.ctx.clock.now();
-    let mut am: rows::ActiveModel = row.clone().into();
+    let am = &mut edit.changes;
     am.reviewer = Set(principal.describe());
     am.review_time = Set(Some(now));
-    am.revision = Set(row.revision + 1);
-    am.update_time = Set(now);
     match approve {
         None => {
             let points = timebank::earn(&txn, row.volunteer_id, row.id, row.minutes, now).await?;
@@ -388,9 +386,7 @@ async fn review(
             am.reject_reason = Set(reason);
         }
     }
-    let saved = VERSIONED
-        .save::<Entity, _>(&txn, id, row.revision, am, name_in)
-        .await?;
+    let saved = edit.save(&txn).await?;
     txn.commit().await?;
     Ok(to_proto(&saved))
 }

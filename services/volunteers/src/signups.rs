@@ -404,17 +404,15 @@ pub async fn create(
         })?;
         let row = match existing {
             Some(e) => {
-                let mut am: rows::ActiveModel = e.clone().into();
+                // Signing up again after cancelling: the same row, its place anew.
+                let mut edit = VERSIONED.edit(e.clone(), "", &name(&e), now)?;
+                let am = &mut edit.changes;
                 am.state = Set(state as i32);
                 am.position = Set(position);
                 am.rank = Set(rank(state, position));
                 am.check_in_time = Set(None);
                 am.check_out_time = Set(None);
-                am.revision = Set(e.revision + 1);
-                am.update_time = Set(now);
-                VERSIONED
-                    .save::<Entity, _>(txn, e.id, e.revision, am, &name(&e))
-                    .await?
+                edit.save(txn).await?
             }
             None => {
                 rows::ActiveModel {
@@ -607,13 +605,10 @@ pub async fn check_in(
         ));
     }
     let now = svc.ctx.clock.now();
-    let mut am: rows::ActiveModel = s.clone().into();
+    let mut edit = VERSIONED.edit(s.clone(), "", &req.name, now)?;
+    let am = &mut edit.changes;
     am.check_in_time = Set(Some(now));
-    am.revision = Set(s.revision + 1);
-    am.update_time = Set(now);
-    let saved = VERSIONED
-        .save::<Entity, _>(&txn, s.id, s.revision, am, &req.name)
-        .await?;
+    let saved = edit.save(&txn).await?;
     let out = render(&txn, &saved).await?;
     txn.commit().await?;
     Ok(out)
@@ -648,13 +643,10 @@ pub async fn check_out(
         ));
     }
     let now = svc.ctx.clock.now();
-    let mut am: rows::ActiveModel = s.clone().into();
+    let mut edit = VERSIONED.edit(s.clone(), "", &req.name, now)?;
+    let am = &mut edit.changes;
     am.check_out_time = Set(Some(now));
-    am.revision = Set(s.revision + 1);
-    am.update_time = Set(now);
-    let saved = VERSIONED
-        .save::<Entity, _>(&txn, s.id, s.revision, am, &req.name)
-        .await?;
+    let saved = edit.save(&txn).await?;
     hours::record(
         &txn,
         hours::NewRecord {

@@ -9,11 +9,12 @@
 use chrono::{DateTime, Utc};
 use cogov_kit::ErrorReason;
 use cogov_kit::auth::Principal;
-use cogov_kit::fieldmask::UpdateMask;
+use cogov_kit::fieldmask::Fields;
 use cogov_kit::idempotency::{self, Key};
 use cogov_kit::listing::{self, ListQuery, Spec};
 use cogov_kit::paging::SortKey;
 use cogov_kit::scope::Scope;
+use cogov_kit::store::Versioned;
 use cogov_kit::validate::Check;
 use cogov_kit::{Error, Result, convert, etag, names};
 use cogov_proto::volunteers::*;
@@ -138,6 +139,22 @@ pub async fn get_policy(
     Ok(policy_proto(&load_policy(svc.ctx.db.read()).await?))
 }
 
+/// The policy is one row, keyed 1.
+const POLICY_VERSIONS: Versioned<policy::Column> = Versioned {
+    id: policy::Column::Id,
+    revision: policy::Column::Revision,
+    update_time: Some(policy::Column::UpdateTime),
+};
+
+const POLICY_FIELDS: Fields<TimeBankPolicy, policy::ActiveModel> = Fields::new(&[
+    ("points_per_hour", |am, p| {
+        am.points_per_hour = Set(p.points_per_hour)
+    }),
+    ("badge_hours", |am, p| {
+        am.badge_hours = Set(lists::to_json(&p.badge_hours))
+    }),
+]);
+
 /// UpdateTimeBankPolicy: street admins.
 pub async fn update_policy(
     svc: &Volunteers,
@@ -151,10 +168,7 @@ pub async fn update_policy(
     if p.name != POLICY {
         return Err(Error::invalid("policy.name", "must be `timeBankPolicy`"));
     }
-    let mask = UpdateMask::new(
-        req.update_mask.as_ref(),
-        &["points_per_hour", "badge_hours"],
-    )?;
+    let mask = POLICY_FIELDS.mask(req.update_mask.as_ref())?;
     let mut c = Check::new();
     if mask.has("points_per_hour") {
         c.range("policy.points_per_hour", p.points_per_hour.into(), 0, 1000);
@@ -172,28 +186,9 @@ pub async fn update_policy(
     c.finish()?;
     let txn = svc.ctx.db.begin_write().await?;
     let row = load_policy(&txn).await?;
-    etag::check(&p.etag, row.revision, POLICY)?;
-    let mut am: policy::ActiveModel = row.clone().into();
-    if mask.has("points_per_hour") {
-        am.points_per_hour = Set(p.points_per_hour);
-    }
-    if mask.has("badge_hours") {
-        am.badge_hours = Set(lists::to_json(&p.badge_hours));
-    }
-    am.revision = Set(row.revision + 1);
-    am.update_time = Set(svc.ctx.clock.now());
-    let res = policy::Entity::update_many()
-        .set(am)
-        .filter(policy::Column::Id.eq(1))
-        .filter(policy::Column::Revision.eq(row.revision))
-        .exec(&txn)
-        .await?;
-    if res.rows_affected == 0 {
-        return Err(Error::EtagMismatch {
-            name: POLICY.into(),
-        });
-    }
-    let saved = load_policy(&txn).await?;
+    let mut edit = POLICY_VERSIONS.edit(row, &p.etag, POLICY, svc.ctx.clock.now())?;
+    edit.apply(&POLICY_FIELDS, &mask, &p);
+    let saved = edit.save(&txn).await?;
     txn.commit().await?;
     Ok(policy_proto(&saved))
 }
