@@ -724,6 +724,18 @@ async fn measure(name: &str, stack: Stack, args: &Args) {
     drop(stack.issues);
 }
 
+/// The stack on PostgreSQL: a database of its own for each service.
+async fn start_postgres(url: &str) -> Stack {
+    let memory: Bus = Arc::new(MemoryBus::new());
+    start(
+        TestDb::postgres_at(url).await,
+        TestDb::postgres_at(url).await,
+        TestDb::postgres_at(url).await,
+        memory,
+    )
+    .await
+}
+
 fn main() {
     let args = Args::parse();
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -742,14 +754,7 @@ fn main() {
             write_figures(&sqlite, &args).await;
             drop(sqlite);
             if let Some(url) = args.postgres.as_ref().filter(|u| !u.is_empty()) {
-                let memory: Bus = Arc::new(MemoryBus::new());
-                let pg = start(
-                    TestDb::postgres_at(url).await,
-                    TestDb::postgres_at(url).await,
-                    TestDb::postgres_at(url).await,
-                    memory,
-                )
-                .await;
+                let pg = start_postgres(url).await;
                 table("Writes, PostgreSQL, empty database");
                 write_figures(&pg, &args).await;
             }
@@ -768,15 +773,7 @@ fn main() {
         )
         .await;
         if let Some(url) = args.postgres.as_ref().filter(|u| !u.is_empty()) {
-            let memory: Bus = Arc::new(MemoryBus::new());
-            let stack = start(
-                TestDb::postgres_at(url).await,
-                TestDb::postgres_at(url).await,
-                TestDb::postgres_at(url).await,
-                memory,
-            )
-            .await;
-            measure("PostgreSQL", stack, &args).await;
+            measure("PostgreSQL", start_postgres(url).await, &args).await;
         }
         if let Some(url) = args.nats.as_ref().filter(|u| !u.is_empty()) {
             table("JetStream");

@@ -141,7 +141,13 @@ pub(crate) async fn save<C: ConnectionTrait>(
 ) -> Result<Model> {
     derive(&mut am);
     let saved = VERSIONED
-        .save::<Entity, _>(conn, before.id, before.revision, am, &name(before.id))
+        .save::<Entity, _>(
+            conn,
+            before.id.into(),
+            before.revision,
+            am,
+            &name(before.id),
+        )
         .await?;
     day_counts::record(conn, Some(before), &saved).await?;
     Ok(saved)

@@ -58,7 +58,7 @@ where
     /// at, and returns the row as saved.
     pub async fn save<Conn: ConnectionTrait>(self, conn: &Conn) -> Result<E::Model> {
         self.keys
-            .save_keyed::<E, _>(conn, self.id, self.revision, self.changes, &self.name)
+            .save::<E, _>(conn, self.id, self.revision, self.changes, &self.name)
             .await
     }
 
@@ -103,27 +103,10 @@ impl<C: ColumnTrait> Versioned<C> {
         })
     }
 
-    /// Writes `changes` to row `id` if its revision is still `revision`, and
-    /// returns the row as saved. `name` is the resource name, for errors.
+    /// Writes `changes` to row `id` (of any key: a UUID, a code, a number)
+    /// if its revision is still `revision`, and returns the row as saved.
+    /// `name` is the resource name, for errors.
     pub async fn save<E, Conn>(
-        &self,
-        conn: &Conn,
-        id: Uuid,
-        revision: i64,
-        changes: E::ActiveModel,
-        name: &str,
-    ) -> Result<E::Model>
-    where
-        E: EntityTrait<Column = C>,
-        E::ActiveModel: ActiveModelTrait<Entity = E>,
-        Conn: ConnectionTrait,
-    {
-        self.save_keyed::<E, _>(conn, id.into(), revision, changes, name)
-            .await
-    }
-
-    /// [`Versioned::save`] for a row of any key (a code, a number).
-    async fn save_keyed<E, Conn>(
         &self,
         conn: &Conn,
         id: Value,
