@@ -37,6 +37,8 @@ pub const CONSUMER: &str = "gateway";
 const PAGE: u64 = 100;
 /// Responses buffered per stream before the producer waits for the reader.
 const BUFFER: usize = 16;
+/// How often a replica looks for rows other replicas added to the log.
+const OTHERS_POLL: Duration = Duration::from_millis(200);
 /// How long the log keeps events: the furthest back a cursor may resume.
 pub const RETENTION: chrono::Duration = chrono::Duration::days(7);
 
@@ -148,13 +150,42 @@ impl Feed {
 /// Starts the gateway's consumer of every event on `bus`.
 pub async fn start(gw: &Gateway, bus: &Bus) -> Result<()> {
     bus.consume(
-        ConsumerSpec::new(CONSUMER, &[]),
+        // The log's order is the bus's, whichever replica writes a row.
+        ConsumerSpec::new(CONSUMER, &[]).in_order(),
         inbox::handler(gw.clone(), record),
     )
     .await
     .map_err(|e| Error::Unavailable(e.to_string()))?;
     tokio::spawn(prune_hourly(gw.clone()));
+    if gw.ctx.db.backend() == sea_orm::DbBackend::Postgres {
+        tokio::spawn(notice_other_replicas(gw.clone()));
+    }
     Ok(())
+}
+
+/// On PostgreSQL other replicas of the gateway write to the same log (each
+/// event goes to whichever holds the consumer's turn): this replica's
+/// streams learn of their rows by a look at the log's end every
+/// [`OTHERS_POLL`].
+async fn notice_other_replicas(gw: Gateway) {
+    let mut every = tokio::time::interval(OTHERS_POLL);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut seen = 0;
+    loop {
+        every.tick().await;
+        // Only when someone is watching.
+        if gw.feed.0.receiver_count() == 0 {
+            continue;
+        }
+        match last_seq(gw.ctx.db.read()).await {
+            Ok(last) if last > seen => {
+                seen = last;
+                gw.feed.grew();
+            }
+            Ok(_) => {}
+            Err(e) => tracing::debug!(error = %e, "looking at the event log's end failed"),
+        }
+    }
 }
 
 async fn record(gw: Gateway, event: Event) -> Result<()> {

@@ -147,7 +147,7 @@ fn options(config: &DbConfig, max_connections: u32) -> ConnectOptions {
 /// Connects to the database and runs the service's migrations.
 pub async fn connect<M: MigratorTrait>(config: &DbConfig) -> Result<Db, DbErr> {
     let db = open(config).await?;
-    M::up(db.write(), None).await?;
+    migrate::<M>(&db).await?;
     Ok(db)
 }
 
@@ -187,9 +187,14 @@ pub async fn open(config: &DbConfig) -> Result<Db, DbErr> {
     }
 }
 
-/// Runs `M`'s pending migrations.
+/// Runs `M`'s pending migrations. Replicas starting together take turns
+/// (two at once would both create the same tables); the later ones then
+/// find nothing left to do.
 pub async fn migrate<M: MigratorTrait>(db: &Db) -> Result<(), DbErr> {
-    M::up(db.write(), None).await
+    let turn = crate::lease::Lease::acquire(db, "migrations").await;
+    let migrated = M::up(db.write(), None).await;
+    drop(turn);
+    migrated
 }
 
 fn sqlite_parent_dir(url: &str) -> Option<&str> {

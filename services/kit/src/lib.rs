@@ -17,6 +17,7 @@ pub mod filter;
 pub mod grpc_web;
 pub mod idempotency;
 pub mod json;
+pub mod lease;
 pub mod listing;
 pub mod metrics;
 pub mod names;
@@ -32,7 +33,7 @@ pub mod telemetry;
 pub mod validate;
 pub mod write;
 
-#[cfg(feature = "testing")]
+#[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
 pub use error::{Error, ErrorReason, Result};

@@ -9,237 +9,36 @@
 //! accepted report stored, every IssueReported event published once and
 //! applied once by the gateway's event log; and no call was cut off while
 //! the gateway drained.
+//!
+//! N is 300 in CI; `COGOV_FAULT_REPORTS` sets it (the long run:
+//! `COGOV_FAULT_REPORTS=10000 cargo test -p cogov --test system -- fault`).
 
-use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use cogov_kit::clock::Clock;
 use cogov_kit::events::jetstream::JetStreamBus;
 use cogov_kit::testing::servers;
 use cogov_proto::issues::issues_service_client::IssuesServiceClient;
 use cogov_proto::issues::*;
-use cogov_proto::organizations as org;
-use cogov_proto::organizations::organizations_service_client::OrganizationsServiceClient;
-use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
+use sea_orm::{ConnectionTrait, Database};
 use tokio::sync::Mutex;
-use tokio_util::sync::CancellationToken;
 use tonic::Code;
-use tonic::transport::Channel;
-use tonic_health::pb::HealthCheckRequest;
-use tonic_health::pb::health_check_response::ServingStatus;
-use tonic_health::pb::health_client::HealthClient;
 
-use crate::{Bearer, KillOnDrop, free_port};
+use crate::free_port;
+use crate::processes::{PostgresUrl, Relay, Role, count, strings};
 
-const REPORTS: usize = 300;
+/// How many reports: `COGOV_FAULT_REPORTS`, 300 when unset.
+fn reports() -> usize {
+    std::env::var("COGOV_FAULT_REPORTS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(300)
+}
+
 const CLIENTS: usize = 8;
 const INTERNAL_SECRET: &str = "fault test internal secret";
 const JWT_SECRET: &str = "fault test staff token secret";
-
-/// The parts of the PostgreSQL URL the test was given that it rewrites:
-/// `postgres://{user}@{host_port}/{database}?{query}`.
-struct PostgresUrl {
-    scheme_and_user: String,
-    host_port: String,
-    query: String,
-}
-
-impl PostgresUrl {
-    fn parse(url: &str) -> PostgresUrl {
-        let (scheme, rest) = url.split_once("://").expect("a postgres:// URL");
-        let (authority, tail) = rest.split_once('/').unwrap_or((rest, ""));
-        let (user, host_port) = match authority.rsplit_once('@') {
-            Some((user, host)) => (format!("{user}@"), host),
-            None => (String::new(), authority),
-        };
-        let host_port = if host_port.contains(':') {
-            host_port.to_owned()
-        } else {
-            format!("{host_port}:5432")
-        };
-        let query = tail.split_once('?').map(|(_, q)| format!("?{q}"));
-        PostgresUrl {
-            scheme_and_user: format!("{scheme}://{user}"),
-            host_port,
-            query: query.unwrap_or_default(),
-        }
-    }
-
-    /// The same server's `database`, reached at `host_port`.
-    fn with(&self, host_port: &str, database: &str) -> String {
-        format!(
-            "{}{host_port}/{database}{}",
-            self.scheme_and_user, self.query
-        )
-    }
-}
-
-/// A TCP relay to PostgreSQL that can go away and come back, as a
-/// restarted server does for its clients.
-struct Relay {
-    port: u16,
-    upstream: String,
-    cut: std::sync::Mutex<CancellationToken>,
-}
-
-impl Relay {
-    async fn start(upstream: String) -> Arc<Relay> {
-        let relay = Arc::new(Relay {
-            port: free_port(),
-            upstream,
-            cut: std::sync::Mutex::new(CancellationToken::new()),
-        });
-        relay.listen().await;
-        relay
-    }
-
-    async fn listen(&self) {
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", self.port))
-            .await
-            .expect("binding the PostgreSQL relay");
-        let cut = self.cut.lock().unwrap().clone();
-        let upstream = self.upstream.clone();
-        tokio::spawn(async move {
-            loop {
-                let (mut client, _) = tokio::select! {
-                    () = cut.cancelled() => return,
-                    accepted = listener.accept() => match accepted {
-                        Ok(a) => a,
-                        Err(_) => continue,
-                    },
-                };
-                let (cut, upstream) = (cut.clone(), upstream.clone());
-                tokio::spawn(async move {
-                    let Ok(mut server) = tokio::net::TcpStream::connect(upstream).await else {
-                        return;
-                    };
-                    tokio::select! {
-                        () = cut.cancelled() => {}
-                        _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
-                    }
-                });
-            }
-        });
-    }
-
-    /// Drops every connection and refuses new ones for `down`.
-    async fn restart(&self, down: Duration) {
-        let old = std::mem::replace(&mut *self.cut.lock().unwrap(), CancellationToken::new());
-        old.cancel();
-        tokio::time::sleep(down).await;
-        self.listen().await;
-    }
-}
-
-/// One `cogov serve` process, restartable on the same port.
-struct Role {
-    name: &'static str,
-    port: u16,
-    env: Vec<(String, String)>,
-    child: Option<KillOnDrop>,
-    /// Where its warnings go (every start appends), to show on a failure.
-    log: std::path::PathBuf,
-}
-
-impl Role {
-    fn start(&mut self) {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_cogov"));
-        command
-            .args(["serve", self.name])
-            .env("COGOV_LISTEN", format!("127.0.0.1:{}", self.port))
-            .env("COGOV_METRICS_LISTEN", "127.0.0.1:0")
-            .env("COGOV_LOG", "warn");
-        let mut log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.log)
-            .expect("the role's log");
-        use std::io::Write;
-        let _ = writeln!(log, "--- {} starts at {}", self.name, chrono::Utc::now());
-        // Logs go to standard output; panics to standard error.
-        command
-            .stdout(log.try_clone().expect("the role's log"))
-            .stderr(log);
-        for (k, v) in &self.env {
-            command.env(k, v);
-        }
-        self.child = Some(KillOnDrop(command.spawn().expect("starting cogov serve")));
-    }
-
-    /// What it logged, for a failure's message.
-    fn logged(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    fn kill(&mut self) {
-        // KillOnDrop sends SIGKILL and reaps.
-        self.child = None;
-    }
-
-    /// SIGTERM, then waits (off the runtime's threads) for the drain to
-    /// end.
-    async fn terminate(&mut self) -> std::process::ExitStatus {
-        let mut child = self.child.take().expect("running");
-        let pid = child.0.id().to_string();
-        assert!(
-            Command::new("kill")
-                .args(["-TERM", &pid])
-                .status()
-                .unwrap()
-                .success()
-        );
-        tokio::task::spawn_blocking(move || child.0.wait().unwrap())
-            .await
-            .unwrap()
-    }
-
-    fn channel(&self) -> Channel {
-        Channel::from_shared(format!("http://127.0.0.1:{}", self.port))
-            .unwrap()
-            .connect_lazy()
-    }
-
-    async fn ready(&self) {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            let status = HealthClient::new(self.channel())
-                .check(HealthCheckRequest {
-                    service: cogov_kit::server::READINESS.into(),
-                })
-                .await
-                .map(|r| r.into_inner().status);
-            if status.is_ok_and(|s| s == ServingStatus::Serving as i32) {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{} never became ready",
-                self.name
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-}
-
-async fn count(db: &DatabaseConnection, sql: &str) -> i64 {
-    let row = db
-        .query_one_raw(Statement::from_string(db.get_database_backend(), sql))
-        .await
-        .unwrap()
-        .unwrap();
-    row.try_get_by_index::<i64>(0).unwrap()
-}
-
-async fn strings(db: &DatabaseConnection, sql: &str) -> Vec<String> {
-    db.query_all_raw(Statement::from_string(db.get_database_backend(), sql))
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|r| r.try_get_by_index::<String>(0).unwrap())
-        .collect()
-}
 
 /// A report attempt that failed, and when.
 struct Failure {
@@ -253,6 +52,7 @@ async fn nothing_is_lost_or_duplicated_under_faults() {
     let Some(admin_url) = servers::postgres_url() else {
         return;
     };
+    let reports = reports();
     let Some(nats) = servers::TestNats::start().await else {
         return;
     };
@@ -326,53 +126,8 @@ async fn nothing_is_lost_or_duplicated_under_faults() {
     issues.ready().await;
     gateway.ready().await;
 
-    let token = cogov_gateway::StaffTokens::shared_secret(
-        JWT_SECRET.as_bytes(),
-        "cogov",
-        "cogov-gateway",
-        Clock::system(),
-    )
-    .issue("fault-test", "street_admin", "", 3600)
-    .unwrap();
-    let staff = Bearer(token);
-    let mut orgs = OrganizationsServiceClient::with_interceptor(gateway.channel(), staff.clone());
-    let street = orgs
-        .create_street(org::CreateStreetRequest {
-            street: Some(org::Street {
-                display_name: "Niujie".into(),
-                ..Default::default()
-            }),
-            request_id: String::new(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    let community = orgs
-        .create_community(org::CreateCommunityRequest {
-            community: Some(org::Community {
-                street: street.name,
-                display_name: "牛街东里".into(),
-                ..Default::default()
-            }),
-            request_id: String::new(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    let courtyard = orgs
-        .create_courtyard(org::CreateCourtyardRequest {
-            courtyard: Some(org::Courtyard {
-                community: community.name,
-                display_name: "10号院".into(),
-                kind: org::CourtyardKind::Estate as i32,
-                ..Default::default()
-            }),
-            request_id: String::new(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .name;
+    let staff = crate::processes::staff(JWT_SECRET);
+    let courtyard = crate::processes::a_courtyard(gateway.channel(), staff.clone()).await;
 
     // The load: every report retried with its request_id until accepted.
     let next = Arc::new(AtomicUsize::new(0));
@@ -387,13 +142,13 @@ async fn nothing_is_lost_or_duplicated_under_faults() {
         clients.push(tokio::spawn(async move {
             loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
-                if i >= REPORTS {
+                if i >= reports {
                     return;
                 }
                 let request_id = uuid::Uuid::new_v4().to_string();
                 loop {
                     assert!(
-                        load_started.elapsed() < Duration::from_secs(240),
+                        load_started.elapsed() < Duration::from_secs(240 + reports as u64 / 20),
                         "report {i} was never accepted"
                     );
                     // 30 to 400 ms: some attempts time out although they
@@ -429,7 +184,7 @@ async fn nothing_is_lost_or_duplicated_under_faults() {
     }
 
     let progress = async |share: usize| {
-        while accepted.lock().await.len() < REPORTS * share / 4 {
+        while accepted.lock().await.len() < reports * share / 4 {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     };
@@ -509,7 +264,7 @@ async fn nothing_is_lost_or_duplicated_under_faults() {
             &format!("SELECT count(*) FROM event_log WHERE event_type = '{reported}'"),
         )
         .await;
-        if pending == 0 && logged as usize >= REPORTS {
+        if pending == 0 && logged as usize >= reports {
             break;
         }
         assert!(
@@ -519,10 +274,10 @@ async fn nothing_is_lost_or_duplicated_under_faults() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 
-    assert_eq!(accepted.len(), REPORTS);
+    assert_eq!(accepted.len(), reports);
     assert_eq!(
         count(&issues_db, "SELECT count(*) FROM issues").await as usize,
-        REPORTS,
+        reports,
         "exactly one issue per report"
     );
     assert_eq!(
@@ -531,7 +286,7 @@ async fn nothing_is_lost_or_duplicated_under_faults() {
             "SELECT count(*) FROM idempotency_keys WHERE method = 'ReportIssue'"
         )
         .await as usize,
-        REPORTS
+        reports
     );
     let mut stored = strings(&issues_db, "SELECT CAST(id AS TEXT) FROM issues").await;
     stored.sort();
@@ -541,7 +296,7 @@ async fn nothing_is_lost_or_duplicated_under_faults() {
         .collect();
     wanted.sort();
     wanted.dedup();
-    assert_eq!(wanted.len(), REPORTS, "two reports answered with one issue");
+    assert_eq!(wanted.len(), reports, "two reports answered with one issue");
     assert_eq!(
         stored, wanted,
         "every accepted report is stored, and only those"
@@ -553,7 +308,7 @@ async fn nothing_is_lost_or_duplicated_under_faults() {
     )
     .await;
     published.sort();
-    assert_eq!(published.len(), REPORTS, "one IssueReported per issue");
+    assert_eq!(published.len(), reports, "one IssueReported per issue");
     let mut applied = strings(
         &gateway_db,
         &format!("SELECT CAST(event_id AS TEXT) FROM event_log WHERE event_type = '{reported}'"),

@@ -4,7 +4,9 @@
 mod app;
 mod console;
 mod fault;
+mod processes;
 mod reads;
+mod replicas;
 mod up;
 
 use tonic::service::Interceptor;

@@ -25,6 +25,10 @@ pub struct ConsumerSpec {
     pub max_attempts: u32,
     /// Wait before the first redelivery; doubles each time.
     pub backoff: Duration,
+    /// Whether the handler sees events one at a time in the bus's order,
+    /// across all replicas of the consumer and through their restarts (a
+    /// failed event is retried before the next one is handed out).
+    pub in_order: bool,
 }
 
 impl ConsumerSpec {
@@ -36,7 +40,15 @@ impl ConsumerSpec {
             types: types.to_vec(),
             max_attempts: 5,
             backoff: Duration::from_millis(100),
+            in_order: false,
         }
+    }
+
+    /// The same consumer, handed one event at a time in order
+    /// ([`ConsumerSpec::in_order`]).
+    pub fn in_order(mut self) -> Self {
+        self.in_order = true;
+        self
     }
 
     /// Whether it wants `event`.

@@ -27,6 +27,10 @@ const RETENTION: Duration = Duration::from_secs(7 * 24 * 3600);
 const DUPLICATE_WINDOW: Duration = Duration::from_secs(120);
 /// How long a delivery may stay unacknowledged before redelivery.
 const ACK_WAIT: Duration = Duration::from_secs(30);
+/// The same for an in-order consumer, whose one event in flight holds up
+/// every later one: when the replica holding it dies, another gets it
+/// after this long.
+const IN_ORDER_ACK_WAIT: Duration = Duration::from_secs(5);
 
 const CONSUMER_HEADER: &str = "Cogov-Consumer";
 const ERROR_HEADER: &str = "Cogov-Error";
@@ -158,18 +162,24 @@ impl JetStreamBus {
             .get_stream(self.events_stream())
             .await
             .map_err(|e| err("consumer")(e.to_string()))?;
+        // One event unacknowledged at a time, whichever replica holds it,
+        // is what keeps an in-order consumer's events in the stream's order.
+        let (max_ack_pending, ack_wait) = if spec.in_order {
+            (1, IN_ORDER_ACK_WAIT)
+        } else {
+            (0, ACK_WAIT)
+        };
+        // Created, or updated to this configuration when it exists.
         let consumer: jetstream::consumer::Consumer<pull::Config> = stream
-            .get_or_create_consumer(
-                &spec.name,
-                pull::Config {
-                    durable_name: Some(spec.name.clone()),
-                    filter_subject: format!("{}.events.>", self.namespace),
-                    deliver_policy: DeliverPolicy::All,
-                    ack_policy: AckPolicy::Explicit,
-                    ack_wait: ACK_WAIT,
-                    ..Default::default()
-                },
-            )
+            .create_consumer(pull::Config {
+                durable_name: Some(spec.name.clone()),
+                filter_subject: format!("{}.events.>", self.namespace),
+                deliver_policy: DeliverPolicy::All,
+                ack_policy: AckPolicy::Explicit,
+                ack_wait,
+                max_ack_pending,
+                ..Default::default()
+            })
             .await
             .map_err(|e| err("consumer")(e.to_string()))?;
         consumer

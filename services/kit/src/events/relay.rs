@@ -14,6 +14,7 @@ use super::outbox::entity::{Column, Entity};
 use crate::clock::Clock;
 use crate::db::Db;
 use crate::error::{Error, Result};
+use crate::lease::Lease;
 
 /// Rows published per round.
 const BATCH: u64 = 256;
@@ -66,37 +67,48 @@ pub async fn prune<C: ConnectionTrait>(conn: &C, before: DateTime<Utc>) -> Resul
         .rows_affected)
 }
 
-/// Runs the relay of `db`'s outbox for as long as the process runs: it
+/// The lease the relays of one service's replicas share.
+pub const LEASE: &str = "outbox relay";
+
+/// Runs the relay of `db`'s outbox for as long as the process runs, in the
+/// one replica holding the [`LEASE`], so events leave in one order: it
 /// publishes when a commit says there is news, and polls when idle; on bus
-/// failure it backs off and tries the same rows again.
+/// failure it backs off and tries the same rows again. A replica taking
+/// over starts from the first row not marked sent (the bus drops an event
+/// published twice within its duplicate window).
 pub fn spawn(db: Db, bus: Bus, clock: Clock) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let mut backoff = Duration::from_millis(100);
-        let mut last_prune = clock.now();
-        loop {
-            match publish_pending(&db, &bus, clock.now()).await {
-                Ok(n) if n as u64 == BATCH => continue,
-                Ok(_) => {
-                    backoff = Duration::from_millis(100);
-                    tokio::select! {
-                        () = db.outbox_news() => {}
-                        () = tokio::time::sleep(IDLE_POLL) => {}
-                    }
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "outbox relay: publishing failed; retrying");
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(Duration::from_secs(10));
+        let work = || publish_forever(&db, &bus, &clock);
+        Lease::run(db.clone(), LEASE, work).await;
+    })
+}
+
+async fn publish_forever(db: &Db, bus: &Bus, clock: &Clock) {
+    let mut backoff = Duration::from_millis(100);
+    let mut last_prune = clock.now();
+    loop {
+        match publish_pending(db, bus, clock.now()).await {
+            Ok(n) if n as u64 == BATCH => continue,
+            Ok(_) => {
+                backoff = Duration::from_millis(100);
+                tokio::select! {
+                    () = db.outbox_news() => {}
+                    () = tokio::time::sleep(IDLE_POLL) => {}
                 }
             }
-            if clock.now() - last_prune > chrono::Duration::hours(1) {
-                last_prune = clock.now();
-                match prune(db.write(), last_prune - RETENTION).await {
-                    Ok(0) => {}
-                    Ok(n) => tracing::info!(pruned = n, "forgot published events"),
-                    Err(e) => tracing::warn!(error = %e, "pruning the outbox failed"),
-                }
+            Err(e) => {
+                tracing::warn!(error = %e, "outbox relay: publishing failed; retrying");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(10));
             }
         }
-    })
+        if clock.now() - last_prune > chrono::Duration::hours(1) {
+            last_prune = clock.now();
+            match prune(db.write(), last_prune - RETENTION).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(pruned = n, "forgot published events"),
+                Err(e) => tracing::warn!(error = %e, "pruning the outbox failed"),
+            }
+        }
+    }
 }
