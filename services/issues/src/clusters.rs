@@ -69,7 +69,9 @@ async fn render<C: ConnectionTrait>(conn: &C, m: &Model) -> Result<IssueCluster>
 
 /// After a report: when the courtyard has had `cluster_threshold` reports
 /// of the sub-item within the window, gather them into a cluster (the open
-/// one, or a new one).
+/// one, or a new one). It reads at most `cluster_threshold` issues, however
+/// many the courtyard has had: the newest ones, which are the ones a new
+/// cluster gathers (an open cluster already holds the older ones).
 pub async fn detect<C: ConnectionTrait>(
     conn: &C,
     settings: &Settings,
@@ -87,6 +89,8 @@ pub async fn detect<C: ConnectionTrait>(
             issues::Column::State
                 .is_not_in([IssueState::Rejected as i32, IssueState::Duplicate as i32]),
         )
+        .order_by_desc(issues::Column::CreateTime)
+        .limit(settings.cluster_threshold)
         .into_tuple()
         .all(conn)
         .await?;

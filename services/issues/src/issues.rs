@@ -576,7 +576,7 @@ pub async fn report(
         )
         .await?;
         if item.two_nos {
-            two_nos::recompute(txn, row.courtyard_id, row.community_id, now).await?;
+            two_nos::reported(txn, row.courtyard_id, row.community_id, now).await?;
         }
         // A new issue has no parties, and the cluster is the only column
         // that may have changed since the insert.

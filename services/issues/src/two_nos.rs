@@ -70,8 +70,35 @@ pub async fn recompute<C: ConnectionTrait>(
 ) -> Result<bool> {
     let items = items(conn, courtyard).await?;
     let met = !items.is_empty() && items.iter().all(|i| i.met);
+    store(conn, courtyard, community, met, now).await?;
+    Ok(met)
+}
+
+/// After a new two-nos issue: the courtyard has an open one now, so it
+/// does not meet the goal, whatever its history (nothing to count).
+pub async fn reported<C: ConnectionTrait>(
+    conn: &C,
+    courtyard: Uuid,
+    community: Uuid,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    store(conn, courtyard, community, false, now).await
+}
+
+/// Stores whether `courtyard` meets the goal, and tells of a change.
+async fn store<C: ConnectionTrait>(
+    conn: &C,
+    courtyard: Uuid,
+    community: Uuid,
+    met: bool,
+    now: DateTime<Utc>,
+) -> Result<()> {
     let previous = two_nos::Entity::find_by_id(courtyard).one(conn).await?;
     let changed = previous.as_ref().is_none_or(|p| p.met != met);
+    if !changed && !met {
+        // Nothing to write: still not met, since the same time.
+        return Ok(());
+    }
     let last_met = if met {
         Some(now)
     } else {
@@ -98,7 +125,7 @@ pub async fn recompute<C: ConnectionTrait>(
     )
     .exec_without_returning(conn)
     .await?;
-    Ok(met)
+    Ok(())
 }
 
 async fn status<C: ConnectionTrait>(

@@ -123,7 +123,12 @@ impl Db {
     }
 }
 
-fn options(config: &DbConfig, max_connections: u32) -> ConnectOptions {
+/// The SQLite writer's page cache, in KiB: the pages of the indexes every
+/// write touches stay in memory instead of being read again through the
+/// kernel (SQLite's default is 2 MiB; readers keep it).
+const WRITER_CACHE_KIB: i64 = 32 * 1024;
+
+fn options(config: &DbConfig, max_connections: u32, writer: bool) -> ConnectOptions {
     let mut opts = ConnectOptions::new(config.url.clone());
     opts.max_connections(max_connections)
         .min_connections(1)
@@ -135,11 +140,18 @@ fn options(config: &DbConfig, max_connections: u32) -> ConnectOptions {
         SqliteSync::Full => "FULL",
     };
     opts.map_sqlx_sqlite_opts(move |o| {
-        o.pragma("journal_mode", "WAL")
+        let o = o
+            .pragma("journal_mode", "WAL")
             .pragma("synchronous", synchronous)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10))
-            .create_if_missing(true)
+            .create_if_missing(true);
+        if writer {
+            // Negative: a size in KiB rather than in pages.
+            o.pragma("cache_size", format!("-{WRITER_CACHE_KIB}"))
+        } else {
+            o
+        }
     });
     opts
 }
@@ -159,7 +171,7 @@ pub async fn open(config: &DbConfig) -> Result<Db, DbErr> {
                 .map_err(|e| DbErr::Custom(format!("creating {dir}: {e}")))?;
         }
         let in_memory = config.url.contains(":memory:") || config.url.contains("mode=memory");
-        let write = Database::connect(options(config, 1)).await?;
+        let write = Database::connect(options(config, 1, true)).await?;
         if in_memory {
             // Every in-memory connection is its own database: share one.
             return Ok(Db {
@@ -169,7 +181,7 @@ pub async fn open(config: &DbConfig) -> Result<Db, DbErr> {
                 separate_read: false,
             });
         }
-        let read = Database::connect(options(config, config.max_connections)).await?;
+        let read = Database::connect(options(config, config.max_connections, false)).await?;
         Ok(Db {
             read,
             write,
@@ -177,7 +189,7 @@ pub async fn open(config: &DbConfig) -> Result<Db, DbErr> {
             separate_read: true,
         })
     } else {
-        let pool = Database::connect(options(config, config.max_connections)).await?;
+        let pool = Database::connect(options(config, config.max_connections, false)).await?;
         Ok(Db {
             read: pool.clone(),
             write: pool,
