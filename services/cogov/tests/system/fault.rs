@@ -17,24 +17,15 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use cogov_kit::events::jetstream::JetStreamBus;
 use cogov_kit::testing::servers;
 use cogov_proto::issues::issues_service_client::IssuesServiceClient;
 use cogov_proto::issues::*;
-use sea_orm::{ConnectionTrait, Database};
+use sea_orm::Database;
 use tokio::sync::Mutex;
 use tonic::Code;
 
 use crate::free_port;
-use crate::processes::{PostgresUrl, Relay, Role, count, strings};
-
-/// How many reports: `COGOV_FAULT_REPORTS`, 300 when unset.
-fn reports() -> usize {
-    std::env::var("COGOV_FAULT_REPORTS")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(300)
-}
+use crate::processes::{PostgresUrl, Relay, Role, Scene, count, count_from_env, strings};
 
 const CLIENTS: usize = 8;
 const INTERNAL_SECRET: &str = "fault test internal secret";
@@ -52,19 +43,12 @@ async fn nothing_is_lost_or_duplicated_under_faults() {
     let Some(admin_url) = servers::postgres_url() else {
         return;
     };
-    let reports = reports();
+    let reports = count_from_env("COGOV_FAULT_REPORTS", 300);
     let Some(nats) = servers::TestNats::start().await else {
         return;
     };
-    let tag = format!("fault_{}", uuid::Uuid::new_v4().simple());
-    let admin = Database::connect(&admin_url).await.unwrap();
-    let names = ["organizations", "issues", "gateway"].map(|r| format!("{tag}_{r}"));
-    for db in &names {
-        admin
-            .execute_unprepared(&format!("CREATE DATABASE {db}"))
-            .await
-            .unwrap();
-    }
+    let scene = Scene::create("fault", &admin_url, nats.url()).await;
+    let (tag, names, logs) = (&scene.tag, &scene.databases, &scene.logs);
     let server = PostgresUrl::parse(&admin_url);
     let relay = Relay::start(server.host_port.clone()).await;
     let through_relay = |db: &str| server.with(&format!("127.0.0.1:{}", relay.port), db);
@@ -90,8 +74,6 @@ async fn nothing_is_lost_or_duplicated_under_faults() {
             ),
         ]
     };
-    let logs = std::env::temp_dir().join(&tag);
-    std::fs::create_dir_all(&logs).unwrap();
     let mut organizations = Role {
         name: "organizations",
         port: ports[0],
@@ -320,13 +302,5 @@ async fn nothing_is_lost_or_duplicated_under_faults() {
     drop((organizations, issues, gateway));
     issues_db.close().await.unwrap();
     gateway_db.close().await.unwrap();
-    if let Ok(bus) = JetStreamBus::connect(nats.url(), &tag).await {
-        let _ = bus.delete().await;
-    }
-    for db in &names {
-        let _ = admin
-            .execute_unprepared(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
-            .await;
-    }
-    let _ = std::fs::remove_dir_all(&logs);
+    scene.clean_up().await;
 }

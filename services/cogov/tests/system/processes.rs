@@ -6,7 +6,7 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
 use tokio_util::sync::CancellationToken;
 use tonic::transport::Channel;
 use tonic_health::pb::HealthCheckRequest;
@@ -320,4 +320,62 @@ pub async fn a_courtyard(gateway: Channel, staff: Bearer) -> String {
     .unwrap()
     .into_inner()
     .name
+}
+
+/// A test's own databases (organizations, issues, gateway), event streams
+/// and log folder, all named after its tag, and removed by
+/// [`Scene::clean_up`] (left behind on a failure, for a look).
+pub struct Scene {
+    pub tag: String,
+    pub admin: DatabaseConnection,
+    /// The databases of the organizations, issues and gateway roles.
+    pub databases: [String; 3],
+    pub logs: std::path::PathBuf,
+    nats_url: String,
+}
+
+impl Scene {
+    pub async fn create(kind: &str, admin_url: &str, nats_url: &str) -> Scene {
+        let tag = format!("{kind}_{}", uuid::Uuid::new_v4().simple());
+        let admin = Database::connect(admin_url).await.unwrap();
+        let databases = ["organizations", "issues", "gateway"].map(|r| format!("{tag}_{r}"));
+        for db in &databases {
+            admin
+                .execute_unprepared(&format!("CREATE DATABASE {db}"))
+                .await
+                .unwrap();
+        }
+        let logs = std::env::temp_dir().join(&tag);
+        std::fs::create_dir_all(&logs).unwrap();
+        Scene {
+            tag,
+            admin,
+            databases,
+            logs,
+            nats_url: nats_url.to_owned(),
+        }
+    }
+
+    pub async fn clean_up(self) {
+        if let Ok(bus) =
+            cogov_kit::events::jetstream::JetStreamBus::connect(&self.nats_url, &self.tag).await
+        {
+            let _ = bus.delete().await;
+        }
+        for db in &self.databases {
+            let _ = self
+                .admin
+                .execute_unprepared(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
+                .await;
+        }
+        let _ = std::fs::remove_dir_all(&self.logs);
+    }
+}
+
+/// A count from the environment variable `name`, or `default`.
+pub fn count_from_env(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(default)
 }

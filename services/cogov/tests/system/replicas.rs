@@ -18,7 +18,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use cogov_kit::events::jetstream::JetStreamBus;
 use cogov_kit::testing::servers;
 use cogov_proto::common::Event;
 use cogov_proto::gateway::WatchEventsRequest;
@@ -30,7 +29,7 @@ use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
 use tokio::sync::Mutex;
 use tokio_util::sync::CancellationToken;
 
-use crate::processes::{Balancer, PostgresUrl, Role, count, strings};
+use crate::processes::{Balancer, PostgresUrl, Role, Scene, count, count_from_env, strings};
 use crate::{Bearer, Signed, free_port};
 
 const CLIENTS: usize = 8;
@@ -40,13 +39,6 @@ const INTERNAL_SECRET: &str = "replica test internal secret";
 const JWT_SECRET: &str = "replica test staff token secret";
 const REPORTED: &str = "cogov.issues.v1.IssueReported";
 const STATE_CHANGED: &str = "cogov.issues.v1.IssueStateChanged";
-
-fn reports() -> usize {
-    std::env::var("COGOV_REPLICA_REPORTS")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(600)
-}
 
 /// `url` with the connection's `application_name`, which tells the test
 /// which replica holds a lease.
@@ -137,16 +129,9 @@ async fn two_replicas_lose_nothing_double_nothing_and_keep_each_issues_order() {
     let Some(nats) = servers::TestNats::start().await else {
         return;
     };
-    let reports = reports();
-    let tag = format!("replicas_{}", uuid::Uuid::new_v4().simple());
-    let admin = Database::connect(&admin_url).await.unwrap();
-    let names = ["organizations", "issues", "gateway"].map(|r| format!("{tag}_{r}"));
-    for db in &names {
-        admin
-            .execute_unprepared(&format!("CREATE DATABASE {db}"))
-            .await
-            .unwrap();
-    }
+    let reports = count_from_env("COGOV_REPLICA_REPORTS", 600);
+    let scene = Scene::create("replicas", &admin_url, nats.url()).await;
+    let (tag, admin, names, logs) = (&scene.tag, &scene.admin, &scene.databases, &scene.logs);
     let server = PostgresUrl::parse(&admin_url);
     let url = |db: &str| server.with(&server.host_port, db);
 
@@ -174,8 +159,6 @@ async fn two_replicas_lose_nothing_double_nothing_and_keep_each_issues_order() {
             ),
         ]
     };
-    let logs = std::env::temp_dir().join(&tag);
-    std::fs::create_dir_all(&logs).unwrap();
     let mut organizations = Role {
         name: "organizations",
         port: organizations_port,
@@ -337,7 +320,7 @@ async fn two_replicas_lose_nothing_double_nothing_and_keep_each_issues_order() {
         }
     };
     progress(1).await;
-    let leader = lease_holder(&admin, &names[1])
+    let leader = lease_holder(admin, &names[1])
         .await
         .expect("an issues replica holds the relay's lease");
     let killed = usize::from(leader == "issues_b");
@@ -347,7 +330,7 @@ async fn two_replicas_lose_nothing_double_nothing_and_keep_each_issues_order() {
     // The other replica takes the lease over.
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let holder = lease_holder(&admin, &names[1]).await;
+        let holder = lease_holder(admin, &names[1]).await;
         if holder.as_deref().is_some_and(|h| h != leader) {
             eprintln!("{} took the lease over", holder.unwrap());
             break;
@@ -495,13 +478,5 @@ async fn two_replicas_lose_nothing_double_nothing_and_keep_each_issues_order() {
     drop((organizations, issues, gateways));
     issues_db.close().await.unwrap();
     gateway_db.close().await.unwrap();
-    if let Ok(bus) = JetStreamBus::connect(nats.url(), &tag).await {
-        let _ = bus.delete().await;
-    }
-    for db in &names {
-        let _ = admin
-            .execute_unprepared(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
-            .await;
-    }
-    let _ = std::fs::remove_dir_all(&logs);
+    scene.clean_up().await;
 }
