@@ -61,3 +61,40 @@ pub async fn latency(stack: &Stack, n: usize) -> (Duration, Duration) {
     }
     percentiles(lat)
 }
+
+/// The event pipeline under a burst: `n` reports sent at concurrency 64,
+/// watched on one stream. Returns the events a second from the first
+/// report to the last event watched, and how long after the last report
+/// was answered its event was watched (how far the pipeline fell behind).
+pub async fn burst(stack: &Stack, n: usize) -> (f64, Duration) {
+    let mut watcher = GatewayServiceClient::with_interceptor(
+        stack.gateway_channel.clone(),
+        Admin::Bearer(stack.token.clone()),
+    );
+    let mut stream = watcher
+        .watch_events(WatchEventsRequest {
+            event_types: vec!["cogov.issues.v1.IssueReported".into()],
+            cursor: String::new(),
+        })
+        .await
+        .expect("WatchEvents")
+        .into_inner();
+    let started = Instant::now();
+    let sent = async {
+        crate::writes(&stack.client, &stack.courtyards, n, 64).await;
+        Instant::now()
+    };
+    let watched = async {
+        for _ in 0..n {
+            tokio::time::timeout(Duration::from_secs(60), stream.message())
+                .await
+                .expect("an event within 60 s")
+                .expect("the stream")
+                .expect("an open stream");
+        }
+        Instant::now()
+    };
+    let (sent, watched) = tokio::join!(sent, watched);
+    let rate = n as f64 / (watched - started).as_secs_f64();
+    (rate, watched.saturating_duration_since(sent))
+}

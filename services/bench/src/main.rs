@@ -736,6 +736,34 @@ async fn start_postgres(url: &str) -> Stack {
     .await
 }
 
+/// Event delivery through JetStream (the services on SQLite).
+async fn jetstream_figures(url: &str, args: &Args) {
+    table("JetStream");
+    let namespace = format!("bench{}", std::process::id());
+    let jetstream = JetStreamBus::connect(url, &namespace)
+        .await
+        .expect("JetStream");
+    let bus: Bus = Arc::new(jetstream.clone());
+    let stack = start(TestDb::sqlite(), TestDb::sqlite(), TestDb::sqlite(), bus).await;
+    let (p50, p99) = events::latency(&stack, args.events).await;
+    println!(
+        "| event delivery, commit to WatchEvents, JetStream (SQLite services) | p50 {}, p99 {} |",
+        ms(p50),
+        ms(p99)
+    );
+    let (rate, behind) = events::burst(&stack, args.reports).await;
+    println!(
+        "| event pipeline under a burst of {} reports (concurrency 64), JetStream | {rate:.0} events/s watched; the last watched {} after its report was answered |",
+        args.reports,
+        ms(behind)
+    );
+    drop(stack);
+    jetstream
+        .delete()
+        .await
+        .expect("removing the bench's streams");
+}
+
 fn main() {
     let args = Args::parse();
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -758,6 +786,9 @@ fn main() {
                 table("Writes, PostgreSQL, empty database");
                 write_figures(&pg, &args).await;
             }
+            if let Some(url) = args.nats.as_ref().filter(|u| !u.is_empty()) {
+                jetstream_figures(url, &args).await;
+            }
             return;
         }
         println!(
@@ -776,33 +807,42 @@ fn main() {
             measure("PostgreSQL", start_postgres(url).await, &args).await;
         }
         if let Some(url) = args.nats.as_ref().filter(|u| !u.is_empty()) {
-            table("JetStream");
-            let namespace = format!("bench{}", std::process::id());
-            let jetstream = JetStreamBus::connect(url, &namespace)
-                .await
-                .expect("JetStream");
-            let bus: Bus = Arc::new(jetstream.clone());
-            let stack = start(TestDb::sqlite(), TestDb::sqlite(), TestDb::sqlite(), bus).await;
-            let (p50, p99) = events::latency(&stack, args.events).await;
-            println!(
-                "| event delivery, commit to WatchEvents, JetStream (SQLite services) | p50 {}, p99 {} |",
-                ms(p50),
-                ms(p99)
-            );
-            drop(stack);
-            jetstream.delete().await.expect("removing the bench's streams");
+            jetstream_figures(url, &args).await;
         }
         table("Operations: `cogov up` (every role in one process, SQLite)");
         match operations::measure(args.reports, args.reads).await {
             Ok(f) => {
                 let s = |d: Duration| format!("{:.2} s", d.as_secs_f64());
-                println!("| first start to all roles healthy (migrations run) | {} |", s(f.first_healthy));
-                println!("| first start to demo loaded and credentials printed | {} |", s(f.demo_loaded));
-                println!("| restart to all roles healthy | {} |", s(f.restart_healthy));
-                figures("ReportIssue through the gateway, concurrency 64, during the load", f.reports, "reports");
-                figures("ListIssues through the gateway, concurrency 16, during the load", f.lists, "pages");
-                println!("| resident memory after the demo load | {:.0} MB |", f.rss_idle_mb);
-                println!("| peak resident memory (VmHWM), whole system | {:.0} MB |", f.rss_peak_mb);
+                println!(
+                    "| first start to all roles healthy (migrations run) | {} |",
+                    s(f.first_healthy)
+                );
+                println!(
+                    "| first start to demo loaded and credentials printed | {} |",
+                    s(f.demo_loaded)
+                );
+                println!(
+                    "| restart to all roles healthy | {} |",
+                    s(f.restart_healthy)
+                );
+                figures(
+                    "ReportIssue through the gateway, concurrency 64, during the load",
+                    f.reports,
+                    "reports",
+                );
+                figures(
+                    "ListIssues through the gateway, concurrency 16, during the load",
+                    f.lists,
+                    "pages",
+                );
+                println!(
+                    "| resident memory after the demo load | {:.0} MB |",
+                    f.rss_idle_mb
+                );
+                println!(
+                    "| peak resident memory (VmHWM), whole system | {:.0} MB |",
+                    f.rss_peak_mb
+                );
             }
             Err(e) => println!("| operations | not measured: {e} |"),
         }

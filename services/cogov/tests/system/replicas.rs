@@ -237,6 +237,7 @@ async fn two_replicas_lose_nothing_double_nothing_and_keep_each_issues_order() {
     // The load, and one client walking issues through their steps.
     let next = Arc::new(AtomicUsize::new(0));
     let accepted = Arc::new(Mutex::new(Vec::<String>::new()));
+    let load_started = Instant::now();
     let mut clients = Vec::new();
     for _ in 0..CLIENTS {
         let (next, accepted) = (next.clone(), accepted.clone());
@@ -350,12 +351,18 @@ async fn two_replicas_lose_nothing_double_nothing_and_keep_each_issues_order() {
     }
     let stepped = stepper.await.unwrap();
     let accepted = accepted.lock().await.clone();
+    eprintln!(
+        "{} reports accepted in {:?}",
+        accepted.len(),
+        load_started.elapsed()
+    );
 
     // Afterwards, straight from the databases, once events stopped moving.
     let issues_db = Database::connect(url(&names[1])).await.unwrap();
     let gateway_db = Database::connect(url(&names[2])).await.unwrap();
     let total = reports + STEPPED;
-    let deadline = Instant::now() + Duration::from_secs(90);
+    let load_ended = Instant::now();
+    let deadline = load_ended + Duration::from_secs(90);
     loop {
         let pending = count(
             &issues_db,
@@ -374,6 +381,11 @@ async fn two_replicas_lose_nothing_double_nothing_and_keep_each_issues_order() {
             .filter(|e| e.r#type == REPORTED)
             .count();
         if pending == 0 && logged >= total && watched >= total {
+            // How far behind the load the event log and the watcher were.
+            eprintln!(
+                "the watcher caught up {:?} after the load",
+                load_ended.elapsed()
+            );
             break;
         }
         assert!(
