@@ -67,6 +67,9 @@ pub async fn latency(stack: &Stack, n: usize) -> (Duration, Duration) {
 /// report to the last event watched, and how long after the last report
 /// was answered its event was watched (how far the pipeline fell behind).
 pub async fn burst(stack: &Stack, n: usize) -> (f64, Duration) {
+    const CONCURRENCY: usize = 64;
+    // What the load sends: the same number from each client.
+    let n = n / CONCURRENCY * CONCURRENCY;
     let mut watcher = GatewayServiceClient::with_interceptor(
         stack.gateway_channel.clone(),
         Admin::Bearer(stack.token.clone()),
@@ -81,7 +84,7 @@ pub async fn burst(stack: &Stack, n: usize) -> (f64, Duration) {
         .into_inner();
     let started = Instant::now();
     let sent = async {
-        crate::writes(&stack.client, &stack.courtyards, n, 64).await;
+        crate::writes(&stack.client, &stack.courtyards, n, CONCURRENCY).await;
         Instant::now()
     };
     let watched = async {
