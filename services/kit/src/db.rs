@@ -7,6 +7,7 @@
 //! PostgreSQL both are the same pool.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbBackend, DbErr};
@@ -51,6 +52,8 @@ pub struct Db {
     read: DatabaseConnection,
     write: DatabaseConnection,
     outbox: Arc<tokio::sync::Notify>,
+    /// Whether this replica's outbox relay holds the lease and publishes.
+    relaying: Arc<AtomicBool>,
     /// Whether reads have a pool of their own (SQLite files).
     separate_read: bool,
 }
@@ -83,6 +86,16 @@ impl Db {
     /// Waits for [`Db::outbox_committed`].
     pub async fn outbox_news(&self) {
         self.outbox.notified().await;
+    }
+
+    /// Records whether this replica's relay holds the lease (for metrics).
+    pub fn set_relaying(&self, relaying: bool) {
+        self.relaying.store(relaying, Ordering::Relaxed);
+    }
+
+    /// Whether this replica's relay holds the lease and publishes.
+    pub fn relaying(&self) -> bool {
+        self.relaying.load(Ordering::Relaxed)
     }
 
     /// Connections open and idle, over both pools.
@@ -178,6 +191,7 @@ pub async fn open(config: &DbConfig) -> Result<Db, DbErr> {
                 read: write.clone(),
                 write,
                 outbox: Arc::default(),
+                relaying: Arc::default(),
                 separate_read: false,
             });
         }
@@ -186,6 +200,7 @@ pub async fn open(config: &DbConfig) -> Result<Db, DbErr> {
             read,
             write,
             outbox: Arc::default(),
+            relaying: Arc::default(),
             separate_read: true,
         })
     } else {
@@ -194,6 +209,7 @@ pub async fn open(config: &DbConfig) -> Result<Db, DbErr> {
             read: pool.clone(),
             write: pool,
             outbox: Arc::default(),
+            relaying: Arc::default(),
             separate_read: false,
         })
     }

@@ -95,16 +95,18 @@ impl Lease {
 
     /// Runs `work` whenever this replica holds the lease `name`, for as
     /// long as the process runs: `work` is dropped when the lease is lost
-    /// and started again once it is regained.
-    pub async fn run<F, Fut>(db: Db, name: &str, mut work: F)
+    /// and started again once it is regained. `holding` hears of each
+    /// change (for metrics).
+    pub async fn run<F, Fut>(db: Db, name: &str, holding: impl Fn(bool), mut work: F)
     where
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = ()>,
     {
         loop {
             let mut lease = Lease::acquire(&db, name).await;
+            holding(true);
             tokio::select! {
-                () = lease.lost() => {}
+                () = lease.lost() => holding(false),
                 () = work() => return,
             }
         }

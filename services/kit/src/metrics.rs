@@ -55,6 +55,7 @@ struct Inner {
     pool_idle: Family<RoleLabels, Gauge>,
     outbox_pending: Family<RoleLabels, Gauge>,
     outbox_lag: Family<RoleLabels, Gauge<f64, AtomicU64>>,
+    outbox_relaying: Family<RoleLabels, Gauge>,
 }
 
 /// The process's metrics.
@@ -83,6 +84,7 @@ impl Default for Metrics {
         let pool_idle = Family::<RoleLabels, Gauge>::default();
         let outbox_pending = Family::<RoleLabels, Gauge>::default();
         let outbox_lag = Family::<RoleLabels, Gauge<f64, AtomicU64>>::default();
+        let outbox_relaying = Family::<RoleLabels, Gauge>::default();
         registry.register(
             "rpc_calls",
             "gRPC calls served, by role, method and status code",
@@ -113,6 +115,11 @@ impl Default for Metrics {
             "Age of the oldest event not yet acknowledged by the bus",
             outbox_lag.clone(),
         );
+        registry.register(
+            "outbox_relay_leader",
+            "1 in the replica whose outbox relay holds the lease and publishes, 0 in the others",
+            outbox_relaying.clone(),
+        );
         Self(Arc::new(Inner {
             registry,
             calls,
@@ -121,6 +128,7 @@ impl Default for Metrics {
             pool_idle,
             outbox_pending,
             outbox_lag,
+            outbox_relaying,
         }))
     }
 }
@@ -179,6 +187,11 @@ impl Metrics {
                 let (size, idle) = db.pool_status();
                 metrics.0.pool_size.get_or_create(&labels).set(size.into());
                 metrics.0.pool_idle.get_or_create(&labels).set(idle.into());
+                metrics
+                    .0
+                    .outbox_relaying
+                    .get_or_create(&labels)
+                    .set(db.relaying().into());
                 let pending = outbox::Entity::find().filter(outbox::Column::PublishTime.is_null());
                 if let Ok(n) = pending.clone().count(db.read()).await {
                     metrics

@@ -60,6 +60,22 @@ async fn lease_holder(admin: &DatabaseConnection, database: &str) -> Option<Stri
         .map(|r| r.try_get_by_index::<String>(0).unwrap())
 }
 
+/// The issues replica's `cogov_outbox_relay_leader`, from its `/metrics`.
+async fn relay_leader_metric(port: u16) -> Option<i64> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut tcp = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .ok()?;
+    tcp.write_all(b"GET /metrics HTTP/1.1\r\nHost: cogov\r\nConnection: close\r\n\r\n")
+        .await
+        .ok()?;
+    let mut body = String::new();
+    tcp.read_to_string(&mut body).await.ok()?;
+    body.lines()
+        .find_map(|l| l.strip_prefix(r#"cogov_outbox_relay_leader{role="issues"} "#))
+        .and_then(|v| v.trim().parse().ok())
+}
+
 /// Retries `call` until it succeeds (the balancer sends a retry wherever a
 /// replica is up).
 async fn until_ok<T, F, Fut>(what: &str, mut call: F) -> T
@@ -166,12 +182,21 @@ async fn two_replicas_lose_nothing_double_nothing_and_keep_each_issues_order() {
         child: None,
         log: logs.join("organizations.log"),
     };
-    let mut issues = ["issues_a", "issues_b"].map(|replica| Role {
-        name: "issues",
-        port: issues_ports[usize::from(replica == "issues_b")],
-        env: common(named(&url(&names[1]), replica)),
-        child: None,
-        log: logs.join(format!("{replica}.log")),
+    let metrics_ports = [free_port(), free_port()];
+    let mut issues = ["issues_a", "issues_b"].map(|replica| {
+        let i = usize::from(replica == "issues_b");
+        let mut env = common(named(&url(&names[1]), replica));
+        env.push((
+            "COGOV_METRICS_LISTEN".into(),
+            format!("127.0.0.1:{}", metrics_ports[i]),
+        ));
+        Role {
+            name: "issues",
+            port: issues_ports[i],
+            env,
+            child: None,
+            log: logs.join(format!("{replica}.log")),
+        }
     });
     let mut gateways = [0, 1].map(|i| {
         let mut env = common(url(&names[2]));
@@ -486,6 +511,24 @@ async fn two_replicas_lose_nothing_double_nothing_and_keep_each_issues_order() {
         "{total} reports, {} events, watched in order through the failover",
         published.len()
     );
+
+    // Operators see which replica publishes: one says 1, the other 0.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let mut leading = Vec::new();
+        for port in metrics_ports {
+            leading.push(relay_leader_metric(port).await);
+        }
+        leading.sort();
+        if leading == [Some(0), Some(1)] {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the replicas' cogov_outbox_relay_leader: {leading:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
 
     drop((organizations, issues, gateways));
     issues_db.close().await.unwrap();

@@ -79,7 +79,7 @@ pub const LEASE: &str = "outbox relay";
 pub fn spawn(db: Db, bus: Bus, clock: Clock) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let work = || publish_forever(&db, &bus, &clock);
-        Lease::run(db.clone(), LEASE, work).await;
+        Lease::run(db.clone(), LEASE, |held| db.set_relaying(held), work).await;
     })
 }
 
