@@ -26,6 +26,10 @@ pub struct MemoryBus {
 struct Consumer {
     spec: ConsumerSpec,
     handler: Handler,
+    /// Taken for each delivery to an in-order consumer: every service's
+    /// relay publishes here at once, and an in-order consumer must see one
+    /// event at a time.
+    turn: tokio::sync::Mutex<()>,
 }
 
 impl std::fmt::Debug for Consumer {
@@ -53,6 +57,11 @@ impl MemoryBus {
     }
 
     async fn deliver(&self, consumer: &Consumer, event: &Event) {
+        let _turn = if consumer.spec.in_order {
+            Some(consumer.turn.lock().await)
+        } else {
+            None
+        };
         let mut attempt = 1;
         loop {
             match (consumer.handler)(event.clone()).await {
@@ -119,7 +128,11 @@ impl EventBus for MemoryBus {
             if consumers.iter().any(|c| c.spec.name == spec.name) {
                 return Err(BusError(format!("consumer {} exists", spec.name)));
             }
-            consumers.push(Arc::new(Consumer { spec, handler }));
+            consumers.push(Arc::new(Consumer {
+                spec,
+                handler,
+                turn: tokio::sync::Mutex::default(),
+            }));
             Ok(())
         }
         .boxed()
@@ -198,5 +211,48 @@ mod tests {
         assert_eq!(live.recv().await.unwrap().r#type, "cogov.test.v1.Other");
         assert_eq!(live.recv().await.unwrap().r#type, "cogov.test.v1.Wanted");
         assert_eq!(live.recv().await.unwrap().id, poison.id);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_in_order_consumer_sees_one_event_at_a_time_from_concurrent_publishers() {
+        // The most deliveries a consumer had in hand at once, over events
+        // published by eight relays at the same moment.
+        async fn most_at_once(in_order: bool) -> u32 {
+            let bus = Arc::new(MemoryBus::new());
+            let (now, most) = (Arc::new(AtomicU32::new(0)), Arc::new(AtomicU32::new(0)));
+            let handler: Handler = {
+                let (now, most) = (now.clone(), most.clone());
+                Arc::new(move |_: Event| {
+                    let (now, most) = (now.clone(), most.clone());
+                    async move {
+                        most.fetch_max(now.fetch_add(1, Ordering::SeqCst) + 1, Ordering::SeqCst);
+                        tokio::time::sleep(Duration::from_millis(5)).await;
+                        now.fetch_sub(1, Ordering::SeqCst);
+                        Ok(())
+                    }
+                    .boxed()
+                })
+            };
+            let mut spec = ConsumerSpec::new("log", &[]);
+            if in_order {
+                spec = spec.in_order();
+            }
+            bus.consume(spec, handler).await.unwrap();
+            let publishers: Vec<_> = (0..8)
+                .map(|_| {
+                    let bus = bus.clone();
+                    tokio::spawn(async move { bus.publish(&event("cogov.test.v1.E")).await })
+                })
+                .collect();
+            for p in publishers {
+                p.await.unwrap().unwrap();
+            }
+            most.load(Ordering::SeqCst)
+        }
+        assert_eq!(most_at_once(true).await, 1);
+        assert!(
+            most_at_once(false).await > 1,
+            "the others are not held back"
+        );
     }
 }
