@@ -34,9 +34,12 @@ async fn items<C: ConnectionTrait>(conn: &C, courtyard: Uuid) -> Result<Vec<TwoN
         .collect();
     let mut out = Vec::with_capacity(codes.len());
     for code in codes {
+        // An open issue is one with a due time: the partial index of the
+        // open ones by place serves this, whatever the pair's history.
         let open = issues::Entity::find()
             .filter(issues::Column::CourtyardId.eq(courtyard))
             .filter(issues::Column::SubItemId.eq(code.clone()))
+            .filter(issues::Column::DueAt.is_not_null())
             .filter(issues::Column::State.is_in(OPEN.map(|s| s as i32)))
             .count(conn)
             .await?;
