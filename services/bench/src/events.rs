@@ -4,29 +4,34 @@
 
 use std::time::{Duration, Instant};
 
-use cogov_proto::gateway::WatchEventsRequest;
 use cogov_proto::gateway::gateway_service_client::GatewayServiceClient;
+use cogov_proto::gateway::{WatchEventsRequest, WatchEventsResponse};
 use cogov_proto::issues::{Issue, ReportIssueRequest};
 use uuid::Uuid;
 
 use crate::{Admin, Stack, percentiles};
 
-/// p50 and p99 over `n` reports sent one at a time, each timed from the
-/// moment its ReportIssue answered (the transaction had committed) to the
-/// moment its `IssueReported` arrived on the stream.
-pub async fn latency(stack: &Stack, n: usize) -> (Duration, Duration) {
+/// A street admin's stream of the IssueReported events from now on.
+async fn watch_reports(stack: &Stack) -> tonic::Streaming<WatchEventsResponse> {
     let mut watcher = GatewayServiceClient::with_interceptor(
         stack.gateway_channel.clone(),
         Admin::Bearer(stack.token.clone()),
     );
-    let mut stream = watcher
+    watcher
         .watch_events(WatchEventsRequest {
             event_types: vec!["cogov.issues.v1.IssueReported".into()],
             cursor: String::new(),
         })
         .await
         .expect("WatchEvents")
-        .into_inner();
+        .into_inner()
+}
+
+/// p50 and p99 over `n` reports sent one at a time, each timed from the
+/// moment its ReportIssue answered (the transaction had committed) to the
+/// moment its `IssueReported` arrived on the stream.
+pub async fn latency(stack: &Stack, n: usize) -> (Duration, Duration) {
+    let mut stream = watch_reports(stack).await;
     let (courtyard, _) = stack.courtyards[0];
     let mut client = stack.client.clone();
     let mut lat = Vec::with_capacity(n);
@@ -70,18 +75,7 @@ pub async fn burst(stack: &Stack, n: usize) -> (f64, Duration) {
     const CONCURRENCY: usize = 64;
     // What the load sends: the same number from each client.
     let n = n / CONCURRENCY * CONCURRENCY;
-    let mut watcher = GatewayServiceClient::with_interceptor(
-        stack.gateway_channel.clone(),
-        Admin::Bearer(stack.token.clone()),
-    );
-    let mut stream = watcher
-        .watch_events(WatchEventsRequest {
-            event_types: vec!["cogov.issues.v1.IssueReported".into()],
-            cursor: String::new(),
-        })
-        .await
-        .expect("WatchEvents")
-        .into_inner();
+    let mut stream = watch_reports(stack).await;
     let started = Instant::now();
     let sent = async {
         crate::writes(&stack.client, &stack.courtyards, n, CONCURRENCY).await;

@@ -1,6 +1,7 @@
 //! The query plans the read figures rely on: the statements the issues
 //! service sends for the measured ListIssues pages and statistics, built
-//! here the way it builds them, under the database's EXPLAIN.
+//! here the way it builds them, under the database's EXPLAIN; and the two
+//! reads inside a write that once grew with a courtyard's history.
 
 use chrono::{Duration, Utc};
 use cogov_issues::entity::day_counts as days;
@@ -104,6 +105,23 @@ fn statements(
                 .filter(overdue_condition(now))
                 .filter(Column::DueAt.gte(now - Duration::days(30)))
                 .group_by(Column::CommunityId)
+                .build(backend),
+        ),
+        (
+            "a report's cluster check: the pair's newest issues of the window",
+            cogov_issues::clusters::newest_related(
+                courtyard,
+                "roof_leak",
+                now - Duration::days(30),
+                3,
+            )
+            .build(backend),
+        ),
+        (
+            "a two-nos recount: the pair's open issues",
+            cogov_issues::two_nos::open_issues(courtyard, "clutter_piling")
+                .select_only()
+                .column_as(Expr::cust("COUNT(*)"), "open")
                 .build(backend),
         ),
     ]

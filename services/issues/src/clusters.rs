@@ -67,6 +67,28 @@ async fn render<C: ConnectionTrait>(conn: &C, m: &Model) -> Result<IssueCluster>
     })
 }
 
+/// The ids of the newest `limit` issues of `sub_item` reported in
+/// `courtyard` since `since` (rejected ones and duplicates aside).
+pub fn newest_related(
+    courtyard: Uuid,
+    sub_item: &str,
+    since: DateTime<Utc>,
+    limit: u64,
+) -> sea_orm::Select<issues::Entity> {
+    issues::Entity::find()
+        .select_only()
+        .column(issues::Column::Id)
+        .filter(issues::Column::CourtyardId.eq(courtyard))
+        .filter(issues::Column::SubItemId.eq(sub_item))
+        .filter(issues::Column::CreateTime.gte(since))
+        .filter(
+            issues::Column::State
+                .is_not_in([IssueState::Rejected as i32, IssueState::Duplicate as i32]),
+        )
+        .order_by_desc(issues::Column::CreateTime)
+        .limit(limit)
+}
+
 /// After a report: when the courtyard has had `cluster_threshold` reports
 /// of the sub-item within the window, gather them into a cluster (the open
 /// one, or a new one). It reads at most `cluster_threshold` issues, however
@@ -79,21 +101,15 @@ pub async fn detect<C: ConnectionTrait>(
     now: DateTime<Utc>,
 ) -> Result<Option<Uuid>> {
     let since = now - Duration::days(settings.cluster_window_days);
-    let related: Vec<Uuid> = issues::Entity::find()
-        .select_only()
-        .column(issues::Column::Id)
-        .filter(issues::Column::CourtyardId.eq(issue.courtyard_id))
-        .filter(issues::Column::SubItemId.eq(issue.sub_item_id.clone()))
-        .filter(issues::Column::CreateTime.gte(since))
-        .filter(
-            issues::Column::State
-                .is_not_in([IssueState::Rejected as i32, IssueState::Duplicate as i32]),
-        )
-        .order_by_desc(issues::Column::CreateTime)
-        .limit(settings.cluster_threshold)
-        .into_tuple()
-        .all(conn)
-        .await?;
+    let related: Vec<Uuid> = newest_related(
+        issue.courtyard_id,
+        &issue.sub_item_id,
+        since,
+        settings.cluster_threshold,
+    )
+    .into_tuple()
+    .all(conn)
+    .await?;
     if (related.len() as u64) < settings.cluster_threshold {
         return Ok(None);
     }

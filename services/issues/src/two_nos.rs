@@ -14,13 +14,26 @@ use cogov_kit::{Result, convert, names};
 use cogov_proto::issues::*;
 use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Select,
+};
 use uuid::Uuid;
 
 use crate::entity::{inspections, issues, sub_items, two_nos};
 use crate::lifecycle::OPEN;
 use crate::{Issues, read_id};
 use cogov_kit::scope::Scope;
+
+/// A courtyard's open issues of a sub-item. An open issue is one with a
+/// due time: the partial index of the open ones by place serves this,
+/// whatever the pair's history.
+pub fn open_issues(courtyard: Uuid, sub_item: &str) -> Select<issues::Entity> {
+    issues::Entity::find()
+        .filter(issues::Column::CourtyardId.eq(courtyard))
+        .filter(issues::Column::SubItemId.eq(sub_item))
+        .filter(issues::Column::DueAt.is_not_null())
+        .filter(issues::Column::State.is_in(OPEN.map(|s| s as i32)))
+}
 
 /// The live state of each two-nos sub-item in a courtyard.
 async fn items<C: ConnectionTrait>(conn: &C, courtyard: Uuid) -> Result<Vec<TwoNosItem>> {
@@ -34,15 +47,7 @@ async fn items<C: ConnectionTrait>(conn: &C, courtyard: Uuid) -> Result<Vec<TwoN
         .collect();
     let mut out = Vec::with_capacity(codes.len());
     for code in codes {
-        // An open issue is one with a due time: the partial index of the
-        // open ones by place serves this, whatever the pair's history.
-        let open = issues::Entity::find()
-            .filter(issues::Column::CourtyardId.eq(courtyard))
-            .filter(issues::Column::SubItemId.eq(code.clone()))
-            .filter(issues::Column::DueAt.is_not_null())
-            .filter(issues::Column::State.is_in(OPEN.map(|s| s as i32)))
-            .count(conn)
-            .await?;
+        let open = open_issues(courtyard, &code).count(conn).await?;
         let last = inspections::Entity::find()
             .filter(inspections::Column::CourtyardId.eq(courtyard))
             .filter(inspections::Column::SubItemId.eq(code.clone()))
