@@ -84,6 +84,21 @@ struct Args {
     /// SQLite and on `--postgres` if given: a quick before/after.
     #[arg(long)]
     writes_only: bool,
+    /// SQLite's concurrent writes share commits (`false`: each commits
+    /// alone, the way before issue 21's group commit, for comparison).
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    group_commit: bool,
+}
+
+/// `--group-commit`, for every database the bench opens.
+static GROUP_COMMIT: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
+
+/// A service's database settings in the bench.
+fn db_config(url: &str) -> DbConfig {
+    let mut cfg = DbConfig::new(url);
+    cfg.max_connections = 16;
+    cfg.group_commit = GROUP_COMMIT.load(std::sync::atomic::Ordering::Relaxed);
+    cfg
 }
 
 const SECRET: &[u8] = b"benchmark internal secret";
@@ -184,8 +199,7 @@ async fn start(orgs_db: TestDb, issues_db: TestDb, gateway_db: TestDb, bus: Bus)
     let clock = Clock::system();
     let auth = Authenticator::new(SECRET, None, clock.clone());
     let tokens = PageTokens::new(b"bench page tokens");
-    let mut cfg = DbConfig::new(&orgs_db.url);
-    cfg.max_connections = 16;
+    let cfg = db_config(&orgs_db.url);
     let orgs = TestServer::start(
         cogov_organizations::Organizations::new(Context {
             db: db::connect::<cogov_organizations::Migrator>(&cfg)
@@ -197,8 +211,7 @@ async fn start(orgs_db: TestDb, issues_db: TestDb, gateway_db: TestDb, bus: Bus)
         .server(auth.clone()),
     )
     .await;
-    let mut cfg = DbConfig::new(&issues_db.url);
-    cfg.max_connections = 16;
+    let cfg = db_config(&issues_db.url);
     let directory = Directory::from_channel(
         orgs.channel.clone(),
         auth.clone(),
@@ -276,8 +289,7 @@ async fn start(orgs_db: TestDb, issues_db: TestDb, gateway_db: TestDb, bus: Bus)
 
     // The gateway in front, and the bare proxy beside it.
     let phones = cogov_kit::testing::phones::Phones::start().await;
-    let mut cfg = DbConfig::new(&gateway_db.url);
-    cfg.max_connections = 16;
+    let cfg = db_config(&gateway_db.url);
     let clock = Clock::system();
     let staff = cogov_gateway::StaffTokens::shared_secret(
         STAFF_SECRET,
@@ -766,6 +778,7 @@ async fn jetstream_figures(url: &str, args: &Args) {
 
 fn main() {
     let args = Args::parse();
+    GROUP_COMMIT.store(args.group_commit, std::sync::atomic::Ordering::Relaxed);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -778,7 +791,11 @@ fn main() {
         if args.writes_only {
             let memory: Bus = Arc::new(MemoryBus::new());
             let sqlite = start(TestDb::sqlite(), TestDb::sqlite(), TestDb::sqlite(), memory).await;
-            table("Writes, SQLite (WAL, synchronous=NORMAL), empty database");
+            table(if args.group_commit {
+                "Writes, SQLite (WAL, synchronous=NORMAL, group commit), empty database"
+            } else {
+                "Writes, SQLite (WAL, synchronous=NORMAL, a commit per write), empty database"
+            });
             write_figures(&sqlite, &args).await;
             drop(sqlite);
             if let Some(url) = args.postgres.as_ref().filter(|u| !u.is_empty()) {

@@ -107,6 +107,7 @@ pub async fn run(args: UpArgs) -> Result<(), String> {
             url: format!("sqlite://{}?mode=rwc", path.display()),
             max_connections: 4,
             sqlite_sync: args.sqlite_sync,
+            group_commit: true,
         };
         let db = role.connect(&config).await?;
         let addr = SocketAddr::new(args.host, port(args.base_port, role));

@@ -35,6 +35,15 @@ pub struct DbArgs {
     /// SQLite durability: `normal` survives a killed process, `full` a power cut.
     #[arg(long, env = "COGOV_SQLITE_SYNC", value_enum, default_value_t = SqliteSync::Normal)]
     pub sqlite_sync: SqliteSync,
+    /// SQLite: concurrent writes share one commit (each in a savepoint of
+    /// its own). `false` commits each write alone: slower, for comparison.
+    #[arg(
+        long,
+        env = "COGOV_SQLITE_GROUP_COMMIT",
+        default_value_t = true,
+        action = clap::ArgAction::Set
+    )]
+    pub sqlite_group_commit: bool,
     /// Bring the schema up to date when the role starts. In Kubernetes a
     /// migration Job (`cogov migrate <role>`) does it once, so replicas
     /// never race: set `false` there.
@@ -57,6 +66,7 @@ impl DbArgs {
                 .unwrap_or_else(|| default_url.to_owned()),
             max_connections: self.db_max_connections,
             sqlite_sync: self.sqlite_sync,
+            group_commit: self.sqlite_group_commit,
         }
     }
 }

@@ -4,7 +4,8 @@
 //! SQLite allows one writer at a time. Rather than let concurrent
 //! transactions collide (SQLITE_BUSY on lock upgrade), writes go through a
 //! pool of one connection and reads through a pool of several; on
-//! PostgreSQL both are the same pool.
+//! PostgreSQL both are the same pool. Concurrent SQLite writes share
+//! commits ([`crate::group_commit`]).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -12,6 +13,8 @@ use std::time::Duration;
 
 use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbBackend, DbErr};
 use sea_orm_migration::MigratorTrait;
+
+use crate::group_commit::GroupCommit;
 
 /// How durable SQLite commits are.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Default)]
@@ -33,6 +36,8 @@ pub struct DbConfig {
     pub max_connections: u32,
     /// SQLite durability.
     pub sqlite_sync: SqliteSync,
+    /// SQLite: concurrent writes share commits ([`crate::group_commit`]).
+    pub group_commit: bool,
 }
 
 impl DbConfig {
@@ -42,6 +47,7 @@ impl DbConfig {
             url: url.into(),
             max_connections: 8,
             sqlite_sync: SqliteSync::Normal,
+            group_commit: true,
         }
     }
 }
@@ -56,6 +62,8 @@ pub struct Db {
     relaying: Arc<AtomicBool>,
     /// Whether reads have a pool of their own (SQLite files).
     separate_read: bool,
+    /// SQLite's writes, batched into shared commits; `None` on PostgreSQL.
+    group: Option<GroupCommit>,
 }
 
 impl Db {
@@ -72,9 +80,21 @@ impl Db {
     /// Begins a write transaction, counted as open for the request it
     /// serves, so that no remote lookup can happen inside it
     /// ([`crate::write`]).
+    /// On SQLite the transaction is a savepoint in a batch other requests'
+    /// writes share ([`crate::group_commit`]); its commit returns once the
+    /// batch has committed.
     pub async fn begin_write(&self) -> Result<crate::write::Write, DbErr> {
         use sea_orm::TransactionTrait;
-        Ok(crate::write::Write::new(self.write.begin().await?))
+        Ok(match &self.group {
+            Some(group) => crate::write::Write::in_group(group.turn().await?),
+            None => crate::write::Write::new(self.write.begin().await?),
+        })
+    }
+
+    /// The commits SQLite's writes made and the writes they carried, since
+    /// the start; `None` where writes commit one by one (PostgreSQL).
+    pub fn group_commits(&self) -> Option<(u64, u64)> {
+        self.group.as_ref().map(GroupCommit::counts)
     }
 
     /// Tells the outbox relay that a committed transaction appended events,
@@ -189,6 +209,9 @@ pub async fn open(config: &DbConfig) -> Result<Db, DbErr> {
             // Every in-memory connection is its own database: share one.
             return Ok(Db {
                 read: write.clone(),
+                group: config
+                    .group_commit
+                    .then(|| GroupCommit::start(write.clone())),
                 write,
                 outbox: Arc::default(),
                 relaying: Arc::default(),
@@ -198,6 +221,9 @@ pub async fn open(config: &DbConfig) -> Result<Db, DbErr> {
         let read = Database::connect(options(config, config.max_connections, false)).await?;
         Ok(Db {
             read,
+            group: config
+                .group_commit
+                .then(|| GroupCommit::start(write.clone())),
             write,
             outbox: Arc::default(),
             relaying: Arc::default(),
@@ -211,6 +237,7 @@ pub async fn open(config: &DbConfig) -> Result<Db, DbErr> {
             outbox: Arc::default(),
             relaying: Arc::default(),
             separate_read: false,
+            group: None,
         })
     }
 }

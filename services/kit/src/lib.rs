@@ -14,6 +14,7 @@ pub mod etag;
 pub mod events;
 pub mod fieldmask;
 pub mod filter;
+mod group_commit;
 pub mod grpc_web;
 pub mod idempotency;
 pub mod json;

@@ -56,6 +56,8 @@ struct Inner {
     outbox_pending: Family<RoleLabels, Gauge>,
     outbox_lag: Family<RoleLabels, Gauge<f64, AtomicU64>>,
     outbox_relaying: Family<RoleLabels, Gauge>,
+    group_commits: Family<RoleLabels, Counter>,
+    group_commit_writes: Family<RoleLabels, Counter>,
 }
 
 /// The process's metrics.
@@ -85,6 +87,8 @@ impl Default for Metrics {
         let outbox_pending = Family::<RoleLabels, Gauge>::default();
         let outbox_lag = Family::<RoleLabels, Gauge<f64, AtomicU64>>::default();
         let outbox_relaying = Family::<RoleLabels, Gauge>::default();
+        let group_commits = Family::<RoleLabels, Counter>::default();
+        let group_commit_writes = Family::<RoleLabels, Counter>::default();
         registry.register(
             "rpc_calls",
             "gRPC calls served, by role, method and status code",
@@ -120,6 +124,16 @@ impl Default for Metrics {
             "1 in the replica whose outbox relay holds the lease and publishes, 0 in the others",
             outbox_relaying.clone(),
         );
+        registry.register(
+            "db_group_commits",
+            "SQLite commits made for concurrent writes grouped together",
+            group_commits.clone(),
+        );
+        registry.register(
+            "db_group_commit_writes",
+            "Writes those group commits carried (divided by the commits: writes a commit)",
+            group_commit_writes.clone(),
+        );
         Self(Arc::new(Inner {
             registry,
             calls,
@@ -129,6 +143,8 @@ impl Default for Metrics {
             outbox_pending,
             outbox_lag,
             outbox_relaying,
+            group_commits,
+            group_commit_writes,
         }))
     }
 }
@@ -182,8 +198,19 @@ impl Metrics {
                 role: role.to_owned(),
             };
             let mut every = tokio::time::interval(Duration::from_secs(5));
+            let mut grouped = (0, 0);
             loop {
                 every.tick().await;
+                if let Some((commits, writes)) = db.group_commits() {
+                    let m = &metrics.0;
+                    m.group_commits
+                        .get_or_create(&labels)
+                        .inc_by(commits - grouped.0);
+                    m.group_commit_writes
+                        .get_or_create(&labels)
+                        .inc_by(writes - grouped.1);
+                    grouped = (commits, writes);
+                }
                 let (size, idle) = db.pool_status();
                 metrics.0.pool_size.get_or_create(&labels).set(size.into());
                 metrics.0.pool_idle.get_or_create(&labels).set(idle.into());

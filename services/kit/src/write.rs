@@ -21,6 +21,7 @@ use sea_orm::{
 };
 
 use crate::error::{Error, Result};
+use crate::group_commit::Turn;
 
 tokio::task_local! {
     static OPEN: Cell<u32>;
@@ -47,35 +48,48 @@ pub fn refuse_inside(what: &str) -> Result<()> {
 /// rolls back or is dropped. Use it as the `DatabaseTransaction` it holds.
 #[derive(Debug)]
 pub struct Write {
-    txn: Option<DatabaseTransaction>,
+    open: Option<Open>,
     counted: bool,
+}
+
+/// A transaction of its own, or a turn in a group commit.
+#[derive(Debug)]
+enum Open {
+    Alone(DatabaseTransaction),
+    Grouped(Turn),
 }
 
 impl Write {
     pub(crate) fn new(txn: DatabaseTransaction) -> Write {
+        Self::counting(Open::Alone(txn))
+    }
+
+    pub(crate) fn in_group(turn: Turn) -> Write {
+        Self::counting(Open::Grouped(turn))
+    }
+
+    fn counting(open: Open) -> Write {
         let counted = OPEN.try_with(|n| n.set(n.get() + 1)).is_ok();
         Write {
-            txn: Some(txn),
+            open: Some(open),
             counted,
         }
     }
 
-    /// Commits.
+    /// Commits; in a group, returns once the group has committed.
     pub async fn commit(mut self) -> std::result::Result<(), DbErr> {
-        self.txn
-            .take()
-            .expect("open until committed")
-            .commit()
-            .await
+        match self.open.take().expect("open until committed") {
+            Open::Alone(txn) => txn.commit().await,
+            Open::Grouped(turn) => turn.commit().await,
+        }
     }
 
     /// Rolls back.
     pub async fn rollback(mut self) -> std::result::Result<(), DbErr> {
-        self.txn
-            .take()
-            .expect("open until rolled back")
-            .rollback()
-            .await
+        match self.open.take().expect("open until rolled back") {
+            Open::Alone(txn) => txn.rollback().await,
+            Open::Grouped(turn) => turn.rollback().await,
+        }
     }
 }
 
@@ -90,7 +104,10 @@ impl Drop for Write {
 impl Deref for Write {
     type Target = DatabaseTransaction;
     fn deref(&self) -> &DatabaseTransaction {
-        self.txn.as_ref().expect("open until committed")
+        match self.open.as_ref().expect("open until committed") {
+            Open::Alone(txn) => txn,
+            Open::Grouped(turn) => &turn.txn,
+        }
     }
 }
 

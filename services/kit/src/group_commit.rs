@@ -1,0 +1,409 @@
+//! Group commit for SQLite: many requests' writes in one transaction.
+//!
+//! SQLite has one writer, so concurrent writes already run one after
+//! another; what each of them pays on its own is its transaction: `BEGIN`,
+//! and at `COMMIT` every page it changed appended to the WAL (the same index
+//! pages, write after write). Here one task per database owns the write
+//! connection's transaction and lends it to the waiting writes in turn: the
+//! first the transaction itself, each later one a savepoint of its own. A
+//! write that fails or is dropped rolls back (to its savepoint, or the
+//! first the batch, which holds nothing else yet) and fails alone; the others
+//! go on. When no write is
+//! waiting (or the batch is full) the task commits once for all of them, and
+//! only then does each member's `commit` return, so nobody answers before
+//! its write is durable.
+//!
+//! PostgreSQL does not go through here: its writes run concurrently on
+//! several connections and the server groups their WAL flushes itself.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use sea_orm::{DatabaseConnection, DatabaseTransaction, DbErr, TransactionTrait};
+use tokio::sync::{mpsc, oneshot};
+
+/// At most this many writes share a commit: bounds how long the first of
+/// them waits for the others.
+pub const MAX_BATCH: usize = 64;
+
+/// A batch takes no more writes once it is this old.
+pub const MAX_BATCH_AGE: Duration = Duration::from_millis(20);
+
+/// How long a write waits for its turn before it gives up (as it waited for
+/// the pool's one write connection before).
+const TURN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The queue of writes waiting for a turn in the current or the next batch.
+#[derive(Debug, Clone)]
+pub(crate) struct GroupCommit {
+    queue: mpsc::UnboundedSender<Ticket>,
+    counts: Arc<Counts>,
+}
+
+/// Commits made and writes they carried, since the start (for metrics).
+#[derive(Debug, Default)]
+struct Counts {
+    batches: AtomicU64,
+    writes: AtomicU64,
+}
+
+/// A write waiting for its turn.
+struct Ticket {
+    turn: oneshot::Sender<Result<Turn, DbErr>>,
+}
+
+/// A write's turn in a batch.
+pub(crate) struct Turn {
+    /// Where the write runs its statements: the batch's transaction itself
+    /// for its first write (a batch of one costs what a transaction alone
+    /// does), a savepoint in it for the others.
+    pub txn: DatabaseTransaction,
+    done: Done,
+    /// The batch's commit, reported to every released write.
+    committed: Committed,
+}
+
+/// How the writer learns that a write is done with its turn; dropped
+/// unsent when the write rolled back or was dropped halfway.
+enum Done {
+    /// The batch's transaction, handed back for the next writes.
+    Whole(oneshot::Sender<DatabaseTransaction>),
+    /// Its savepoint was released.
+    Savepoint(oneshot::Sender<()>),
+}
+
+/// A released write's end of its batch's commit.
+type Committed = oneshot::Receiver<Result<(), String>>;
+
+/// The writer's end of it.
+type Commits = oneshot::Sender<Result<(), String>>;
+
+impl GroupCommit {
+    /// Starts the batching task on `write`, the pool of one connection.
+    pub(crate) fn start(write: DatabaseConnection) -> GroupCommit {
+        let (queue, waiting) = mpsc::unbounded_channel();
+        let counts = Arc::<Counts>::default();
+        tokio::spawn(run(write, waiting, counts.clone()));
+        GroupCommit { queue, counts }
+    }
+
+    /// Commits made and the writes they carried, since the start.
+    pub(crate) fn counts(&self) -> (u64, u64) {
+        (
+            self.counts.batches.load(Ordering::Relaxed),
+            self.counts.writes.load(Ordering::Relaxed),
+        )
+    }
+
+    /// Waits for a turn in a batch.
+    pub(crate) async fn turn(&self) -> Result<Turn, DbErr> {
+        let (turn, granted) = oneshot::channel();
+        self.queue
+            .send(Ticket { turn })
+            .map_err(|_| gone("the database's writer has stopped"))?;
+        match tokio::time::timeout(TURN_TIMEOUT, granted).await {
+            Ok(Ok(turn)) => turn,
+            Ok(Err(_)) => Err(gone("the database's writer has stopped")),
+            // Dropping `granted` tells the writer to pass this one over.
+            Err(_) => Err(DbErr::ConnectionAcquire(
+                sea_orm::error::ConnAcquireErr::Timeout,
+            )),
+        }
+    }
+}
+
+impl Turn {
+    /// Ends the turn keeping the write, and waits for the batch's commit.
+    pub(crate) async fn commit(self) -> Result<(), DbErr> {
+        let Turn {
+            txn,
+            done,
+            committed,
+        } = self;
+        let handed = match done {
+            Done::Whole(back) => back.send(txn).is_ok(),
+            Done::Savepoint(released) => {
+                // On failure the savepoint is left to the batch's rollback.
+                txn.commit().await?;
+                released.send(()).is_ok()
+            }
+        };
+        if !handed {
+            return Err(gone("the database's writer stopped before committing"));
+        }
+        match committed.await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(DbErr::Custom(format!("the group commit failed: {e}"))),
+            Err(_) => Err(gone("the database's writer stopped before committing")),
+        }
+    }
+
+    /// Undoes the write; the rest of the batch goes on.
+    pub(crate) async fn rollback(self) -> Result<(), DbErr> {
+        self.txn.rollback().await
+    }
+}
+
+impl std::fmt::Debug for Turn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Turn")
+    }
+}
+
+fn gone(what: &str) -> DbErr {
+    DbErr::Custom(what.to_owned())
+}
+
+/// The batching task: one batch after another while anyone writes.
+async fn run(
+    write: DatabaseConnection,
+    mut waiting: mpsc::UnboundedReceiver<Ticket>,
+    counts: Arc<Counts>,
+) {
+    while let Some(first) = waiting.recv().await {
+        let started = Instant::now();
+        let mut released = Vec::new();
+        let Some(batch) = open(&write, first, &mut released).await else {
+            continue;
+        };
+        while released.len() < MAX_BATCH && started.elapsed() < MAX_BATCH_AGE {
+            let Ok(ticket) = waiting.try_recv() else {
+                break;
+            };
+            if !lend(&batch, ticket, &mut released).await {
+                break;
+            }
+        }
+        let outcome = batch.commit().await.map_err(|e| e.to_string());
+        match &outcome {
+            Ok(()) => {
+                counts.batches.fetch_add(1, Ordering::Relaxed);
+                counts
+                    .writes
+                    .fetch_add(released.len() as u64, Ordering::Relaxed);
+            }
+            Err(e) => {
+                tracing::error!(error = %e, writes = released.len(), "a group commit failed");
+            }
+        }
+        for member in released {
+            let _ = member.send(outcome.clone());
+        }
+    }
+}
+
+/// Begins a batch and lends all of it to its first write; the batch once
+/// that write hands it back, `None` if it rolled back (the whole batch then,
+/// which held nothing else).
+async fn open(
+    write: &DatabaseConnection,
+    ticket: Ticket,
+    released: &mut Vec<Commits>,
+) -> Option<DatabaseTransaction> {
+    if ticket.turn.is_closed() {
+        // Gave up waiting.
+        return None;
+    }
+    let txn = match write.begin().await {
+        Ok(txn) => txn,
+        Err(e) => {
+            let _ = ticket.turn.send(Err(e));
+            return None;
+        }
+    };
+    let (back, returned) = oneshot::channel();
+    let (commits, committed) = oneshot::channel();
+    let turn = Turn {
+        txn,
+        done: Done::Whole(back),
+        committed,
+    };
+    // Refused: the write stopped waiting; dropping the turn rolls it back.
+    ticket.turn.send(Ok(turn)).ok()?;
+    let batch = returned.await.ok()?;
+    released.push(commits);
+    Some(batch)
+}
+
+/// Lends the batch to one more write, in a savepoint, until it releases or
+/// rolls back; false when the batch cannot take more (the savepoint failed).
+async fn lend(batch: &DatabaseTransaction, ticket: Ticket, released: &mut Vec<Commits>) -> bool {
+    if ticket.turn.is_closed() {
+        return true;
+    }
+    let txn = match batch.begin().await {
+        Ok(savepoint) => savepoint,
+        Err(e) => {
+            let _ = ticket.turn.send(Err(e));
+            return false;
+        }
+    };
+    let (done, finished) = oneshot::channel();
+    let (commits, committed) = oneshot::channel();
+    let turn = Turn {
+        txn,
+        done: Done::Savepoint(done),
+        committed,
+    };
+    // Refused: the write stopped waiting; dropping its savepoint rolls it back.
+    if ticket.turn.send(Ok(turn)).is_ok() && finished.await.is_ok() {
+        released.push(commits);
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::db::{DbConfig, open};
+    use crate::testing::TestDb;
+    use sea_orm::{ConnectionTrait, DbBackend, Statement};
+
+    async fn count(db: &crate::db::Db) -> i64 {
+        let row = db
+            .read()
+            .query_one_raw(Statement::from_string(
+                DbBackend::Sqlite,
+                "SELECT COUNT(*) AS n FROM t",
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        row.try_get("", "n").unwrap()
+    }
+
+    async fn insert(w: &impl ConnectionTrait, v: i64) -> Result<(), sea_orm::DbErr> {
+        w.execute_raw(Statement::from_sql_and_values(
+            DbBackend::Sqlite,
+            "INSERT INTO t (v) VALUES (?)",
+            [v.into()],
+        ))
+        .await
+        .map(drop)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_writes_share_commits_and_a_failing_one_fails_alone() {
+        let file = TestDb::sqlite();
+        let db = open(&DbConfig::new(&file.url)).await.unwrap();
+        db.write()
+            .execute_unprepared("CREATE TABLE t (v INTEGER PRIMARY KEY)")
+            .await
+            .unwrap();
+        let before = db.group_commits().expect("SQLite files commit in groups");
+        let mut writers = Vec::new();
+        for v in 0..200i64 {
+            let db = db.clone();
+            writers.push(tokio::spawn(async move {
+                let w = db.begin_write().await.unwrap();
+                insert(&*w, v).await.unwrap();
+                match v % 10 {
+                    // Fails on a duplicate key after writing: rolls back alone.
+                    3 => {
+                        insert(&*w, v + 1000).await.unwrap();
+                        assert!(insert(&*w, v).await.is_err());
+                        w.rollback().await.unwrap();
+                        false
+                    }
+                    // Dropped halfway, as a cancelled request's write is.
+                    7 => {
+                        drop(w);
+                        false
+                    }
+                    _ => {
+                        w.commit().await.unwrap();
+                        // Visible to readers once commit returns.
+                        let seen = db
+                            .read()
+                            .query_one_raw(Statement::from_sql_and_values(
+                                DbBackend::Sqlite,
+                                "SELECT v FROM t WHERE v = ?",
+                                [v.into()],
+                            ))
+                            .await
+                            .unwrap();
+                        assert!(seen.is_some(), "{v} committed before commit returned");
+                        true
+                    }
+                }
+            }));
+        }
+        let mut committed = 0;
+        for w in writers {
+            committed += i64::from(w.await.unwrap());
+        }
+        assert_eq!(committed, 160);
+        assert_eq!(count(&db).await, 160, "exactly the committed writes");
+        let (batches, writes) = db.group_commits().unwrap();
+        let (batches, writes) = (batches - before.0, writes - before.1);
+        assert_eq!(writes, 160);
+        assert!(
+            batches < 160,
+            "{batches} commits for 160 concurrent writes: none shared"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_first_write_of_a_batch_rolling_back_takes_nobody_with_it() {
+        let file = TestDb::sqlite();
+        let db = open(&DbConfig::new(&file.url)).await.unwrap();
+        db.write()
+            .execute_unprepared("CREATE TABLE t (v INTEGER PRIMARY KEY)")
+            .await
+            .unwrap();
+        let first = db.begin_write().await.unwrap();
+        insert(&*first, 1).await.unwrap();
+        let queued: Vec<_> = (2..6i64)
+            .map(|v| {
+                let db = db.clone();
+                tokio::spawn(async move {
+                    let w = db.begin_write().await.unwrap();
+                    insert(&*w, v).await.unwrap();
+                    w.commit().await.unwrap();
+                })
+            })
+            .collect();
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        first.rollback().await.unwrap();
+        for q in queued {
+            q.await.unwrap();
+        }
+        assert_eq!(count(&db).await, 4, "the four queued writes, not the first");
+        let dropped = db.begin_write().await.unwrap();
+        insert(&*dropped, 1).await.unwrap();
+        drop(dropped);
+        let after = db.begin_write().await.unwrap();
+        insert(&*after, 6).await.unwrap();
+        after.commit().await.unwrap();
+        assert_eq!(count(&db).await, 5, "a dropped first write is undone too");
+    }
+
+    #[tokio::test]
+    async fn a_write_that_never_gets_its_turn_gives_up_without_writing() {
+        let file = TestDb::sqlite();
+        let db = open(&DbConfig::new(&file.url)).await.unwrap();
+        db.write()
+            .execute_unprepared("CREATE TABLE t (v INTEGER PRIMARY KEY)")
+            .await
+            .unwrap();
+        let holder = db.begin_write().await.unwrap();
+        insert(&*holder, 1).await.unwrap();
+        // Only the waiter's timer is left to run: it fires at once.
+        tokio::time::pause();
+        let waiter = {
+            let db = db.clone();
+            tokio::spawn(async move { db.begin_write().await.map(drop) })
+        };
+        let refused = waiter.await.unwrap().unwrap_err();
+        assert!(
+            matches!(refused, sea_orm::DbErr::ConnectionAcquire(_)),
+            "{refused}"
+        );
+        tokio::time::resume();
+        holder.commit().await.unwrap();
+        let next = db.begin_write().await.unwrap();
+        insert(&*next, 2).await.unwrap();
+        next.commit().await.unwrap();
+        assert_eq!(count(&db).await, 2);
+    }
+}
