@@ -572,11 +572,19 @@ async fn write_figures(stack: &Stack, args: &Args) {
             writes(&stack.client, &stack.courtyards, args.reports, concurrency).await,
             "reports",
         );
+        let before = stack.svc.ctx.db.group_commits();
         figures(
             &format!("ReportIssue through the gateway, concurrency {concurrency}"),
             writes(&stack.gateway, &stack.courtyards, args.reports, concurrency).await,
             "reports",
         );
+        if let (Some((c0, w0)), Some((c1, w1))) = (before, stack.svc.ctx.db.group_commits()) {
+            println!(
+                "| the same reports' commits in the issues database | {} commits, {:.1} writes a commit |",
+                c1 - c0,
+                (w1 - w0) as f64 / (c1 - c0).max(1) as f64
+            );
+        }
         figures(
             &format!("UpdateIssue (title) through the gateway, concurrency {concurrency}"),
             updates(&stack.gateway, &stack.courtyards, args.reports, concurrency).await,

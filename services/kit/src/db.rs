@@ -182,6 +182,11 @@ fn options(config: &DbConfig, max_connections: u32, writer: bool) -> ConnectOpti
         if writer {
             // Negative: a size in KiB rather than in pages.
             o.pragma("cache_size", format!("-{WRITER_CACHE_KIB}"))
+                // A group commit's savepoints keep the pages they change in
+                // a sub-journal; past 64 KiB SQLite spills it to a temporary
+                // file (open, write, close, unlink on every batch) unless
+                // temporary storage is memory.
+                .pragma("temp_store", "MEMORY")
         } else {
             o
         }
