@@ -130,6 +130,8 @@ async fn issue_once(
 ) -> Result<CreateApiKeyResponse> {
     let txn = gw.ctx.db.begin_write().await?;
     if let idempotency::Claim::Replay(first) = key.claim(&txn, now).await? {
+        // Answered once the first is durable (it may share this commit).
+        txn.commit().await?;
         return Ok(first);
     }
     let out = body(&txn).await?;

@@ -196,6 +196,9 @@ where
 {
     let txn = db.begin_write().await?;
     if let Claim::Replay(first) = key.claim(&txn, now).await? {
+        // The first may still be in the same group commit: answer once it
+        // is durable, as the first is answered.
+        txn.commit().await?;
         return Ok(first);
     }
     let out = body(&txn).await?;
@@ -258,4 +261,101 @@ pub fn spawn_pruner(db: Db, clock: crate::clock::Clock) -> tokio::task::JoinHand
             }
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use sea_orm::{ConnectionTrait, DbBackend, Statement};
+    use sea_orm_migration::SchemaManager;
+
+    use super::*;
+    use crate::db::{DbConfig, open};
+    use crate::testing::TestDb;
+
+    /// A retry that shares a group commit with the first call is answered
+    /// only once that commit is made, as the first is: never with a
+    /// response the database might still lose.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_retry_in_the_first_calls_group_is_answered_after_its_commit() {
+        let file = TestDb::sqlite();
+        let db = open(&DbConfig::new(&file.url)).await.unwrap();
+        Migration.up(&SchemaManager::new(db.write())).await.unwrap();
+        db.write()
+            .execute_unprepared("CREATE TABLE t (v INTEGER PRIMARY KEY)")
+            .await
+            .unwrap();
+        let caller = Principal::StreetAdmin {
+            subject: "test".into(),
+        };
+        let request = prost_types::Timestamp {
+            seconds: 7,
+            nanos: 0,
+        };
+        let key = Arc::new(Key::new("Test", "r-1", &caller, &request));
+        let now = chrono::Utc::now();
+        let (go, wait) = tokio::sync::oneshot::channel::<()>();
+        let first = {
+            let (db, key) = (db.clone(), key.clone());
+            tokio::spawn(async move {
+                create(&db, &key, now, async |txn| {
+                    wait.await.unwrap();
+                    txn.execute_unprepared("INSERT INTO t (v) VALUES (1)")
+                        .await?;
+                    Ok(prost_types::Timestamp {
+                        seconds: 1,
+                        nanos: 0,
+                    })
+                })
+                .await
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        let retry = {
+            let (db, key) = (db.clone(), key.clone());
+            tokio::spawn(async move {
+                create(&db, &key, now, async |_| {
+                    Err::<prost_types::Timestamp, _>(Error::Internal("ran twice".into()))
+                })
+                .await
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        // A third write, queued behind the retry, keeps the batch open.
+        let (end, ended) = tokio::sync::oneshot::channel::<()>();
+        let holder = {
+            let db = db.clone();
+            tokio::spawn(async move {
+                let w = db.begin_write().await.unwrap();
+                ended.await.unwrap();
+                w.commit().await.unwrap();
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        go.send(()).unwrap();
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(
+            !retry.is_finished(),
+            "the retry was answered before its batch committed"
+        );
+        end.send(()).unwrap();
+        let replayed = retry.await.unwrap().unwrap();
+        assert_eq!(replayed.seconds, 1, "the first call's response");
+        assert_eq!(first.await.unwrap().unwrap().seconds, 1);
+        holder.await.unwrap();
+        let stored = db
+            .read()
+            .query_one_raw(Statement::from_string(
+                DbBackend::Sqlite,
+                "SELECT COUNT(*) AS n FROM t",
+            ))
+            .await
+            .unwrap()
+            .unwrap()
+            .try_get::<i64>("", "n")
+            .unwrap();
+        assert_eq!(stored, 1, "written once");
+    }
 }
