@@ -205,22 +205,8 @@ async fn open(
         // Gave up waiting.
         return None;
     }
-    let txn = match write.begin().await {
-        Ok(txn) => txn,
-        Err(e) => {
-            let _ = ticket.turn.send(Err(e));
-            return None;
-        }
-    };
     let (back, returned) = oneshot::channel();
-    let (commits, committed) = oneshot::channel();
-    let turn = Turn {
-        txn,
-        done: Done::Whole(back),
-        committed,
-    };
-    // Refused: the write stopped waiting; dropping the turn rolls it back.
-    ticket.turn.send(Ok(turn)).ok()?;
+    let commits = hand(ticket, write.begin().await, Done::Whole(back))?;
     let batch = returned.await.ok()?;
     released.push(commits);
     Some(batch)
@@ -232,34 +218,46 @@ async fn lend(batch: &DatabaseTransaction, ticket: Ticket, released: &mut Vec<Co
     if ticket.turn.is_closed() {
         return true;
     }
-    let txn = match batch.begin().await {
-        Ok(savepoint) => savepoint,
+    let savepoint = batch.begin().await;
+    let usable = savepoint.is_ok();
+    let (done, finished) = oneshot::channel();
+    if let Some(commits) = hand(ticket, savepoint, Done::Savepoint(done))
+        && finished.await.is_ok()
+    {
+        released.push(commits);
+    }
+    usable
+}
+
+/// Gives a waiting write its turn on `txn` (or the error beginning it);
+/// the writer's end of the batch's commit for it, `None` if it has no turn.
+fn hand(ticket: Ticket, txn: Result<DatabaseTransaction, DbErr>, done: Done) -> Option<Commits> {
+    let txn = match txn {
+        Ok(txn) => txn,
         Err(e) => {
             let _ = ticket.turn.send(Err(e));
-            return false;
+            return None;
         }
     };
-    let (done, finished) = oneshot::channel();
     let (commits, committed) = oneshot::channel();
     let turn = Turn {
         txn,
-        done: Done::Savepoint(done),
+        done,
         committed,
     };
-    // Refused: the write stopped waiting; dropping its savepoint rolls it back.
-    if ticket.turn.send(Ok(turn)).is_ok() && finished.await.is_ok() {
-        released.push(commits);
-    }
-    true
+    // Refused: the write stopped waiting; dropping its turn rolls it back.
+    ticket.turn.send(Ok(turn)).ok()?;
+    Some(commits)
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use crate::db::{DbConfig, open};
     use crate::testing::TestDb;
     use sea_orm::{ConnectionTrait, DbBackend, Statement};
 
-    async fn count(db: &crate::db::Db) -> i64 {
+    /// The rows of test table `t`, as readers see them.
+    pub(crate) async fn count(db: &crate::db::Db) -> i64 {
         let row = db
             .read()
             .query_one_raw(Statement::from_string(

@@ -268,7 +268,7 @@ mod tests {
     use std::sync::Arc;
     use std::time::Duration;
 
-    use sea_orm::{ConnectionTrait, DbBackend, Statement};
+    use sea_orm::ConnectionTrait;
     use sea_orm_migration::SchemaManager;
 
     use super::*;
@@ -345,17 +345,7 @@ mod tests {
         assert_eq!(replayed.seconds, 1, "the first call's response");
         assert_eq!(first.await.unwrap().unwrap().seconds, 1);
         holder.await.unwrap();
-        let stored = db
-            .read()
-            .query_one_raw(Statement::from_string(
-                DbBackend::Sqlite,
-                "SELECT COUNT(*) AS n FROM t",
-            ))
-            .await
-            .unwrap()
-            .unwrap()
-            .try_get::<i64>("", "n")
-            .unwrap();
+        let stored = crate::group_commit::tests::count(&db).await;
         assert_eq!(stored, 1, "written once");
     }
 }
