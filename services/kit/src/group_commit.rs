@@ -256,6 +256,18 @@ pub(crate) mod tests {
     use crate::testing::TestDb;
     use sea_orm::{ConnectionTrait, DbBackend, Statement};
 
+    /// A SQLite file with an empty table `t` of integers; the file goes
+    /// when the first is dropped.
+    pub(crate) async fn with_table() -> (TestDb, crate::db::Db) {
+        let file = TestDb::sqlite();
+        let db = open(&DbConfig::new(&file.url)).await.unwrap();
+        db.write()
+            .execute_unprepared("CREATE TABLE t (v INTEGER PRIMARY KEY)")
+            .await
+            .unwrap();
+        (file, db)
+    }
+
     /// The rows of test table `t`, as readers see them.
     pub(crate) async fn count(db: &crate::db::Db) -> i64 {
         let row = db
@@ -282,12 +294,7 @@ pub(crate) mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn concurrent_writes_share_commits_and_a_failing_one_fails_alone() {
-        let file = TestDb::sqlite();
-        let db = open(&DbConfig::new(&file.url)).await.unwrap();
-        db.write()
-            .execute_unprepared("CREATE TABLE t (v INTEGER PRIMARY KEY)")
-            .await
-            .unwrap();
+        let (_file, db) = with_table().await;
         let before = db.group_commits().expect("SQLite files commit in groups");
         let mut writers = Vec::new();
         for v in 0..200i64 {
@@ -343,12 +350,7 @@ pub(crate) mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_first_write_of_a_batch_rolling_back_takes_nobody_with_it() {
-        let file = TestDb::sqlite();
-        let db = open(&DbConfig::new(&file.url)).await.unwrap();
-        db.write()
-            .execute_unprepared("CREATE TABLE t (v INTEGER PRIMARY KEY)")
-            .await
-            .unwrap();
+        let (_file, db) = with_table().await;
         let first = db.begin_write().await.unwrap();
         insert(&*first, 1).await.unwrap();
         let queued: Vec<_> = (2..6i64)
@@ -378,12 +380,7 @@ pub(crate) mod tests {
 
     #[tokio::test]
     async fn a_write_that_never_gets_its_turn_gives_up_without_writing() {
-        let file = TestDb::sqlite();
-        let db = open(&DbConfig::new(&file.url)).await.unwrap();
-        db.write()
-            .execute_unprepared("CREATE TABLE t (v INTEGER PRIMARY KEY)")
-            .await
-            .unwrap();
+        let (_file, db) = with_table().await;
         let holder = db.begin_write().await.unwrap();
         insert(&*holder, 1).await.unwrap();
         // Only the waiter's timer is left to run: it fires at once.

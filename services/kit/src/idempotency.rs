@@ -272,21 +272,14 @@ mod tests {
     use sea_orm_migration::SchemaManager;
 
     use super::*;
-    use crate::db::{DbConfig, open};
-    use crate::testing::TestDb;
 
     /// A retry that shares a group commit with the first call is answered
     /// only once that commit is made, as the first is: never with a
     /// response the database might still lose.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_retry_in_the_first_calls_group_is_answered_after_its_commit() {
-        let file = TestDb::sqlite();
-        let db = open(&DbConfig::new(&file.url)).await.unwrap();
+        let (_file, db) = crate::group_commit::tests::with_table().await;
         Migration.up(&SchemaManager::new(db.write())).await.unwrap();
-        db.write()
-            .execute_unprepared("CREATE TABLE t (v INTEGER PRIMARY KEY)")
-            .await
-            .unwrap();
         let caller = Principal::StreetAdmin {
             subject: "test".into(),
         };
