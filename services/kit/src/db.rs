@@ -80,9 +80,9 @@ impl Db {
     /// Begins a write transaction, counted as open for the request it
     /// serves, so that no remote lookup can happen inside it
     /// ([`crate::write`]).
-    /// On SQLite the transaction is a savepoint in a batch other requests'
-    /// writes share ([`crate::group_commit`]); its commit returns once the
-    /// batch has committed.
+    /// On SQLite it is a turn in a batch other requests' writes share (the
+    /// batch's transaction or a savepoint in it: [`crate::group_commit`]);
+    /// its commit returns once the batch has committed.
     pub async fn begin_write(&self) -> Result<crate::write::Write, DbErr> {
         use sea_orm::TransactionTrait;
         Ok(match &self.group {
