@@ -31,6 +31,7 @@ const FILES: &[&str] = &[
     "cogov/deliberation/v1/events.proto",
     "cogov/gateway/v1/gateway.proto",
     "cogov/gateway/v1/residents.proto",
+    "cogov/gateway/v1/webhooks.proto",
     "google/rpc/status.proto",
     "google/rpc/error_details.proto",
 ];

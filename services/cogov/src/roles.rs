@@ -163,6 +163,11 @@ pub struct GatewayArgs {
     /// AWS_REGION, AWS_ALLOW_HTTP) or a folder. Unset: uploads are refused.
     #[arg(long, env = "COGOV_MEDIA_STORE")]
     pub media_store: Option<String>,
+    /// Networks webhook deliveries may reach although they are private or
+    /// loopback, comma-separated (development only, such as
+    /// `127.0.0.1/32`); with any set, `http://` endpoints are accepted.
+    #[arg(long, env = "COGOV_WEBHOOK_ALLOW_NETWORKS", default_value = "")]
+    pub webhook_allow_networks: String,
 }
 
 impl GatewayArgs {
@@ -185,7 +190,19 @@ impl GatewayArgs {
             sign_in_http_secret: None,
             resident_token_secret: None,
             media_store: None,
+            webhook_allow_networks: String::new(),
         }
+    }
+
+    /// How webhooks are delivered, as these settings say.
+    pub fn webhooks(&self) -> Result<cogov_gateway::webhooks::Config, String> {
+        let allow_networks =
+            cogov_gateway::webhooks::ssrf::Guard::parse_allow(&self.webhook_allow_networks)
+                .map_err(|e| format!("COGOV_WEBHOOK_ALLOW_NETWORKS: {e}"))?;
+        Ok(cogov_gateway::webhooks::Config {
+            allow_networks,
+            ..Default::default()
+        })
     }
 
     /// Where photos are kept, as these settings say.
@@ -402,7 +419,8 @@ impl Role {
                 };
                 let mut gw =
                     cogov_gateway::Gateway::new(ctx, directory, auth, tokens, gateway.settings())
-                        .with_residents(gateway.residents()?);
+                        .with_residents(gateway.residents()?)
+                        .with_webhooks(gateway.webhooks()?);
                 if let Some(media) = gateway.media()? {
                     gw = gw.with_media(media);
                 }

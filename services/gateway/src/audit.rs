@@ -70,32 +70,34 @@ impl Sink {
     }
 }
 
+/// The stored record of `e`.
+pub(crate) fn row(e: Entry) -> rows::ActiveModel {
+    rows::ActiveModel {
+        id: Set(names::new_id()),
+        subject: Set(e
+            .principal
+            .as_ref()
+            .map_or_else(|| "anonymous".to_owned(), Principal::describe)),
+        principal: Set(e
+            .principal
+            .as_ref()
+            .map(|p| p.to_proto().encode_to_vec())
+            .unwrap_or_default()),
+        partner_id: Set(e.partner),
+        method: Set(e.method),
+        target: Set(e.target),
+        code: Set(e.code),
+        request_id: Set(e.request_id),
+        peer: Set(e.peer),
+        time: Set(e.time),
+        duration_micros: Set(i64::try_from(e.duration.as_micros()).unwrap_or(i64::MAX)),
+    }
+}
+
 async fn write(db: Db, mut rx: mpsc::Receiver<Entry>) {
     let mut batch = Vec::new();
     while rx.recv_many(&mut batch, 256).await > 0 {
-        let models: Vec<rows::ActiveModel> = batch
-            .drain(..)
-            .map(|e| rows::ActiveModel {
-                id: Set(names::new_id()),
-                subject: Set(e
-                    .principal
-                    .as_ref()
-                    .map_or_else(|| "anonymous".to_owned(), Principal::describe)),
-                principal: Set(e
-                    .principal
-                    .as_ref()
-                    .map(|p| p.to_proto().encode_to_vec())
-                    .unwrap_or_default()),
-                partner_id: Set(e.partner),
-                method: Set(e.method),
-                target: Set(e.target),
-                code: Set(e.code),
-                request_id: Set(e.request_id),
-                peer: Set(e.peer),
-                time: Set(e.time),
-                duration_micros: Set(i64::try_from(e.duration.as_micros()).unwrap_or(i64::MAX)),
-            })
-            .collect();
+        let models: Vec<rows::ActiveModel> = batch.drain(..).map(row).collect();
         // Retry until the database takes them: an audit log with holes is
         // worse than a slow one.
         let mut wait = Duration::from_millis(50);

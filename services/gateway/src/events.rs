@@ -145,6 +145,11 @@ impl Feed {
     fn grew(&self) {
         self.0.send_modify(|n| *n = n.wrapping_add(1));
     }
+
+    /// A receiver that hears each time the log grows.
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.0.subscribe()
+    }
 }
 
 /// Starts the gateway's consumer of every event on `bus`.
@@ -248,11 +253,34 @@ fn sees(audience: &Audience, reach: Option<&Reach>, row: &entity::Model) -> bool
     match audience {
         Audience::Everything => true,
         Audience::Community(c) => row.community == *c,
-        Audience::Partner(_) => {
-            let community = names::parse("communities", &row.community);
-            let courtyard = names::parse("courtyards", &row.courtyard);
-            (community.is_some() || courtyard.is_some())
-                && reach.is_some_and(|r| r.covers(community, courtyard))
+        Audience::Partner(_) => reach.is_some_and(|r| partner_sees(r, row)),
+    }
+}
+
+/// Whether a partner with `reach` sees the event of `row`: an event of a
+/// place its agreements cover (never one that names no place).
+pub(crate) fn partner_sees(reach: &Reach, row: &entity::Model) -> bool {
+    let community = names::parse("communities", &row.community);
+    let courtyard = names::parse("courtyards", &row.courtyard);
+    (community.is_some() || courtyard.is_some()) && reach.covers(community, courtyard)
+}
+
+/// Checks a list of wanted event types given in `field`.
+pub(crate) fn check_types(c: &mut cogov_kit::validate::Check, field: &str, types: &[String]) {
+    if types.len() > 50 {
+        c.add(field, "at most 50 types");
+    }
+    for (i, t) in types.iter().enumerate() {
+        let ok = !t.is_empty()
+            && t.len() <= 200
+            && t.starts_with("cogov.")
+            && t.chars()
+                .all(|ch| ch.is_ascii_alphanumeric() || ch == '.' || ch == '_');
+        if !ok {
+            c.add(
+                format!("{field}[{i}]"),
+                "must be an event type such as `cogov.issues.v1.IssueReported`",
+            );
         }
     }
 }
@@ -285,17 +313,7 @@ pub async fn watch(
 ) -> Result<mpsc::Receiver<std::result::Result<WatchEventsResponse, Status>>> {
     let audience = Audience::of(principal)?;
     let mut c = cogov_kit::validate::Check::new();
-    if req.event_types.len() > 50 {
-        c.add("event_types", "at most 50 types");
-    }
-    for (i, t) in req.event_types.iter().enumerate() {
-        if t.is_empty() || t.len() > 200 || !t.starts_with("cogov.") {
-            c.add(
-                format!("event_types[{i}]"),
-                "must be an event type such as `cogov.issues.v1.IssueReported`",
-            );
-        }
-    }
+    check_types(&mut c, "event_types", &req.event_types);
     c.finish()?;
     let conn = gw.ctx.db.read();
     let last = last_seq(conn).await?;

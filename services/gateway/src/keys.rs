@@ -128,20 +128,11 @@ async fn issue_once(
     now: DateTime<Utc>,
     body: impl AsyncFnOnce(&sea_orm::DatabaseTransaction) -> Result<CreateApiKeyResponse>,
 ) -> Result<CreateApiKeyResponse> {
-    let txn = gw.ctx.db.begin_write().await?;
-    if let idempotency::Claim::Replay(first) = key.claim(&txn, now).await? {
-        // Answered once the first is durable (it may share this commit).
-        txn.commit().await?;
-        return Ok(first);
-    }
-    let out = body(&txn).await?;
-    let kept = CreateApiKeyResponse {
+    let blank = |out: &CreateApiKeyResponse| CreateApiKeyResponse {
         api_key: out.api_key.clone(),
         secret: String::new(),
     };
-    key.complete(&txn, &kept).await?;
-    txn.commit().await?;
-    Ok(out)
+    idempotency::create_keeping(&gw.ctx.db, key, now, blank, body).await
 }
 
 fn unauthenticated(reason: ErrorReason, message: &str) -> Error {

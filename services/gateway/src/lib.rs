@@ -10,7 +10,8 @@
 //! [`audit`]; the own API's [`partners`], [`staff_accounts`], [`service`];
 //! [`residents`], residents' sign-in by phone and their sessions;
 //! [`open311`], GeoReport v2 over HTTP; [`console`], the staff's web pages;
-//! [`app`], the residents' web pages; [`calls`], how both call the services.
+//! [`app`], the residents' web pages; [`calls`], how both call the services;
+//! [`webhooks`], events posted to partners' endpoints.
 
 pub mod app;
 pub mod audit;
@@ -28,10 +29,13 @@ pub mod open311;
 pub mod paging;
 pub mod partners;
 pub mod policy;
+pub mod proto_json;
 pub mod residents;
 pub mod service;
 pub mod staff_accounts;
 pub mod staff_tokens;
+pub mod standard_webhooks;
+pub mod webhooks;
 
 use std::sync::Arc;
 
@@ -92,6 +96,8 @@ pub struct Gateway {
     pub backends: Arc<std::sync::OnceLock<Backends>>,
     /// Where photos are kept; none, and uploads are refused.
     pub media: Option<media::Media>,
+    /// How events reach partners' webhook endpoints.
+    pub webhooks: webhooks::Webhooks,
 }
 
 impl Gateway {
@@ -113,6 +119,7 @@ impl Gateway {
             residents: Arc::new(residents::Residents::new(residents::Config::default())),
             backends: Arc::default(),
             media: None,
+            webhooks: webhooks::Webhooks::default(),
         }
     }
 
@@ -129,10 +136,17 @@ impl Gateway {
         self
     }
 
+    /// The gateway delivering webhooks as `config` says.
+    pub fn with_webhooks(mut self, config: webhooks::Config) -> Self {
+        self.webhooks = webhooks::Webhooks::new(config);
+        self
+    }
+
     /// Starts the gateway's consumers of `bus`: the event log behind
-    /// WatchEvents, and the residents' inboxes.
+    /// WatchEvents and the webhooks, and the residents' inboxes.
     pub async fn start_consumers(&self, bus: &cogov_kit::events::Bus) -> cogov_kit::Result<()> {
         events::start(self, bus).await?;
+        webhooks::start(self);
         residents::inbox::start(self, bus).await
     }
 

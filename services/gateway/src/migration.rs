@@ -19,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(crate::console::session::Migration),
             Box::new(crate::residents::migration::Migration),
             Box::new(crate::residents::migration::ErasureRequests),
+            Box::new(crate::webhooks::Migration),
         ]
     }
 }

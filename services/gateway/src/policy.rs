@@ -8,8 +8,9 @@
 //! caller's reach (defence in depth). Partners get the reads of what their
 //! agreements reach and the writes of the work they do there: reporting and
 //! resolving issues, running the activities they organise, proposing
-//! topics and reporting progress on their action items. Administration of
-//! the street, its councils and the gateway stays with staff. Residents get
+//! topics and reporting progress on their action items, and their own
+//! webhook endpoints. Administration of the street, its councils and the
+//! gateway stays with staff. Residents get
 //! the public information of the street and what they do as themselves:
 //! reporting and following their issues, signing up, their hours and
 //! points, their councils' topics, discussions and polls. The sign-in
@@ -125,9 +126,11 @@ mod tests {
     fn partners_never_administer() {
         for p in cogov_proto::METHOD_POLICIES {
             let (path, kinds) = (p.path, kinds(p.audience));
+            // A partner's own: who it is, its event stream, its webhooks.
             let admin = path.starts_with("/cogov.gateway.v1.GatewayService/")
                 && !path.ends_with("/GetCaller")
-                && !path.ends_with("/WatchEvents");
+                && !path.ends_with("/WatchEvents")
+                && !path.contains("Webhook");
             if admin
                 || path.contains("/Create")
                     && (path.contains("Street") || path.contains("Agreement"))

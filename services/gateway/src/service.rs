@@ -9,6 +9,7 @@ use cogov_proto::gateway::*;
 use tonic::{Request, Response, Status};
 
 use crate::front::PartnerRecord;
+use crate::webhooks::{deliveries, endpoints};
 use crate::{Gateway, audit, events, keys, partners, staff_accounts};
 
 macro_rules! read {
@@ -187,5 +188,68 @@ impl GatewayService for Gateway {
         Ok(Response::new(tokio_stream::wrappers::ReceiverStream::new(
             rx,
         )))
+    }
+
+    async fn create_webhook_endpoint(
+        &self,
+        request: Request<CreateWebhookEndpointRequest>,
+    ) -> Result<Response<WebhookEndpointSecret>, Status> {
+        act!(self, request, endpoints::create)
+    }
+
+    async fn get_webhook_endpoint(
+        &self,
+        request: Request<GetWebhookEndpointRequest>,
+    ) -> Result<Response<WebhookEndpoint>, Status> {
+        read!(self, request, endpoints::get)
+    }
+
+    async fn list_webhook_endpoints(
+        &self,
+        request: Request<ListWebhookEndpointsRequest>,
+    ) -> Result<Response<ListWebhookEndpointsResponse>, Status> {
+        read!(self, request, endpoints::list)
+    }
+
+    async fn update_webhook_endpoint(
+        &self,
+        request: Request<UpdateWebhookEndpointRequest>,
+    ) -> Result<Response<WebhookEndpoint>, Status> {
+        read!(self, request, endpoints::update)
+    }
+
+    async fn delete_webhook_endpoint(
+        &self,
+        request: Request<DeleteWebhookEndpointRequest>,
+    ) -> Result<Response<()>, Status> {
+        read!(self, request, endpoints::delete)
+    }
+
+    async fn rotate_webhook_secret(
+        &self,
+        request: Request<RotateWebhookSecretRequest>,
+    ) -> Result<Response<WebhookEndpointSecret>, Status> {
+        act!(self, request, endpoints::rotate)
+    }
+
+    async fn list_webhook_deliveries(
+        &self,
+        request: Request<ListWebhookDeliveriesRequest>,
+    ) -> Result<Response<ListWebhookDeliveriesResponse>, Status> {
+        read!(self, request, deliveries::list)
+    }
+
+    async fn redeliver_webhook_delivery(
+        &self,
+        request: Request<RedeliverWebhookDeliveryRequest>,
+    ) -> Result<Response<WebhookDelivery>, Status> {
+        read!(self, request, deliveries::redeliver)
+    }
+
+    async fn send_test_webhook_event(
+        &self,
+        request: Request<SendTestWebhookEventRequest>,
+    ) -> Result<Response<WebhookDelivery>, Status> {
+        act!(self, request, endpoints::send_test)
     }
 }

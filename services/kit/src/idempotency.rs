@@ -191,6 +191,23 @@ impl Key {
 /// response without running `body`.
 pub async fn create<R, F>(db: &Db, key: &Key, now: DateTime<Utc>, body: F) -> Result<R>
 where
+    R: Message + Default + Clone,
+    F: AsyncFnOnce(&DatabaseTransaction) -> Result<R>,
+{
+    create_keeping(db, key, now, R::clone, body).await
+}
+
+/// [`create`], storing for retries what `keep` makes of the response: a
+/// secret shown once (an API key, a signing secret) is blanked there, so a
+/// retry answers without it and it is kept nowhere.
+pub async fn create_keeping<R, F>(
+    db: &Db,
+    key: &Key,
+    now: DateTime<Utc>,
+    keep: impl FnOnce(&R) -> R,
+    body: F,
+) -> Result<R>
+where
     R: Message + Default,
     F: AsyncFnOnce(&DatabaseTransaction) -> Result<R>,
 {
@@ -202,7 +219,7 @@ where
         return Ok(first);
     }
     let out = body(&txn).await?;
-    key.complete(&txn, &out).await?;
+    key.complete(&txn, &keep(&out)).await?;
     txn.commit().await?;
     Ok(out)
 }

@@ -19,7 +19,6 @@ use cogov_kit::validate::{Check, read_id};
 use cogov_kit::{Error, Result, convert, names};
 use cogov_proto::gateway::*;
 use cogov_proto::organizations::{ErasePersonRequest, GetPersonRequest};
-use prost::Name;
 use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
@@ -33,6 +32,7 @@ use super::sessions;
 use crate::Gateway;
 use crate::entity::erasure_requests::{self as rows, Column, Entity, Model};
 use crate::entity::{resident_notices, resident_sessions, sign_in_codes};
+use crate::proto_json::value_of;
 
 const COLLECTION: &str = "erasureRequests";
 
@@ -52,21 +52,6 @@ fn to_proto(m: &Model) -> ErasureRequest {
         create_time: Some(convert::timestamp(m.create_time)),
         decide_time: m.decide_time.map(convert::timestamp),
     }
-}
-
-/// Protobuf's JSON mapping of `message`.
-fn json_of<M: prost::Message + Name>(message: &M) -> Value {
-    static POOL: std::sync::OnceLock<prost_reflect::DescriptorPool> = std::sync::OnceLock::new();
-    let pool = POOL.get_or_init(|| {
-        prost_reflect::DescriptorPool::decode(cogov_proto::FILE_DESCRIPTOR_SET)
-            .expect("the contracts' descriptors")
-    });
-    pool.get_message_by_name(&M::full_name())
-        .and_then(|d| {
-            prost_reflect::DynamicMessage::decode(d, message.encode_to_vec().as_slice()).ok()
-        })
-        .and_then(|m| serde_json::to_value(&m).ok())
-        .unwrap_or(Value::Null)
 }
 
 /// Calls the services as `principal`, through the channels the gateway
@@ -105,7 +90,7 @@ macro_rules! all_pages {
                 .await
                 .map_err(unavailable(stringify!($call)))?
                 .into_inner();
-            out.extend(page.$items.iter().map(json_of));
+            out.extend(page.$items.iter().map(value_of));
             if page.next_page_token.is_empty() || out.len() > 100_000 {
                 break;
             }
@@ -192,7 +177,7 @@ pub async fn export(
                 },
                 updates
             );
-            reports.push(json!({"issue": json_of(issue), "timeline": timeline}));
+            reports.push(json!({"issue": value_of(issue), "timeline": timeline}));
         }
         if page.next_page_token.is_empty() {
             break;
@@ -252,7 +237,7 @@ pub async fn export(
                 name: format!("{}/pointsAccount", v.name),
             }))
             .await
-            .map(|r| json_of(&r.into_inner()))
+            .map(|r| value_of(&r.into_inner()))
             .unwrap_or(Value::Null);
         let points = all_pages!(
             volunteers,
@@ -266,7 +251,7 @@ pub async fn export(
             entries
         );
         volunteering.push(json!({
-            "volunteer": json_of(v),
+            "volunteer": value_of(v),
             "signups": signups,
             "serviceRecords": hours,
             "pointsAccount": account,
@@ -310,7 +295,7 @@ pub async fn export(
         .all(gw.ctx.db.read())
         .await?
         .iter()
-        .map(|s| json_of(&sessions::to_proto(s, None)))
+        .map(|s| value_of(&sessions::to_proto(s, None)))
         .collect();
     let notices: Vec<Value> = resident_notices::Entity::find()
         .filter(resident_notices::Column::PersonId.eq(person))
@@ -328,7 +313,7 @@ pub async fn export(
 
     let now = gw.ctx.clock.now();
     let document = json!({
-        "person": json_of(&record),
+        "person": value_of(&record),
         "exportTime": now.to_rfc3339(),
         "organizations": {"memberships": memberships},
         "issues": {"reports": reports, "following": following},

@@ -7,13 +7,11 @@
 
 use std::time::Duration;
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD as B64;
 use chrono::{DateTime, Utc};
-use hmac::{Hmac, KeyInit, Mac};
 use serde::Serialize;
-use sha2::Sha256;
 use uuid::Uuid;
+
+use crate::standard_webhooks::SigningKey;
 
 /// Attempts per message before it is given up (the resident can ask again).
 const ATTEMPTS: u32 = 3;
@@ -111,7 +109,7 @@ impl CodeSender {
 #[derive(Clone)]
 pub struct HttpSender {
     url: String,
-    key: Vec<u8>,
+    key: SigningKey,
     client: reqwest::Client,
 }
 
@@ -131,15 +129,8 @@ impl HttpSender {
         if !matches!(parsed.scheme(), "http" | "https") {
             return Err("the sign-in sender URL must be http:// or https://".into());
         }
-        let key = match secret.strip_prefix("whsec_") {
-            Some(b64) => B64
-                .decode(b64)
-                .map_err(|_| "a whsec_ secret must be base64 after its prefix")?,
-            None => secret.as_bytes().to_vec(),
-        };
-        if key.len() < 16 {
-            return Err("the sign-in sender's secret must be at least 16 bytes".into());
-        }
+        let key =
+            SigningKey::from_secret(secret).map_err(|e| format!("the sign-in sender's {e}"))?;
         crate::outbound_tls();
         let client = reqwest::Client::builder()
             .timeout(TIMEOUT)
@@ -151,15 +142,6 @@ impl HttpSender {
             key,
             client,
         })
-    }
-
-    /// Standard Webhooks' signature header of `body` sent as `id` at
-    /// `timestamp`.
-    pub fn signature(&self, id: &str, timestamp: i64, body: &[u8]) -> String {
-        let mut mac = Hmac::<Sha256>::new_from_slice(&self.key).expect("any key length");
-        mac.update(format!("{id}.{timestamp}.").as_bytes());
-        mac.update(body);
-        format!("v1,{}", B64.encode(mac.finalize().into_bytes()))
     }
 
     /// Posts `message`, retrying timeouts, connection errors, 429 and 5xx
@@ -177,7 +159,7 @@ impl HttpSender {
                 .header("content-type", "application/json")
                 .header("webhook-id", &id)
                 .header("webhook-timestamp", timestamp.to_string())
-                .header("webhook-signature", self.signature(&id, timestamp, &body))
+                .header("webhook-signature", self.key.sign(&id, timestamp, &body))
                 .body(body.clone())
                 .send()
                 .await;
@@ -206,19 +188,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn signs_as_standard_webhooks_does() {
-        // The example of the Standard Webhooks specification's reference
-        // implementations.
-        let sender = HttpSender::new(
-            "https://example.com/sms",
-            "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
-        )
-        .unwrap();
-        let body = br#"{"test": 2432232314}"#;
-        assert_eq!(
-            sender.signature("msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, body),
-            "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
-        );
+    fn refuses_what_it_cannot_post_or_sign_with() {
+        assert!(HttpSender::new("https://example.com/sms", "0123456789abcdef").is_ok());
         assert!(HttpSender::new("ftp://x", "0123456789abcdef").is_err());
         assert!(HttpSender::new("https://x", "short").is_err());
     }

@@ -21,3 +21,4 @@ mod rate_limits;
 mod residents;
 mod staff_tokens;
 mod tour;
+mod webhooks;

@@ -252,6 +252,12 @@ impl Env {
             ),
             token_secret: None,
         });
+        // The tests' receivers listen on loopback.
+        let gw = gw.with_webhooks(cogov_gateway::webhooks::Config {
+            allow_networks: vec!["127.0.0.0/8".parse().unwrap()],
+            timeout: Duration::from_secs(2),
+            ..Default::default()
+        });
         let media_dir = MediaDir::new();
         let gw = gw.with_media(cogov_gateway::media::Media::in_folder(&media_dir.0).unwrap());
         gw.start_consumers(&bus).await.unwrap();
