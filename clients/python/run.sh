@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The Python client suites against a fresh `cogov up`: gRPC through the
-# gateway with stubs generated from proto/ (grpcio-tools), and Open311 with
-# a PyPI client. Used by .ci/run; run it yourself after `cargo build -p cogov`.
+# gateway with stubs generated from proto/ (grpcio-tools), Open311 with a
+# PyPI client, and webhooks verified by the `standardwebhooks` package. Used by .ci/run; run it yourself after `cargo build -p cogov`.
 #
 # Environment: COGOV_BIN (default target/debug/cogov), COGOV_PY_VENV (the
 # virtual environment to use, created if missing; default .venv-clients,
@@ -49,4 +49,4 @@ export COGOV_TOKEN COGOV_FIRM_KEY COGOV_UNIT_KEY
 export COGOV_UP_LOG="$work/up.log"
 
 cd "$here"
-PYTHONPATH="$work/gen:$here" "$venv/bin/python" -m unittest -v test_grpc test_open311 test_residents
+PYTHONPATH="$work/gen:$here" "$venv/bin/python" -m unittest -v test_grpc test_open311 test_residents test_webhooks

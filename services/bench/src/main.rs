@@ -4,6 +4,8 @@
 //!
 //! - event delivery latency from a report's commit to a `WatchEvents`
 //!   watcher, on the in-process bus (and JetStream with `--nats`);
+//! - webhooks: commit to delivery at 100 partners' endpoints, and
+//!   deliveries a second under a burst;
 //! - the gateway's cost: the same cheap call (`GetSubItem`) through a bare
 //!   tonic pass-through proxy built here and through the gateway
 //!   (authentication, policy, rate limit, principal signing);
@@ -17,6 +19,7 @@
 //!   the whole system's peak memory under load through the gateway.
 //!
 //! Run: `cargo run --release -p cogov-bench -- [--issues 1000000] [--postgres URL] [--nats URL]`
+//! (`--writes-only`, `--webhooks-only`, `--app-only` for one part).
 
 mod app;
 mod bulk;
@@ -25,6 +28,7 @@ mod events;
 mod operations;
 mod plans;
 mod residents;
+mod webhooks;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -84,6 +88,13 @@ struct Args {
     /// SQLite and on `--postgres` if given: a quick before/after.
     #[arg(long)]
     writes_only: bool,
+    /// Only the webhooks (latency and a burst to 100 endpoints), on SQLite
+    /// and on `--postgres` if given.
+    #[arg(long)]
+    webhooks_only: bool,
+    /// Reports in the webhook burst (each to 100 endpoints).
+    #[arg(long, default_value_t = 128)]
+    webhook_burst: usize,
     /// SQLite's concurrent writes share commits (`false`: each commits
     /// alone, the way before issue 21's group commit, for comparison).
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
@@ -300,6 +311,11 @@ async fn start(orgs_db: TestDb, issues_db: TestDb, gateway_db: TestDb, bus: Bus)
     let token = staff
         .issue("bench", "street_admin", "", 24 * 3600)
         .expect("a staff token");
+    // The webhook bench's receiver listens on loopback.
+    let webhooks = cogov_gateway::webhooks::Config {
+        allow_networks: vec!["127.0.0.0/8".parse().expect("a network")],
+        ..Default::default()
+    };
     let gw = cogov_gateway::Gateway::new(
         Context {
             db: db::connect::<cogov_gateway::Migrator>(&cfg)
@@ -331,7 +347,8 @@ async fn start(orgs_db: TestDb, issues_db: TestDb, gateway_db: TestDb, bus: Bus)
             .expect("the code sender"),
         ),
         token_secret: None,
-    });
+    })
+    .with_webhooks(webhooks);
     gw.start_consumers(&bus)
         .await
         .expect("the gateway's event consumer");
@@ -601,6 +618,7 @@ async fn measure(name: &str, stack: Stack, args: &Args) {
         ms(p50),
         ms(p99)
     );
+    webhooks::measure(&stack, args.events, args.webhook_burst).await;
     for concurrency in [1, 64] {
         // Interleaved rounds, so that the machine's drift falls on both.
         let mut rounds = Vec::new();
@@ -794,6 +812,19 @@ fn main() {
     runtime.block_on(async {
         if args.app_only {
             app_pages().await;
+            return;
+        }
+        if args.webhooks_only {
+            let memory: Bus = Arc::new(MemoryBus::new());
+            let sqlite = start(TestDb::sqlite(), TestDb::sqlite(), TestDb::sqlite(), memory).await;
+            table("Webhooks, SQLite (WAL, synchronous=NORMAL, group commit)");
+            webhooks::measure(&sqlite, args.events, args.webhook_burst).await;
+            drop(sqlite);
+            if let Some(url) = args.postgres.as_ref().filter(|u| !u.is_empty()) {
+                let pg = start_postgres(url).await;
+                table("Webhooks, PostgreSQL");
+                webhooks::measure(&pg, args.events, args.webhook_burst).await;
+            }
             return;
         }
         if args.writes_only {

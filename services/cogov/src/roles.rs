@@ -194,13 +194,18 @@ impl GatewayArgs {
         }
     }
 
-    /// How webhooks are delivered, as these settings say.
-    pub fn webhooks(&self) -> Result<cogov_gateway::webhooks::Config, String> {
+    /// How webhooks are delivered, as these settings say, reporting into
+    /// `meter`.
+    pub fn webhooks(
+        &self,
+        meter: cogov_kit::metrics::WebhookMeter,
+    ) -> Result<cogov_gateway::webhooks::Config, String> {
         let allow_networks =
             cogov_gateway::webhooks::ssrf::Guard::parse_allow(&self.webhook_allow_networks)
                 .map_err(|e| format!("COGOV_WEBHOOK_ALLOW_NETWORKS: {e}"))?;
         Ok(cogov_gateway::webhooks::Config {
             allow_networks,
+            meter,
             ..Default::default()
         })
     }
@@ -358,6 +363,7 @@ impl Role {
         links: &Links,
         gateway: &GatewayArgs,
         bus: &Bus,
+        metrics: &cogov_kit::metrics::Metrics,
     ) -> Result<RoleServer, String> {
         cogov_kit::idempotency::spawn_pruner(ctx.db.clone(), ctx.clock.clone());
         // Every directory forgets cached reach when an agreement changes.
@@ -420,7 +426,7 @@ impl Role {
                 let mut gw =
                     cogov_gateway::Gateway::new(ctx, directory, auth, tokens, gateway.settings())
                         .with_residents(gateway.residents()?)
-                        .with_webhooks(gateway.webhooks()?);
+                        .with_webhooks(gateway.webhooks(metrics.webhooks(cogov_gateway::ROLE))?);
                 if let Some(media) = gateway.media()? {
                     gw = gw.with_media(media);
                 }
@@ -491,7 +497,7 @@ pub async fn serve(
         shutdown.clone(),
     ));
     let server = role
-        .server(ctx, auth, &links, &gateway, &bus)
+        .server(ctx, auth, &links, &gateway, &bus, &metrics)
         .await?
         .ready_when(db.clone())
         .ready_with_bus(bus.clone())

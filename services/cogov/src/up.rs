@@ -68,6 +68,8 @@ pub async fn run(args: UpArgs) -> Result<(), String> {
     let auth = Authenticator::new(internal_secret.as_bytes(), None, clock.clone());
     let gateway = GatewayArgs {
         media_store: Some(args.data_dir.join("media").display().to_string()),
+        // A partner's receiver under development runs on this machine.
+        webhook_allow_networks: "127.0.0.0/8,::1/128".into(),
         ..GatewayArgs::development(random_secret())
     };
     let tokens = PageTokens::new(random_secret().as_bytes());
@@ -121,7 +123,7 @@ pub async fn run(args: UpArgs) -> Result<(), String> {
             clock: clock.clone(),
         };
         let server = role
-            .server(ctx, auth.clone(), &links, &gateway, &bus)
+            .server(ctx, auth.clone(), &links, &gateway, &bus, &metrics)
             .await?
             .ready_when(db.clone())
             .with_metrics(metrics.clone());

@@ -47,6 +47,13 @@ struct RoleLabels {
     role: String,
 }
 
+/// A role and how something ended.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabels {
+    role: String,
+    outcome: String,
+}
+
 struct Inner {
     registry: Registry,
     calls: Family<CallLabels, Counter>,
@@ -58,6 +65,70 @@ struct Inner {
     outbox_relaying: Family<RoleLabels, Gauge>,
     group_commits: Family<RoleLabels, Counter>,
     group_commit_writes: Family<RoleLabels, Counter>,
+    webhooks: WebhookFamilies,
+}
+
+/// The webhook sender's series.
+#[derive(Clone)]
+struct WebhookFamilies {
+    attempts: Family<OutcomeLabels, Counter>,
+    attempt_duration: Family<RoleLabels, Histogram>,
+    endpoints_disabled: Family<RoleLabels, Counter>,
+}
+
+impl Default for WebhookFamilies {
+    fn default() -> Self {
+        WebhookFamilies {
+            attempts: Family::default(),
+            attempt_duration: Family::new_with_constructor(duration_histogram as fn() -> Histogram),
+            endpoints_disabled: Family::default(),
+        }
+    }
+}
+
+/// What a role's webhook sender reports: each attempt's outcome and time,
+/// and each endpoint it disables. Made by [`Metrics::webhooks`]; the
+/// default one reports into series no registry serves.
+#[derive(Clone, Default)]
+pub struct WebhookMeter {
+    families: WebhookFamilies,
+    role: String,
+}
+
+impl std::fmt::Debug for WebhookMeter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "WebhookMeter({})", self.role)
+    }
+}
+
+impl WebhookMeter {
+    /// An attempt that ended as `outcome` (`delivered`, `retried`,
+    /// `failed`, `gone`) after `took`.
+    pub fn attempt(&self, outcome: &str, took: Duration) {
+        self.families
+            .attempts
+            .get_or_create(&OutcomeLabels {
+                role: self.role.clone(),
+                outcome: outcome.to_owned(),
+            })
+            .inc();
+        self.families
+            .attempt_duration
+            .get_or_create(&RoleLabels {
+                role: self.role.clone(),
+            })
+            .observe(took.as_secs_f64());
+    }
+
+    /// An endpoint disabled by the sender.
+    pub fn endpoint_disabled(&self) {
+        self.families
+            .endpoints_disabled
+            .get_or_create(&RoleLabels {
+                role: self.role.clone(),
+            })
+            .inc();
+    }
 }
 
 /// The process's metrics.
@@ -89,6 +160,22 @@ impl Default for Metrics {
         let outbox_relaying = Family::<RoleLabels, Gauge>::default();
         let group_commits = Family::<RoleLabels, Counter>::default();
         let group_commit_writes = Family::<RoleLabels, Counter>::default();
+        let webhooks = WebhookFamilies::default();
+        registry.register(
+            "webhook_attempts",
+            "Webhook delivery attempts, by how they ended: delivered, retried, failed, gone",
+            webhooks.attempts.clone(),
+        );
+        registry.register(
+            "webhook_attempt_duration_seconds",
+            "Time from a webhook attempt's start to the endpoint's answer",
+            webhooks.attempt_duration.clone(),
+        );
+        registry.register(
+            "webhook_endpoints_disabled",
+            "Webhook endpoints the gateway disabled (410 Gone, or failing for three days)",
+            webhooks.endpoints_disabled.clone(),
+        );
         registry.register(
             "rpc_calls",
             "gRPC calls served, by role, method and status code",
@@ -145,6 +232,7 @@ impl Default for Metrics {
             outbox_relaying,
             group_commits,
             group_commit_writes,
+            webhooks,
         }))
     }
 }
@@ -161,6 +249,14 @@ impl Metrics {
         prometheus_client::encoding::text::encode(&mut out, &self.0.registry)
             .expect("writing to a String cannot fail");
         out
+    }
+
+    /// What `role`'s webhook sender reports into.
+    pub fn webhooks(&self, role: &str) -> WebhookMeter {
+        WebhookMeter {
+            families: self.0.webhooks.clone(),
+            role: role.to_owned(),
+        }
     }
 
     /// The tower layer that counts and times `role`'s calls.
@@ -398,4 +494,29 @@ pub async fn serve(
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown.cancelled_owned())
         .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn webhook_attempts_and_disabled_endpoints_are_served() {
+        let metrics = Metrics::new();
+        let meter = metrics.webhooks("gateway");
+        meter.attempt("delivered", Duration::from_millis(3));
+        meter.attempt("delivered", Duration::from_millis(5));
+        meter.attempt("retried", Duration::from_secs(10));
+        meter.endpoint_disabled();
+        WebhookMeter::default().attempt("delivered", Duration::ZERO);
+        let text = metrics.render();
+        for line in [
+            r#"cogov_webhook_attempts_total{role="gateway",outcome="delivered"} 2"#,
+            r#"cogov_webhook_attempts_total{role="gateway",outcome="retried"} 1"#,
+            r#"cogov_webhook_attempt_duration_seconds_count{role="gateway"} 3"#,
+            r#"cogov_webhook_endpoints_disabled_total{role="gateway"} 1"#,
+        ] {
+            assert!(text.contains(line), "{line} in:\n{text}");
+        }
+    }
 }

@@ -1,5 +1,5 @@
 //! The `cogov` CLI for people: daily work against the gateway — issues,
-//! activities, topics and votes, partner keys. Human tables by default,
+//! activities, topics and votes, partner keys, webhooks. Human tables by default,
 //! `--json` (protobuf's JSON mapping) for scripts. Credentials come from
 //! `--key` / `COGOV_KEY` (a partner's API key) or `--token` /
 //! `COGOV_TOKEN` (a staff token); with `--for-resident persons/{id}` staff
@@ -10,6 +10,7 @@ mod activities;
 mod issues;
 mod keys;
 mod topics;
+mod webhooks;
 
 use comfy_table::{Table, presets};
 use prost_reflect::{DescriptorPool, DynamicMessage};
@@ -56,6 +57,9 @@ pub enum Work {
     /// Issue, list and revoke partners' API keys (street admins).
     #[command(subcommand)]
     Keys(keys::Command),
+    /// A partner's webhook endpoints: register, test, rotate, deliveries.
+    #[command(subcommand)]
+    Webhooks(webhooks::Command),
 }
 
 /// Sends the credential (and the resident staff act for).
@@ -170,5 +174,6 @@ pub async fn run(connection: Connection, work: Work) -> Result<(), String> {
         Work::Activities(c) => activities::run(&session, c).await,
         Work::Topics(c) => topics::run(&session, c).await,
         Work::Keys(c) => keys::run(&session, c).await,
+        Work::Webhooks(c) => webhooks::run(&session, c).await,
     }
 }

@@ -414,6 +414,38 @@ async fn up_serves_the_niujie_demo_and_stops_on_sigterm() {
             .contains("PermissionDenied")
     );
 
+    // The firm's webhooks from the CLI: register (the secret printed
+    // once), list, a test event queued, then gone.
+    let created = cli(&["webhooks", "create", "http://127.0.0.1:9/hooks", "--json"]);
+    assert!(created.status.success(), "{created:?}");
+    let json: serde_json::Value = serde_json::from_slice(&created.stdout).unwrap();
+    assert!(
+        json["secret"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("whsec_")),
+        "{json}"
+    );
+    let endpoint = json["webhookEndpoint"]["name"].as_str().unwrap().to_owned();
+    let listed = String::from_utf8(cli(&["webhooks", "list"]).stdout).unwrap();
+    assert!(
+        listed.starts_with(" NAME") && listed.contains(&endpoint),
+        "{listed}"
+    );
+    assert!(cli(&["webhooks", "test", &endpoint]).status.success());
+    let deliveries = String::from_utf8(cli(&["webhooks", "deliveries", &endpoint]).stdout).unwrap();
+    assert!(
+        deliveries.contains("cogov.gateway.v1.WebhookTested"),
+        "{deliveries}"
+    );
+    let refused = cli(&["webhooks", "create", "https://169.254.169.254/latest"]);
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8(refused.stderr)
+            .unwrap()
+            .contains("InvalidArgument")
+    );
+    assert!(cli(&["webhooks", "delete", &endpoint]).status.success());
+
     // Staff at the service station report for a resident: the resident's
     // report, come in by walk-in. A partner cannot act for anyone.
     let resident = residents

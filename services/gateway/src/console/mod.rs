@@ -84,6 +84,10 @@ pub fn router(gw: Gateway, front: Arc<Front>, audit: Sink) -> axum::Router {
             "/partners/{id}/keys/{key}/{action}",
             post(pages::partners::key_action),
         )
+        .route(
+            "/partners/{id}/webhooks/{endpoint}/{action}",
+            post(pages::partners::webhook_action),
+        )
         .route("/residents", get(pages::residents::page))
         .route("/residents/{id}/verify", post(pages::residents::verify))
         .route("/erasures/{id}/{action}", post(pages::residents::decide))

@@ -48,6 +48,8 @@ pub struct Config {
     pub timeout: Duration,
     /// Attempts in flight to one endpoint at most.
     pub in_flight_per_endpoint: usize,
+    /// Where attempts and disabled endpoints are counted.
+    pub meter: cogov_kit::metrics::WebhookMeter,
 }
 
 impl Default for Config {
@@ -56,6 +58,7 @@ impl Default for Config {
             allow_networks: Vec::new(),
             timeout: Duration::from_secs(10),
             in_flight_per_endpoint: 4,
+            meter: cogov_kit::metrics::WebhookMeter::default(),
         }
     }
 }

@@ -185,6 +185,16 @@ impl Outcome {
         }
     }
 
+    /// Its name in the metrics.
+    fn label(&self) -> &'static str {
+        match self {
+            Outcome::Delivered(_) => "delivered",
+            Outcome::Retry(..) => "retried",
+            Outcome::Gone => "gone",
+            Outcome::Refused(..) => "failed",
+        }
+    }
+
     fn code(&self) -> u16 {
         match self {
             Outcome::Delivered(c) | Outcome::Retry(c, _) | Outcome::Refused(c, _) => *c,
@@ -243,7 +253,9 @@ async fn try_attempt(gw: &Gateway, d: deliveries::Model) -> Result<()> {
         Ok(sent) => Outcome::of(sent),
         Err(refused) => Outcome::Refused(0, refused),
     };
-    record(gw, d, outcome, started.elapsed(), now).await
+    let took = started.elapsed();
+    gw.webhooks.0.config.meter.attempt(outcome.label(), took);
+    record(gw, d, outcome, took, now).await
 }
 
 /// The keys an endpoint signs with at `now`: its secret, and the previous
@@ -358,9 +370,13 @@ async fn record(
     }
     am.update(&txn).await?;
     // A disabled endpoint's backlog says nothing more of it.
+    let mut disabled = false;
     if endpoint.state == WebhookEndpointState::Enabled as i32 {
         match disable {
-            Some(reason) => disable_endpoint(&txn, endpoint, &reason, now).await?,
+            Some(reason) => {
+                disable_endpoint(&txn, endpoint, &reason, now).await?;
+                disabled = true;
+            }
             None if endpoint_failed && failing_since.is_none() => {
                 set_failing_since(&txn, endpoint.id, Some(now)).await?;
             }
@@ -371,6 +387,9 @@ async fn record(
         }
     }
     txn.commit().await?;
+    if disabled {
+        gw.webhooks.0.config.meter.endpoint_disabled();
+    }
     Ok(())
 }
 
@@ -422,4 +441,35 @@ async fn disable_endpoint<C: ConnectionTrait>(
     };
     crate::audit::row(entry).insert(conn).await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::webhooks::{Config, Webhooks};
+
+    #[tokio::test]
+    async fn a_name_resolving_inside_is_refused_at_connection_for_good() {
+        // No allow-list: localhost is loopback, refused by the client's
+        // own resolver (the check a rebinding name meets), and final.
+        let hooks = Webhooks::new(Config::default());
+        let sent = hooks
+            .0
+            .client
+            .post("https://localhost:9/hooks")
+            .send()
+            .await;
+        let outcome = Outcome::of(sent);
+        assert!(
+            matches!(&outcome, Outcome::Refused(0, why) if why.contains("localhost resolves to")),
+            "{outcome:?}"
+        );
+        // A connection refused by a host that may come back is retried.
+        let open = Webhooks::new(Config {
+            allow_networks: vec!["127.0.0.0/8".parse().unwrap()],
+            ..Config::default()
+        });
+        let outcome = Outcome::of(open.0.client.post("http://127.0.0.1:9/hooks").send().await);
+        assert!(matches!(outcome, Outcome::Retry(0, _)), "{outcome:?}");
+    }
 }

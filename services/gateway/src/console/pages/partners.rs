@@ -1,6 +1,9 @@
 //! Partners: the list, registering one, and its API keys: issue, rotate
 //! (the old key keeps working for the overlap), revoke. A new key's secret
-//! is shown once, on the page that answers the form, and never again.
+//! is shown once, on the page that answers the form, and never again. The
+//! partner's webhook endpoints and their recent deliveries are on its page
+//! too; staff may disable (and enable again) an endpoint, while the
+//! partner's system registers and tests its own.
 
 use askama::Template;
 use axum::Form;
@@ -135,6 +138,7 @@ struct PartnerPage {
     organization: String,
     kind: String,
     keys: Vec<KeyRow>,
+    endpoints: Vec<EndpointRow>,
     /// A secret just issued: shown on this page only.
     new_secret: String,
     request_id: String,
@@ -151,6 +155,102 @@ struct KeyRow {
     created: String,
 }
 
+struct EndpointRow {
+    id: String,
+    url: String,
+    state: String,
+    enabled: bool,
+    disabled_reason: String,
+    event_types: String,
+    failing_since: String,
+    deliveries: Vec<DeliveryRow>,
+}
+
+struct DeliveryRow {
+    webhook_id: String,
+    event_type: String,
+    state: String,
+    attempts: i32,
+    code: String,
+    when: String,
+    error: String,
+}
+
+/// Deliveries shown per endpoint.
+const RECENT_DELIVERIES: i32 = 10;
+
+/// The partner's endpoints, each with its recent deliveries.
+async fn endpoints(
+    staff: &Staff,
+    partner: &str,
+    f: &Frame,
+) -> Result<Vec<EndpointRow>, tonic::Status> {
+    let endpoints = staff
+        .calls
+        .gateway()
+        .list_webhook_endpoints(ListWebhookEndpointsRequest {
+            parent: partner.to_owned(),
+            page_size: 50,
+            page_token: String::new(),
+        })
+        .await?
+        .into_inner()
+        .webhook_endpoints;
+    let recent = futures_util::future::try_join_all(endpoints.iter().map(|e| async {
+        staff
+            .calls
+            .gateway()
+            .list_webhook_deliveries(ListWebhookDeliveriesRequest {
+                parent: e.name.clone(),
+                page_size: RECENT_DELIVERIES,
+                ..Default::default()
+            })
+            .await
+            .map(|r| r.into_inner().webhook_deliveries)
+    }))
+    .await?;
+    Ok(endpoints
+        .into_iter()
+        .zip(recent)
+        .map(|(e, deliveries)| {
+            let state = WebhookEndpointState::try_from(e.state).unwrap_or_default();
+            EndpointRow {
+                id: id_of(&e.name).to_owned(),
+                state: f.t.label(state.as_str_name()),
+                enabled: state == WebhookEndpointState::Enabled,
+                disabled_reason: e.disabled_reason,
+                event_types: if e.event_types.is_empty() {
+                    f.t.get("webhooks.all_types").to_owned()
+                } else {
+                    e.event_types.join(", ")
+                },
+                failing_since: time(e.failing_since.as_ref()),
+                url: e.url,
+                deliveries: deliveries
+                    .into_iter()
+                    .map(|d| DeliveryRow {
+                        state: f.t.label(
+                            WebhookDeliveryState::try_from(d.state)
+                                .unwrap_or_default()
+                                .as_str_name(),
+                        ),
+                        code: if d.response_code == 0 {
+                            String::new()
+                        } else {
+                            d.response_code.to_string()
+                        },
+                        when: time(d.last_attempt_time.as_ref()),
+                        webhook_id: d.webhook_id,
+                        event_type: d.event_type,
+                        attempts: d.attempts,
+                        error: d.last_error,
+                    })
+                    .collect(),
+            }
+        })
+        .collect())
+}
+
 async fn partner_page(
     staff: &Staff,
     id: uuid::Uuid,
@@ -161,7 +261,7 @@ async fn partner_page(
     f.languages = languages(f.t, &format!("/console/partners/{id}"));
     let name = format!("partners/{id}");
     let calls = &staff.calls;
-    let (names, partner, keys) = tokio::try_join!(
+    let (names, partner, keys, endpoints) = tokio::try_join!(
         Names::load(calls),
         async {
             calls
@@ -181,6 +281,7 @@ async fn partner_page(
                 .await
                 .map(|r| r.into_inner().api_keys)
         },
+        endpoints(staff, &name, &f),
     )?;
     let view = PartnerPage {
         id: id.to_string(),
@@ -206,6 +307,7 @@ async fn partner_page(
                 }
             })
             .collect(),
+        endpoints,
         partner,
         new_secret,
         request_id: uuid::Uuid::new_v4().to_string(),
@@ -305,4 +407,38 @@ pub async fn key_action(
         }
         _ => Err(Failure::new(StatusCode::NOT_FOUND, "error.not_found")),
     }
+}
+
+/// POST /console/partners/{id}/webhooks/{endpoint}/{enable|disable}.
+pub async fn webhook_action(
+    State(_c): State<Shared>,
+    staff: Staff,
+    Path((id, endpoint, action)): Path<(String, String, String)>,
+    Form(form): Form<KeyAction>,
+) -> Result<Response, Failure> {
+    staff.check_form(&form.csrf)?;
+    let id = path_id(&id)?;
+    let endpoint = path_id(&endpoint)?;
+    let back = format!("/console/partners/{id}");
+    let state = match action.as_str() {
+        "enable" => WebhookEndpointState::Enabled,
+        "disable" => WebhookEndpointState::Disabled,
+        _ => return Err(Failure::new(StatusCode::NOT_FOUND, "error.not_found")),
+    };
+    staff
+        .calls
+        .gateway()
+        .update_webhook_endpoint(UpdateWebhookEndpointRequest {
+            webhook_endpoint: Some(WebhookEndpoint {
+                name: format!("partners/{id}/webhookEndpoints/{endpoint}"),
+                state: state as i32,
+                ..Default::default()
+            }),
+            update_mask: Some(prost_types::FieldMask {
+                paths: vec!["state".into()],
+            }),
+        })
+        .await
+        .map_err(|s| Failure::from(s).back_to(back.clone()))?;
+    Ok(Redirect::to(&back).into_response())
 }
