@@ -27,28 +27,35 @@ async fn watch_reports(stack: &Stack) -> tonic::Streaming<WatchEventsResponse> {
         .into_inner()
 }
 
+/// One report in the street's first courtyard, straight to the service;
+/// answered once it has committed.
+pub async fn report_one(stack: &Stack, title: &str) -> Issue {
+    let (courtyard, _) = stack.courtyards[0];
+    stack
+        .client
+        .clone()
+        .report_issue(ReportIssueRequest {
+            issue: Some(Issue {
+                courtyard: format!("courtyards/{courtyard}"),
+                sub_item: "subItems/roof_leak".into(),
+                title: title.into(),
+                ..Default::default()
+            }),
+            request_id: Uuid::new_v4().to_string(),
+        })
+        .await
+        .expect("report")
+        .into_inner()
+}
+
 /// p50 and p99 over `n` reports sent one at a time, each timed from the
 /// moment its ReportIssue answered (the transaction had committed) to the
 /// moment its `IssueReported` arrived on the stream.
 pub async fn latency(stack: &Stack, n: usize) -> (Duration, Duration) {
     let mut stream = watch_reports(stack).await;
-    let (courtyard, _) = stack.courtyards[0];
-    let mut client = stack.client.clone();
     let mut lat = Vec::with_capacity(n);
     for _ in 0..n {
-        let issue = client
-            .report_issue(ReportIssueRequest {
-                issue: Some(Issue {
-                    courtyard: format!("courtyards/{courtyard}"),
-                    sub_item: "subItems/roof_leak".into(),
-                    title: "event latency".into(),
-                    ..Default::default()
-                }),
-                request_id: Uuid::new_v4().to_string(),
-            })
-            .await
-            .expect("report")
-            .into_inner();
+        let issue = report_one(stack, "event latency").await;
         let committed = Instant::now();
         loop {
             let event = tokio::time::timeout(Duration::from_secs(10), stream.message())

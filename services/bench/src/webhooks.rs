@@ -12,7 +12,6 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use cogov_proto::gateway::gateway_service_client::GatewayServiceClient;
 use cogov_proto::gateway::*;
-use cogov_proto::issues::{Issue, ReportIssueRequest};
 use cogov_proto::organizations as org;
 use cogov_proto::organizations::organizations_service_client::OrganizationsServiceClient;
 use tokio::sync::Notify;
@@ -184,23 +183,9 @@ pub async fn measure(stack: &Stack, n: usize, burst: usize) {
     let server = tokio::spawn(async move { axum::serve(listener, app).await });
     let endpoints = register(stack, &url).await;
 
-    let (courtyard, _) = stack.courtyards[0];
-    let mut client = stack.client.clone();
     let (mut first, mut all) = (Vec::with_capacity(n), Vec::with_capacity(n));
     for _ in 0..n {
-        let issue = client
-            .report_issue(ReportIssueRequest {
-                issue: Some(Issue {
-                    courtyard: format!("courtyards/{courtyard}"),
-                    sub_item: "subItems/roof_leak".into(),
-                    title: "webhook latency".into(),
-                    ..Default::default()
-                }),
-                request_id: Uuid::new_v4().to_string(),
-            })
-            .await
-            .expect("report")
-            .into_inner();
+        let issue = crate::events::report_one(stack, "webhook latency").await;
         let committed = Instant::now();
         let times = arrivals.of(&issue.name, ENDPOINTS).await;
         let earliest = times.iter().min().copied().unwrap_or(committed);

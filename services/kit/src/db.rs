@@ -120,14 +120,18 @@ impl Db {
 
     /// Connections open and idle, over both pools.
     pub fn pool_status(&self) -> (u32, u32) {
+        // sqlx counts idle connections apart from the pool's size, and a
+        // test run once read a count so far past it that the sum below
+        // overflowed (and the metrics sampler died): at most the size.
+        let idle = |n: usize, size: u32| u32::try_from(n).map_or(size, |n| n.min(size));
         let one = |c: &DatabaseConnection| match c.get_database_backend() {
             DbBackend::Sqlite => {
                 let p = c.get_sqlite_connection_pool();
-                (p.size(), p.num_idle() as u32)
+                (p.size(), idle(p.num_idle(), p.size()))
             }
             DbBackend::Postgres => {
                 let p = c.get_postgres_connection_pool();
-                (p.size(), p.num_idle() as u32)
+                (p.size(), idle(p.num_idle(), p.size()))
             }
             _ => (0, 0),
         };
@@ -136,7 +140,7 @@ impl Db {
             return (size, idle);
         }
         let (rs, ri) = one(&self.read);
-        (size + rs, idle + ri)
+        (size.saturating_add(rs), idle.saturating_add(ri))
     }
 
     /// SQLite or PostgreSQL.

@@ -61,22 +61,6 @@ fn deliberation(env: &Env, who: Bearer) -> Deliberation {
     DeliberationServiceClient::with_interceptor(env.gateway.channel.clone(), who)
 }
 
-async fn report(env: &Env, who: Bearer, courtyard: &str, title: &str) -> Issue {
-    env.issues(who)
-        .report_issue(ReportIssueRequest {
-            issue: Some(Issue {
-                courtyard: courtyard.into(),
-                sub_item: "subItems/clutter_piling".into(),
-                title: title.into(),
-                ..Default::default()
-            }),
-            request_id: request_id(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-}
-
 async fn watch(env: &Env, who: Bearer, cursor: &str) -> Streaming<WatchEventsResponse> {
     env.gateway_as(who)
         .watch_events(WatchEventsRequest {

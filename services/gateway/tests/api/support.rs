@@ -715,3 +715,25 @@ fn dechunk(mut body: &[u8]) -> Vec<u8> {
     }
     out
 }
+
+/// Reports clutter in `courtyard` as `who`.
+pub async fn report(
+    env: &Env,
+    who: Bearer,
+    courtyard: &str,
+    title: &str,
+) -> cogov_proto::issues::Issue {
+    env.issues(who)
+        .report_issue(cogov_proto::issues::ReportIssueRequest {
+            issue: Some(cogov_proto::issues::Issue {
+                courtyard: courtyard.into(),
+                sub_item: "subItems/clutter_piling".into(),
+                title: title.into(),
+                ..Default::default()
+            }),
+            request_id: request_id(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+}

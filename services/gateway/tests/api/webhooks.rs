@@ -13,7 +13,7 @@ use std::time::Duration;
 use axum::http::{HeaderMap, StatusCode};
 use base64::Engine;
 use cogov_proto::gateway::*;
-use cogov_proto::issues::{Issue, ReportIssueRequest};
+use cogov_proto::issues::Issue;
 use hmac::{Hmac, KeyInit, Mac};
 use serde_json::Value;
 use sha2::Sha256;
@@ -170,6 +170,18 @@ async fn create(
         .into_inner()
 }
 
+/// Firm A's endpoint at `url` for test events.
+async fn tested(env: &Env, w: &World, url: &str) -> WebhookEndpointSecret {
+    create(
+        env,
+        key(&w.key_a),
+        &w.partner_a,
+        url,
+        &["cogov.gateway.v1.WebhookTested"],
+    )
+    .await
+}
+
 async fn deliveries(env: &Env, who: Bearer, endpoint: &str) -> Vec<WebhookDelivery> {
     env.gateway_as(who)
         .list_webhook_deliveries(ListWebhookDeliveriesRequest {
@@ -234,22 +246,6 @@ async fn delivery_until(
     panic!("delivery {name} never reached the expected state");
 }
 
-async fn report(env: &Env, courtyard: &str, title: &str) -> Issue {
-    env.issues(env.street_admin())
-        .report_issue(ReportIssueRequest {
-            issue: Some(Issue {
-                courtyard: courtyard.into(),
-                sub_item: "subItems/clutter_piling".into(),
-                title: title.into(),
-                ..Default::default()
-            }),
-            request_id: request_id(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-}
-
 async fn partners_receive_signed_events_of_their_reach_only(env: Env) {
     let w = World::build(&env).await;
     let (a, b) = (Receiver::start().await, Receiver::start().await);
@@ -269,8 +265,8 @@ async fn partners_receive_signed_events_of_their_reach_only(env: Env) {
     assert_eq!(endpoint_a.state, WebhookEndpointState::Enabled as i32);
     let endpoint_b = hook_b.webhook_endpoint.unwrap();
 
-    let in_a = report(&env, &w.a1, "bikes piled in a1").await;
-    let in_b = report(&env, &w.b1, "bikes piled in b1").await;
+    let in_a = report(&env, env.street_admin(), &w.a1, "bikes piled in a1").await;
+    let in_b = report(&env, env.street_admin(), &w.b1, "bikes piled in b1").await;
     let reported = |r: &Received, issue: &Issue| {
         let e = r.event();
         e["type"] == "cogov.issues.v1.IssueReported" && e["subject"] == issue.name.as_str()
@@ -363,14 +359,7 @@ async fn partners_receive_signed_events_of_their_reach_only(env: Env) {
 async fn a_failed_delivery_is_retried_on_schedule_and_survives_a_restart(env: Env) {
     let w = World::build(&env).await;
     let r = Receiver::start().await;
-    let hook = create(
-        &env,
-        key(&w.key_a),
-        &w.partner_a,
-        &r.url,
-        &["cogov.gateway.v1.WebhookTested"],
-    )
-    .await;
+    let hook = tested(&env, &w, &r.url).await;
     let name = hook.webhook_endpoint.unwrap().name;
     r.answer(&[503]);
     let queued = send_test(&env, key(&w.key_a), &name).await;
@@ -430,17 +419,11 @@ async fn a_failed_delivery_is_retried_on_schedule_and_survives_a_restart(env: En
 async fn gone_or_three_days_of_failures_disable_an_endpoint(env: Env) {
     let w = World::build(&env).await;
     let (gone, broken) = (Receiver::start().await, Receiver::start().await);
-    let gone_name = create(
-        &env,
-        key(&w.key_a),
-        &w.partner_a,
-        &gone.url,
-        &["cogov.gateway.v1.WebhookTested"],
-    )
-    .await
-    .webhook_endpoint
-    .unwrap()
-    .name;
+    let gone_name = tested(&env, &w, &gone.url)
+        .await
+        .webhook_endpoint
+        .unwrap()
+        .name;
     gone.answer(&[410]);
     let d = send_test(&env, key(&w.key_a), &gone_name).await;
     let d = delivery_until(&env, &gone_name, &d.name, |d| d.attempts == 1).await;
@@ -480,17 +463,11 @@ async fn gone_or_three_days_of_failures_disable_an_endpoint(env: Env) {
     );
 
     // Failing for three days disables too.
-    let broken_name = create(
-        &env,
-        key(&w.key_a),
-        &w.partner_a,
-        &broken.url,
-        &["cogov.gateway.v1.WebhookTested"],
-    )
-    .await
-    .webhook_endpoint
-    .unwrap()
-    .name;
+    let broken_name = tested(&env, &w, &broken.url)
+        .await
+        .webhook_endpoint
+        .unwrap()
+        .name;
     broken.answer(&[500; 20]);
     let d = send_test(&env, key(&w.key_a), &broken_name).await;
     delivery_until(&env, &broken_name, &d.name, |d| d.attempts == 1).await;
@@ -542,14 +519,7 @@ async fn gone_or_three_days_of_failures_disable_an_endpoint(env: Env) {
 async fn a_rotated_secret_signs_beside_the_new_one_for_the_overlap(env: Env) {
     let w = World::build(&env).await;
     let r = Receiver::start().await;
-    let hook = create(
-        &env,
-        key(&w.key_a),
-        &w.partner_a,
-        &r.url,
-        &["cogov.gateway.v1.WebhookTested"],
-    )
-    .await;
+    let hook = tested(&env, &w, &r.url).await;
     let name = hook.webhook_endpoint.unwrap().name;
     let mut gw = env.gateway_as(key(&w.key_a));
     let rotate = RotateWebhookSecretRequest {
