@@ -27,6 +27,7 @@ both!(
     partners_receive_signed_events_of_their_reach_only,
     a_failed_delivery_is_retried_on_schedule_and_survives_a_restart,
     gone_or_three_days_of_failures_disable_an_endpoint,
+    a_slow_endpoint_has_at_most_four_attempts_in_flight,
     a_rotated_secret_signs_beside_the_new_one_for_the_overlap,
     partners_touch_only_their_own_endpoints_and_bad_urls_are_refused,
 );
@@ -67,6 +68,8 @@ struct Inbox {
     replies: Mutex<VecDeque<u16>>,
     /// How long to hold each request before answering.
     hold: Mutex<Duration>,
+    /// Requests being answered now, and the most there were at once.
+    in_flight: Mutex<(usize, usize)>,
     arrived: Notify,
 }
 
@@ -99,8 +102,14 @@ async fn receive(
         body: body.to_vec(),
     });
     inbox.arrived.notify_waiters();
+    {
+        let mut flying = inbox.in_flight.lock().unwrap();
+        flying.0 += 1;
+        flying.1 = flying.1.max(flying.0);
+    }
     let hold = *inbox.hold.lock().unwrap();
     tokio::time::sleep(hold).await;
+    inbox.in_flight.lock().unwrap().0 -= 1;
     let status = inbox.replies.lock().unwrap().pop_front().unwrap_or(204);
     StatusCode::from_u16(status).unwrap()
 }
@@ -514,6 +523,30 @@ async fn gone_or_three_days_of_failures_disable_an_endpoint(env: Env) {
         .into_inner();
     assert_eq!(enabled.state, WebhookEndpointState::Enabled as i32);
     assert!(enabled.disabled_reason.is_empty() && enabled.failing_since.is_none());
+}
+
+async fn a_slow_endpoint_has_at_most_four_attempts_in_flight(env: Env) {
+    let w = World::build(&env).await;
+    let r = Receiver::start().await;
+    r.hold(Duration::from_millis(300));
+    let name = tested(&env, &w, &r.url)
+        .await
+        .webhook_endpoint
+        .unwrap()
+        .name;
+    let mut queued = Vec::new();
+    for _ in 0..10 {
+        queued.push(send_test(&env, key(&w.key_a), &name).await);
+    }
+    for d in &queued {
+        delivery_until(&env, &name, &d.name, |d| {
+            d.state == WebhookDeliveryState::Succeeded as i32
+        })
+        .await;
+    }
+    assert_eq!(r.got().len(), 10);
+    let most = r.inbox.in_flight.lock().unwrap().1;
+    assert!((2..=4).contains(&most), "{most} at once");
 }
 
 async fn a_rotated_secret_signs_beside_the_new_one_for_the_overlap(env: Env) {
