@@ -62,6 +62,9 @@ pub mod entity {
         pub courtyard: String,
         /// `communities/{community}` or empty.
         pub community: String,
+        /// `partners/{partner}` for an event about a partner's own
+        /// resource (its webhook endpoints), or empty.
+        pub partner: String,
         /// The encoded `cogov.common.v1.Event`.
         pub envelope: Vec<u8>,
         /// When the gateway received it.
@@ -202,6 +205,7 @@ async fn record(gw: Gateway, event: Event) -> Result<()> {
         event_type: Set(event.r#type.clone()),
         courtyard: Set(event.courtyard.clone()),
         community: Set(event.community.clone()),
+        partner: Set(partner_of(&event.subject)),
         envelope: Set(event.encode_to_vec()),
         receive_time: Set(gw.ctx.clock.now()),
     })
@@ -210,6 +214,18 @@ async fn record(gw: Gateway, event: Event) -> Result<()> {
     .await?;
     gw.feed.grew();
     Ok(())
+}
+
+/// The partner whose resource `subject` is, as `partners/{partner}`.
+fn partner_of(subject: &str) -> String {
+    let mut parts = subject.splitn(3, '/');
+    match (
+        parts.next(),
+        parts.next().and_then(|id| Uuid::try_parse(id).ok()),
+    ) {
+        (Some(crate::partners::COLLECTION), Some(id)) => crate::partners::name(id),
+        _ => String::new(),
+    }
 }
 
 async fn prune_hourly(gw: Gateway) {
@@ -231,7 +247,8 @@ async fn prune_hourly(gw: Gateway) {
 enum Audience {
     Everything,
     Community(String),
-    Partner(Uuid),
+    /// A partner: its organisation (for its reach) and `partners/{id}`.
+    Partner(Uuid, String),
 }
 
 impl Audience {
@@ -241,7 +258,10 @@ impl Audience {
             Principal::CommunityAdmin { community, .. } => {
                 Audience::Community(names::format("communities", *community))
             }
-            Principal::Partner { organization, .. } => Audience::Partner(*organization),
+            Principal::Partner { organization, key } => {
+                // A key is named `partners/{partner}/keys/{key}`.
+                Audience::Partner(*organization, partner_of(key))
+            }
             Principal::Resident { .. } => {
                 return Err(Error::forbidden("watch events; staff and partners only"));
             }
@@ -253,13 +273,17 @@ fn sees(audience: &Audience, reach: Option<&Reach>, row: &entity::Model) -> bool
     match audience {
         Audience::Everything => true,
         Audience::Community(c) => row.community == *c,
-        Audience::Partner(_) => reach.is_some_and(|r| partner_sees(r, row)),
+        Audience::Partner(_, partner) => reach.is_some_and(|r| partner_sees(partner, r, row)),
     }
 }
 
-/// Whether a partner with `reach` sees the event of `row`: an event of a
-/// place its agreements cover (never one that names no place).
-pub(crate) fn partner_sees(reach: &Reach, row: &entity::Model) -> bool {
+/// Whether `partner` (`partners/{id}`), with `reach`, sees the event of
+/// `row`: an event about its own resources, or of a place its agreements
+/// cover (never one that names no place).
+pub(crate) fn partner_sees(partner: &str, reach: &Reach, row: &entity::Model) -> bool {
+    if !row.partner.is_empty() {
+        return row.partner == partner;
+    }
     let community = names::parse("communities", &row.community);
     let courtyard = names::parse("courtyards", &row.courtyard);
     (community.is_some() || courtyard.is_some()) && reach.covers(community, courtyard)
@@ -373,7 +397,7 @@ async fn stream(
         // Reach is looked up each page (cached briefly, and forgotten when
         // an agreement changes), so an ended agreement ends the flow.
         let reach = match audience {
-            Audience::Partner(org) => Some(gw.directory.reach(org).await?),
+            Audience::Partner(org, _) => Some(gw.directory.reach(org).await?),
             _ => None,
         };
         for row in rows {

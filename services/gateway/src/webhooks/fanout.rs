@@ -112,7 +112,7 @@ pub async fn step(gw: &Gateway) -> Result<bool> {
     for row in &rows {
         let wanting: Vec<&Target> = targets
             .iter()
-            .filter(|t| t.wants(&row.event_type) && events::partner_sees(&t.reach, row))
+            .filter(|t| t.wants(&row.event_type) && events::partner_sees(&t.partner, &t.reach, row))
             .collect();
         if wanting.is_empty() {
             continue;
@@ -200,6 +200,8 @@ pub(crate) async fn queue<C: ConnectionTrait>(
 /// An enabled endpoint of an active partner, with the partner's reach.
 struct Target {
     endpoint: endpoints::Model,
+    /// `partners/{partner}`.
+    partner: String,
     types: Vec<String>,
     reach: Reach,
 }
@@ -243,6 +245,7 @@ async fn targets(gw: &Gateway) -> Result<Vec<Target>> {
         };
         out.push(Target {
             types: endpoints_types(&endpoint),
+            partner: crate::partners::name(endpoint.partner_id),
             endpoint,
             reach,
         });

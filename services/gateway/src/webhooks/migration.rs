@@ -1,5 +1,6 @@
 //! The webhooks' tables: partners' endpoints, the deliveries to them, and
-//! how far the fan-out has read the event log.
+//! how far the fan-out has read the event log; and the event log's note of
+//! the partner an event belongs to.
 
 use cogov_kit::schema::*;
 use sea_orm_migration::prelude::*;
@@ -100,6 +101,16 @@ impl MigrationTrait for Migration {
         ))
         .await?;
 
+        // A partner's own events (its endpoints') reach it whatever its
+        // agreements say: the log keeps whose they are.
+        m.alter_table(
+            Table::alter()
+                .table("event_log")
+                .add_column(text("partner"))
+                .to_owned(),
+        )
+        .await?;
+
         m.create_table(
             Table::create()
                 .table("webhook_fanout")
@@ -119,6 +130,12 @@ impl MigrationTrait for Migration {
         for table in ["webhook_fanout", "webhook_deliveries", "webhook_endpoints"] {
             m.drop_table(Table::drop().table(table).to_owned()).await?;
         }
-        Ok(())
+        m.alter_table(
+            Table::alter()
+                .table("event_log")
+                .drop_column("partner")
+                .to_owned(),
+        )
+        .await
     }
 }

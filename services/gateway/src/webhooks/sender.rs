@@ -9,7 +9,7 @@
 //! runs out; anything else (another 4xx, a redirect, an address the
 //! [`ssrf`](super::ssrf) guard refuses), failed. An endpoint whose every
 //! attempt has failed for [`schedule::DISABLE_AFTER`] is disabled, with
-//! an audit record.
+//! an audit record and a `WebhookEndpointDisabled` event its partner sees.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -17,8 +17,9 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use cogov_kit::auth::Principal;
+use cogov_kit::events::{NewEvent, outbox};
 use cogov_kit::{Result, names};
-use cogov_proto::gateway::{WebhookDeliveryState, WebhookEndpointState};
+use cogov_proto::gateway::{WebhookDeliveryState, WebhookEndpointDisabled, WebhookEndpointState};
 use sea_orm::ActiveValue::Set;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
@@ -388,6 +389,7 @@ async fn record(
     }
     txn.commit().await?;
     if disabled {
+        gw.ctx.db.outbox_committed();
         gw.webhooks.0.config.meter.endpoint_disabled();
     }
     Ok(())
@@ -426,6 +428,12 @@ async fn disable_endpoint<C: ConnectionTrait>(
     edit.changes.disabled_reason = Set(reason.to_owned());
     edit.save(conn).await?;
     tracing::warn!(endpoint = %name, reason, "webhook endpoint disabled");
+    // The partner hears of it on its stream and its other endpoints.
+    let told = WebhookEndpointDisabled {
+        webhook_endpoint: name.clone(),
+        reason: reason.to_owned(),
+    };
+    outbox::append(conn, crate::ROLE, NewEvent::of(&told, name.clone()), now).await?;
     let entry = crate::audit::Entry {
         principal: Some(Principal::Service {
             name: "gateway-webhooks".into(),

@@ -261,6 +261,7 @@ impl Env {
         let media_dir = MediaDir::new();
         let gw = gw.with_media(cogov_gateway::media::Media::in_folder(&media_dir.0).unwrap());
         gw.start_consumers(&bus).await.unwrap();
+        relay(&gw.ctx.db);
         let gw_state = gw.clone();
         let backends = Backends {
             organizations: organizations.channel.clone(),

@@ -433,6 +433,20 @@ async fn gone_or_three_days_of_failures_disable_an_endpoint(env: Env) {
         .webhook_endpoint
         .unwrap()
         .name;
+    // The partners' streams of endpoints disabled.
+    let disabled = |who: Bearer| {
+        let mut gw = env.gateway_as(who);
+        async move {
+            gw.watch_events(WatchEventsRequest {
+                event_types: vec!["cogov.gateway.v1.WebhookEndpointDisabled".into()],
+                cursor: String::new(),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+        }
+    };
+    let (mut heard_a, mut heard_b) = (disabled(key(&w.key_a)).await, disabled(key(&w.key_b)).await);
     gone.answer(&[410]);
     let d = send_test(&env, key(&w.key_a), &gone_name).await;
     let d = delivery_until(&env, &gone_name, &d.name, |d| d.attempts == 1).await;
@@ -440,7 +454,25 @@ async fn gone_or_three_days_of_failures_disable_an_endpoint(env: Env) {
     let e = endpoint(&env, &gone_name).await;
     assert_eq!(e.state, WebhookEndpointState::Disabled as i32);
     assert!(e.disabled_reason.contains("410"), "{}", e.disabled_reason);
-    // The partner is told in the audit log, in the gateway's name.
+    // The partner is told: an event on its stream (and no other
+    // partner's), and the audit log, in the gateway's name.
+    let told = tokio::time::timeout(Duration::from_secs(10), heard_a.message())
+        .await
+        .expect("the partner hears within 10 s")
+        .unwrap()
+        .unwrap()
+        .event
+        .unwrap();
+    assert_eq!(told.subject, gone_name);
+    let payload: WebhookEndpointDisabled = cogov_kit::events::payload(&told).unwrap();
+    assert_eq!(payload.webhook_endpoint, gone_name);
+    assert!(payload.reason.contains("410"), "{}", payload.reason);
+    assert!(
+        tokio::time::timeout(Duration::from_millis(500), heard_b.message())
+            .await
+            .is_err(),
+        "another partner hears nothing of it"
+    );
     assert!(
         soon(async || {
             env.admin()
