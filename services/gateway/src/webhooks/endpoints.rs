@@ -46,6 +46,9 @@ const MAX_PER_PARTNER: u64 = 20;
 const DEFAULT_OVERLAP: Duration = Duration::hours(24);
 /// The longest overlap of a rotation.
 const MAX_OVERLAP: Duration = Duration::days(7);
+/// Why an endpoint a street admin disabled is disabled; its partner may
+/// not enable it again.
+const DISABLED_BY_STAFF: &str = "disabled by a street admin";
 /// The test event's type.
 pub const TEST_EVENT_TYPE: &str = "cogov.gateway.v1.WebhookTested";
 
@@ -279,7 +282,8 @@ const FIELDS: Fields<WebhookEndpoint, rows::ActiveModel> = Fields::new(&[
 ]);
 
 /// UpdateWebhookEndpoint: url, event types, description, state. Enabling
-/// clears why the gateway disabled it, and its record of failing.
+/// clears why it was disabled, and its record of failing; an endpoint a
+/// street admin disabled is enabled again by a street admin only.
 pub async fn update(
     gw: &Gateway,
     principal: &Principal,
@@ -304,11 +308,22 @@ pub async fn update(
             resource_type: "WebhookEndpoint",
             name: e.name.clone(),
         })?;
+    let by_staff = !matches!(principal, Principal::Partner { .. });
+    let enabling = mask.has("state") && e.state == WebhookEndpointState::Enabled as i32;
+    if enabling && !by_staff && row.disabled_reason == DISABLED_BY_STAFF {
+        return Err(Error::forbidden(
+            "enable an endpoint a street admin disabled; ask the street office",
+        ));
+    }
     let mut edit = VERSIONED.edit(row, &e.etag, &e.name, gw.ctx.clock.now())?;
     edit.apply(&FIELDS, &mask, &e);
-    if mask.has("state") && e.state == WebhookEndpointState::Enabled as i32 {
+    if enabling {
         edit.changes.disabled_reason = Set(String::new());
         edit.changes.failing_since = Set(None);
+    } else if mask.has("state") {
+        // Who disabled it decides who may enable it again.
+        let reason = if by_staff { DISABLED_BY_STAFF } else { "" };
+        edit.changes.disabled_reason = Set(reason.to_owned());
     }
     let saved = edit.save(&txn).await?;
     txn.commit().await?;

@@ -810,6 +810,19 @@ async fn partners_touch_only_their_own_endpoints_and_bad_urls_are_refused(env: E
         .unwrap()
         .into_inner();
     assert_eq!(disabled.state, WebhookEndpointState::Disabled as i32);
+    assert_eq!(disabled.disabled_reason, "disabled by a street admin");
+    // Its partner may not overrule that.
+    let overruled = firm_a
+        .update_webhook_endpoint(UpdateWebhookEndpointRequest {
+            webhook_endpoint: Some(WebhookEndpoint {
+                name: name.clone(),
+                state: WebhookEndpointState::Enabled as i32,
+                ..Default::default()
+            }),
+            update_mask: mask(&["state"]),
+        })
+        .await;
+    assert_status(overruled, Code::PermissionDenied, "FORBIDDEN");
     firm_a
         .delete_webhook_endpoint(DeleteWebhookEndpointRequest {
             name: name.clone(),
