@@ -835,4 +835,20 @@ async fn partners_touch_only_their_own_endpoints_and_bad_urls_are_refused(env: E
         .await
         .unwrap_err();
     assert_eq!(gone.code(), Code::NotFound);
+
+    // Twenty endpoints a partner at most.
+    for _ in 0..20 {
+        create(&env, key(&w.key_a), &w.partner_a, &r.url, &[]).await;
+    }
+    let full = firm_a
+        .create_webhook_endpoint(CreateWebhookEndpointRequest {
+            parent: w.partner_a.clone(),
+            webhook_endpoint: Some(WebhookEndpoint {
+                url: r.url.clone(),
+                ..Default::default()
+            }),
+            request_id: request_id(),
+        })
+        .await;
+    assert_status(full, Code::FailedPrecondition, "WEBHOOK_ENDPOINTS_FULL");
 }
