@@ -263,6 +263,48 @@ async fn console_sign_in_sessions_and_forms(env: Env) {
     assert!(english.body.contains("<html lang=\"en\">"));
     assert!(english.body.contains("Issue queue"));
 
+    // A partner's page shows its webhook endpoints; staff may disable one,
+    // and then its partner may not enable it again.
+    let hook = env
+        .gateway_as(key(&world.key_a))
+        .create_webhook_endpoint(CreateWebhookEndpointRequest {
+            parent: world.partner_a.clone(),
+            webhook_endpoint: Some(WebhookEndpoint {
+                url: "https://93.184.216.34/cogov".into(),
+                event_types: vec!["cogov.gateway.v1.WebhookTested".into()],
+                ..Default::default()
+            }),
+            request_id: request_id(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .webhook_endpoint
+        .unwrap();
+    let partner_page = format!("/console/{}", world.partner_a);
+    let page = http_exchange(&env, "GET", &partner_page, &[("cookie", &session)], "").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("Webhook 地址"), "{}", page.body);
+    assert!(page.body.contains("https://93.184.216.34/cogov"));
+    let endpoint_id = hook.name.rsplit('/').next().unwrap();
+    let disabled = http_exchange(
+        &env,
+        "POST",
+        &format!("{partner_page}/webhooks/{endpoint_id}/disable"),
+        &[("cookie", &session)],
+        &format!("csrf={}", field(&page.body, "csrf")),
+    )
+    .await;
+    assert_eq!(disabled.status, 303, "{}", disabled.body);
+    let e = env
+        .admin()
+        .get_webhook_endpoint(GetWebhookEndpointRequest { name: hook.name })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(e.state, WebhookEndpointState::Disabled as i32);
+    assert_eq!(e.disabled_reason, "disabled by a street admin");
+
     // Sign-out ends the session on the server, not just in the browser.
     let out = http_exchange(
         &env,
