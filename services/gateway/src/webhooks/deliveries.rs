@@ -1,5 +1,5 @@
 //! An endpoint's deliveries: ListWebhookDeliveries and
-//! RedeliverWebhookDelivery.
+//! RedeliverWebhookDelivery, and how long finished ones are kept.
 
 use cogov_kit::auth::Principal;
 use cogov_kit::listing::{self, ListQuery, Spec};
@@ -17,6 +17,8 @@ use crate::entity::webhook_deliveries::{self as rows, Column, Entity, Model};
 
 /// The collection under an endpoint.
 const COLLECTION: &str = "deliveries";
+/// How long a delivery that succeeded or failed is kept (and listed).
+pub const RETENTION: chrono::Duration = chrono::Duration::days(30);
 
 /// `partners/{partner}/webhookEndpoints/{endpoint}/deliveries/{delivery}`.
 pub fn name(m: &Model) -> String {
@@ -139,4 +141,18 @@ pub async fn redeliver(
     txn.commit().await?;
     gw.webhooks.wake();
     Ok(to_proto(&saved))
+}
+
+/// Forgets the deliveries that succeeded or failed before `now` less
+/// [`RETENTION`]; pending ones stay, however old.
+pub async fn prune<C: sea_orm::ConnectionTrait>(
+    conn: &C,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<u64> {
+    let gone = Entity::delete_many()
+        .filter(Column::State.ne(WebhookDeliveryState::Pending as i32))
+        .filter(Column::CreateTime.lt(now - RETENTION))
+        .exec(conn)
+        .await?;
+    Ok(gone.rows_affected)
 }

@@ -129,6 +129,17 @@ impl Default for Webhooks {
     }
 }
 
+/// Forgets finished deliveries past [`deliveries::RETENTION`], hourly.
+async fn prune_hourly(gw: Gateway) {
+    let mut every = tokio::time::interval(Duration::from_secs(3600));
+    loop {
+        every.tick().await;
+        if let Err(e) = deliveries::prune(gw.ctx.db.write(), gw.ctx.clock.now()).await {
+            tracing::warn!(error = %e, "pruning webhook deliveries failed");
+        }
+    }
+}
+
 /// Fans out and sends in whichever replica holds the lease, for as long
 /// as the process runs (or until [`Webhooks::stop`]).
 pub fn start(gw: &Gateway) {
@@ -143,7 +154,11 @@ pub fn start(gw: &Gateway) {
             || {
                 let gw = gw.clone();
                 async move {
-                    tokio::join!(fanout::run(gw.clone()), sender::run(gw));
+                    tokio::join!(
+                        fanout::run(gw.clone()),
+                        sender::run(gw.clone()),
+                        prune_hourly(gw)
+                    );
                 }
             },
         )

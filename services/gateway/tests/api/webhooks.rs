@@ -423,6 +423,28 @@ async fn a_failed_delivery_is_retried_on_schedule_and_survives_a_restart(env: En
             .all(|g| g.id == queued.webhook_id && g.signed_with(&hook.secret))
     );
     assert!(endpoint(&env, &name).await.failing_since.is_none());
+
+    // Finished deliveries are kept 30 days; pending ones (still failing
+    // here, whenever the sender tries) until done.
+    r.answer(&[503; 10]);
+    let waiting = send_test(&env, key(&w.key_a), &name).await;
+    delivery_until(&env, &name, &waiting.name, |d| d.attempts == 1).await;
+    let prune = cogov_gateway::webhooks::deliveries::prune;
+    env.clock.advance(chrono::Duration::days(29));
+    assert_eq!(
+        prune(env.gw.ctx.db.write(), env.clock.now()).await.unwrap(),
+        0
+    );
+    env.clock.advance(chrono::Duration::days(2));
+    assert_eq!(
+        prune(env.gw.ctx.db.write(), env.clock.now()).await.unwrap(),
+        1
+    );
+    let left = deliveries(&env, key(&w.key_a), &name).await;
+    assert_eq!(
+        left.iter().map(|d| d.name.as_str()).collect::<Vec<_>>(),
+        [waiting.name.as_str()]
+    );
 }
 
 async fn gone_or_three_days_of_failures_disable_an_endpoint(env: Env) {
