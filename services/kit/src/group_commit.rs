@@ -60,7 +60,7 @@ pub(crate) struct Turn {
     /// does), a savepoint in it for the others.
     pub txn: DatabaseTransaction,
     done: Done,
-    /// The batch's commit, reported to every released write.
+    /// The batch's commit, reported to every write that had a turn in it.
     committed: Committed,
 }
 
@@ -73,8 +73,9 @@ enum Done {
     Savepoint(oneshot::Sender<()>),
 }
 
-/// A released write's end of its batch's commit.
-type Committed = oneshot::Receiver<Result<(), String>>;
+/// A write's end of its batch's commit (every write that had a turn hears
+/// of it, released or not).
+pub(crate) type Committed = oneshot::Receiver<Result<(), String>>;
 
 /// The writer's end of it.
 type Commits = oneshot::Sender<Result<(), String>>;
@@ -139,9 +140,25 @@ impl Turn {
         }
     }
 
-    /// Undoes the write; the rest of the batch goes on.
-    pub(crate) async fn rollback(self) -> Result<(), DbErr> {
-        self.txn.rollback().await
+    /// Undoes the write; the rest of the batch goes on. Returns the
+    /// batch's commit: what the write read may be its batch-mates' rows.
+    pub(crate) async fn rollback(self) -> Result<Committed, DbErr> {
+        self.txn.rollback().await?;
+        Ok(self.committed)
+    }
+
+    /// Gives the turn up unfinished (its write is undone, as a dropped
+    /// transaction's is); the batch's commit, as for [`Turn::rollback`].
+    pub(crate) fn abandon(self) -> Committed {
+        let Turn {
+            txn,
+            done,
+            committed,
+        } = self;
+        // The write's undo first, then the writer hears it is over.
+        drop(txn);
+        drop(done);
+        committed
     }
 }
 
@@ -163,34 +180,41 @@ async fn run(
 ) {
     while let Some(first) = waiting.recv().await {
         let started = Instant::now();
-        let mut released = Vec::new();
-        let Some(batch) = open(&write, first, &mut released).await else {
+        let mut batch = Members::default();
+        let Some(txn) = open(&write, first, &mut batch).await else {
             continue;
         };
-        while released.len() < MAX_BATCH && started.elapsed() < MAX_BATCH_AGE {
+        while batch.commits.len() < MAX_BATCH && started.elapsed() < MAX_BATCH_AGE {
             let Ok(ticket) = waiting.try_recv() else {
                 break;
             };
-            if !lend(&batch, ticket, &mut released).await {
+            if !lend(&txn, ticket, &mut batch).await {
                 break;
             }
         }
-        let outcome = batch.commit().await.map_err(|e| e.to_string());
+        let outcome = txn.commit().await.map_err(|e| e.to_string());
         match &outcome {
             Ok(()) => {
                 counts.batches.fetch_add(1, Ordering::Relaxed);
-                counts
-                    .writes
-                    .fetch_add(released.len() as u64, Ordering::Relaxed);
+                counts.writes.fetch_add(batch.carried, Ordering::Relaxed);
             }
             Err(e) => {
-                tracing::error!(error = %e, writes = released.len(), "a group commit failed");
+                tracing::error!(error = %e, writes = batch.carried, "a group commit failed");
             }
         }
-        for member in released {
+        for member in batch.commits {
             let _ = member.send(outcome.clone());
         }
     }
+}
+
+/// The writes that had a turn in a batch.
+#[derive(Default)]
+struct Members {
+    /// Each one's end of the batch's commit.
+    commits: Vec<Commits>,
+    /// How many kept their write (released rather than undone).
+    carried: u64,
 }
 
 /// Begins a batch and lends all of it to its first write; the batch once
@@ -199,7 +223,7 @@ async fn run(
 async fn open(
     write: &DatabaseConnection,
     ticket: Ticket,
-    released: &mut Vec<Commits>,
+    members: &mut Members,
 ) -> Option<DatabaseTransaction> {
     if ticket.turn.is_closed() {
         // Gave up waiting.
@@ -207,24 +231,30 @@ async fn open(
     }
     let (back, returned) = oneshot::channel();
     let commits = hand(ticket, write.begin().await, Done::Whole(back))?;
+    // Undone, the first write took the whole batch (nothing else was in
+    // it); dropping `commits` tells it so.
     let batch = returned.await.ok()?;
-    released.push(commits);
+    members.commits.push(commits);
+    members.carried += 1;
     Some(batch)
 }
 
 /// Lends the batch to one more write, in a savepoint, until it releases or
 /// rolls back; false when the batch cannot take more (the savepoint failed).
-async fn lend(batch: &DatabaseTransaction, ticket: Ticket, released: &mut Vec<Commits>) -> bool {
+/// A write undone hears of the batch's commit too: it may have read rows
+/// its batch-mates wrote, and answers only once they are durable.
+async fn lend(batch: &DatabaseTransaction, ticket: Ticket, members: &mut Members) -> bool {
     if ticket.turn.is_closed() {
         return true;
     }
     let savepoint = batch.begin().await;
     let usable = savepoint.is_ok();
     let (done, finished) = oneshot::channel();
-    if let Some(commits) = hand(ticket, savepoint, Done::Savepoint(done))
-        && finished.await.is_ok()
-    {
-        released.push(commits);
+    if let Some(commits) = hand(ticket, savepoint, Done::Savepoint(done)) {
+        if finished.await.is_ok() {
+            members.carried += 1;
+        }
+        members.commits.push(commits);
     }
     usable
 }
@@ -376,6 +406,69 @@ pub(crate) mod tests {
         insert(&*after, 6).await.unwrap();
         after.commit().await.unwrap();
         assert_eq!(count(&db).await, 5, "a dropped first write is undone too");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_request_whose_write_ends_uncommitted_answers_after_its_batch() {
+        let (_file, db) = with_table().await;
+        let sleep = |ms| tokio::time::sleep(std::time::Duration::from_millis(ms));
+        // While a write holds the writer, three queue up for the next batch.
+        let before = db.begin_write().await.unwrap();
+        // The next batch's first write writes row 1 and hands it on at once.
+        let first = {
+            let db = db.clone();
+            tokio::spawn(async move {
+                let w = db.begin_write().await.unwrap();
+                insert(&*w, 1).await.unwrap();
+                w.commit().await.unwrap();
+            })
+        };
+        sleep(20).await;
+        // A request reads row 1 in that batch, then drops its write
+        // unchanged (an update that found nothing to do).
+        let reader = {
+            let db = db.clone();
+            tokio::spawn(crate::write::scope(async move {
+                let w = db.begin_write().await.unwrap();
+                let seen = w
+                    .query_one_raw(Statement::from_string(
+                        DbBackend::Sqlite,
+                        "SELECT COUNT(*) AS n FROM t",
+                    ))
+                    .await
+                    .unwrap()
+                    .unwrap()
+                    .try_get::<i64>("", "n")
+                    .unwrap();
+                drop(w);
+                seen
+            }))
+        };
+        sleep(20).await;
+        // A third keeps the batch open a while after the reader is done.
+        let holder = {
+            let db = db.clone();
+            tokio::spawn(async move {
+                let w = db.begin_write().await.unwrap();
+                insert(&*w, 3).await.unwrap();
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                w.commit().await.unwrap();
+            })
+        };
+        sleep(20).await;
+        let ended = tokio::spawn(before.commit());
+        let seen = reader.await.unwrap();
+        // What it saw is durable by the time it answers.
+        let durable = count(&db).await;
+        assert_eq!(seen, 1, "the reader saw its batch-mate's row");
+        assert!(
+            durable >= seen,
+            "the reader answered having seen {seen} rows, {durable} committed"
+        );
+        ended.await.unwrap().unwrap();
+        first.await.unwrap();
+        holder.await.unwrap();
+        assert_eq!(count(&db).await, 2);
     }
 
     #[tokio::test]

@@ -10,9 +10,10 @@
 //!
 //! The count lives in a task-local scope that `rpcs!` opens around every
 //! handler ([`scope`]); work outside one (event consumers, timers) is not
-//! counted.
+//! counted. The scope also holds the answer of a request whose write ended
+//! in a group commit without committing until that group is durable.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::ops::Deref;
 
@@ -21,21 +22,50 @@ use sea_orm::{
 };
 
 use crate::error::{Error, Result};
-use crate::group_commit::Turn;
+use crate::group_commit::{Committed, Turn};
 
 tokio::task_local! {
-    static OPEN: Cell<u32>;
+    static REQUEST: Request;
 }
 
-/// Runs `work` as one request's: write transactions it opens are counted.
+/// What a request's scope keeps.
+#[derive(Default)]
+struct Request {
+    /// Write transactions open now.
+    open: Cell<u32>,
+    /// The group commits of its writes that ended without committing.
+    batches: RefCell<Vec<Committed>>,
+}
+
+/// Runs `work` as one request's: write transactions it opens are counted,
+/// and its answer waits for the group commit of any of its writes that
+/// rolled back or was dropped, since what such a write read may be rows
+/// its batch-mates wrote and had not yet committed (a write that commits
+/// waits for its group in `commit`).
 pub async fn scope<F: Future>(work: F) -> F::Output {
-    OPEN.scope(Cell::new(0), work).await
+    REQUEST
+        .scope(Request::default(), async {
+            let out = work.await;
+            let batches = REQUEST.with(|r| r.batches.take());
+            for batch in batches {
+                // Failed or not, it is over: the answer may go.
+                let _ = batch.await;
+            }
+            out
+        })
+        .await
+}
+
+/// Holds the current request's answer until `batch` has committed.
+fn answer_after(batch: Committed) {
+    // Outside a request (a consumer, a timer) nobody is answered.
+    let _ = REQUEST.try_with(|r| r.batches.borrow_mut().push(batch));
 }
 
 /// Refuses when the current request holds a write transaction open: called
 /// by every remote lookup before it goes out.
 pub fn refuse_inside(what: &str) -> Result<()> {
-    if OPEN.try_with(Cell::get).unwrap_or(0) > 0 {
+    if REQUEST.try_with(|r| r.open.get()).unwrap_or(0) > 0 {
         tracing::error!(what, "a remote call inside a write transaction");
         return Err(Error::Internal(format!(
             "{what}: a remote call inside a write transaction (resolve it before the write begins)"
@@ -69,7 +99,7 @@ impl Write {
     }
 
     fn counting(open: Open) -> Write {
-        let counted = OPEN.try_with(|n| n.set(n.get() + 1)).is_ok();
+        let counted = REQUEST.try_with(|r| r.open.set(r.open.get() + 1)).is_ok();
         Write {
             open: Some(open),
             counted,
@@ -88,15 +118,22 @@ impl Write {
     pub async fn rollback(mut self) -> std::result::Result<(), DbErr> {
         match self.open.take().expect("open until rolled back") {
             Open::Alone(txn) => txn.rollback().await,
-            Open::Grouped(turn) => turn.rollback().await,
+            Open::Grouped(turn) => {
+                answer_after(turn.rollback().await?);
+                Ok(())
+            }
         }
     }
 }
 
 impl Drop for Write {
     fn drop(&mut self) {
+        // Dropped open: undone, as a rollback.
+        if let Some(Open::Grouped(turn)) = self.open.take() {
+            answer_after(turn.abandon());
+        }
         if self.counted {
-            let _ = OPEN.try_with(|n| n.set(n.get().saturating_sub(1)));
+            let _ = REQUEST.try_with(|r| r.open.set(r.open.get().saturating_sub(1)));
         }
     }
 }
