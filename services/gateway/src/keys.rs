@@ -13,8 +13,7 @@ use chrono::{DateTime, Duration, Utc};
 use cogov_kit::ErrorReason;
 use cogov_kit::auth::Principal;
 use cogov_kit::idempotency::{self, Key};
-use cogov_kit::listing::{self, ListQuery, Spec};
-use cogov_kit::paging::SortKey;
+use cogov_kit::listing::{self, ListQuery};
 use cogov_kit::validate::{Check, read_id};
 use cogov_kit::{Error, Result, convert, names};
 use cogov_proto::gateway::*;
@@ -298,13 +297,9 @@ pub async fn list(
     partner_rpcs::find(conn, partner_id).await?;
     let mut query = ListQuery::new("ListApiKeys", req.page_size, &req.page_token, "", "");
     query.parent = &req.parent;
-    let mut spec = Spec::new(&[], &[], Column::Id);
-    spec.newest_first = true;
     let base = Entity::find().filter(Column::PartnerId.eq(partner_id));
-    let (rows, next_page_token) = listing::list(&gw.ctx.tokens, conn, query, spec, base, |m| {
-        (SortKey::None, m.id)
-    })
-    .await?;
+    let (rows, next_page_token) =
+        listing::newest_first(&gw.ctx.tokens, conn, query, base, Column::Id, |m| m.id).await?;
     let now = gw.ctx.clock.now();
     Ok(ListApiKeysResponse {
         api_keys: rows.iter().map(|m| to_proto(m, now)).collect(),

@@ -268,3 +268,27 @@ where
     )?;
     page.fetch(conn, base.filter(condition), spec.id, key).await
 }
+
+/// A page of `base` (already narrowed to a parent's children and to what
+/// the caller may see), newest first, with no filter or order to choose:
+/// a partner's keys, a person's notices, an endpoint's deliveries. `id`
+/// is the primary key column and `id_of` reads it.
+pub async fn newest_first<E, Conn>(
+    tokens: &PageTokens,
+    conn: &Conn,
+    query: ListQuery<'_>,
+    base: Select<E>,
+    id: E::Column,
+    id_of: impl Fn(&E::Model) -> Uuid,
+) -> Result<(Vec<E::Model>, String)>
+where
+    E: EntityTrait,
+    Conn: ConnectionTrait,
+{
+    let mut spec = Spec::new(&[], &[], id);
+    spec.newest_first = true;
+    list(tokens, conn, query, spec, base, |m| {
+        (SortKey::None, id_of(m))
+    })
+    .await
+}

@@ -11,8 +11,7 @@ use cogov_kit::ErrorReason;
 use cogov_kit::auth::Principal;
 use cogov_kit::fieldmask::Fields;
 use cogov_kit::idempotency::{self, Key};
-use cogov_kit::listing::{self, ListQuery, Spec};
-use cogov_kit::paging::SortKey;
+use cogov_kit::listing::{self, ListQuery};
 use cogov_kit::scope::Scope;
 use cogov_kit::store::Versioned;
 use cogov_kit::validate::Check;
@@ -241,12 +240,15 @@ pub async fn list_entries(
         parent: &req.parent,
         ..ListQuery::new("ListPointsEntries", req.page_size, &req.page_token, "", "")
     };
-    let mut spec = Spec::new(&[], &[], entries::Column::Id);
-    spec.newest_first = true;
     let base = entries::Entity::find().filter(entries::Column::VolunteerId.eq(id));
-    let (rows, next_page_token) = listing::list(&svc.ctx.tokens, conn, query, spec, base, |m| {
-        (SortKey::None, m.id)
-    })
+    let (rows, next_page_token) = listing::newest_first(
+        &svc.ctx.tokens,
+        conn,
+        query,
+        base,
+        entries::Column::Id,
+        |m| m.id,
+    )
     .await?;
     Ok(ListPointsEntriesResponse {
         entries: rows.iter().map(entry_proto).collect(),

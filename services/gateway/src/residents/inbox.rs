@@ -9,8 +9,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use cogov_kit::auth::Principal;
 use cogov_kit::events::{self, Bus, ConsumerSpec, Event, inbox};
-use cogov_kit::listing::{self, ListQuery, Spec};
-use cogov_kit::paging::SortKey;
+use cogov_kit::listing::{self, ListQuery};
 use cogov_kit::{Error, Result, convert, names};
 use cogov_proto::common::{NoticeKind, ResidentNotice};
 use cogov_proto::gateway::{
@@ -318,17 +317,19 @@ pub async fn list(
 ) -> Result<ListNoticesResponse> {
     let person = super::own_person(principal, &req.parent, "read an inbox; residents have one")?;
     let query = ListQuery::new("ListNotices", req.page_size, &req.page_token, "", "");
-    let mut spec = Spec::new(&[], &[], Column::Id);
-    spec.newest_first = true;
     let mut base = Entity::find().filter(Column::PersonId.eq(person));
     if req.unread_only {
         base = base.filter(Column::ReadTime.is_null());
     }
-    let (rows, next_page_token) =
-        listing::list(&gw.ctx.tokens, gw.ctx.db.read(), query, spec, base, |m| {
-            (SortKey::None, m.id)
-        })
-        .await?;
+    let (rows, next_page_token) = listing::newest_first(
+        &gw.ctx.tokens,
+        gw.ctx.db.read(),
+        query,
+        base,
+        Column::Id,
+        |m| m.id,
+    )
+    .await?;
     let unread = Entity::find()
         .filter(Column::PersonId.eq(person))
         .filter(Column::ReadTime.is_null())

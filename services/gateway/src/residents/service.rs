@@ -5,8 +5,7 @@
 use chrono::Duration;
 use cogov_kit::ErrorReason;
 use cogov_kit::auth::Principal;
-use cogov_kit::listing::{self, ListQuery, Spec};
-use cogov_kit::paging::SortKey;
+use cogov_kit::listing::{self, ListQuery};
 use cogov_kit::validate::Check;
 use cogov_kit::{Error, Result, convert, names};
 use cogov_proto::gateway::residents_service_server::ResidentsService;
@@ -343,8 +342,6 @@ async fn list_sessions(
         "",
         "",
     );
-    let mut spec = Spec::new(&[], &[], Column::Id);
-    spec.newest_first = true;
     let mut base = Entity::find().filter(Column::PersonId.eq(person));
     base = if req.show_ended {
         base.filter(
@@ -356,11 +353,15 @@ async fn list_sessions(
         base.filter(Column::EndTime.is_null())
             .filter(Column::ExpireTime.gt(gw.ctx.clock.now()))
     };
-    let (rows, next_page_token) =
-        listing::list(&gw.ctx.tokens, gw.ctx.db.read(), query, spec, base, |m| {
-            (SortKey::None, m.id)
-        })
-        .await?;
+    let (rows, next_page_token) = listing::newest_first(
+        &gw.ctx.tokens,
+        gw.ctx.db.read(),
+        query,
+        base,
+        Column::Id,
+        |m| m.id,
+    )
+    .await?;
     Ok(ListResidentSessionsResponse {
         sessions: rows
             .iter()

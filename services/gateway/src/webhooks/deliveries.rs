@@ -2,8 +2,7 @@
 //! RedeliverWebhookDelivery, and how long finished ones are kept.
 
 use cogov_kit::auth::Principal;
-use cogov_kit::listing::{self, ListQuery, Spec};
-use cogov_kit::paging::SortKey;
+use cogov_kit::listing::{self, ListQuery};
 use cogov_kit::{Error, Result, convert};
 use cogov_proto::gateway::*;
 use sea_orm::ActiveValue::Set;
@@ -87,16 +86,12 @@ pub async fn list(
     let method = format!("ListWebhookDeliveries/{}", state.as_str_name());
     let mut query = ListQuery::new(&method, req.page_size, &req.page_token, "", "");
     query.parent = &req.parent;
-    let mut spec = Spec::new(&[], &[], Column::Id);
-    spec.newest_first = true;
     let mut base = Entity::find().filter(Column::EndpointId.eq(endpoint.id));
     if state != WebhookDeliveryState::Unspecified {
         base = base.filter(Column::State.eq(state as i32));
     }
-    let (rows, next_page_token) = listing::list(&gw.ctx.tokens, conn, query, spec, base, |m| {
-        (SortKey::None, m.id)
-    })
-    .await?;
+    let (rows, next_page_token) =
+        listing::newest_first(&gw.ctx.tokens, conn, query, base, Column::Id, |m| m.id).await?;
     Ok(ListWebhookDeliveriesResponse {
         webhook_deliveries: rows.iter().map(to_proto).collect(),
         next_page_token,

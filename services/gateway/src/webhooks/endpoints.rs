@@ -11,8 +11,7 @@ use chrono::{DateTime, Duration, Utc};
 use cogov_kit::auth::Principal;
 use cogov_kit::fieldmask::{Fields, UpdateMask};
 use cogov_kit::idempotency::{self, Key};
-use cogov_kit::listing::{self, ListQuery, Spec};
-use cogov_kit::paging::SortKey;
+use cogov_kit::listing::{self, ListQuery};
 use cogov_kit::store::Versioned;
 use cogov_kit::validate::{Check, read_child_id, read_id, required};
 use cogov_kit::{Error, Result, convert, etag, names};
@@ -257,13 +256,9 @@ pub async fn list(
         "",
     );
     query.parent = &req.parent;
-    let mut spec = Spec::new(&[], &[], Column::Id);
-    spec.newest_first = true;
     let base = Entity::find().filter(Column::PartnerId.eq(partner_id));
-    let (rows, next_page_token) = listing::list(&gw.ctx.tokens, conn, query, spec, base, |m| {
-        (SortKey::None, m.id)
-    })
-    .await?;
+    let (rows, next_page_token) =
+        listing::newest_first(&gw.ctx.tokens, conn, query, base, Column::Id, |m| m.id).await?;
     Ok(ListWebhookEndpointsResponse {
         webhook_endpoints: rows.iter().map(to_proto).collect(),
         next_page_token,
