@@ -1,0 +1,107 @@
+//! The calls an import makes, sent with retries that reuse their request id.
+
+use std::time::Duration;
+
+use cogov_proto::organizations::*;
+use tonic::{Code, Status};
+
+use crate::link::Clients;
+
+/// One create or update.
+#[derive(Debug, Clone)]
+pub enum Op {
+    /// A new courtyard.
+    CreateCourtyard(CreateCourtyardRequest),
+    /// A courtyard's changed fields.
+    UpdateCourtyard(UpdateCourtyardRequest),
+    /// A new building.
+    CreateBuilding(CreateBuildingRequest),
+    /// A building's changed fields.
+    UpdateBuilding(UpdateBuildingRequest),
+    /// A new person.
+    CreatePerson(CreatePersonRequest),
+    /// A person's changed fields.
+    UpdatePerson(UpdatePersonRequest),
+    /// A new talent.
+    CreateTalent(CreateTalentRequest),
+    /// A talent's changed fields.
+    UpdateTalent(UpdateTalentRequest),
+    /// A new shared resource.
+    CreateSharedResource(CreateSharedResourceRequest),
+    /// A shared resource's changed fields.
+    UpdateSharedResource(UpdateSharedResourceRequest),
+}
+
+impl Op {
+    /// Whether it creates.
+    pub fn creates(&self) -> bool {
+        matches!(
+            self,
+            Op::CreateCourtyard(_)
+                | Op::CreateBuilding(_)
+                | Op::CreatePerson(_)
+                | Op::CreateTalent(_)
+                | Op::CreateSharedResource(_)
+        )
+    }
+
+    /// Sends it, retrying what a retry may mend (the same request id makes
+    /// a retried create safe).
+    pub async fn send(&self, clients: &Clients) -> Result<(), Status> {
+        let mut wait = Duration::from_millis(200);
+        for attempt in 1.. {
+            match self.once(clients.clone()).await {
+                Err(s) if attempt < 5 && retried(s.code()) => {
+                    tokio::time::sleep(wait).await;
+                    wait *= 2;
+                }
+                other => return other,
+            }
+        }
+        unreachable!("the loop returns")
+    }
+
+    async fn once(&self, clients: Clients) -> Result<(), Status> {
+        let mut o = clients.organizations;
+        match self.clone() {
+            Op::CreateCourtyard(r) => o.create_courtyard(r).await.map(drop),
+            Op::UpdateCourtyard(r) => o.update_courtyard(r).await.map(drop),
+            Op::CreateBuilding(r) => o.create_building(r).await.map(drop),
+            Op::UpdateBuilding(r) => o.update_building(r).await.map(drop),
+            Op::CreatePerson(r) => o.create_person(r).await.map(drop),
+            Op::UpdatePerson(r) => o.update_person(r).await.map(drop),
+            Op::CreateTalent(r) => o.create_talent(r).await.map(drop),
+            Op::UpdateTalent(r) => o.update_talent(r).await.map(drop),
+            Op::CreateSharedResource(r) => o.create_shared_resource(r).await.map(drop),
+            Op::UpdateSharedResource(r) => o.update_shared_resource(r).await.map(drop),
+        }
+    }
+}
+
+/// Codes a retry may mend.
+fn retried(code: Code) -> bool {
+    matches!(
+        code,
+        Code::Unavailable | Code::ResourceExhausted | Code::Aborted
+    )
+}
+
+/// Codes that refuse every row alike: the run stops.
+pub fn fatal(code: Code) -> bool {
+    matches!(
+        code,
+        Code::Unauthenticated | Code::PermissionDenied | Code::Unimplemented
+    )
+}
+
+/// A new request id (a retry of the same call reuses it).
+pub fn request_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+/// An update mask of `paths`.
+pub fn mask(paths: Vec<&str>) -> Option<prost_types::FieldMask> {
+    Some(prost_types::FieldMask {
+        paths: paths.into_iter().map(str::to_owned).collect(),
+    })
+}

@@ -1,0 +1,63 @@
+//! One channel type for every caller: the CLI's `tonic` connection with its
+//! credential, and the console's in-process door into the gateway, both
+//! boxed into a [`Link`] so that importers and exporters are written once.
+
+use bytes::Bytes;
+use cogov_proto::deliberation::deliberation_service_client::DeliberationServiceClient;
+use cogov_proto::issues::issues_service_client::IssuesServiceClient;
+use cogov_proto::organizations::organizations_service_client::OrganizationsServiceClient;
+use cogov_proto::volunteers::volunteers_service_client::VolunteersServiceClient;
+use tower::util::BoxCloneSyncService;
+use tower::{BoxError, Service, ServiceExt};
+
+/// A gRPC channel, whoever provides it.
+pub type Link = BoxCloneSyncService<
+    http::Request<tonic::body::Body>,
+    http::Response<tonic::body::Body>,
+    BoxError,
+>;
+
+/// Boxes any gRPC channel into a [`Link`].
+pub fn link<S, B>(service: S) -> Link
+where
+    S: Service<http::Request<tonic::body::Body>, Response = http::Response<B>>
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+    S::Error: Into<BoxError>,
+    S::Future: Send + 'static,
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    BoxCloneSyncService::new(
+        service
+            .map_response(|r: http::Response<B>| r.map(tonic::body::Body::new))
+            .map_err(Into::into),
+    )
+}
+
+/// The services' clients over one [`Link`].
+#[derive(Clone)]
+pub struct Clients {
+    /// Places, persons, organisations.
+    pub organizations: OrganizationsServiceClient<Link>,
+    /// Issues and their statistics.
+    pub issues: IssuesServiceClient<Link>,
+    /// Volunteers and their hours.
+    pub volunteers: VolunteersServiceClient<Link>,
+    /// Councils and their statistics.
+    pub deliberation: DeliberationServiceClient<Link>,
+}
+
+impl Clients {
+    /// Every client over `link`.
+    pub fn new(link: Link) -> Self {
+        Clients {
+            organizations: OrganizationsServiceClient::new(link.clone()),
+            issues: IssuesServiceClient::new(link.clone()),
+            volunteers: VolunteersServiceClient::new(link.clone()),
+            deliberation: DeliberationServiceClient::new(link),
+        }
+    }
+}
