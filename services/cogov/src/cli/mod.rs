@@ -7,6 +7,8 @@
 //! and the records name both).
 
 mod activities;
+mod export;
+mod import;
 mod issues;
 mod keys;
 mod topics;
@@ -60,6 +62,11 @@ pub enum Work {
     /// A partner's webhook endpoints: register, test, rotate, deliveries.
     #[command(subcommand)]
     Webhooks(webhooks::Command),
+    /// Import a roster (persons, courtyards, buildings) from CSV or XLSX.
+    Import(import::Args),
+    /// Export issues, statistics, volunteer hours or councils as CSV or XLSX.
+    #[command(subcommand)]
+    Export(export::Command),
 }
 
 /// Sends the credential (and the resident staff act for).
@@ -101,6 +108,16 @@ impl Session {
     /// The channel with the caller's credential.
     pub fn signed(&self) -> (Channel, Bearer) {
         (self.channel.clone(), self.bearer.clone())
+    }
+
+    /// The services' clients over the same channel, for spreadsheets.
+    pub fn clients(&self) -> cogov_sheets::link::Clients {
+        let (channel, bearer) = self.signed();
+        cogov_sheets::link::Clients::new(cogov_sheets::link::link(
+            tower::ServiceBuilder::new()
+                .layer(tonic::service::InterceptorLayer::new(bearer))
+                .service(channel),
+        ))
     }
 
     /// Whether the output is JSON.
@@ -175,5 +192,7 @@ pub async fn run(connection: Connection, work: Work) -> Result<(), String> {
         Work::Topics(c) => topics::run(&session, c).await,
         Work::Keys(c) => keys::run(&session, c).await,
         Work::Webhooks(c) => webhooks::run(&session, c).await,
+        Work::Import(a) => import::run(&session, a).await,
+        Work::Export(c) => export::run(&session, c).await,
     }
 }

@@ -55,6 +55,12 @@ pub fn plan(layout: &Layout, state: &State, cells: &[String]) -> Result<Planned,
         problems.push(("household_count", e));
         0
     });
+    let existing = courtyard.and_then(|c| {
+        places.find_building(c, display_name).unwrap_or_else(|e| {
+            problems.push(("display_name", e));
+            None
+        })
+    });
     let Some(courtyard) = courtyard.filter(|_| problems.is_empty()) else {
         return Err(problems);
     };
@@ -65,8 +71,8 @@ pub fn plan(layout: &Layout, state: &State, cells: &[String]) -> Result<Planned,
         household_count: households,
         ..Default::default()
     };
-    let natural = (courtyard.name.clone(), key(display_name));
-    let op = match places.buildings.get(&natural) {
+    let natural = existing.map_or_else(|| key(display_name), |b| b.name.clone());
+    let op = match existing {
         None => Some(Op::CreateBuilding(CreateBuildingRequest {
             building: Some(wanted),
             request_id: request_id(),
@@ -92,7 +98,7 @@ pub fn plan(layout: &Layout, state: &State, cells: &[String]) -> Result<Planned,
         }
     };
     Ok(Planned {
-        key: format!("{}/{}", natural.0, natural.1),
+        key: format!("{}/{natural}", courtyard.name),
         op,
     })
 }

@@ -70,10 +70,14 @@ pub fn plan(layout: &Layout, state: &State, cells: &[String]) -> Result<Planned,
         problems.push(("pilot", e));
         false
     });
+    let places = &state.places;
+    let existing = places.find_courtyard(display_name).unwrap_or_else(|e| {
+        problems.push(("display_name", e));
+        None
+    });
     if !problems.is_empty() {
         return Err(problems);
     }
-    let places = &state.places;
     let wanted = Courtyard {
         community: places.community.name.clone(),
         display_name: display_name.to_owned(),
@@ -84,8 +88,8 @@ pub fn plan(layout: &Layout, state: &State, cells: &[String]) -> Result<Planned,
         pilot,
         ..Default::default()
     };
-    let natural = key(display_name);
-    let op = match places.courtyards.get(&natural) {
+    let natural = existing.map_or_else(|| key(display_name), |c| c.name.clone());
+    let op = match existing {
         None => Some(Op::CreateCourtyard(CreateCourtyardRequest {
             courtyard: Some(wanted),
             request_id: request_id(),

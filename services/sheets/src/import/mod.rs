@@ -214,7 +214,7 @@ pub enum ImportError {
     #[error("the file lacks the column(s) {}", .0.join(", "))]
     MissingColumns(Vec<&'static str>),
     /// The services refused (the caller, the community, a lookup).
-    #[error("{}: {}", .0.code(), .0.message())]
+    #[error("{:?}: {}", .0.code(), .0.message())]
     Refused(Status),
 }
 
@@ -284,7 +284,7 @@ pub async fn run(
                 Ok(planned) => match first_of.get(&planned.key) {
                     Some(first) => vec![Problem {
                         row: row.number,
-                        columns: vec![layout.header(kind.columns()[0].key)],
+                        columns: vec![layout.header(key_column(kind))],
                         reason: format!("the same {} as row {first}", key_words(kind)),
                     }],
                     None => {
@@ -347,6 +347,14 @@ pub async fn run(
     }
     report.problems.sort_by_key(|p| p.row);
     Ok(report)
+}
+
+/// The column that holds a kind's natural key.
+fn key_column(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Persons => "phone",
+        Kind::Courtyards | Kind::Buildings => "display_name",
+    }
 }
 
 /// What a kind's natural key is, in words.

@@ -19,6 +19,19 @@ pub fn key(display_name: &str) -> String {
         .collect()
 }
 
+/// The first word of a display name (the Chinese name of a bilingual
+/// "牛街东里社区 Niujie Dongli"), as [`key`].
+pub fn first_word_key(display_name: &str) -> String {
+    key(display_name.split_whitespace().next().unwrap_or(""))
+}
+
+/// Whether `display_name` is what a roster's `text` names: the same
+/// [`key`], or the same first word.
+pub fn names(display_name: &str, text: &str) -> bool {
+    let wanted = key(text);
+    key(display_name) == wanted || first_word_key(display_name) == wanted
+}
+
 /// Every page of a list, gathered.
 pub async fn all<T, F, Fut>(mut page: F) -> Result<Vec<T>, Status>
 where
@@ -65,10 +78,19 @@ pub async fn community(clients: &Clients, which: &str) -> Result<Community, Stat
     })
     .await?;
     let wanted = key(which);
-    let found: Vec<Community> = communities
-        .into_iter()
-        .filter(|c| wanted.is_empty() || key(&c.display_name) == wanted)
+    let mut found: Vec<Community> = communities
+        .iter()
+        .filter(|c| wanted.is_empty() || names(&c.display_name, which))
+        .cloned()
         .collect();
+    if found.is_empty() && !wanted.is_empty() {
+        // "牛街东里" for "牛街东里社区 Niujie Dongli": a name that only one
+        // community's contains.
+        found = communities
+            .into_iter()
+            .filter(|c| key(&c.display_name).contains(&wanted))
+            .collect();
+    }
     match found.len() {
         1 => Ok(found.into_iter().next().unwrap_or_default()),
         0 if wanted.is_empty() => Err(Status::failed_precondition(
@@ -187,9 +209,26 @@ impl Places {
         Ok(places)
     }
 
+    /// The courtyard named `text` in the community, if one is; an error
+    /// when several are.
+    pub fn find_courtyard(&self, text: &str) -> Result<Option<&Courtyard>, String> {
+        unique(
+            self.courtyards.get(&key(text)),
+            self.courtyards.values(),
+            text,
+            |c| &c.display_name,
+        )
+        .map_err(|()| {
+            format!(
+                "several courtyards in {} are named “{text}”: write the full name",
+                self.community.display_name
+            )
+        })
+    }
+
     /// The courtyard named `text` in the community.
     pub fn courtyard(&self, text: &str) -> Result<&Courtyard, String> {
-        self.courtyards.get(&key(text)).ok_or_else(|| {
+        self.find_courtyard(text)?.ok_or_else(|| {
             format!(
                 "no courtyard “{text}” in {}: import courtyards first",
                 self.community.display_name
@@ -197,16 +236,40 @@ impl Places {
         })
     }
 
+    /// The building named `text` in `courtyard`, if one is; an error when
+    /// several are.
+    pub fn find_building(
+        &self,
+        courtyard: &Courtyard,
+        text: &str,
+    ) -> Result<Option<&Building>, String> {
+        let inside = self
+            .buildings
+            .iter()
+            .filter(|((c, _), _)| *c == courtyard.name)
+            .map(|(_, b)| b);
+        unique(
+            self.buildings.get(&(courtyard.name.clone(), key(text))),
+            inside,
+            text,
+            |b| &b.display_name,
+        )
+        .map_err(|()| {
+            format!(
+                "several buildings in {} are named “{text}”: write the full name",
+                courtyard.display_name
+            )
+        })
+    }
+
     /// The building named `text` in `courtyard`.
     pub fn building(&self, courtyard: &Courtyard, text: &str) -> Result<&Building, String> {
-        self.buildings
-            .get(&(courtyard.name.clone(), key(text)))
-            .ok_or_else(|| {
-                format!(
-                    "no building “{text}” in {}: import buildings first",
-                    courtyard.display_name
-                )
-            })
+        self.find_building(courtyard, text)?.ok_or_else(|| {
+            format!(
+                "no building “{text}” in {}: import buildings first",
+                courtyard.display_name
+            )
+        })
     }
 
     /// The organisation named `text` (its display or resource name).
@@ -219,12 +282,40 @@ impl Places {
                 .find(|o| o.name == text)
                 .ok_or_else(|| format!("no organisation {text} in your reach"));
         }
-        match self.organizations.get(&key(text)).map(Vec::as_slice) {
-            Some([one]) => Ok(one),
-            Some([_, ..]) => Err(format!(
+        let several = || {
+            format!(
                 "several organisations are named “{text}”: write its resource name (organizations/…)"
-            )),
-            _ => Err(format!("no organisation named “{text}” in your reach")),
-        }
+            )
+        };
+        let exact = match self.organizations.get(&key(text)).map(Vec::as_slice) {
+            Some([one]) => Some(one),
+            Some([_, ..]) => return Err(several()),
+            _ => None,
+        };
+        unique(exact, self.organizations.values().flatten(), text, |o| {
+            &o.display_name
+        })
+        .map_err(|()| several())?
+        .ok_or_else(|| format!("no organisation named “{text}” in your reach"))
+    }
+}
+
+/// `exact`, or else the one of `all` whose first word is `text`, or none;
+/// the error is several.
+fn unique<'a, T>(
+    exact: Option<&'a T>,
+    all: impl Iterator<Item = &'a T>,
+    text: &str,
+    display_name: impl Fn(&T) -> &String,
+) -> Result<Option<&'a T>, ()> {
+    if exact.is_some() {
+        return Ok(exact);
+    }
+    let wanted = key(text);
+    let mut matching = all.filter(|t| first_word_key(display_name(t)) == wanted);
+    match (matching.next(), matching.next()) {
+        (one, None) => Ok(one),
+        (Some(_), Some(_)) => Err(()),
+        (None, Some(_)) => Ok(None),
     }
 }
