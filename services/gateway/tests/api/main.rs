@@ -19,6 +19,7 @@ mod open311;
 mod propagation;
 mod rate_limits;
 mod residents;
+mod sheets;
 mod staff_tokens;
 mod tour;
 mod webhooks;

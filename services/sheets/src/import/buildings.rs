@@ -2,7 +2,7 @@
 
 use cogov_proto::organizations::*;
 
-use super::columns::{Column, Layout, whole};
+use super::columns::{self, Column, Layout, whole};
 use super::places::key;
 use super::send::{Op, mask, request_id};
 use super::{Planned, Problems, State};
@@ -41,11 +41,8 @@ pub fn plan(layout: &Layout, state: &State, cells: &[String]) -> Result<Planned,
         .map_err(|e| problems.push(("courtyard", e)))
         .ok();
     let display_name = get("display_name");
-    if display_name.is_empty() || display_name.chars().count() > 100 {
-        problems.push((
-            "display_name",
-            "a name of 1 to 100 characters is required".into(),
-        ));
+    if let Some(problem) = columns::display_name(display_name) {
+        problems.push(("display_name", problem));
     }
     let floors = whole(get("floor_count"), 0, 200).unwrap_or_else(|e| {
         problems.push(("floor_count", e));

@@ -103,6 +103,19 @@ impl Layout {
     }
 }
 
+/// Problems with a display name: required, at most 100 characters, and
+/// not starting as a spreadsheet formula would (a name never does, and one
+/// that did would run when a list of it is opened).
+pub fn display_name(text: &str) -> Option<String> {
+    if text.is_empty() || text.chars().count() > 100 {
+        Some("a name of 1 to 100 characters is required".into())
+    } else if text.starts_with(['=', '+', '-', '@']) {
+        Some("a name cannot start with =, +, - or @ (a spreadsheet formula)".into())
+    } else {
+        None
+    }
+}
+
 /// Yes or no as people type it; empty is no.
 pub fn yes_no(text: &str) -> Result<bool, String> {
     match text.trim().to_lowercase().as_str() {

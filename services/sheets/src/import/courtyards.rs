@@ -2,7 +2,7 @@
 
 use cogov_proto::organizations::*;
 
-use super::columns::{Column, Layout, one_of, whole, yes_no};
+use super::columns::{self, Column, Layout, one_of, whole, yes_no};
 use super::places::key;
 use super::send::{Op, mask, request_id};
 use super::{Planned, Problems, State};
@@ -52,11 +52,8 @@ pub fn plan(layout: &Layout, state: &State, cells: &[String]) -> Result<Planned,
     let get = |k| layout.get(cells, k);
     let mut problems = Problems::new();
     let display_name = get("display_name");
-    if display_name.is_empty() || display_name.chars().count() > 100 {
-        problems.push((
-            "display_name",
-            "a name of 1 to 100 characters is required".into(),
-        ));
+    if let Some(problem) = columns::display_name(display_name) {
+        problems.push(("display_name", problem));
     }
     let kind = one_of(get("kind"), KINDS, Some(CourtyardKind::Estate)).unwrap_or_else(|e| {
         problems.push(("kind", e));

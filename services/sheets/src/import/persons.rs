@@ -3,7 +3,7 @@
 
 use cogov_proto::organizations::*;
 
-use super::columns::{Column, Layout, yes_no};
+use super::columns::{self, Column, Layout, yes_no};
 use super::send::{Op, mask, request_id};
 use super::{Planned, Problems, State};
 
@@ -69,10 +69,8 @@ pub fn plan(layout: &Layout, state: &State, cells: &[String]) -> Result<Planned,
     let get = |k| layout.get(cells, k);
     let mut problems = Problems::new();
     let display_name = get("display_name");
-    if display_name.is_empty() {
-        problems.push(("display_name", "a name is required".into()));
-    } else if display_name.chars().count() > 100 {
-        problems.push(("display_name", "at most 100 characters".into()));
+    if let Some(problem) = columns::display_name(display_name) {
+        problems.push(("display_name", problem));
     }
     let phone = match cogov_kit::phone::normalize(get("phone")) {
         Ok(p) => p,
