@@ -96,6 +96,11 @@ impl Calls {
         self.0.in_process.principal.as_ref()
     }
 
+    /// Every service's client over one link, for spreadsheets in and out.
+    pub fn sheets(&self) -> cogov_sheets::link::Clients {
+        cogov_sheets::link::Clients::new(cogov_sheets::link::link(self.0.clone()))
+    }
+
     /// IssuesService.
     pub fn issues(&self) -> IssuesServiceClient<InProcessChannel> {
         IssuesServiceClient::new(self.0.clone())

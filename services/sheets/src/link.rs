@@ -14,8 +14,15 @@ use tower::{BoxError, Service, ServiceExt};
 pub type Link = BoxCloneSyncService<
     http::Request<tonic::body::Body>,
     http::Response<tonic::body::Body>,
-    BoxError,
+    LinkError,
 >;
+
+/// A channel's failure, in words. A concrete type rather than a boxed
+/// error: futures generic over a boxed error's lifetime cannot be proven
+/// `Send`, and the console runs imports on tasks of their own.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct LinkError(String);
 
 /// Boxes any gRPC channel into a [`Link`].
 pub fn link<S, B>(service: S) -> Link
@@ -33,7 +40,7 @@ where
     BoxCloneSyncService::new(
         service
             .map_response(|r: http::Response<B>| r.map(tonic::body::Body::new))
-            .map_err(Into::into),
+            .map_err(|e: S::Error| LinkError(e.into().to_string())),
     )
 }
 

@@ -1,6 +1,7 @@
 //! The staff console under `/console`: server-rendered pages for street
 //! and community staff (dashboard, issue queue, courtyards, partners and
-//! their keys, residents waiting on staff, the audit log), in Chinese and English.
+//! their keys, residents waiting on staff, the audit log, spreadsheets in
+//! and out), in Chinese and English.
 //!
 //! Every figure and every action goes through the services' gRPC APIs as
 //! the signed-in staff member ([`calls`]), so the console sees and does
@@ -9,6 +10,7 @@
 //! pages share, SVG charts), [`pages`] (one module per page).
 
 pub mod i18n;
+pub mod jobs;
 pub mod pages;
 pub mod session;
 pub mod sign_in;
@@ -37,6 +39,7 @@ pub struct Console {
     gw: Gateway,
     front: Arc<Front>,
     audit: Sink,
+    jobs: jobs::Jobs,
 }
 
 /// The audit log's method names for the console's own events, shaped like
@@ -59,7 +62,12 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; st
 
 /// The routes, to be nested under `/console`.
 pub fn router(gw: Gateway, front: Arc<Front>, audit: Sink) -> axum::Router {
-    let state = Arc::new(Console { gw, front, audit });
+    let state = Arc::new(Console {
+        gw,
+        front,
+        audit,
+        jobs: jobs::Jobs::default(),
+    });
     axum::Router::new()
         .route("/", get(|| async { Redirect::to("/console/dashboard") }))
         .route(
@@ -92,6 +100,17 @@ pub fn router(gw: Gateway, front: Arc<Front>, audit: Sink) -> axum::Router {
         .route("/residents/{id}/verify", post(pages::residents::verify))
         .route("/erasures/{id}/{action}", post(pages::residents::decide))
         .route("/audit", get(pages::audit::page))
+        .route("/spreadsheets", get(pages::spreadsheets::page))
+        .route(
+            "/imports",
+            post(pages::spreadsheets::start).layer(axum::extract::DefaultBodyLimit::max(
+                pages::spreadsheets::MAX_UPLOAD + (64 << 10),
+            )),
+        )
+        .route("/imports/{id}", get(pages::spreadsheets::progress))
+        .route("/imports/{id}/{file}", get(pages::spreadsheets::report))
+        .route("/templates/{file}", get(pages::spreadsheets::template))
+        .route("/exports/{file}", get(pages::spreadsheets::download_export))
         .layer(middleware::from_fn(headers_and_language))
         .with_state(state)
 }

@@ -15,7 +15,8 @@ use crate::support::*;
 
 both!(
     console_sign_in_sessions_and_forms,
-    console_lists_what_residents_wait_for
+    console_lists_what_residents_wait_for,
+    console_imports_a_roster_with_progress_and_exports_lists,
 );
 
 const PASSWORD: &str = "correct horse battery";
@@ -578,4 +579,178 @@ async fn console_lists_what_residents_wait_for(env: Env) {
     assert_eq!(mine[0].decline_reason, "尚有未结事项");
     let after = page(a).await;
     assert!(!after.contains("新来的赵先生") && !after.contains("搬去外地"));
+}
+
+/// A multipart form of `fields` and one file.
+fn multipart(fields: &[(&str, &str)], file_name: &str, file: &[u8]) -> (String, Vec<u8>) {
+    let boundary = "----cogov-test-boundary";
+    let mut body = Vec::new();
+    for (name, value) in fields {
+        body.extend(
+            format!(
+                "--{boundary}\r\ncontent-disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+            )
+            .as_bytes(),
+        );
+    }
+    body.extend(
+        format!(
+            "--{boundary}\r\ncontent-disposition: form-data; name=\"file\"; filename=\"{file_name}\"\r\ncontent-type: text/csv\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    body.extend(file);
+    body.extend(format!("\r\n--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+async fn console_imports_a_roster_with_progress_and_exports_lists(env: Env) {
+    let w = World::build(&env).await;
+    let session = community_staff(&env, "dai.community", &w.community_a).await;
+    let page = http_exchange(
+        &env,
+        "GET",
+        "/console/spreadsheets",
+        &[("cookie", &session)],
+        "",
+    )
+    .await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(
+        page.body.contains("action=\"/console/imports\""),
+        "{}",
+        page.body
+    );
+    let csrf = field(&page.body, "csrf");
+
+    let roster =
+        "姓名,手机号,楼院\n控制台甲,13900000041,a1\n控制台乙,13900000042,a1\n坏行,123,a1\n";
+    let (content_type, body) = multipart(
+        &[
+            ("csrf", &csrf),
+            ("kind", "persons"),
+            ("community", &w.community_a),
+        ],
+        "roster.csv",
+        roster.as_bytes(),
+    );
+    let headers = [
+        ("cookie", session.as_str()),
+        ("content-type", content_type.as_str()),
+    ];
+    // Without the form token nothing starts.
+    let (forged_type, forged) = multipart(
+        &[
+            ("csrf", "forged"),
+            ("kind", "persons"),
+            ("community", &w.community_a),
+        ],
+        "roster.csv",
+        roster.as_bytes(),
+    );
+    let refused = http_exchange_bytes(
+        &env,
+        "POST",
+        "/console/imports",
+        &[
+            ("cookie", session.as_str()),
+            ("content-type", forged_type.as_str()),
+        ],
+        &forged,
+    )
+    .await;
+    assert_eq!(refused.status, 403);
+    let started = http_exchange_bytes(&env, "POST", "/console/imports", &headers, &body).await;
+    assert_eq!(started.status, 303, "{}", started.body);
+    let job = started.header("location").expect("the import's page");
+    assert!(job.starts_with("/console/imports/"), "{job}");
+
+    let mut done = String::new();
+    assert!(
+        eventually(async || {
+            let page = http_exchange(&env, "GET", &job, &[("cookie", &session)], "").await;
+            assert_eq!(page.status, 200, "{}", page.body);
+            done = page.body;
+            !done.contains("http-equiv=\"refresh\"")
+        })
+        .await,
+        "the import finished"
+    );
+    assert!(done.contains("refused-rows.xlsx"), "{done}");
+    assert!(
+        done.contains("<dd>2</dd>") && done.contains("<dd>1</dd>"),
+        "{done}"
+    );
+    let persons = env
+        .orgs(env.street_admin())
+        .list_persons(cogov_proto::organizations::ListPersonsRequest {
+            filter: "phone = \"13900000041\"".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .persons;
+    assert_eq!(persons.len(), 1);
+    let report = http_exchange(
+        &env,
+        "GET",
+        &format!("{job}/refused-rows.csv"),
+        &[("cookie", &session)],
+        "",
+    )
+    .await;
+    assert_eq!(report.status, 200);
+    assert!(report.body.contains("坏行,123"), "{}", report.body);
+    // Another staff member does not see this import.
+    let other = community_staff(&env, "eve.community", &w.community_a).await;
+    let hidden = http_exchange(&env, "GET", &job, &[("cookie", &other)], "").await;
+    assert_eq!(hidden.status, 404);
+
+    // The issue queue's export carries its filter; what comes out is what
+    // this staff member sees.
+    report_issue(&env, &w).await;
+    let queue = http_exchange(&env, "GET", "/console/issues", &[("cookie", &session)], "").await;
+    assert!(
+        queue.body.contains("/console/exports/issues.xlsx?"),
+        "{}",
+        queue.body
+    );
+    let xlsx = http_exchange(
+        &env,
+        "GET",
+        "/console/exports/issues.xlsx?filter=state+%3D+REPORTED",
+        &[("cookie", &session)],
+        "",
+    )
+    .await;
+    assert_eq!(xlsx.status, 200, "{}", xlsx.body);
+    assert!(
+        xlsx.header("content-disposition")
+            .unwrap()
+            .contains("issues.xlsx")
+    );
+    let sheet =
+        cogov_sheets::read::read(&xlsx.bytes, &cogov_sheets::read::Limits::default()).unwrap();
+    assert_eq!(sheet.rows.len(), 1);
+    assert_eq!(sheet.rows[0].cells[1], "console export");
+    let template = http_exchange(
+        &env,
+        "GET",
+        "/console/templates/persons.csv",
+        &[("cookie", &session)],
+        "",
+    )
+    .await;
+    assert!(
+        template.body.starts_with("\u{feff}姓名,手机"),
+        "{}",
+        template.body
+    );
+    let signed_out = http_exchange(&env, "GET", "/console/exports/issues.csv", &[], "").await;
+    assert_eq!(signed_out.status, 303);
+}
+
+async fn report_issue(env: &Env, w: &World) {
+    report(env, env.street_admin(), &w.a1, "console export").await;
 }

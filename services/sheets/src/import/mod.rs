@@ -321,9 +321,12 @@ pub async fn run(
         return Ok(report);
     }
     let mut results = futures_util::stream::iter(ops)
-        .map(|(row, op)| async move {
-            let result = op.send(clients).await;
-            (row, op.creates(), result)
+        .map(|(row, op)| {
+            let clients = clients.clone();
+            async move {
+                let result = op.send(&clients).await;
+                (row, op.creates(), result)
+            }
         })
         .buffer_unordered(options.concurrency.max(1));
     while let Some((row, creates, result)) = results.next().await {

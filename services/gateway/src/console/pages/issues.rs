@@ -80,6 +80,8 @@ struct Queue {
     sub_items: Vec<(String, String)>,
     filter: QueueFilter,
     next_page: String,
+    /// `filter=…` for the export links: the queue's own filter.
+    export_query: String,
 }
 
 /// The queue's filters (none carries personal data).
@@ -140,6 +142,7 @@ pub async fn queue(
     if filter.overdue == "true" {
         terms.push("overdue = true".to_owned());
     }
+    let export_query = form_urlencoded_pairs(&[("filter", &terms.join(" AND "))]);
     let (names, page) = tokio::try_join!(Names::load(&staff.calls), async {
         staff
             .calls
@@ -180,6 +183,7 @@ pub async fn queue(
         sub_items: names.collection("subItems"),
         filter,
         next_page,
+        export_query,
         f,
     };
     Ok(render(&view))

@@ -9,6 +9,7 @@ pub mod issues;
 pub mod partners;
 pub mod residents;
 pub mod sign_in;
+pub mod spreadsheets;
 
 use std::collections::HashMap;
 
