@@ -28,6 +28,7 @@ mod events;
 mod operations;
 mod plans;
 mod residents;
+mod sheets;
 mod webhooks;
 
 use std::sync::Arc;
@@ -92,6 +93,13 @@ struct Args {
     /// and on `--postgres` if given.
     #[arg(long)]
     webhooks_only: bool,
+    /// Only the spreadsheets: a roster imported, then every issue exported
+    /// (after a bulk load to `--issues`), on SQLite.
+    #[arg(long)]
+    sheets_only: bool,
+    /// Persons in the imported roster.
+    #[arg(long, default_value_t = 10_000)]
+    sheets_persons: usize,
     /// Reports in the webhook burst (each to 100 endpoints).
     #[arg(long, default_value_t = 128)]
     webhook_burst: usize,
@@ -812,6 +820,21 @@ fn main() {
     runtime.block_on(async {
         if args.app_only {
             app_pages().await;
+            return;
+        }
+        if args.sheets_only {
+            let memory: Bus = Arc::new(MemoryBus::new());
+            let sqlite = start(TestDb::sqlite(), TestDb::sqlite(), TestDb::sqlite(), memory).await;
+            table("Spreadsheets, SQLite (WAL, synchronous=NORMAL, group commit)");
+            sheets::imports(&sqlite, args.sheets_persons).await;
+            let db = &sqlite.svc.ctx.db;
+            let loaded = bulk::load(db, &sqlite.courtyards, args.issues).await;
+            println!(
+                "| bulk load to {} issues (two years) | {:.1} s |",
+                args.issues,
+                loaded.as_secs_f64()
+            );
+            sheets::exports(&sqlite, args.issues).await;
             return;
         }
         if args.webhooks_only {

@@ -4,8 +4,9 @@
 //!   the Niujie demo data;
 //! - `cogov serve <role>` runs one role, as in Kubernetes;
 //! - `cogov migrate <role>` brings a role's database schema up to date;
-//! - `cogov issues|activities|topics|keys …` does daily work through the
-//!   gateway.
+//! - `cogov issues|activities|topics|keys|webhooks …` does daily work
+//!   through the gateway; `cogov import|export …` moves spreadsheets in
+//!   and out.
 
 mod cli;
 mod demo;

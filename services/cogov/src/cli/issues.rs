@@ -1,21 +1,31 @@
-//! `cogov issues …`.
+//! `cogov issues …`: every step of an issue's life, its comments and
+//! timeline, as the caller.
 
 use cogov_proto::issues::issues_service_client::IssuesServiceClient;
 use cogov_proto::issues::*;
+use cogov_sheets::export::names::Names;
 
-use super::{Session, failed, short, table};
+use super::{Session, failed, retried, short, table};
 
 /// Issue work.
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
-    /// List issues in your reach.
+    /// List issues in your reach, with courtyard and assignee names.
     List {
         /// AIP-160 filter, e.g. `state = DISPATCHED AND overdue = true`.
         #[arg(long, default_value = "")]
         filter: String,
-        /// At most this many.
+        /// At most this many (a page).
         #[arg(long, default_value_t = 50)]
         page_size: i32,
+        /// Every page, not only the first.
+        #[arg(long)]
+        all: bool,
+    },
+    /// One issue.
+    Get {
+        /// `issues/{id}`.
+        issue: String,
     },
     /// Report an issue in a courtyard.
     Report {
@@ -31,6 +41,18 @@ pub enum Command {
         /// More words.
         #[arg(long, default_value = "")]
         description: String,
+        /// The idempotency key: run the same command with the same id and
+        /// it reports once. A new one by default (and reused on retries).
+        #[arg(long)]
+        request_id: Option<String>,
+    },
+    /// Acknowledge a reported issue (staff).
+    Acknowledge {
+        /// `issues/{id}`.
+        issue: String,
+        /// A note.
+        #[arg(long, default_value = "")]
+        note: String,
     },
     /// Dispatch an issue to an organisation (staff).
     Dispatch {
@@ -39,6 +61,45 @@ pub enum Command {
         /// `organizations/{id}`.
         #[arg(long)]
         to: String,
+    },
+    /// Summon several parties at once (吹哨报到), one leading (staff).
+    JointDispatch {
+        /// `issues/{id}`.
+        issue: String,
+        /// The leading `organizations/{id}`.
+        #[arg(long)]
+        lead: String,
+        /// Another summoned `organizations/{id}` (repeat).
+        #[arg(long = "party", required = true)]
+        parties: Vec<String>,
+        /// Hours each party has to check in.
+        #[arg(long, default_value_t = 24)]
+        within_hours: i64,
+        /// A note.
+        #[arg(long, default_value = "")]
+        note: String,
+    },
+    /// Check in as a summoned party.
+    CheckIn {
+        /// `issues/{id}`.
+        issue: String,
+        /// The party checking in: `organizations/{id}`.
+        #[arg(long = "as")]
+        organization: String,
+        /// What the party does.
+        #[arg(long)]
+        note: String,
+    },
+    /// Return an issue dispatched to you, with the reason.
+    Return {
+        /// `issues/{id}`.
+        issue: String,
+        /// not-our-duty, wrong-place, needs-other-party, insufficient-information.
+        #[arg(long)]
+        reason: String,
+        /// More words.
+        #[arg(long, default_value = "")]
+        note: String,
     },
     /// Start work on an issue dispatched to you.
     Start {
@@ -53,10 +114,88 @@ pub enum Command {
         #[arg(long)]
         note: String,
     },
+    /// Confirm a resolved issue with a satisfaction score, 1 to 5.
+    Confirm {
+        /// `issues/{id}`.
+        issue: String,
+        /// 1 (very unsatisfied) to 5 (very satisfied).
+        #[arg(long)]
+        satisfaction: i32,
+        /// A comment.
+        #[arg(long, default_value = "")]
+        comment: String,
+    },
+    /// Reopen a resolved or closed issue.
+    Reopen {
+        /// `issues/{id}`.
+        issue: String,
+        /// Why.
+        #[arg(long)]
+        reason: String,
+    },
+    /// Reject an issue (staff).
+    Reject {
+        /// `issues/{id}`.
+        issue: String,
+        /// not-responsible, unreasonable, insufficient-information,
+        /// out-of-area, other-procedure, spam.
+        #[arg(long)]
+        reason: String,
+        /// More words.
+        #[arg(long, default_value = "")]
+        note: String,
+    },
+    /// Mark an issue a duplicate of another (staff).
+    Duplicate {
+        /// `issues/{id}`.
+        issue: String,
+        /// The original: `issues/{id}`.
+        #[arg(long)]
+        of: String,
+    },
+    /// Comment on an issue.
+    Comment {
+        /// `issues/{id}`.
+        issue: String,
+        /// The comment.
+        #[arg(long)]
+        text: String,
+        /// Staff and assignees only.
+        #[arg(long)]
+        internal: bool,
+        /// The idempotency key (a new one by default, reused on retries).
+        #[arg(long)]
+        request_id: Option<String>,
+    },
+    /// An issue's timeline: every step and comment, oldest first.
+    Timeline {
+        /// `issues/{id}`.
+        issue: String,
+    },
 }
 
-fn rows(issues: &[Issue]) -> comfy_table::Table {
-    let mut t = table(&["NAME", "STATE", "COURTYARD", "SUB-ITEM", "TITLE"]);
+/// `c.$method(request)`, retried with the same request while the gateway
+/// is unavailable.
+macro_rules! call {
+    ($c:expr, $method:ident, $request:expr) => {
+        retried(|| {
+            let mut c = $c.clone();
+            let request = $request.clone();
+            async move { c.$method(request).await }
+        })
+    };
+}
+
+async fn rows(s: &Session, issues: &[Issue]) -> comfy_table::Table {
+    let mut names = Names::new(s.clients());
+    let mut t = table(&[
+        "NAME",
+        "STATE",
+        "COURTYARD",
+        "ASSIGNEE",
+        "SUB-ITEM",
+        "TITLE",
+    ]);
     for i in issues {
         t.add_row(vec![
             i.name.clone(),
@@ -66,7 +205,8 @@ fn rows(issues: &[Issue]) -> comfy_table::Table {
                     .as_str_name(),
                 "ISSUE_STATE_",
             ),
-            i.courtyard.clone(),
+            names.of(&i.courtyard).await,
+            names.of(&i.assignee).await,
             i.sub_item.trim_start_matches("subItems/").to_owned(),
             i.title.clone(),
         ]);
@@ -74,80 +214,291 @@ fn rows(issues: &[Issue]) -> comfy_table::Table {
     t
 }
 
+/// `text` as a value of the enum whose names start with `prefix`:
+/// `not-our-duty` → `RETURN_REASON_NOT_OUR_DUTY`.
+fn reason<T>(text: &str, prefix: &str, parse: impl Fn(&str) -> Option<T>) -> Result<T, String> {
+    parse(&format!(
+        "{prefix}{}",
+        text.replace('-', "_").to_uppercase()
+    ))
+    .ok_or_else(|| format!("--reason {text}: see --help for the reasons"))
+}
+
 /// Runs `cogov issues …`.
 pub async fn run(s: &Session, command: Command) -> Result<(), String> {
     let (channel, bearer) = s.signed();
-    let mut c = IssuesServiceClient::with_interceptor(channel, bearer);
-    let one = |i: Issue| move || rows(std::slice::from_ref(&i));
-    match command {
-        Command::List { filter, page_size } => {
-            let r = c
-                .list_issues(ListIssuesRequest {
-                    filter,
+    let c = IssuesServiceClient::with_interceptor(channel, bearer);
+    let issue = match command {
+        Command::List {
+            filter,
+            page_size,
+            all,
+        } => {
+            let mut out = ListIssuesResponse::default();
+            let mut page_token = String::new();
+            loop {
+                let request = ListIssuesRequest {
+                    filter: filter.clone(),
                     page_size,
+                    page_token,
                     ..Default::default()
-                })
+                };
+                let page = call!(c, list_issues, request)
+                    .await
+                    .map_err(failed("listing issues"))?;
+                out.issues.extend(page.issues);
+                out.next_page_token = page.next_page_token;
+                if !all || out.next_page_token.is_empty() {
+                    break;
+                }
+                page_token = std::mem::take(&mut out.next_page_token);
+            }
+            let table = rows(s, &out.issues).await;
+            return s.print("cogov.issues.v1.ListIssuesResponse", &out, || table);
+        }
+        Command::Timeline { issue } => {
+            let mut updates = Vec::new();
+            let mut page_token = String::new();
+            loop {
+                let request = ListIssueUpdatesRequest {
+                    parent: issue.clone(),
+                    page_size: 1000,
+                    page_token,
+                };
+                let page = call!(c, list_issue_updates, request)
+                    .await
+                    .map_err(failed("reading the timeline"))?;
+                updates.extend(page.updates);
+                if page.next_page_token.is_empty() {
+                    break;
+                }
+                page_token = page.next_page_token;
+            }
+            let out = ListIssueUpdatesResponse {
+                updates,
+                next_page_token: String::new(),
+            };
+            let mut names = Names::new(s.clients());
+            let mut t = table(&["WHEN", "WHAT", "STATE", "WHO", "TEXT"]);
+            for u in &out.updates {
+                t.add_row(vec![
+                    cogov_sheets::export::beijing(u.create_time),
+                    short(
+                        IssueUpdateKind::try_from(u.kind)
+                            .unwrap_or_default()
+                            .as_str_name(),
+                        "ISSUE_UPDATE_KIND_",
+                    ),
+                    short(
+                        IssueState::try_from(u.to_state)
+                            .unwrap_or_default()
+                            .as_str_name(),
+                        "ISSUE_STATE_",
+                    ),
+                    if u.organization.is_empty() {
+                        names.of(&u.author).await
+                    } else {
+                        names.of(&u.organization).await
+                    },
+                    u.text.clone(),
+                ]);
+            }
+            return s.print("cogov.issues.v1.ListIssueUpdatesResponse", &out, || t);
+        }
+        Command::Comment {
+            issue,
+            text,
+            internal,
+            request_id,
+        } => {
+            let request = CreateIssueCommentRequest {
+                parent: issue,
+                text,
+                internal,
+                media: Vec::new(),
+                request_id: request_id.unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
+            };
+            let u = call!(c, create_issue_comment, request)
                 .await
-                .map_err(failed("listing issues"))?
-                .into_inner();
-            s.print("cogov.issues.v1.ListIssuesResponse", &r, || rows(&r.issues))
+                .map_err(failed("commenting"))?;
+            return s.print("cogov.issues.v1.IssueUpdate", &u, || {
+                let mut t = table(&["NAME", "TEXT"]);
+                t.add_row(vec![u.name.clone(), u.text.clone()]);
+                t
+            });
+        }
+        Command::Get { issue } => {
+            let request = GetIssueRequest { name: issue };
+            call!(c, get_issue, request)
+                .await
+                .map_err(failed("reading"))?
         }
         Command::Report {
             courtyard,
             sub_item,
             title,
             description,
+            request_id,
         } => {
-            let i = c
-                .report_issue(ReportIssueRequest {
-                    issue: Some(Issue {
-                        courtyard,
-                        sub_item,
-                        title,
-                        description,
-                        ..Default::default()
-                    }),
-                    request_id: uuid::Uuid::new_v4().to_string(),
-                })
+            let request = ReportIssueRequest {
+                issue: Some(Issue {
+                    courtyard,
+                    sub_item,
+                    title,
+                    description,
+                    ..Default::default()
+                }),
+                request_id: request_id.unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
+            };
+            call!(c, report_issue, request)
                 .await
                 .map_err(failed("reporting"))?
-                .into_inner();
-            s.print("cogov.issues.v1.Issue", &i.clone(), one(i))
+        }
+        Command::Acknowledge { issue, note } => {
+            let request = AcknowledgeIssueRequest {
+                name: issue,
+                note,
+                ..Default::default()
+            };
+            call!(c, acknowledge_issue, request)
+                .await
+                .map_err(failed("acknowledging"))?
         }
         Command::Dispatch { issue, to } => {
-            let i = c
-                .dispatch_issue(DispatchIssueRequest {
-                    name: issue,
-                    assignee: to,
-                    ..Default::default()
-                })
+            let request = DispatchIssueRequest {
+                name: issue,
+                assignee: to,
+                ..Default::default()
+            };
+            call!(c, dispatch_issue, request)
                 .await
                 .map_err(failed("dispatching"))?
-                .into_inner();
-            s.print("cogov.issues.v1.Issue", &i.clone(), one(i))
+        }
+        Command::JointDispatch {
+            issue,
+            lead,
+            parties,
+            within_hours,
+            note,
+        } => {
+            let by = chrono::Utc::now() + chrono::Duration::hours(within_hours);
+            let request = JointDispatchIssueRequest {
+                name: issue,
+                lead,
+                parties: parties
+                    .into_iter()
+                    .map(|organization| PartySummons {
+                        organization,
+                        check_in_by: Some(cogov_kit::convert::timestamp(by)),
+                    })
+                    .collect(),
+                note,
+                ..Default::default()
+            };
+            call!(c, joint_dispatch_issue, request)
+                .await
+                .map_err(failed("summoning"))?
+        }
+        Command::CheckIn {
+            issue,
+            organization,
+            note,
+        } => {
+            let request = CheckInIssueRequest {
+                name: issue,
+                organization,
+                action_note: note,
+                media: Vec::new(),
+            };
+            call!(c, check_in_issue, request)
+                .await
+                .map_err(failed("checking in"))?
+        }
+        Command::Return {
+            issue,
+            reason: r,
+            note,
+        } => {
+            let request = ReturnIssueRequest {
+                name: issue,
+                reason: reason(&r, "RETURN_REASON_", ReturnReason::from_str_name)? as i32,
+                note,
+                ..Default::default()
+            };
+            call!(c, return_issue, request)
+                .await
+                .map_err(failed("returning"))?
         }
         Command::Start { issue } => {
-            let i = c
-                .start_issue(StartIssueRequest {
-                    name: issue,
-                    ..Default::default()
-                })
+            let request = StartIssueRequest {
+                name: issue,
+                ..Default::default()
+            };
+            call!(c, start_issue, request)
                 .await
                 .map_err(failed("starting"))?
-                .into_inner();
-            s.print("cogov.issues.v1.Issue", &i.clone(), one(i))
         }
         Command::Resolve { issue, note } => {
-            let i = c
-                .resolve_issue(ResolveIssueRequest {
-                    name: issue,
-                    note,
-                    ..Default::default()
-                })
+            let request = ResolveIssueRequest {
+                name: issue,
+                note,
+                ..Default::default()
+            };
+            call!(c, resolve_issue, request)
                 .await
                 .map_err(failed("resolving"))?
-                .into_inner();
-            s.print("cogov.issues.v1.Issue", &i.clone(), one(i))
         }
-    }
+        Command::Confirm {
+            issue,
+            satisfaction,
+            comment,
+        } => {
+            let request = ConfirmIssueRequest {
+                name: issue,
+                satisfaction,
+                comment,
+                ..Default::default()
+            };
+            call!(c, confirm_issue, request)
+                .await
+                .map_err(failed("confirming"))?
+        }
+        Command::Reopen { issue, reason } => {
+            let request = ReopenIssueRequest {
+                name: issue,
+                reason,
+                ..Default::default()
+            };
+            call!(c, reopen_issue, request)
+                .await
+                .map_err(failed("reopening"))?
+        }
+        Command::Reject {
+            issue,
+            reason: r,
+            note,
+        } => {
+            let request = RejectIssueRequest {
+                name: issue,
+                reason: reason(&r, "REJECT_REASON_", RejectReason::from_str_name)? as i32,
+                note,
+                ..Default::default()
+            };
+            call!(c, reject_issue, request)
+                .await
+                .map_err(failed("rejecting"))?
+        }
+        Command::Duplicate { issue, of } => {
+            let request = MarkDuplicateIssueRequest {
+                name: issue,
+                original: of,
+                ..Default::default()
+            };
+            call!(c, mark_duplicate_issue, request)
+                .await
+                .map_err(failed("marking a duplicate"))?
+        }
+    };
+    let table = rows(s, std::slice::from_ref(&issue)).await;
+    s.print("cogov.issues.v1.Issue", &issue, || table)
 }

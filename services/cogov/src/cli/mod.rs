@@ -47,7 +47,8 @@ pub struct Connection {
 /// The CLI's commands.
 #[derive(Debug, clap::Subcommand)]
 pub enum Work {
-    /// Report, list, dispatch, start and resolve issues.
+    /// Report, list and work issues through every step; comments and
+    /// timelines.
     #[command(subcommand)]
     Issues(issues::Command),
     /// List activities and sign volunteers up.
@@ -62,7 +63,8 @@ pub enum Work {
     /// A partner's webhook endpoints: register, test, rotate, deliveries.
     #[command(subcommand)]
     Webhooks(webhooks::Command),
-    /// Import a roster (persons, courtyards, buildings) from CSV or XLSX.
+    /// Import a roster (persons, courtyards, buildings, talents, shared
+    /// resources) from CSV or XLSX.
     Import(import::Args),
     /// Export issues, statistics, volunteer hours or councils as CSV or XLSX.
     #[command(subcommand)]
@@ -164,6 +166,27 @@ pub fn table(header: &[&str]) -> Table {
 /// A gRPC error, in words.
 pub fn failed(what: &'static str) -> impl Fn(tonic::Status) -> String {
     move |s| format!("{what}: {:?}: {}", s.code(), s.message())
+}
+
+/// Calls `call` again, with the same request (and so the same request id),
+/// while the gateway is unavailable: at most four times, waiting longer
+/// each time.
+pub async fn retried<T, F, Fut>(mut call: F) -> Result<T, tonic::Status>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<tonic::Response<T>, tonic::Status>>,
+{
+    let mut wait = std::time::Duration::from_millis(250);
+    for attempt in 1.. {
+        match call().await {
+            Err(s) if attempt < 4 && s.code() == tonic::Code::Unavailable => {
+                tokio::time::sleep(wait).await;
+                wait *= 2;
+            }
+            other => return other.map(tonic::Response::into_inner),
+        }
+    }
+    unreachable!("the loop returns")
 }
 
 /// A short state name: `ISSUE_STATE_RESOLVED` → `RESOLVED`.

@@ -489,6 +489,60 @@ async fn up_serves_the_niujie_demo_and_stops_on_sigterm() {
             .contains("PermissionDenied")
     );
 
+    // Spreadsheets from the CLI, as the street admin: a GB18030 roster with
+    // a bad row (exit 1, its report beside the file), imported again
+    // without change; every issue exported and read back.
+    let sheets = std::env::temp_dir().join(format!("cogov-up-sheets-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&sheets).unwrap();
+    let roster = sheets.join("roster.csv");
+    let (bytes, _, _) = encoding_rs::GB18030
+        .encode("姓名,手机号,党员\n导入甲,13900000051,是\n导入乙,13900000052,否\n坏号,12345,\n");
+    std::fs::write(&roster, bytes).unwrap();
+    let staff_cli = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_cogov"))
+            .args(args)
+            .env("COGOV_GATEWAY", format!("http://127.0.0.1:{}", port - 1))
+            .env("COGOV_TOKEN", &admin.0)
+            .env("COGOV_LOG", "off")
+            .output()
+            .expect("running the cogov CLI")
+    };
+    let roster_arg = roster.to_str().unwrap();
+    for (round, created, unchanged) in [("first", 2, 0), ("again", 0, 2)] {
+        let imported = staff_cli(&[
+            "import",
+            "persons",
+            roster_arg,
+            "--community",
+            "牛街东里",
+            "--json",
+        ]);
+        assert_eq!(imported.status.code(), Some(1), "{round}: {imported:?}");
+        let json: serde_json::Value = serde_json::from_slice(&imported.stdout).unwrap();
+        assert_eq!(json["created"], created, "{round}: {json}");
+        assert_eq!(json["unchanged"], unchanged, "{round}: {json}");
+        assert_eq!(json["problems"][0]["row"], 4, "{round}: {json}");
+    }
+    assert!(sheets.join("roster.errors.csv").exists());
+    let exported = sheets.join("issues.xlsx");
+    let out = staff_cli(&[
+        "export",
+        "issues",
+        "-o",
+        exported.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let sheet = cogov_sheets::read::read(
+        &std::fs::read(&exported).unwrap(),
+        &cogov_sheets::read::Limits::default(),
+    )
+    .unwrap();
+    assert_eq!(json["rows"], sheet.rows.len(), "{json}");
+    assert!(sheet.rows.len() >= seen.len());
+    std::fs::remove_dir_all(&sheets).unwrap();
+
     // SIGTERM: drain and exit 0.
     let status = Command::new("kill")
         .args(["-TERM", &child.0.id().to_string()])

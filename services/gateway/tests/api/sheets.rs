@@ -335,6 +335,42 @@ async fn courtyards_buildings_then_an_xlsx_roster_of_persons(env: Env) {
     assert_eq!(b1.display_name, "B1");
     assert_eq!(b1.floor_count, 6);
 
+    // Talents hang on persons by phone, one per category.
+    let talents = "手机号,类别,特长\n13900000021,维修,修自行车\n13900000099,维修,x\n139 0000 0021,厨艺,包饺子\n";
+    let r = import(&staff, Kind::Talents, talents.as_bytes(), "A", false)
+        .await
+        .unwrap();
+    assert_eq!((r.created, r.problems.len()), (2, 1), "{:?}", r.problems);
+    assert_eq!(problems(&r), [(3, "手机号".to_owned())]);
+    let r = import(&staff, Kind::Talents, talents.as_bytes(), "A", false)
+        .await
+        .unwrap();
+    assert_eq!((r.created, r.unchanged), (0, 2));
+    // Shared resources by owner and name, here as the street admin.
+    let street = clients(&env, env.street_admin());
+    let resources =
+        "名称,类型,提供单位,楼院,容纳人数,开放\n活动室,场地,School,c2,30,是\n操场,城堡,School,,,\n";
+    let r = import(
+        &street,
+        Kind::SharedResources,
+        resources.as_bytes(),
+        "A",
+        false,
+    )
+    .await
+    .unwrap();
+    assert_eq!((r.created, r.problems.len()), (1, 1), "{:?}", r.problems);
+    let r = import(
+        &street,
+        Kind::SharedResources,
+        resources.as_bytes(),
+        "A",
+        false,
+    )
+    .await
+    .unwrap();
+    assert_eq!((r.created, r.unchanged), (0, 1));
+
     // A changed cell updates that field only; an empty one erases nothing.
     let r = import(
         &staff,

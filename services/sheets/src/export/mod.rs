@@ -248,18 +248,23 @@ const COUNCILS_HEADER: [&str; 10] = [
     "议题 topics",
 ];
 
-/// A time as the console shows it (Beijing time), or empty.
-fn local(t: Option<prost_types::Timestamp>) -> Cell {
-    let Some(t) = t else { return Cell::Empty };
-    let Some(utc) = DateTime::from_timestamp(t.seconds, t.nanos.max(0) as u32) else {
-        return Cell::Empty;
+/// A time as the console shows it (Beijing time, to the minute), or empty.
+pub fn beijing(t: Option<prost_types::Timestamp>) -> String {
+    let Some(utc) = t.and_then(|t| DateTime::from_timestamp(t.seconds, t.nanos.max(0) as u32))
+    else {
+        return String::new();
     };
-    let beijing = FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset");
-    Cell::Text(
-        utc.with_timezone(&beijing)
-            .format("%Y-%m-%d %H:%M")
-            .to_string(),
-    )
+    let offset = FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset");
+    utc.with_timezone(&offset)
+        .format("%Y-%m-%d %H:%M")
+        .to_string()
+}
+
+fn local(t: Option<prost_types::Timestamp>) -> Cell {
+    match beijing(t) {
+        text if text.is_empty() => Cell::Empty,
+        text => Cell::Text(text),
+    }
 }
 
 fn short(full: &str, prefix: &str) -> String {

@@ -18,10 +18,15 @@ pub mod persons;
 pub mod places;
 pub mod report;
 pub mod send;
+pub mod shared_resources;
+pub mod talents;
 
 use std::collections::HashMap;
 
-use cogov_proto::organizations::{ListPersonsRequest, Person};
+use cogov_proto::organizations::{
+    ListPersonsRequest, ListSharedResourcesRequest, ListTalentsRequest, Person, SharedResource,
+    Talent, TalentCategory,
+};
 use futures_util::StreamExt;
 use tonic::Status;
 use tonic_types::StatusExt;
@@ -41,11 +46,21 @@ pub enum Kind {
     Courtyards,
     /// Buildings of its courtyards.
     Buildings,
+    /// Talents of its persons (能人库).
+    Talents,
+    /// Resources units share with it.
+    SharedResources,
 }
 
 impl Kind {
     /// Every kind.
-    pub const ALL: [Kind; 3] = [Kind::Persons, Kind::Courtyards, Kind::Buildings];
+    pub const ALL: [Kind; 5] = [
+        Kind::Persons,
+        Kind::Courtyards,
+        Kind::Buildings,
+        Kind::Talents,
+        Kind::SharedResources,
+    ];
 
     /// Its columns.
     pub fn columns(self) -> &'static [Column] {
@@ -53,6 +68,8 @@ impl Kind {
             Kind::Persons => persons::COLUMNS,
             Kind::Courtyards => courtyards::COLUMNS,
             Kind::Buildings => buildings::COLUMNS,
+            Kind::Talents => talents::COLUMNS,
+            Kind::SharedResources => shared_resources::COLUMNS,
         }
     }
 
@@ -62,6 +79,8 @@ impl Kind {
             Kind::Persons => "persons",
             Kind::Courtyards => "courtyards",
             Kind::Buildings => "buildings",
+            Kind::Talents => "talents",
+            Kind::SharedResources => "shared-resources",
         }
     }
 
@@ -75,6 +94,8 @@ impl Kind {
             Kind::Persons => persons::plan(layout, state, cells),
             Kind::Courtyards => courtyards::plan(layout, state, cells),
             Kind::Buildings => buildings::plan(layout, state, cells),
+            Kind::Talents => talents::plan(layout, state, cells),
+            Kind::SharedResources => shared_resources::plan(layout, state, cells),
         }
     }
 }
@@ -121,21 +142,27 @@ pub struct Planned {
 pub struct State {
     /// The community's places and the organisations in reach.
     pub places: Places,
-    /// The community's persons by phone (E.164), for a persons roster.
+    /// The community's persons by phone (E.164), for persons and talents.
     pub persons: HashMap<String, Person>,
+    /// Its talents by `persons/{id}/CATEGORY`, for a talents roster.
+    pub talents: HashMap<String, Talent>,
+    /// Its shared resources by `organizations/{id}/` and [`places::key`]
+    /// of the name, for a shared resources roster.
+    pub shared_resources: HashMap<String, SharedResource>,
 }
 
 impl State {
     async fn load(clients: &Clients, kind: Kind, community: &str) -> Result<State, Status> {
         let community = places::community(clients, community).await?;
-        let persons = kind == Kind::Persons;
-        let places = Places::load(clients, community, persons, persons).await?;
+        let persons = matches!(kind, Kind::Persons | Kind::Talents);
+        let organizations = matches!(kind, Kind::Persons | Kind::SharedResources);
+        let places = Places::load(clients, community, kind == Kind::Persons, organizations).await?;
+        let filter = format!("community = \"{}\"", places.community.name);
         let mut state = State {
             places,
             ..Default::default()
         };
         if persons {
-            let filter = format!("community = \"{}\"", state.places.community.name);
             let list = all(|page_token| {
                 let mut c = clients.organizations.clone();
                 let filter = filter.clone();
@@ -157,6 +184,55 @@ impl State {
                 if let Ok(phone) = cogov_kit::phone::normalize(&p.phone) {
                     state.persons.insert(phone, p);
                 }
+            }
+        }
+        if kind == Kind::Talents {
+            let list = all(|page_token| {
+                let mut c = clients.organizations.clone();
+                let filter = filter.clone();
+                async move {
+                    let r = c
+                        .list_talents(ListTalentsRequest {
+                            page_size: 1000,
+                            page_token,
+                            filter,
+                            ..Default::default()
+                        })
+                        .await?
+                        .into_inner();
+                    Ok((r.talents, r.next_page_token))
+                }
+            })
+            .await?;
+            for t in list {
+                let category = TalentCategory::try_from(t.category).unwrap_or_default();
+                state
+                    .talents
+                    .insert(format!("{}/{}", t.person, category.as_str_name()), t);
+            }
+        }
+        if kind == Kind::SharedResources {
+            let list = all(|page_token| {
+                let mut c = clients.organizations.clone();
+                let filter = filter.clone();
+                async move {
+                    let r = c
+                        .list_shared_resources(ListSharedResourcesRequest {
+                            page_size: 1000,
+                            page_token,
+                            filter,
+                            ..Default::default()
+                        })
+                        .await?
+                        .into_inner();
+                    Ok((r.shared_resources, r.next_page_token))
+                }
+            })
+            .await?;
+            for r in list {
+                state
+                    .shared_resources
+                    .insert(format!("{}/{}", r.owner, places::key(&r.display_name)), r);
             }
         }
         Ok(state)
@@ -355,8 +431,8 @@ pub async fn run(
 /// The column that holds a kind's natural key.
 fn key_column(kind: Kind) -> &'static str {
     match kind {
-        Kind::Persons => "phone",
-        Kind::Courtyards | Kind::Buildings => "display_name",
+        Kind::Persons | Kind::Talents => "phone",
+        Kind::Courtyards | Kind::Buildings | Kind::SharedResources => "display_name",
     }
 }
 
@@ -366,6 +442,8 @@ fn key_words(kind: Kind) -> &'static str {
         Kind::Persons => "phone",
         Kind::Courtyards => "courtyard name",
         Kind::Buildings => "building in its courtyard",
+        Kind::Talents => "person and category",
+        Kind::SharedResources => "owner and name",
     }
 }
 
