@@ -34,7 +34,7 @@ use tonic_types::StatusExt;
 use crate::link::Clients;
 use crate::read::{self, Limits, ReadError, Sheet};
 use columns::{Column, Layout};
-use places::{Places, all};
+use places::{Places, every};
 use send::{Op, fatal};
 
 /// What a roster holds.
@@ -163,23 +163,7 @@ impl State {
             ..Default::default()
         };
         if persons {
-            let list = all(|page_token| {
-                let mut c = clients.organizations.clone();
-                let filter = filter.clone();
-                async move {
-                    let r = c
-                        .list_persons(ListPersonsRequest {
-                            page_size: 1000,
-                            page_token,
-                            filter,
-                            ..Default::default()
-                        })
-                        .await?
-                        .into_inner();
-                    Ok((r.persons, r.next_page_token))
-                }
-            })
-            .await?;
+            let list = every!(clients, list_persons, ListPersonsRequest, persons, filter).await?;
             for p in list {
                 if let Ok(phone) = cogov_kit::phone::normalize(&p.phone) {
                     state.persons.insert(phone, p);
@@ -187,23 +171,7 @@ impl State {
             }
         }
         if kind == Kind::Talents {
-            let list = all(|page_token| {
-                let mut c = clients.organizations.clone();
-                let filter = filter.clone();
-                async move {
-                    let r = c
-                        .list_talents(ListTalentsRequest {
-                            page_size: 1000,
-                            page_token,
-                            filter,
-                            ..Default::default()
-                        })
-                        .await?
-                        .into_inner();
-                    Ok((r.talents, r.next_page_token))
-                }
-            })
-            .await?;
+            let list = every!(clients, list_talents, ListTalentsRequest, talents, filter).await?;
             for t in list {
                 let category = TalentCategory::try_from(t.category).unwrap_or_default();
                 state
@@ -212,22 +180,13 @@ impl State {
             }
         }
         if kind == Kind::SharedResources {
-            let list = all(|page_token| {
-                let mut c = clients.organizations.clone();
-                let filter = filter.clone();
-                async move {
-                    let r = c
-                        .list_shared_resources(ListSharedResourcesRequest {
-                            page_size: 1000,
-                            page_token,
-                            filter,
-                            ..Default::default()
-                        })
-                        .await?
-                        .into_inner();
-                    Ok((r.shared_resources, r.next_page_token))
-                }
-            })
+            let list = every!(
+                clients,
+                list_shared_resources,
+                ListSharedResourcesRequest,
+                shared_resources,
+                filter
+            )
             .await?;
             for r in list {
                 state

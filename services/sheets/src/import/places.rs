@@ -50,6 +50,30 @@ where
     }
 }
 
+/// Every page of one OrganizationsService listing with `filter`: the
+/// `items` of `method(request)`, a thousand a page.
+macro_rules! every {
+    ($clients:expr, $method:ident, $request:ident, $items:ident, $filter:expr) => {
+        $crate::import::places::all(|page_token| {
+            let mut c = $clients.organizations.clone();
+            let filter: String = $filter.clone();
+            async move {
+                let r = c
+                    .$method($request {
+                        page_size: 1000,
+                        page_token,
+                        filter,
+                        ..Default::default()
+                    })
+                    .await?
+                    .into_inner();
+                Ok((r.$items, r.next_page_token))
+            }
+        })
+    };
+}
+pub(crate) use every;
+
 /// The community named by `which` (`communities/{id}` or its display name),
 /// or the only one the caller sees when `which` is empty.
 pub async fn community(clients: &Clients, which: &str) -> Result<Community, Status> {
@@ -62,20 +86,13 @@ pub async fn community(clients: &Clients, which: &str) -> Result<Community, Stat
             .await?
             .into_inner());
     }
-    let communities = all(|page_token| {
-        let mut c = clients.organizations.clone();
-        async move {
-            let r = c
-                .list_communities(ListCommunitiesRequest {
-                    page_size: 1000,
-                    page_token,
-                    ..Default::default()
-                })
-                .await?
-                .into_inner();
-            Ok((r.communities, r.next_page_token))
-        }
-    })
+    let communities = every!(
+        clients,
+        list_communities,
+        ListCommunitiesRequest,
+        communities,
+        String::new()
+    )
     .await?;
     let wanted = key(which);
     let mut found: Vec<Community> = communities
@@ -131,22 +148,13 @@ impl Places {
         organizations: bool,
     ) -> Result<Places, Status> {
         let filter = format!("community = \"{}\"", community.name);
-        let courtyards = all(|page_token| {
-            let mut c = clients.organizations.clone();
-            let filter = filter.clone();
-            async move {
-                let r = c
-                    .list_courtyards(ListCourtyardsRequest {
-                        page_size: 1000,
-                        page_token,
-                        filter,
-                        ..Default::default()
-                    })
-                    .await?
-                    .into_inner();
-                Ok((r.courtyards, r.next_page_token))
-            }
-        })
+        let courtyards = every!(
+            clients,
+            list_courtyards,
+            ListCourtyardsRequest,
+            courtyards,
+            filter
+        )
         .await?;
         let mut places = Places {
             community,
@@ -155,22 +163,13 @@ impl Places {
         for courtyard in courtyards {
             if buildings {
                 let filter = format!("courtyard = \"{}\"", courtyard.name);
-                let list = all(|page_token| {
-                    let mut c = clients.organizations.clone();
-                    let filter = filter.clone();
-                    async move {
-                        let r = c
-                            .list_buildings(ListBuildingsRequest {
-                                page_size: 1000,
-                                page_token,
-                                filter,
-                                ..Default::default()
-                            })
-                            .await?
-                            .into_inner();
-                        Ok((r.buildings, r.next_page_token))
-                    }
-                })
+                let list = every!(
+                    clients,
+                    list_buildings,
+                    ListBuildingsRequest,
+                    buildings,
+                    filter
+                )
                 .await?;
                 for b in list {
                     places
@@ -183,20 +182,13 @@ impl Places {
                 .insert(key(&courtyard.display_name), courtyard);
         }
         if organizations {
-            let list = all(|page_token| {
-                let mut c = clients.organizations.clone();
-                async move {
-                    let r = c
-                        .list_organizations(ListOrganizationsRequest {
-                            page_size: 1000,
-                            page_token,
-                            ..Default::default()
-                        })
-                        .await?
-                        .into_inner();
-                    Ok((r.organizations, r.next_page_token))
-                }
-            })
+            let list = every!(
+                clients,
+                list_organizations,
+                ListOrganizationsRequest,
+                organizations,
+                String::new()
+            )
             .await?;
             for o in list {
                 places
