@@ -80,7 +80,8 @@ pub struct Window {
 }
 
 impl Window {
-    fn interval(&self) -> Option<Interval> {
+    /// The window as an interval; none when neither end is given.
+    pub fn interval(&self) -> Option<Interval> {
         let beijing = FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset");
         let at = |d: NaiveDate| {
             let t = beijing
@@ -101,14 +102,16 @@ impl Window {
     }
 }
 
-fn statistics_group(by: &str) -> Result<StatisticsGroup, String> {
+/// `--by` for issue statistics.
+pub fn statistics_group(by: &str) -> Result<StatisticsGroup, String> {
     let name = format!("STATISTICS_GROUP_{}", by.replace('-', "_").to_uppercase());
     StatisticsGroup::from_str_name(&name)
         .filter(|g| *g != StatisticsGroup::Unspecified)
         .ok_or_else(|| format!("--by {by}: expected community, courtyard, assignee, sub-item, category, month or all"))
 }
 
-fn hours_group(by: &str) -> Result<HoursGroup, String> {
+/// `--by` for volunteer hours.
+pub fn hours_group(by: &str) -> Result<HoursGroup, String> {
     let name = format!("HOURS_GROUP_{}", by.to_uppercase());
     HoursGroup::from_str_name(&name)
         .filter(|g| *g != HoursGroup::Unspecified)

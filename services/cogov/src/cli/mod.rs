@@ -7,10 +7,13 @@
 //! and the records name both).
 
 mod activities;
+mod audit;
+mod events;
 mod export;
 mod import;
 mod issues;
 mod keys;
+mod statistics;
 mod topics;
 mod webhooks;
 
@@ -63,6 +66,13 @@ pub enum Work {
     /// A partner's webhook endpoints: register, test, rotate, deliveries.
     #[command(subcommand)]
     Webhooks(webhooks::Command),
+    /// Issue rates and volunteer hours, as tables.
+    #[command(subcommand)]
+    Statistics(statistics::Command),
+    /// The audit log, newest first (street admins).
+    Audit(audit::Args),
+    /// Follow the events in your reach as they happen.
+    Events(events::Args),
     /// Import a roster (persons, courtyards, buildings, talents, shared
     /// resources) from CSV or XLSX.
     Import(import::Args),
@@ -215,6 +225,9 @@ pub async fn run(connection: Connection, work: Work) -> Result<(), String> {
         Work::Topics(c) => topics::run(&session, c).await,
         Work::Keys(c) => keys::run(&session, c).await,
         Work::Webhooks(c) => webhooks::run(&session, c).await,
+        Work::Statistics(c) => statistics::run(&session, c).await,
+        Work::Audit(a) => audit::run(&session, a).await,
+        Work::Events(a) => events::run(&session, a).await,
         Work::Import(a) => import::run(&session, a).await,
         Work::Export(c) => export::run(&session, c).await,
     }

@@ -543,6 +543,28 @@ async fn up_serves_the_niujie_demo_and_stops_on_sigterm() {
     assert!(sheet.rows.len() >= seen.len());
     std::fs::remove_dir_all(&sheets).unwrap();
 
+    // Daily work from the CLI: statistics with names, the audit log, an
+    // issue's timeline.
+    let stats = staff_cli(&["statistics", "issues", "--by", "community"]);
+    let stats = String::from_utf8(stats.stdout).unwrap();
+    assert!(
+        stats.starts_with(" RANK") && stats.contains("社区"),
+        "{stats}"
+    );
+    let audit = staff_cli(&["audit", "--page-size", "5", "--json"]);
+    assert!(audit.status.success(), "{audit:?}");
+    assert!(
+        String::from_utf8(audit.stdout)
+            .unwrap()
+            .contains("CreatePerson")
+    );
+    let timeline = staff_cli(&["issues", "timeline", &seen[0].name]);
+    let timeline = String::from_utf8(timeline.stdout).unwrap();
+    assert!(
+        timeline.starts_with(" WHEN") && timeline.contains("REPORTED"),
+        "{timeline}"
+    );
+
     // SIGTERM: drain and exit 0.
     let status = Command::new("kill")
         .args(["-TERM", &child.0.id().to_string()])
