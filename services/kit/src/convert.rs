@@ -1,6 +1,6 @@
 //! Conversions between protobuf well-known types and chrono.
 
-use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, Utc};
 use cogov_proto::common::Date;
 use prost_types::Timestamp;
 
@@ -26,6 +26,20 @@ pub fn from_timestamp(t: &Timestamp) -> Option<DateTime<Utc>> {
     let t = DateTime::from_timestamp(t.seconds, (t.nanos / 1000 * 1000) as u32)?;
     // Years 1..=9999 only (AIP-142); also keeps SQLite's text ordering sound.
     (1..=9999).contains(&t.year()).then_some(t)
+}
+
+/// Beijing time (UTC+8, no daylight saving): the wall clock people read
+/// times in, on every screen and in every file cogov writes for people.
+pub fn beijing() -> FixedOffset {
+    FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset")
+}
+
+/// `t` on Beijing's wall clock as `format` (chrono's), e.g. `%Y-%m-%d
+/// %H:%M`; empty when unset or out of range.
+pub fn beijing_time(t: Option<&Timestamp>, format: &str) -> String {
+    t.and_then(from_timestamp)
+        .map(|t| t.with_timezone(&beijing()).format(format).to_string())
+        .unwrap_or_default()
 }
 
 /// A protobuf date for a calendar date.

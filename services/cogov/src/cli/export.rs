@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use chrono::{FixedOffset, NaiveDate, TimeZone};
+use chrono::{NaiveDate, TimeZone};
 use cogov_proto::common::Interval;
 use cogov_proto::issues::StatisticsGroup;
 use cogov_proto::volunteers::HoursGroup;
@@ -82,7 +82,7 @@ pub struct Window {
 impl Window {
     /// The window as an interval; none when neither end is given.
     pub fn interval(&self) -> Option<Interval> {
-        let beijing = FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset");
+        let beijing = cogov_kit::convert::beijing();
         let at = |d: NaiveDate| {
             let t = beijing
                 .from_local_datetime(&d.and_time(chrono::NaiveTime::MIN))

@@ -4,7 +4,6 @@
 
 use askama::Template;
 use axum::response::{Html, IntoResponse, Response};
-use chrono::{FixedOffset, TimeZone};
 use http::StatusCode;
 use tonic::Code;
 
@@ -219,15 +218,9 @@ impl IntoResponse for Failure {
 }
 
 /// Beijing time, in which the street works.
-fn local() -> FixedOffset {
-    FixedOffset::east_opt(8 * 3600).expect("UTC+8")
-}
-
 /// A time as `2026-11-27 14:05` in Beijing time; empty when unset.
 pub fn time(ts: Option<&prost_types::Timestamp>) -> String {
-    ts.and_then(|t| local().timestamp_opt(t.seconds, 0).single())
-        .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
-        .unwrap_or_default()
+    cogov_kit::convert::beijing_time(ts, "%Y-%m-%d %H:%M")
 }
 
 /// A rate 0..1 as a percentage with one decimal.

@@ -130,7 +130,7 @@ pub fn words(kind: NoticeKind, title: &str, detail: &str, language: &str) -> (St
 fn local_time(rfc3339: &str) -> String {
     DateTime::parse_from_rfc3339(rfc3339)
         .map(|t| {
-            t.with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).expect("UTC+8"))
+            t.with_timezone(&cogov_kit::convert::beijing())
                 .format("%m-%d %H:%M")
                 .to_string()
         })

@@ -10,7 +10,6 @@ pub mod names;
 
 use std::io::Write;
 
-use chrono::{DateTime, FixedOffset};
 use cogov_proto::common::Interval;
 use cogov_proto::deliberation::{GetCouncilStatisticsRequest, ListCouncilsRequest};
 use cogov_proto::issues::*;
@@ -250,14 +249,7 @@ const COUNCILS_HEADER: [&str; 10] = [
 
 /// A time as the console shows it (Beijing time, to the minute), or empty.
 pub fn beijing(t: Option<prost_types::Timestamp>) -> String {
-    let Some(utc) = t.and_then(|t| DateTime::from_timestamp(t.seconds, t.nanos.max(0) as u32))
-    else {
-        return String::new();
-    };
-    let offset = FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset");
-    utc.with_timezone(&offset)
-        .format("%Y-%m-%d %H:%M")
-        .to_string()
+    cogov_kit::convert::beijing_time(t.as_ref(), "%Y-%m-%d %H:%M")
 }
 
 fn local(t: Option<prost_types::Timestamp>) -> Cell {
