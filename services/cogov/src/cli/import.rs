@@ -15,7 +15,7 @@ use super::{Session, table};
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// What the file holds.
-    #[arg(value_parser = ["persons", "courtyards", "buildings", "talents", "shared-resources"])]
+    #[arg(value_parser = clap::builder::PossibleValuesParser::new(Kind::ALL.map(Kind::as_str)))]
     kind: String,
     /// A CSV (UTF-8 or GB18030) or XLSX file; Chinese or English headers.
     file: Option<PathBuf>,

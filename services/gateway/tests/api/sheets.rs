@@ -6,6 +6,8 @@
 
 use cogov_proto::issues as iss;
 use cogov_proto::organizations as org;
+use cogov_proto::volunteers as vol;
+use cogov_proto::volunteers::volunteers_service_client::VolunteersServiceClient;
 use cogov_sheets::export::{self, Export};
 use cogov_sheets::import::{self, ImportError, Kind, Options, Report};
 use cogov_sheets::link::{Clients, link};
@@ -401,6 +403,110 @@ async fn courtyards_buildings_then_an_xlsx_roster_of_persons(env: Env) {
     assert_eq!(c2.household_count, 45);
     assert_eq!(c2.kind, org::CourtyardKind::Bungalow as i32);
     assert!(c2.pilot);
+
+    volunteers_join_their_team(&env, &staff, &w).await;
+}
+
+/// A volunteers roster: persons by phone, skills in Chinese or as tags,
+/// the team by its name.
+async fn volunteers_join_their_team(env: &Env, staff: &Clients, w: &World) {
+    let team = staff
+        .volunteers
+        .clone()
+        .create_team(vol::CreateTeamRequest {
+            team: Some(vol::Team {
+                display_name: "Garden Keepers".into(),
+                community: w.community_a.clone(),
+                ..Default::default()
+            }),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let roster = "姓名,手机号,技能,服务队
+周七,13900000021,急救、plumbing,garden keepers
+王阿姨,138 0000 0001,,
+李四,13900000099,,
+周七,139 0000 0021,,
+错名,138 0000 0001,开锁,Nobody
+";
+    let r = import(staff, Kind::Volunteers, roster.as_bytes(), "A", true)
+        .await
+        .unwrap();
+    assert_eq!((r.created, r.updated), (2, 0), "dry: {:?}", r.problems);
+    assert_eq!(
+        problems(&r),
+        [
+            (4, "手机号".to_owned()),
+            (5, "手机号".to_owned()),
+            (6, "姓名".to_owned()),
+            (6, "技能".to_owned()),
+            (6, "服务队".to_owned()),
+        ]
+    );
+    let mut v = staff.volunteers.clone();
+    let listed = async |v: &mut VolunteersServiceClient<cogov_sheets::link::Link>| {
+        v.list_volunteers(vol::ListVolunteersRequest {
+            filter: format!("community = \"{}\"", w.community_a),
+            page_size: 100,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .volunteers
+    };
+    assert!(
+        listed(&mut v).await.is_empty(),
+        "a dry run registers nobody"
+    );
+
+    let r = import(staff, Kind::Volunteers, roster.as_bytes(), "A", false)
+        .await
+        .unwrap();
+    assert_eq!((r.created, r.problems.len()), (2, 5), "{:?}", r.problems);
+    let zhou = person_by_phone(env, "13900000021").await;
+    let volunteers = listed(&mut v).await;
+    assert_eq!(volunteers.len(), 2);
+    let zhou = volunteers.iter().find(|x| x.person == zhou.name).unwrap();
+    assert_eq!(zhou.skills, ["first_aid", "plumbing"]);
+    let members = async |v: &mut VolunteersServiceClient<cogov_sheets::link::Link>| {
+        let mut m: Vec<String> = v
+            .list_team_members(vol::ListTeamMembersRequest {
+                parent: team.name.clone(),
+                page_size: 100,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .members
+            .into_iter()
+            .map(|m| m.volunteer)
+            .collect();
+        m.sort();
+        m
+    };
+    assert_eq!(members(&mut v).await, [zhou.name.clone()]);
+
+    // Again: nothing changes. Then skills are added, never taken away,
+    // and a volunteer already registered joins the team.
+    let r = import(staff, Kind::Volunteers, roster.as_bytes(), "A", false)
+        .await
+        .unwrap();
+    assert_eq!((r.created, r.updated, r.unchanged), (0, 0, 2));
+    let more = "Phone,Skills,Team\n13800000001,cooking,Garden Keepers\n13900000021,first_aid,\n";
+    let r = import(staff, Kind::Volunteers, more.as_bytes(), "A", false)
+        .await
+        .unwrap();
+    assert_eq!((r.updated, r.unchanged, r.problems.len()), (1, 1, 0));
+    let volunteers = listed(&mut v).await;
+    let wang = volunteers.iter().find(|x| x.name != zhou.name).unwrap();
+    assert_eq!(wang.skills, ["cooking"]);
+    let mut both = vec![zhou.name.clone(), wang.name.clone()];
+    both.sort();
+    assert_eq!(members(&mut v).await, both);
 }
 
 async fn exports_read_back_equal_the_apis_answers(env: Env) {

@@ -20,12 +20,16 @@ pub mod report;
 pub mod send;
 pub mod shared_resources;
 pub mod talents;
+pub mod volunteers;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use cogov_proto::organizations::{
     ListPersonsRequest, ListSharedResourcesRequest, ListTalentsRequest, Person, SharedResource,
     Talent, TalentCategory,
+};
+use cogov_proto::volunteers::{
+    ListTeamMembersRequest, ListTeamsRequest, ListVolunteersRequest, Team, Volunteer,
 };
 use futures_util::StreamExt;
 use tonic::Status;
@@ -50,16 +54,19 @@ pub enum Kind {
     Talents,
     /// Resources units share with it.
     SharedResources,
+    /// Its volunteers and the teams they serve in.
+    Volunteers,
 }
 
 impl Kind {
     /// Every kind.
-    pub const ALL: [Kind; 5] = [
+    pub const ALL: [Kind; 6] = [
         Kind::Persons,
         Kind::Courtyards,
         Kind::Buildings,
         Kind::Talents,
         Kind::SharedResources,
+        Kind::Volunteers,
     ];
 
     /// Its columns.
@@ -70,6 +77,7 @@ impl Kind {
             Kind::Buildings => buildings::COLUMNS,
             Kind::Talents => talents::COLUMNS,
             Kind::SharedResources => shared_resources::COLUMNS,
+            Kind::Volunteers => volunteers::COLUMNS,
         }
     }
 
@@ -81,6 +89,7 @@ impl Kind {
             Kind::Buildings => "buildings",
             Kind::Talents => "talents",
             Kind::SharedResources => "shared-resources",
+            Kind::Volunteers => "volunteers",
         }
     }
 
@@ -96,6 +105,7 @@ impl Kind {
             Kind::Buildings => buildings::plan(layout, state, cells),
             Kind::Talents => talents::plan(layout, state, cells),
             Kind::SharedResources => shared_resources::plan(layout, state, cells),
+            Kind::Volunteers => volunteers::plan(layout, state, cells),
         }
     }
 }
@@ -149,12 +159,43 @@ pub struct State {
     /// Its shared resources by `organizations/{id}/` and [`places::key`]
     /// of the name, for a shared resources roster.
     pub shared_resources: HashMap<String, SharedResource>,
+    /// Its volunteers by person (`persons/{id}`), for a volunteers roster.
+    pub volunteers: HashMap<String, Volunteer>,
+    /// Its teams by [`places::key`] of their display name (and of its first
+    /// word).
+    pub teams: HashMap<String, Team>,
+    /// Team memberships: (`teams/{id}`, `volunteers/{id}`).
+    pub members: HashSet<(String, String)>,
 }
 
 impl State {
+    /// The community's person with the phone in `text`, or a problem with
+    /// the phone column.
+    pub fn person_by_phone(&self, text: &str, problems: &mut Problems) -> Option<&Person> {
+        match cogov_kit::phone::normalize(text) {
+            Ok(phone) => {
+                let found = self.persons.get(&phone);
+                if found.is_none() {
+                    problems.push((
+                        "phone",
+                        format!(
+                            "nobody in {} has this phone: import persons first",
+                            self.places.community.display_name
+                        ),
+                    ));
+                }
+                found
+            }
+            Err(expected) => {
+                problems.push(("phone", format!("“{text}”: expected {expected}")));
+                None
+            }
+        }
+    }
+
     async fn load(clients: &Clients, kind: Kind, community: &str) -> Result<State, Status> {
         let community = places::community(clients, community).await?;
-        let persons = matches!(kind, Kind::Persons | Kind::Talents);
+        let persons = matches!(kind, Kind::Persons | Kind::Talents | Kind::Volunteers);
         let organizations = matches!(kind, Kind::Persons | Kind::SharedResources);
         let places = Places::load(clients, community, kind == Kind::Persons, organizations).await?;
         let filter = format!("community = \"{}\"", places.community.name);
@@ -194,7 +235,58 @@ impl State {
                     .insert(format!("{}/{}", r.owner, places::key(&r.display_name)), r);
             }
         }
+        if kind == Kind::Volunteers {
+            state.load_volunteers(clients, &filter).await?;
+        }
         Ok(state)
+    }
+
+    async fn load_volunteers(&mut self, clients: &Clients, filter: &str) -> Result<(), Status> {
+        let list = every!(
+            clients.volunteers,
+            list_volunteers,
+            ListVolunteersRequest,
+            volunteers,
+            filter
+        )
+        .await?;
+        for v in list {
+            self.volunteers.insert(v.person.clone(), v);
+        }
+        let teams = every!(
+            clients.volunteers,
+            list_teams,
+            ListTeamsRequest,
+            teams,
+            filter
+        )
+        .await?;
+        for t in teams {
+            let members = places::all(|page_token| {
+                let mut c = clients.volunteers.clone();
+                let parent = t.name.clone();
+                async move {
+                    let r = c
+                        .list_team_members(ListTeamMembersRequest {
+                            parent,
+                            page_size: 1000,
+                            page_token,
+                        })
+                        .await?
+                        .into_inner();
+                    Ok((r.members, r.next_page_token))
+                }
+            })
+            .await?;
+            for m in members {
+                self.members.insert((t.name.clone(), m.volunteer));
+            }
+            self.teams
+                .entry(places::first_word_key(&t.display_name))
+                .or_insert_with(|| t.clone());
+            self.teams.insert(places::key(&t.display_name), t);
+        }
+        Ok(())
     }
 }
 
@@ -390,7 +482,7 @@ pub async fn run(
 /// The column that holds a kind's natural key.
 fn key_column(kind: Kind) -> &'static str {
     match kind {
-        Kind::Persons | Kind::Talents => "phone",
+        Kind::Persons | Kind::Talents | Kind::Volunteers => "phone",
         Kind::Courtyards | Kind::Buildings | Kind::SharedResources => "display_name",
     }
 }
@@ -403,6 +495,7 @@ fn key_words(kind: Kind) -> &'static str {
         Kind::Buildings => "building in its courtyard",
         Kind::Talents => "person and category",
         Kind::SharedResources => "owner and name",
+        Kind::Volunteers => "phone",
     }
 }
 

@@ -50,14 +50,20 @@ where
     }
 }
 
-/// Every page of one OrganizationsService listing with `filter`: the
-/// `items` of `method(request)`, a thousand a page.
+/// Every page of one listing with `filter`: the `items` of
+/// `method(request)`, a thousand a page, from OrganizationsService unless
+/// another service's client is named (`clients.volunteers`).
 macro_rules! every {
-    ($clients:expr, $method:ident, $request:ident, $items:ident, $filter:expr) => {
+    ($clients:ident, $method:ident, $request:ident, $items:ident, $filter:expr) => {
+        $crate::import::places::every!($clients.organizations, $method, $request, $items, $filter)
+    };
+    ($clients:ident . $service:ident, $method:ident, $request:ident, $items:ident, $filter:expr) => {
         $crate::import::places::all(|page_token| {
-            let mut c = $clients.organizations.clone();
-            let filter: String = $filter.clone();
+            let mut c = $clients.$service.clone();
+            let filter: String = $filter.to_owned();
             async move {
+                // Some requests have no field beyond these three.
+                #[allow(clippy::needless_update)]
                 let r = c
                     .$method($request {
                         page_size: 1000,

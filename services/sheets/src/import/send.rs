@@ -3,6 +3,9 @@
 use std::time::Duration;
 
 use cogov_proto::organizations::*;
+use cogov_proto::volunteers::{
+    CreateTeamMemberRequest, CreateVolunteerRequest, UpdateVolunteerRequest,
+};
 use tonic::{Code, Status};
 
 use crate::link::Clients;
@@ -30,6 +33,26 @@ pub enum Op {
     CreateSharedResource(CreateSharedResourceRequest),
     /// A shared resource's changed fields.
     UpdateSharedResource(UpdateSharedResourceRequest),
+    /// A volunteer's record and, when the row names a team they are not in
+    /// yet, their joining it.
+    Volunteer {
+        /// The record.
+        save: Box<VolunteerSave>,
+        /// Joining the team (`member.volunteer` empty for a new volunteer:
+        /// filled in once it exists).
+        join: Option<CreateTeamMemberRequest>,
+    },
+}
+
+/// What a volunteers row does with the volunteer's record.
+#[derive(Debug, Clone)]
+pub enum VolunteerSave {
+    /// Registers the person as a volunteer.
+    Create(CreateVolunteerRequest),
+    /// Adds skills.
+    Update(UpdateVolunteerRequest),
+    /// Leaves `volunteers/{id}` as it is.
+    Keep(String),
 }
 
 impl Op {
@@ -42,7 +65,7 @@ impl Op {
                 | Op::CreatePerson(_)
                 | Op::CreateTalent(_)
                 | Op::CreateSharedResource(_)
-        )
+        ) || matches!(self, Op::Volunteer { save, .. } if matches!(**save, VolunteerSave::Create(_)))
     }
 
     /// Sends it, retrying what a retry may mend (the same request id makes
@@ -74,6 +97,25 @@ impl Op {
             Op::UpdateTalent(r) => o.update_talent(r).await.map(drop),
             Op::CreateSharedResource(r) => o.create_shared_resource(r).await.map(drop),
             Op::UpdateSharedResource(r) => o.update_shared_resource(r).await.map(drop),
+            Op::Volunteer { save, join } => {
+                let mut v = clients.volunteers;
+                // A retry sends the create again with its request id, so
+                // it answers with the volunteer created the first time.
+                let name = match *save {
+                    VolunteerSave::Create(r) => v.create_volunteer(r).await?.into_inner().name,
+                    VolunteerSave::Update(r) => v.update_volunteer(r).await?.into_inner().name,
+                    VolunteerSave::Keep(name) => name,
+                };
+                match join {
+                    Some(mut r) => {
+                        if let Some(m) = r.member.as_mut() {
+                            m.volunteer = name;
+                        }
+                        v.create_team_member(r).await.map(drop)
+                    }
+                    None => Ok(()),
+                }
+            }
         }
     }
 }

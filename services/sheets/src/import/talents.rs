@@ -48,25 +48,7 @@ const CATEGORIES: &[(TalentCategory, &[&str])] = &[
 pub fn plan(layout: &Layout, state: &State, cells: &[String]) -> Result<Planned, Problems> {
     let get = |k| layout.get(cells, k);
     let mut problems = Problems::new();
-    let person = match cogov_kit::phone::normalize(get("phone")) {
-        Ok(phone) => match state.persons.get(&phone) {
-            Some(p) => Some(p),
-            None => {
-                problems.push((
-                    "phone",
-                    format!(
-                        "nobody in {} has this phone: import persons first",
-                        state.places.community.display_name
-                    ),
-                ));
-                None
-            }
-        },
-        Err(expected) => {
-            problems.push(("phone", format!("“{}”: expected {expected}", get("phone"))));
-            None
-        }
-    };
+    let person = state.person_by_phone(get("phone"), &mut problems);
     let category = one_of(get("category"), CATEGORIES, None).unwrap_or_else(|e| {
         problems.push(("category", e));
         TalentCategory::Unspecified
