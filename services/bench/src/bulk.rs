@@ -41,6 +41,9 @@ pub async fn load(db: &Db, courtyards: &[(Uuid, Uuid)], n: usize) -> Duration {
     let started = Instant::now();
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
     let now = Utc::now();
+    // A street dispatches to a few dozen units, not to a new one each time
+    // (unique assignees would make every export row look one up).
+    let assignees: Vec<Uuid> = (0..24).map(|_| Uuid::now_v7()).collect();
     let mut left = n;
     while left > 0 {
         // SQLite binds at most 32,766 variables a statement: 46 columns × 500.
@@ -87,7 +90,9 @@ pub async fn load(db: &Db, courtyards: &[(Uuid, Uuid)], n: usize) -> Duration {
                     resolve_by,
                 )),
                 acknowledge_time: Set(acked),
-                assignee_id: Set((state >= 3).then(Uuid::now_v7)),
+                assignee_id: Set(
+                    (state >= 3).then(|| assignees[rng.random_range(0..assignees.len())])
+                ),
                 dispatch_count: Set(i32::from(state >= 3)),
                 resolution_note: Set(String::new()),
                 resolution_media: Set(String::new()),
