@@ -5,7 +5,7 @@ use cogov_proto::issues::issues_service_client::IssuesServiceClient;
 use cogov_proto::issues::*;
 use cogov_sheets::export::names::Names;
 
-use super::{Session, failed, retried, short, table};
+use super::{Session, call, enum_arg, failed, short, table};
 
 /// Issue work.
 #[derive(Debug, clap::Subcommand)]
@@ -174,18 +174,6 @@ pub enum Command {
     },
 }
 
-/// `c.$method(request)`, retried with the same request while the gateway
-/// is unavailable.
-macro_rules! call {
-    ($c:expr, $method:ident, $request:expr) => {
-        retried(|| {
-            let mut c = $c.clone();
-            let request = $request.clone();
-            async move { c.$method(request).await }
-        })
-    };
-}
-
 async fn rows(s: &Session, issues: &[Issue]) -> comfy_table::Table {
     let mut names = Names::new(s.clients());
     let mut t = table(&[
@@ -212,16 +200,6 @@ async fn rows(s: &Session, issues: &[Issue]) -> comfy_table::Table {
         ]);
     }
     t
-}
-
-/// `text` as a value of the enum whose names start with `prefix`:
-/// `not-our-duty` → `RETURN_REASON_NOT_OUR_DUTY`.
-fn reason<T>(text: &str, prefix: &str, parse: impl Fn(&str) -> Option<T>) -> Result<T, String> {
-    parse(&format!(
-        "{prefix}{}",
-        text.replace('-', "_").to_uppercase()
-    ))
-    .ok_or_else(|| format!("--reason {text}: see --help for the reasons"))
 }
 
 /// Runs `cogov issues …`.
@@ -421,7 +399,12 @@ pub async fn run(s: &Session, command: Command) -> Result<(), String> {
         } => {
             let request = ReturnIssueRequest {
                 name: issue,
-                reason: reason(&r, "RETURN_REASON_", ReturnReason::from_str_name)? as i32,
+                reason: enum_arg(
+                    "--reason",
+                    &r,
+                    "RETURN_REASON_",
+                    ReturnReason::from_str_name,
+                )? as i32,
                 note,
                 ..Default::default()
             };
@@ -480,7 +463,12 @@ pub async fn run(s: &Session, command: Command) -> Result<(), String> {
         } => {
             let request = RejectIssueRequest {
                 name: issue,
-                reason: reason(&r, "REJECT_REASON_", RejectReason::from_str_name)? as i32,
+                reason: enum_arg(
+                    "--reason",
+                    &r,
+                    "REJECT_REASON_",
+                    RejectReason::from_str_name,
+                )? as i32,
                 note,
                 ..Default::default()
             };

@@ -3,7 +3,8 @@
 use cogov_proto::gateway::gateway_service_client::GatewayServiceClient;
 use cogov_proto::gateway::*;
 
-use super::{Session, failed, short, table};
+use super::reflect::print_one;
+use super::{Session, call, enum_arg, failed, short, table};
 
 /// Key administration.
 #[derive(Debug, clap::Subcommand)]
@@ -27,6 +28,30 @@ pub enum Command {
     Revoke {
         /// `partners/{id}/keys/{id}`.
         key: String,
+    },
+    /// Replace a key: a new one is printed this once, and the old one keeps
+    /// working for the overlap so the partner can switch without a gap.
+    Rotate {
+        /// `partners/{id}/keys/{id}`.
+        key: String,
+        /// Hours the old key keeps working.
+        #[arg(long, default_value_t = 24)]
+        overlap_hours: i64,
+    },
+    /// Register a partner: an organisation's system that calls with keys.
+    CreatePartner {
+        /// `organizations/{id}` the partner acts for.
+        #[arg(long)]
+        organization: String,
+        /// property-firm, social-unit or owners-committee.
+        #[arg(long)]
+        kind: String,
+        /// Its name.
+        #[arg(long)]
+        display_name: String,
+        /// Who to write to about it.
+        #[arg(long, default_value = "")]
+        contact_email: String,
     },
 }
 
@@ -125,6 +150,48 @@ pub async fn run(s: &Session, command: Command) -> Result<(), String> {
                 println!("\nThe key, shown this once:\n\n  {}\n", r.secret);
             }
             Ok(())
+        }
+        Command::Rotate { key, overlap_hours } => {
+            let request = RotateApiKeyRequest {
+                name: key,
+                overlap: Some(prost_types::Duration {
+                    seconds: overlap_hours * 3600,
+                    nanos: 0,
+                }),
+                request_id: uuid::Uuid::new_v4().to_string(),
+            };
+            let r = call!(c, rotate_api_key, request)
+                .await
+                .map_err(failed("rotating the key"))?;
+            s.print("cogov.gateway.v1.CreateApiKeyResponse", &r, || {
+                key_rows(r.api_key.as_slice())
+            })?;
+            if !s.json() {
+                println!("\nThe new key, shown this once:\n\n  {}\n", r.secret);
+            }
+            Ok(())
+        }
+        Command::CreatePartner {
+            organization,
+            kind,
+            display_name,
+            contact_email,
+        } => {
+            let kind = enum_arg("--kind", &kind, "PARTNER_KIND_", PartnerKind::from_str_name)?;
+            let request = CreatePartnerRequest {
+                partner: Some(Partner {
+                    organization,
+                    kind: kind as i32,
+                    display_name,
+                    contact_email,
+                    ..Default::default()
+                }),
+                request_id: uuid::Uuid::new_v4().to_string(),
+            };
+            let p = call!(c, create_partner, request)
+                .await
+                .map_err(failed("registering the partner"))?;
+            print_one(s, "cogov.gateway.v1.Partner", &p).await
         }
         Command::Revoke { key } => {
             let k = c

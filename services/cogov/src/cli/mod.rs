@@ -11,10 +11,16 @@ mod audit;
 mod events;
 mod export;
 mod import;
+mod inspections;
 mod issues;
 mod keys;
+mod meetings;
+mod persons;
+mod reflect;
+mod resolutions;
 mod statistics;
 mod topics;
+mod volunteers;
 mod webhooks;
 
 use comfy_table::{Table, presets};
@@ -54,13 +60,38 @@ pub enum Work {
     /// timelines.
     #[command(subcommand)]
     Issues(issues::Command),
+    /// Inspections of courtyards on the 两无 sub-items.
+    #[command(subcommand)]
+    Inspections(inspections::InspectionCommand),
+    /// Each courtyard's two-nos standing.
+    #[command(subcommand, name = "two-nos")]
+    TwoNos(inspections::TwoNosCommand),
+    /// The register of persons: list, look up, register, change.
+    #[command(subcommand)]
+    Persons(persons::PersonCommand),
+    /// Organisations: list, look up, register.
+    #[command(subcommand)]
+    Organizations(persons::OrganizationCommand),
+    /// Volunteers, teams and the hours they served.
+    #[command(subcommand)]
+    Volunteers(volunteers::Command),
     /// List activities and sign volunteers up.
     #[command(subcommand)]
     Activities(activities::Command),
     /// List topics and polls, and vote.
     #[command(subcommand)]
     Topics(topics::Command),
-    /// Issue, list and revoke partners' API keys (street admins).
+    /// Hands counted at a meeting, and a poll's result.
+    #[command(subcommand)]
+    Polls(resolutions::PollCommand),
+    /// Council meetings: schedule, start, sign in, end.
+    #[command(subcommand)]
+    Meetings(meetings::Command),
+    /// Resolutions and the action items that carry them out.
+    #[command(subcommand)]
+    Resolutions(resolutions::ResolutionCommand),
+    /// Partners and their API keys: register, issue, rotate, revoke
+    /// (street admins).
     #[command(subcommand)]
     Keys(keys::Command),
     /// A partner's webhook endpoints: register, test, rotate, deliveries.
@@ -199,6 +230,98 @@ where
     unreachable!("the loop returns")
 }
 
+/// `c.$method(request)`, retried with the same request while the gateway
+/// is unavailable.
+macro_rules! call {
+    ($c:expr, $method:ident, $request:expr) => {{
+        let request = $request;
+        let c = $c.clone();
+        async move {
+            $crate::cli::retried(|| {
+                let mut c = c.clone();
+                let request = request.clone();
+                async move { c.$method(request).await }
+            })
+            .await
+        }
+    }};
+}
+pub(crate) use call;
+
+/// How much of a list to show.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Paging {
+    /// At most this many (a page).
+    #[arg(long, default_value_t = 50)]
+    page_size: i32,
+    /// Every page, not only the first.
+    #[arg(long)]
+    all: bool,
+}
+
+/// `c.$method(request)` for the first page, or with `--all` every page
+/// gathered into one response (its `$items` extended); `what` names the
+/// list in an error.
+macro_rules! list {
+    ($c:expr, $method:ident, $request:expr, $items:ident, $paging:expr, $what:literal) => {{
+        let paging: &$crate::cli::Paging = &$paging;
+        let mut request = $request;
+        request.page_size = paging.page_size;
+        let mut out = $crate::cli::call!($c, $method, request.clone())
+            .await
+            .map_err($crate::cli::failed($what))?;
+        while paging.all && !out.next_page_token.is_empty() {
+            request.page_token = std::mem::take(&mut out.next_page_token);
+            let page = $crate::cli::call!($c, $method, request.clone())
+                .await
+                .map_err($crate::cli::failed($what))?;
+            out.$items.extend(page.$items);
+            out.next_page_token = page.next_page_token;
+        }
+        out
+    }};
+}
+pub(crate) use list;
+
+/// `text` as a value of the enum whose names start with `prefix`:
+/// `not-our-duty` → `RETURN_REASON_NOT_OUR_DUTY`; `flag` names it in the
+/// error.
+pub fn enum_arg<T>(
+    flag: &str,
+    text: &str,
+    prefix: &str,
+    parse: impl Fn(&str) -> Option<T>,
+) -> Result<T, String> {
+    parse(&format!(
+        "{prefix}{}",
+        text.replace('-', "_").to_uppercase()
+    ))
+    .ok_or_else(|| format!("{flag} {text}: see --help for the values"))
+}
+
+/// The update mask of the fields a command was given; an update with none
+/// is a mistake.
+pub fn mask_of(given: &[&str]) -> Result<Option<prost_types::FieldMask>, String> {
+    if given.is_empty() {
+        return Err("give at least one field to change".into());
+    }
+    Ok(Some(prost_types::FieldMask {
+        paths: given.iter().map(|p| (*p).to_owned()).collect(),
+    }))
+}
+
+/// A time typed on Beijing's clock: `2026-12-10 19:30`.
+pub fn beijing_arg(flag: &str, text: &str) -> Result<prost_types::Timestamp, String> {
+    use chrono::TimeZone;
+    let local = chrono::NaiveDateTime::parse_from_str(text.trim(), "%Y-%m-%d %H:%M")
+        .map_err(|_| format!("{flag} {text}: write YYYY-MM-DD HH:MM (Beijing time)"))?;
+    let t = cogov_kit::convert::beijing()
+        .from_local_datetime(&local)
+        .single()
+        .ok_or_else(|| format!("{flag} {text}: not a time"))?;
+    Ok(cogov_kit::convert::timestamp(t.with_timezone(&chrono::Utc)))
+}
+
 /// A short state name: `ISSUE_STATE_RESOLVED` → `RESOLVED`.
 pub fn short(full: &str, prefix: &str) -> String {
     full.strip_prefix(prefix).unwrap_or(full).to_owned()
@@ -221,6 +344,14 @@ pub async fn run(connection: Connection, work: Work) -> Result<(), String> {
     };
     match work {
         Work::Issues(c) => issues::run(&session, c).await,
+        Work::Inspections(c) => inspections::inspections(&session, c).await,
+        Work::TwoNos(c) => inspections::two_nos(&session, c).await,
+        Work::Persons(c) => persons::persons(&session, c).await,
+        Work::Organizations(c) => persons::organizations(&session, c).await,
+        Work::Volunteers(c) => volunteers::run(&session, c).await,
+        Work::Polls(c) => resolutions::polls(&session, c).await,
+        Work::Meetings(c) => meetings::run(&session, c).await,
+        Work::Resolutions(c) => resolutions::resolutions(&session, c).await,
         Work::Activities(c) => activities::run(&session, c).await,
         Work::Topics(c) => topics::run(&session, c).await,
         Work::Keys(c) => keys::run(&session, c).await,

@@ -564,6 +564,52 @@ async fn up_serves_the_niujie_demo_and_stops_on_sigterm() {
         timeline.starts_with(" WHEN") && timeline.contains("REPORTED"),
         "{timeline}"
     );
+    // The registry, the two-nos, volunteers and councils: tables show
+    // display names where resources point to each other.
+    let text = |args: &[&str]| {
+        let out = staff_cli(args);
+        assert!(out.status.success(), "{args:?}: {out:?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let persons = text(&["persons", "list", "--page-size", "3", "--json"]);
+    let persons: serde_json::Value = serde_json::from_str(&persons).unwrap();
+    let person = persons["persons"][0]["name"].as_str().unwrap().to_owned();
+    let shown = text(&["persons", "get", &person]);
+    assert!(
+        shown.starts_with(" FIELD") && shown.contains("社区"),
+        "{shown}"
+    );
+    let two_nos = text(&["two-nos", "list", "--page-size", "3"]);
+    assert!(
+        two_nos.starts_with(" COURTYARD") && !two_nos.contains("courtyards/"),
+        "{two_nos}"
+    );
+    for args in [
+        &["volunteers", "list", "--page-size", "3"][..],
+        &["volunteers", "teams"],
+        &["meetings", "list", "--all"],
+        &["resolutions", "list"],
+        &["organizations", "list", "--filter", "kind = PROPERTY_FIRM"],
+        &["inspections", "list", "--page-size", "3"],
+    ] {
+        let shown = text(args);
+        assert!(shown.starts_with(" NAME"), "{args:?}: {shown}");
+    }
+    let refused = staff_cli(&[
+        "meetings",
+        "create",
+        "--council",
+        "councils/x",
+        "--title",
+        "t",
+        "--start",
+        "tomorrow",
+    ]);
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("YYYY-MM-DD HH:MM"),
+        "{refused:?}"
+    );
 
     // SIGTERM: drain and exit 0.
     let status = Command::new("kill")
