@@ -4,6 +4,7 @@ use std::collections::HashMap;
 
 use cogov_proto::issues::GetSubItemRequest;
 use cogov_proto::organizations::*;
+use cogov_proto::{deliberation as del, volunteers as vol};
 
 use crate::link::Clients;
 
@@ -22,9 +23,10 @@ impl Names {
         }
     }
 
-    /// The display name of `name` (`communities/…`, `courtyards/…`,
-    /// `buildings/…`, `organizations/…`, `persons/…`, `subItems/…`); the
-    /// name itself when it is none of those or out of the caller's reach.
+    /// The display name (or title) of `name`: a place, organisation,
+    /// person, sub-item, volunteer, team, activity, council, topic, meeting
+    /// or poll; the name itself when it is none of those or out of the
+    /// caller's reach.
     pub async fn of(&mut self, name: &str) -> String {
         if name.is_empty() {
             return String::new();
@@ -69,6 +71,55 @@ impl Names {
                 .get_sub_item(GetSubItemRequest { name })
                 .await
                 .map(|r| r.into_inner().display_name),
+            "volunteers" => self
+                .clients
+                .volunteers
+                .clone()
+                .get_volunteer(vol::GetVolunteerRequest { name })
+                .await
+                .map(|r| r.into_inner().display_name),
+            "teams" => self
+                .clients
+                .volunteers
+                .clone()
+                .get_team(vol::GetTeamRequest { name })
+                .await
+                .map(|r| r.into_inner().display_name),
+            "activities" => self
+                .clients
+                .volunteers
+                .clone()
+                .get_activity(vol::GetActivityRequest { name })
+                .await
+                .map(|r| r.into_inner().title),
+            "councils" => self
+                .clients
+                .deliberation
+                .clone()
+                .get_council(del::GetCouncilRequest { name })
+                .await
+                .map(|r| r.into_inner().display_name),
+            "topics" => self
+                .clients
+                .deliberation
+                .clone()
+                .get_topic(del::GetTopicRequest { name })
+                .await
+                .map(|r| r.into_inner().title),
+            "meetings" => self
+                .clients
+                .deliberation
+                .clone()
+                .get_meeting(del::GetMeetingRequest { name })
+                .await
+                .map(|r| r.into_inner().title),
+            "polls" => self
+                .clients
+                .deliberation
+                .clone()
+                .get_poll(del::GetPollRequest { name })
+                .await
+                .map(|r| r.into_inner().title),
             _ => return None,
         };
         found.ok().filter(|d| !d.is_empty())
