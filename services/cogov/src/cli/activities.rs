@@ -3,7 +3,7 @@
 use cogov_proto::volunteers::volunteers_service_client::VolunteersServiceClient;
 use cogov_proto::volunteers::*;
 
-use super::{Session, failed, short, table};
+use super::{Paging, Session, failed, list, short, table};
 
 /// Activity work.
 #[derive(Debug, clap::Subcommand)]
@@ -13,9 +13,8 @@ pub enum Command {
         /// AIP-160 filter, e.g. `state = PUBLISHED`.
         #[arg(long, default_value = "")]
         filter: String,
-        /// At most this many.
-        #[arg(long, default_value_t = 50)]
-        page_size: i32,
+        #[command(flatten)]
+        paging: Paging,
     },
     /// Sign a volunteer up; past capacity they join the waitlist.
     SignUp {
@@ -32,16 +31,19 @@ pub async fn run(s: &Session, command: Command) -> Result<(), String> {
     let (channel, bearer) = s.signed();
     let mut c = VolunteersServiceClient::with_interceptor(channel, bearer);
     match command {
-        Command::List { filter, page_size } => {
-            let r = c
-                .list_activities(ListActivitiesRequest {
-                    filter,
-                    page_size,
-                    ..Default::default()
-                })
-                .await
-                .map_err(failed("listing activities"))?
-                .into_inner();
+        Command::List { filter, paging } => {
+            let request = ListActivitiesRequest {
+                filter,
+                ..Default::default()
+            };
+            let r = list!(
+                c,
+                list_activities,
+                request,
+                activities,
+                paging,
+                "listing activities"
+            );
             s.print("cogov.volunteers.v1.ListActivitiesResponse", &r, || {
                 let mut t = table(&["NAME", "STATE", "START", "PLACES", "TITLE"]);
                 for a in &r.activities {

@@ -58,6 +58,14 @@ pub enum Command {
         #[command(flatten)]
         out: Output,
     },
+    /// Each courtyard's two-nos standing (两无).
+    TwoNos {
+        /// On `community`, `met`, e.g. `met = false`.
+        #[arg(long, default_value = "")]
+        filter: String,
+        #[command(flatten)]
+        out: Output,
+    },
 }
 
 /// Where the file goes.
@@ -149,6 +157,7 @@ pub async fn run(s: &Session, command: Command) -> Result<(), String> {
             out.output,
         ),
         Command::Councils { filter, out } => (Export::Councils { filter }, out.output),
+        Command::TwoNos { filter, out } => (Export::TwoNos { filter }, out.output),
     };
     let format = Format::of_path(&output);
     let file = std::fs::File::create(&output).map_err(|e| format!("{}: {e}", output.display()))?;

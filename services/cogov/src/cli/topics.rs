@@ -3,7 +3,7 @@
 use cogov_proto::deliberation::deliberation_service_client::DeliberationServiceClient;
 use cogov_proto::deliberation::*;
 
-use super::{Session, failed, short, table};
+use super::{Paging, Session, failed, list, short, table};
 
 /// Council work.
 #[derive(Debug, clap::Subcommand)]
@@ -13,9 +13,8 @@ pub enum Command {
         /// AIP-160 filter, e.g. `state = VOTING`.
         #[arg(long, default_value = "")]
         filter: String,
-        /// At most this many.
-        #[arg(long, default_value_t = 50)]
-        page_size: i32,
+        #[command(flatten)]
+        paging: Paging,
     },
     /// List a topic's polls.
     Polls {
@@ -59,16 +58,12 @@ pub async fn run(s: &Session, command: Command) -> Result<(), String> {
     let (channel, bearer) = s.signed();
     let mut c = DeliberationServiceClient::with_interceptor(channel, bearer);
     match command {
-        Command::List { filter, page_size } => {
-            let r = c
-                .list_topics(ListTopicsRequest {
-                    filter,
-                    page_size,
-                    ..Default::default()
-                })
-                .await
-                .map_err(failed("listing topics"))?
-                .into_inner();
+        Command::List { filter, paging } => {
+            let request = ListTopicsRequest {
+                filter,
+                ..Default::default()
+            };
+            let r = list!(c, list_topics, request, topics, paging, "listing topics");
             s.print("cogov.deliberation.v1.ListTopicsResponse", &r, || {
                 let mut t = table(&["NAME", "STATE", "SUPPORT", "TITLE"]);
                 for x in &r.topics {

@@ -747,6 +747,54 @@ async fn console_imports_a_roster_with_progress_and_exports_lists(env: Env) {
         "{}",
         template.body
     );
+    // The dashboard's tables each have their export; the two-nos one
+    // carries the table's filter and lists the courtyards it shows.
+    let dashboard = http_exchange(
+        &env,
+        "GET",
+        "/console/dashboard?met=false",
+        &[("cookie", &session)],
+        "",
+    )
+    .await;
+    for link in [
+        "/console/exports/statistics.xlsx?by=community",
+        "/console/exports/issues.csv?filter=overdue%20%3D%20true",
+        "/console/exports/two-nos.xlsx?filter=met%20%3D%20false",
+        "/console/exports/councils.csv\"",
+        "/console/exports/hours.xlsx?by=community",
+    ] {
+        assert!(dashboard.body.contains(link), "{link}: {}", dashboard.body);
+    }
+    let two_nos = http_exchange(
+        &env,
+        "GET",
+        "/console/exports/two-nos.csv?filter=met%20%3D%20false",
+        &[("cookie", &session)],
+        "",
+    )
+    .await;
+    assert_eq!(two_nos.status, 200, "{}", two_nos.body);
+    let sheet =
+        cogov_sheets::read::read(&two_nos.bytes, &cogov_sheets::read::Limits::default()).unwrap();
+    assert_eq!(
+        sheet.rows.len(),
+        1,
+        "a1 has an open issue: {:?}",
+        sheet.rows
+    );
+    assert_eq!(sheet.rows[0].cells[0], w.a1);
+    assert_eq!(sheet.rows[0].cells[5], "1");
+    // A grouping that does not exist is refused, not replaced.
+    let unknown = http_exchange(
+        &env,
+        "GET",
+        "/console/exports/statistics.csv?by=weather",
+        &[("cookie", &session)],
+        "",
+    )
+    .await;
+    assert_eq!(unknown.status, 400);
     let signed_out = http_exchange(&env, "GET", "/console/exports/issues.csv", &[], "").await;
     assert_eq!(signed_out.status, 303);
 }

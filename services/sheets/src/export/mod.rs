@@ -52,6 +52,11 @@ pub enum Export {
         /// ListCouncils' filter, on `place`, `community`.
         filter: String,
     },
+    /// Each courtyard's two-nos standing (两无): met or not, open issues.
+    TwoNos {
+        /// ListCourtyardTwoNos' filter, on `community`, `met`.
+        filter: String,
+    },
 }
 
 impl Export {
@@ -74,6 +79,7 @@ impl Export {
                     .to_lowercase()
             ),
             Export::Councils { .. } => "councils".to_owned(),
+            Export::TwoNos { .. } => "two-nos".to_owned(),
         };
         format!("{stem}.{}", format.extension())
     }
@@ -178,6 +184,7 @@ pub async fn run<W: Write + Send>(
             w
         }
         Export::Councils { filter } => councils(clients, &mut names, filter, format, out).await?,
+        Export::TwoNos { filter } => two_nos(clients, &mut names, filter, format, out).await?,
     };
     let rows = w.rows();
     progress(rows);
@@ -245,6 +252,16 @@ const COUNCILS_HEADER: [&str; 10] = [
     "按期完成 done on time",
     "落地率 implementation rate",
     "议题 topics",
+];
+
+const TWO_NOS_HEADER: [&str; 7] = [
+    "楼院 courtyard",
+    "名称 name",
+    "社区 community",
+    "达标 met",
+    "最近达标 last met",
+    "未结问题 open issues",
+    "未达标子项 items not met",
 ];
 
 /// A time as the console shows it (Beijing time, to the minute), or empty.
@@ -353,6 +370,52 @@ async fn councils<W: Write + Send>(
                 s.action_items_done_on_time.into(),
                 s.implementation_rate.into(),
                 topics.into(),
+            ])?;
+        }
+        if page.next_page_token.is_empty() {
+            return Ok(w);
+        }
+        page_token = page.next_page_token;
+    }
+}
+
+async fn two_nos<W: Write + Send>(
+    clients: &Clients,
+    names: &mut Names,
+    filter: &str,
+    format: Format,
+    out: W,
+) -> Result<Writer<W>, ExportError> {
+    let mut w = Writer::new(format, out, &TWO_NOS_HEADER)?;
+    let mut page_token = String::new();
+    loop {
+        let page = clients
+            .issues
+            .clone()
+            .list_courtyard_two_nos(ListCourtyardTwoNosRequest {
+                page_size: 1000,
+                page_token,
+                filter: filter.to_owned(),
+            })
+            .await?
+            .into_inner();
+        for c in page.statuses {
+            let open: i64 = c.items.iter().map(|i| i64::from(i.open_issue_count)).sum();
+            let mut failing = Vec::new();
+            for item in &c.items {
+                let failed = item.last_result == InspectionResult::Failed as i32;
+                if item.open_issue_count > 0 || failed {
+                    failing.push(names.of(&item.sub_item).await);
+                }
+            }
+            w.row(&[
+                c.courtyard.clone().into(),
+                names.of(&c.courtyard).await.into(),
+                names.of(&c.community).await.into(),
+                if c.met { "是 yes" } else { "否 no" }.into(),
+                local(c.last_met_time),
+                open.into(),
+                failing.join("、").into(),
             ])?;
         }
         if page.next_page_token.is_empty() {

@@ -31,6 +31,8 @@ const WINDOW_DAYS: i64 = 30;
 #[template(path = "console/dashboard.html")]
 struct Dashboard {
     f: Frame,
+    /// `filter=…` for the two-nos export link: the table's own filter.
+    two_nos_export: String,
     charts: Vec<(String, String)>,
     overdue_total: i64,
     overdue: Vec<IssueRow>,
@@ -263,6 +265,10 @@ pub async fn page(
     two_nos.sort_by(|a, b| (&a.community, &a.courtyard).cmp(&(&b.community, &b.courtyard)));
     let total_minutes: i64 = hours.iter().map(|h| h.minutes).sum();
     let page = Dashboard {
+        two_nos_export: super::issues::form_urlencoded_pairs(&[(
+            "filter",
+            &two_nos_filter.join(" AND "),
+        )]),
         charts,
         overdue_total: stats.iter().map(|r| r.overdue).sum(),
         overdue: overdue

@@ -190,7 +190,7 @@ pub async fn queue(
 }
 
 /// `k=v&…` of the non-empty pairs.
-fn form_urlencoded_pairs(pairs: &[(&str, &str)]) -> String {
+pub(super) fn form_urlencoded_pairs(pairs: &[(&str, &str)]) -> String {
     pairs
         .iter()
         .filter(|(_, v)| !v.is_empty())
