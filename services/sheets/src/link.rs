@@ -68,3 +68,32 @@ impl Clients {
         }
     }
 }
+
+/// Calls `call` again while its failure is one a retry may mend (the
+/// service unavailable or overloaded, a transaction aborted), waiting
+/// longer each time, at most five times in all. `call` must send the same
+/// request each time: with the same request id a retried create is
+/// answered as the first one was, never done twice.
+pub async fn retried<T, F, Fut>(mut call: F) -> Result<T, tonic::Status>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, tonic::Status>>,
+{
+    let mut wait = std::time::Duration::from_millis(200);
+    for attempt in 1.. {
+        match call().await {
+            Err(s) if attempt < 5 && mendable(s.code()) => {
+                tokio::time::sleep(wait).await;
+                wait *= 2;
+            }
+            other => return other,
+        }
+    }
+    unreachable!("the loop returns")
+}
+
+/// Codes a retry may mend.
+fn mendable(code: tonic::Code) -> bool {
+    use tonic::Code::*;
+    matches!(code, Unavailable | ResourceExhausted | Aborted)
+}

@@ -49,7 +49,11 @@ pub async fn run(s: &Session, args: Args) -> Result<(), String> {
         let page = retried(|| {
             let mut c = c.clone();
             let request = request.clone();
-            async move { c.list_audit_records(request).await }
+            async move {
+                c.list_audit_records(request)
+                    .await
+                    .map(tonic::Response::into_inner)
+            }
         })
         .await
         .map_err(failed("reading the audit log"))?;

@@ -5,7 +5,7 @@ use cogov_proto::issues::issues_service_client::IssuesServiceClient;
 use cogov_proto::issues::*;
 
 use super::reflect::{Column, print_list, print_one};
-use super::{Paging, Session, call, enum_arg, failed, list};
+use super::{Paging, Session, call, enum_arg, failed, show_list};
 
 const INSPECTION_COLUMNS: &[Column] = &[
     ("NAME", "name"),
@@ -92,22 +92,16 @@ pub async fn inspections(s: &Session, command: InspectionCommand) -> Result<(), 
                 filter,
                 ..Default::default()
             };
-            let r = list!(
+            return show_list!(
+                s,
                 c,
                 list_inspections,
                 request,
                 inspections,
                 paging,
-                "listing inspections"
+                "listing inspections",
+                INSPECTION_COLUMNS
             );
-            return print_list(
-                s,
-                "cogov.issues.v1.ListInspectionsResponse",
-                &r,
-                "inspections",
-                INSPECTION_COLUMNS,
-            )
-            .await;
         }
         InspectionCommand::Get { inspection } => {
             call!(c, get_inspection, GetInspectionRequest { name: inspection })
@@ -141,7 +135,7 @@ pub async fn inspections(s: &Session, command: InspectionCommand) -> Result<(), 
                 .map_err(failed("recording the inspection"))?
         }
     };
-    print_one(s, "cogov.issues.v1.Inspection", &inspection).await
+    print_one(s, &inspection).await
 }
 
 /// Runs `cogov two-nos …`.
@@ -154,22 +148,16 @@ pub async fn two_nos(s: &Session, command: TwoNosCommand) -> Result<(), String> 
                 filter,
                 ..Default::default()
             };
-            let r = list!(
+            show_list!(
+                s,
                 c,
                 list_courtyard_two_nos,
                 request,
                 statuses,
                 paging,
-                "listing the two-nos"
-            );
-            print_list(
-                s,
-                "cogov.issues.v1.ListCourtyardTwoNosResponse",
-                &r,
-                "statuses",
-                TWO_NOS_COLUMNS,
+                "listing the two-nos",
+                TWO_NOS_COLUMNS
             )
-            .await
         }
         TwoNosCommand::Get { courtyard } => {
             let r = call!(
@@ -182,14 +170,7 @@ pub async fn two_nos(s: &Session, command: TwoNosCommand) -> Result<(), String> 
             if !s.json() {
                 println!("{} met: {}", r.courtyard, if r.met { "yes" } else { "no" });
             }
-            print_list(
-                s,
-                "cogov.issues.v1.CourtyardTwoNos",
-                &r,
-                "items",
-                ITEM_COLUMNS,
-            )
-            .await
+            print_list(s, &r, "items", ITEM_COLUMNS).await
         }
     }
 }

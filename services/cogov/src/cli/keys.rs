@@ -191,7 +191,7 @@ pub async fn run(s: &Session, command: Command) -> Result<(), String> {
             let p = call!(c, create_partner, request)
                 .await
                 .map_err(failed("registering the partner"))?;
-            print_one(s, "cogov.gateway.v1.Partner", &p).await
+            print_one(s, &p).await
         }
         Command::Revoke { key } => {
             let k = c

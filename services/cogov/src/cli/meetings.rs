@@ -4,8 +4,8 @@
 use cogov_proto::deliberation::deliberation_service_client::DeliberationServiceClient;
 use cogov_proto::deliberation::*;
 
-use super::reflect::{Column, print_list, print_one};
-use super::{Paging, Session, beijing_arg, call, enum_arg, failed, list};
+use super::reflect::{Column, print_one};
+use super::{Paging, Session, beijing_arg, call, enum_arg, failed, show_list};
 
 const MEETING_COLUMNS: &[Column] = &[
     ("NAME", "name"),
@@ -109,22 +109,16 @@ pub async fn run(s: &Session, command: Command) -> Result<(), String> {
                 filter,
                 ..Default::default()
             };
-            let r = list!(
+            return show_list!(
+                s,
                 c,
                 list_meetings,
                 request,
                 meetings,
                 paging,
-                "listing meetings"
+                "listing meetings",
+                MEETING_COLUMNS
             );
-            return print_list(
-                s,
-                "cogov.deliberation.v1.ListMeetingsResponse",
-                &r,
-                "meetings",
-                MEETING_COLUMNS,
-            )
-            .await;
         }
         Command::Get { meeting } => call!(c, get_meeting, GetMeetingRequest { name: meeting })
             .await
@@ -205,30 +199,24 @@ pub async fn run(s: &Session, command: Command) -> Result<(), String> {
             let a = call!(c, create_attendance, request)
                 .await
                 .map_err(failed("signing in"))?;
-            return print_one(s, "cogov.deliberation.v1.Attendance", &a).await;
+            return print_one(s, &a).await;
         }
         Command::Attendances { meeting, paging } => {
             let request = ListAttendancesRequest {
                 parent: meeting,
                 ..Default::default()
             };
-            let r = list!(
+            return show_list!(
+                s,
                 c,
                 list_attendances,
                 request,
                 attendances,
                 paging,
-                "listing attendances"
+                "listing attendances",
+                ATTENDANCE_COLUMNS
             );
-            return print_list(
-                s,
-                "cogov.deliberation.v1.ListAttendancesResponse",
-                &r,
-                "attendances",
-                ATTENDANCE_COLUMNS,
-            )
-            .await;
         }
     };
-    print_one(s, "cogov.deliberation.v1.Meeting", &meeting).await
+    print_one(s, &meeting).await
 }

@@ -209,29 +209,10 @@ pub fn failed(what: &'static str) -> impl Fn(tonic::Status) -> String {
     move |s| format!("{what}: {:?}: {}", s.code(), s.message())
 }
 
-/// Calls `call` again, with the same request (and so the same request id),
-/// while the gateway is unavailable: at most four times, waiting longer
-/// each time.
-pub async fn retried<T, F, Fut>(mut call: F) -> Result<T, tonic::Status>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<tonic::Response<T>, tonic::Status>>,
-{
-    let mut wait = std::time::Duration::from_millis(250);
-    for attempt in 1.. {
-        match call().await {
-            Err(s) if attempt < 4 && s.code() == tonic::Code::Unavailable => {
-                tokio::time::sleep(wait).await;
-                wait *= 2;
-            }
-            other => return other.map(tonic::Response::into_inner),
-        }
-    }
-    unreachable!("the loop returns")
-}
+pub use cogov_sheets::link::retried;
 
-/// `c.$method(request)`, retried with the same request while the gateway
-/// is unavailable.
+/// `c.$method(request)`'s message, retried with the same request (and so
+/// the same request id) while a retry may mend its failure.
 macro_rules! call {
     ($c:expr, $method:ident, $request:expr) => {{
         let request = $request;
@@ -240,7 +221,7 @@ macro_rules! call {
             $crate::cli::retried(|| {
                 let mut c = c.clone();
                 let request = request.clone();
-                async move { c.$method(request).await }
+                async move { c.$method(request).await.map(tonic::Response::into_inner) }
             })
             .await
         }
@@ -282,6 +263,16 @@ macro_rules! list {
     }};
 }
 pub(crate) use list;
+
+/// [`list!`], printed as a table of `$columns` (one row for each of the
+/// response's `$items`) or as JSON.
+macro_rules! show_list {
+    ($s:expr, $c:expr, $method:ident, $request:expr, $items:ident, $paging:expr, $what:literal, $columns:expr) => {{
+        let r = $crate::cli::list!($c, $method, $request, $items, $paging, $what);
+        $crate::cli::reflect::print_list($s, &r, stringify!($items), $columns).await
+    }};
+}
+pub(crate) use show_list;
 
 /// `text` as a value of the enum whose names start with `prefix`:
 /// `not-our-duty` → `RETURN_REASON_NOT_OUR_DUTY`; `flag` names it in the

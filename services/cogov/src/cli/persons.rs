@@ -3,8 +3,8 @@
 use cogov_proto::organizations::organizations_service_client::OrganizationsServiceClient;
 use cogov_proto::organizations::*;
 
-use super::reflect::{Column, print_list, print_one};
-use super::{Paging, Session, call, enum_arg, failed, list, mask_of};
+use super::reflect::{Column, print_one};
+use super::{Paging, Session, call, enum_arg, failed, mask_of, show_list};
 
 const PERSON_COLUMNS: &[Column] = &[
     ("NAME", "name"),
@@ -158,15 +158,16 @@ pub async fn persons(s: &Session, command: PersonCommand) -> Result<(), String> 
                 filter,
                 ..Default::default()
             };
-            let r = list!(c, list_persons, request, persons, paging, "listing persons");
-            return print_list(
+            return show_list!(
                 s,
-                "cogov.organizations.v1.ListPersonsResponse",
-                &r,
-                "persons",
-                PERSON_COLUMNS,
-            )
-            .await;
+                c,
+                list_persons,
+                request,
+                persons,
+                paging,
+                "listing persons",
+                PERSON_COLUMNS
+            );
         }
         PersonCommand::Get { person } => call!(c, get_person, GetPersonRequest { name: person })
             .await
@@ -198,7 +199,7 @@ pub async fn persons(s: &Session, command: PersonCommand) -> Result<(), String> 
                 .map_err(failed("updating the person"))?
         }
     };
-    print_one(s, "cogov.organizations.v1.Person", &person).await
+    print_one(s, &person).await
 }
 
 /// Runs `cogov organizations …`.
@@ -211,22 +212,16 @@ pub async fn organizations(s: &Session, command: OrganizationCommand) -> Result<
                 filter,
                 ..Default::default()
             };
-            let r = list!(
+            return show_list!(
+                s,
                 c,
                 list_organizations,
                 request,
                 organizations,
                 paging,
-                "listing organisations"
+                "listing organisations",
+                ORGANIZATION_COLUMNS
             );
-            return print_list(
-                s,
-                "cogov.organizations.v1.ListOrganizationsResponse",
-                &r,
-                "organizations",
-                ORGANIZATION_COLUMNS,
-            )
-            .await;
         }
         OrganizationCommand::Get { organization } => call!(
             c,
@@ -262,5 +257,5 @@ pub async fn organizations(s: &Session, command: OrganizationCommand) -> Result<
                 .map_err(failed("registering the organisation"))?
         }
     };
-    print_one(s, "cogov.organizations.v1.Organization", &organization).await
+    print_one(s, &organization).await
 }

@@ -20,10 +20,11 @@ fn pool() -> &'static DescriptorPool {
     })
 }
 
-/// `message` as a reflected message called `full_name`.
-fn reflected<M: prost::Message>(full_name: &str, message: &M) -> Result<DynamicMessage, String> {
+/// `message` as a reflected message.
+fn reflected<M: prost::Message + prost::Name>(message: &M) -> Result<DynamicMessage, String> {
+    let full_name = M::full_name();
     let descriptor = pool()
-        .get_message_by_name(full_name)
+        .get_message_by_name(&full_name)
         .ok_or_else(|| format!("no message {full_name}"))?;
     DynamicMessage::decode(descriptor, message.encode_to_vec().as_slice())
         .map_err(|e| e.to_string())
@@ -32,23 +33,22 @@ fn reflected<M: prost::Message>(full_name: &str, message: &M) -> Result<DynamicM
 /// A column: its header and the field it shows.
 pub type Column = (&'static str, &'static str);
 
-/// Prints the `items` of a list response `response` (a `full_name`
-/// message) as a table of `columns`, or the response as JSON.
-pub async fn print_list<M: prost::Message>(
+/// Prints the `items` of a list response `response` as a table of
+/// `columns`, or the response as JSON.
+pub async fn print_list<M: prost::Message + prost::Name>(
     s: &Session,
-    full_name: &str,
     response: &M,
     items: &str,
     columns: &[Column],
 ) -> Result<(), String> {
     if s.json() {
-        println!("{}", to_json(full_name, response)?);
+        println!("{}", to_json(&M::full_name(), response)?);
         return Ok(());
     }
-    let message = reflected(full_name, response)?;
+    let message = reflected(response)?;
     let list = message
         .get_field_by_name(items)
-        .ok_or_else(|| format!("{full_name} has no field {items}"))?;
+        .ok_or_else(|| format!("{} has no field {items}", M::full_name()))?;
     let mut names = Names::new(s.clients());
     let headers: Vec<&str> = columns.iter().map(|(h, _)| *h).collect();
     let mut t = table(&headers);
@@ -68,16 +68,15 @@ pub async fn print_list<M: prost::Message>(
 
 /// Prints one resource: every field that is set, one a line, the names it
 /// points to followed by their display names; or the resource as JSON.
-pub async fn print_one<M: prost::Message>(
+pub async fn print_one<M: prost::Message + prost::Name>(
     s: &Session,
-    full_name: &str,
     resource: &M,
 ) -> Result<(), String> {
     if s.json() {
-        println!("{}", to_json(full_name, resource)?);
+        println!("{}", to_json(&M::full_name(), resource)?);
         return Ok(());
     }
-    let message = reflected(full_name, resource)?;
+    let message = reflected(resource)?;
     let mut names = Names::new(s.clients());
     let mut t = table(&["FIELD", "VALUE"]);
     for (field, value) in message.fields() {
@@ -222,7 +221,7 @@ mod tests {
             }),
             ..Default::default()
         };
-        let m = reflected("cogov.issues.v1.Issue", &issue).unwrap();
+        let m = reflected(&issue).unwrap();
         let shown = |field: &str| {
             let d = m.descriptor().get_field_by_name(field).unwrap();
             text(&d.kind(), &m.get_field(&d))

@@ -8,7 +8,7 @@ use cogov_proto::deliberation::deliberation_service_client::DeliberationServiceC
 use cogov_proto::deliberation::*;
 
 use super::reflect::{Column, print_list, print_one};
-use super::{Paging, Session, call, enum_arg, failed, list, mask_of};
+use super::{Paging, Session, call, enum_arg, failed, mask_of, show_list};
 
 const RESOLUTION_COLUMNS: &[Column] = &[
     ("NAME", "name"),
@@ -168,7 +168,7 @@ pub async fn polls(s: &Session, command: PollCommand) -> Result<(), String> {
             let t = call!(c, create_offline_tally, request)
                 .await
                 .map_err(failed("entering the tally"))?;
-            print_one(s, "cogov.deliberation.v1.OfflineTally", &t).await
+            print_one(s, &t).await
         }
         PollCommand::Result { poll } => {
             let r = call!(c, get_poll_result, GetPollResultRequest { poll })
@@ -185,14 +185,7 @@ pub async fn polls(s: &Session, command: PollCommand) -> Result<(), String> {
                     if r.r#final { "" } else { " (not final)" },
                 );
             }
-            print_list(
-                s,
-                "cogov.deliberation.v1.PollResult",
-                &r,
-                "options",
-                OPTION_COLUMNS,
-            )
-            .await
+            print_list(s, &r, "options", OPTION_COLUMNS).await
         }
     }
 }
@@ -207,22 +200,16 @@ pub async fn resolutions(s: &Session, command: ResolutionCommand) -> Result<(), 
                 filter,
                 ..Default::default()
             };
-            let r = list!(
+            return show_list!(
+                s,
                 c,
                 list_resolutions,
                 request,
                 resolutions,
                 paging,
-                "listing resolutions"
+                "listing resolutions",
+                RESOLUTION_COLUMNS
             );
-            return print_list(
-                s,
-                "cogov.deliberation.v1.ListResolutionsResponse",
-                &r,
-                "resolutions",
-                RESOLUTION_COLUMNS,
-            )
-            .await;
         }
         ResolutionCommand::Get { resolution } => {
             call!(c, get_resolution, GetResolutionRequest { name: resolution })
@@ -254,22 +241,16 @@ pub async fn resolutions(s: &Session, command: ResolutionCommand) -> Result<(), 
                 parent: resolution,
                 ..Default::default()
             };
-            let r = list!(
+            return show_list!(
+                s,
                 c,
                 list_action_items,
                 request,
                 action_items,
                 paging,
-                "listing action items"
+                "listing action items",
+                ACTION_COLUMNS
             );
-            return print_list(
-                s,
-                "cogov.deliberation.v1.ListActionItemsResponse",
-                &r,
-                "action_items",
-                ACTION_COLUMNS,
-            )
-            .await;
         }
         ResolutionCommand::AddAction {
             resolution,
@@ -288,7 +269,7 @@ pub async fn resolutions(s: &Session, command: ResolutionCommand) -> Result<(), 
             let a = call!(c, create_action_item, request)
                 .await
                 .map_err(failed("adding the action item"))?;
-            return print_one(s, "cogov.deliberation.v1.ActionItem", &a).await;
+            return print_one(s, &a).await;
         }
         ResolutionCommand::Progress {
             action,
@@ -330,8 +311,8 @@ pub async fn resolutions(s: &Session, command: ResolutionCommand) -> Result<(), 
             let a = call!(c, update_action_item, request)
                 .await
                 .map_err(failed("updating the action item"))?;
-            return print_one(s, "cogov.deliberation.v1.ActionItem", &a).await;
+            return print_one(s, &a).await;
         }
     };
-    print_one(s, "cogov.deliberation.v1.Resolution", &resolution).await
+    print_one(s, &resolution).await
 }

@@ -4,8 +4,8 @@
 use cogov_proto::volunteers::volunteers_service_client::VolunteersServiceClient;
 use cogov_proto::volunteers::*;
 
-use super::reflect::{Column, print_list, print_one};
-use super::{Paging, Session, call, failed, list};
+use super::reflect::{Column, print_one};
+use super::{Paging, Session, call, failed, show_list};
 
 const VOLUNTEER_COLUMNS: &[Column] = &[
     ("NAME", "name"),
@@ -100,28 +100,22 @@ pub async fn run(s: &Session, command: Command) -> Result<(), String> {
                 filter,
                 ..Default::default()
             };
-            let r = list!(
+            return show_list!(
+                s,
                 c,
                 list_volunteers,
                 request,
                 volunteers,
                 paging,
-                "listing volunteers"
+                "listing volunteers",
+                VOLUNTEER_COLUMNS
             );
-            return print_list(
-                s,
-                "cogov.volunteers.v1.ListVolunteersResponse",
-                &r,
-                "volunteers",
-                VOLUNTEER_COLUMNS,
-            )
-            .await;
         }
         Command::Get { volunteer } => {
             let v = call!(c, get_volunteer, GetVolunteerRequest { name: volunteer })
                 .await
                 .map_err(failed("getting the volunteer"))?;
-            return print_one(s, "cogov.volunteers.v1.Volunteer", &v).await;
+            return print_one(s, &v).await;
         }
         Command::Create { person, skills } => {
             let request = CreateVolunteerRequest {
@@ -135,44 +129,39 @@ pub async fn run(s: &Session, command: Command) -> Result<(), String> {
             let v = call!(c, create_volunteer, request)
                 .await
                 .map_err(failed("registering the volunteer"))?;
-            return print_one(s, "cogov.volunteers.v1.Volunteer", &v).await;
+            return print_one(s, &v).await;
         }
         Command::Teams { filter, paging } => {
             let request = ListTeamsRequest {
                 filter,
                 ..Default::default()
             };
-            let r = list!(c, list_teams, request, teams, paging, "listing teams");
-            return print_list(
+            return show_list!(
                 s,
-                "cogov.volunteers.v1.ListTeamsResponse",
-                &r,
-                "teams",
-                TEAM_COLUMNS,
-            )
-            .await;
+                c,
+                list_teams,
+                request,
+                teams,
+                paging,
+                "listing teams",
+                TEAM_COLUMNS
+            );
         }
         Command::Records { filter, paging } => {
             let request = ListServiceRecordsRequest {
                 filter,
                 ..Default::default()
             };
-            let r = list!(
+            return show_list!(
+                s,
                 c,
                 list_service_records,
                 request,
                 service_records,
                 paging,
-                "listing service records"
+                "listing service records",
+                RECORD_COLUMNS
             );
-            return print_list(
-                s,
-                "cogov.volunteers.v1.ListServiceRecordsResponse",
-                &r,
-                "service_records",
-                RECORD_COLUMNS,
-            )
-            .await;
         }
         Command::Approve { record } => {
             let request = ApproveServiceRecordRequest {
@@ -194,5 +183,5 @@ pub async fn run(s: &Session, command: Command) -> Result<(), String> {
                 .map_err(failed("rejecting the record"))?
         }
     };
-    print_one(s, "cogov.volunteers.v1.ServiceRecord", &record).await
+    print_one(s, &record).await
 }

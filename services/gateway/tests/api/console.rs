@@ -366,6 +366,14 @@ async fn console_sign_in_sessions_and_forms(env: Env) {
     )
     .await;
     assert_eq!(own.status, 200, "{}", own.body);
+    // Its issues export carries the courtyard.
+    assert!(
+        own.body.contains(&format!(
+            "/console/exports/issues.csv?filter=courtyard%20%3D%20%22courtyards/{a1}%22"
+        )),
+        "{}",
+        own.body
+    );
     for path in [
         format!("/console/courtyards/{b1}"),
         "/console/partners".to_owned(),

@@ -1,7 +1,5 @@
 //! The calls an import makes, sent with retries that reuse their request id.
 
-use std::time::Duration;
-
 use cogov_proto::organizations::*;
 use cogov_proto::volunteers::{
     CreateTeamMemberRequest, CreateVolunteerRequest, UpdateVolunteerRequest,
@@ -71,17 +69,7 @@ impl Op {
     /// Sends it, retrying what a retry may mend (the same request id makes
     /// a retried create safe).
     pub async fn send(&self, clients: &Clients) -> Result<(), Status> {
-        let mut wait = Duration::from_millis(200);
-        for attempt in 1.. {
-            match self.once(clients.clone()).await {
-                Err(s) if attempt < 5 && retried(s.code()) => {
-                    tokio::time::sleep(wait).await;
-                    wait *= 2;
-                }
-                other => return other,
-            }
-        }
-        unreachable!("the loop returns")
+        crate::link::retried(|| self.once(clients.clone())).await
     }
 
     async fn once(&self, clients: Clients) -> Result<(), Status> {
@@ -118,14 +106,6 @@ impl Op {
             }
         }
     }
-}
-
-/// Codes a retry may mend.
-fn retried(code: Code) -> bool {
-    matches!(
-        code,
-        Code::Unavailable | Code::ResourceExhausted | Code::Aborted
-    )
 }
 
 /// Codes that refuse every row alike: the run stops.

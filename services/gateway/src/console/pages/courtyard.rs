@@ -19,6 +19,8 @@ use crate::console::{Shared, Staff};
 #[template(path = "console/courtyard.html")]
 struct CourtyardPage {
     f: Frame,
+    /// `filter=…` for the export of this courtyard's issues.
+    issues_export: String,
     courtyard: Courtyard,
     community: String,
     two_nos_met: bool,
@@ -142,6 +144,10 @@ pub async fn page(
         None => None,
     };
     let view = CourtyardPage {
+        issues_export: super::issues::form_urlencoded_pairs(&[(
+            "filter",
+            &format!("courtyard = \"{}\"", courtyard.name),
+        )]),
         community: names.of(&courtyard.community),
         two_nos_met: two_nos.met,
         two_nos: two_nos
