@@ -26,14 +26,18 @@ pub enum Command {
     },
     /// Revoke a key; it stops working on the next call.
     Revoke {
-        /// `partners/{id}/keys/{id}`.
-        key: String,
+        /// `partners/{id}/keys/{id}`. (Not called `key`: that is the
+        /// global `--key` credential's name, and clap would read the
+        /// positional value as the credential.)
+        #[arg(value_name = "KEY")]
+        api_key: String,
     },
     /// Replace a key: a new one is printed this once, and the old one keeps
     /// working for the overlap so the partner can switch without a gap.
     Rotate {
         /// `partners/{id}/keys/{id}`.
-        key: String,
+        #[arg(value_name = "KEY")]
+        api_key: String,
         /// Hours the old key keeps working.
         #[arg(long, default_value_t = 24)]
         overlap_hours: i64,
@@ -151,9 +155,12 @@ pub async fn run(s: &Session, command: Command) -> Result<(), String> {
             }
             Ok(())
         }
-        Command::Rotate { key, overlap_hours } => {
+        Command::Rotate {
+            api_key,
+            overlap_hours,
+        } => {
             let request = RotateApiKeyRequest {
-                name: key,
+                name: api_key,
                 overlap: Some(prost_types::Duration {
                     seconds: overlap_hours * 3600,
                     nanos: 0,
@@ -193,9 +200,9 @@ pub async fn run(s: &Session, command: Command) -> Result<(), String> {
                 .map_err(failed("registering the partner"))?;
             print_one(s, &p).await
         }
-        Command::Revoke { key } => {
+        Command::Revoke { api_key } => {
             let k = c
-                .revoke_api_key(RevokeApiKeyRequest { name: key })
+                .revoke_api_key(RevokeApiKeyRequest { name: api_key })
                 .await
                 .map_err(failed("revoking"))?
                 .into_inner();

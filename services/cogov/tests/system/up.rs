@@ -595,6 +595,98 @@ async fn up_serves_the_niujie_demo_and_stops_on_sigterm() {
         let shown = text(args);
         assert!(shown.starts_with(" NAME"), "{args:?}: {shown}");
     }
+    // Writes from the CLI, read back as JSON.
+    let json = |args: &[&str]| -> serde_json::Value {
+        let mut all = args.to_vec();
+        all.push("--json");
+        serde_json::from_str(&text(&all)).unwrap()
+    };
+    let community = persons["persons"][0]["community"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let added = json(&[
+        "persons",
+        "create",
+        "--community",
+        &community,
+        "--display-name",
+        "命令行",
+        "--phone",
+        "13912345678",
+    ]);
+    let added = added["name"].as_str().unwrap().to_owned();
+    let head = json(&["persons", "update", &added, "--building-head", "true"]);
+    assert_eq!(head["buildingHead"], true, "{head}");
+    let nothing = staff_cli(&["persons", "update", &added]);
+    assert!(!nothing.status.success(), "{nothing:?}");
+    let firm = json(&[
+        "organizations",
+        "create",
+        "--kind",
+        "property-firm",
+        "--display-name",
+        "命令行物业",
+    ]);
+    assert_eq!(firm["kind"], "ORGANIZATION_KIND_PROPERTY_FIRM", "{firm}");
+    let partner = json(&[
+        "keys",
+        "create-partner",
+        "--organization",
+        firm["name"].as_str().unwrap(),
+        "--kind",
+        "property-firm",
+        "--display-name",
+        "命令行物业",
+    ]);
+    let partner = partner["name"].as_str().unwrap().to_owned();
+    let issued = json(&["keys", "issue", &partner]);
+    let rotated = json(&["keys", "rotate", issued["apiKey"]["name"].as_str().unwrap()]);
+    assert_ne!(rotated["secret"], issued["secret"], "{rotated}");
+    let revoked = json(&[
+        "keys",
+        "revoke",
+        rotated["apiKey"]["name"].as_str().unwrap(),
+    ]);
+    assert_eq!(revoked["state"], "API_KEY_STATE_REVOKED", "{revoked}");
+    let meetings = json(&["meetings", "list"]);
+    let council = meetings["meetings"][0]["council"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let meeting = json(&[
+        "meetings",
+        "create",
+        "--council",
+        &council,
+        "--title",
+        "命令行议事",
+        "--start",
+        "2027-01-10 19:30",
+        "--location",
+        "社区议事厅",
+    ]);
+    assert_eq!(meeting["startTime"], "2027-01-10T11:30:00Z", "{meeting}");
+    assert_eq!(meeting["state"], "MEETING_STATE_SCHEDULED", "{meeting}");
+    let standing = json(&["two-nos", "list", "--page-size", "1"]);
+    let courtyard = standing["statuses"][0]["courtyard"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let inspection = json(&[
+        "inspections",
+        "create",
+        "--courtyard",
+        &courtyard,
+        "--sub-item",
+        "subItems/clutter_piling",
+        "--result",
+        "failed",
+    ]);
+    assert_eq!(
+        inspection["result"], "INSPECTION_RESULT_FAILED",
+        "{inspection}"
+    );
     let refused = staff_cli(&[
         "meetings",
         "create",
