@@ -5,7 +5,7 @@ use cogov_proto::gateway::gateway_service_client::GatewayServiceClient;
 use cogov_proto::gateway::*;
 use cogov_sheets::export::beijing;
 
-use super::{Session, failed, retried, table};
+use super::{Paging, Session, list, table};
 
 /// `cogov audit`'s arguments.
 #[derive(Debug, clap::Args)]
@@ -14,12 +14,8 @@ pub struct Args {
     /// `method = "/cogov.issues.v1.IssuesService/DispatchIssue"`.
     #[arg(long, default_value = "")]
     filter: String,
-    /// At most this many (a page).
-    #[arg(long, default_value_t = 50)]
-    page_size: i32,
-    /// Every page, not only the first.
-    #[arg(long)]
-    all: bool,
+    #[command(flatten)]
+    paging: Paging,
 }
 
 /// Who acted, in words.
@@ -38,32 +34,18 @@ pub fn who(p: Option<&cogov_proto::common::Principal>) -> String {
 pub async fn run(s: &Session, args: Args) -> Result<(), String> {
     let (channel, bearer) = s.signed();
     let c = GatewayServiceClient::with_interceptor(channel, bearer);
-    let mut out = ListAuditRecordsResponse::default();
-    let mut page_token = String::new();
-    loop {
-        let request = ListAuditRecordsRequest {
-            page_size: args.page_size,
-            page_token,
-            filter: args.filter.clone(),
-        };
-        let page = retried(|| {
-            let mut c = c.clone();
-            let request = request.clone();
-            async move {
-                c.list_audit_records(request)
-                    .await
-                    .map(tonic::Response::into_inner)
-            }
-        })
-        .await
-        .map_err(failed("reading the audit log"))?;
-        out.audit_records.extend(page.audit_records);
-        out.next_page_token = page.next_page_token;
-        if !args.all || out.next_page_token.is_empty() {
-            break;
-        }
-        page_token = std::mem::take(&mut out.next_page_token);
-    }
+    let request = ListAuditRecordsRequest {
+        filter: args.filter,
+        ..Default::default()
+    };
+    let out = list!(
+        c,
+        list_audit_records,
+        request,
+        audit_records,
+        args.paging,
+        "reading the audit log"
+    );
     s.print("cogov.gateway.v1.ListAuditRecordsResponse", &out, || {
         let mut t = table(&["TIME", "WHO", "METHOD", "TARGET", "CODE"]);
         for r in &out.audit_records {

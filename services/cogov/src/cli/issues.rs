@@ -5,7 +5,7 @@ use cogov_proto::issues::issues_service_client::IssuesServiceClient;
 use cogov_proto::issues::*;
 use cogov_sheets::export::names::Names;
 
-use super::{Session, call, enum_arg, failed, short, table};
+use super::{Paging, Session, call, enum_arg, failed, list, short, table};
 
 /// Issue work.
 #[derive(Debug, clap::Subcommand)]
@@ -15,12 +15,8 @@ pub enum Command {
         /// AIP-160 filter, e.g. `state = DISPATCHED AND overdue = true`.
         #[arg(long, default_value = "")]
         filter: String,
-        /// At most this many (a page).
-        #[arg(long, default_value_t = 50)]
-        page_size: i32,
-        /// Every page, not only the first.
-        #[arg(long)]
-        all: bool,
+        #[command(flatten)]
+        paging: Paging,
     },
     /// One issue.
     Get {
@@ -207,55 +203,32 @@ pub async fn run(s: &Session, command: Command) -> Result<(), String> {
     let (channel, bearer) = s.signed();
     let c = IssuesServiceClient::with_interceptor(channel, bearer);
     let issue = match command {
-        Command::List {
-            filter,
-            page_size,
-            all,
-        } => {
-            let mut out = ListIssuesResponse::default();
-            let mut page_token = String::new();
-            loop {
-                let request = ListIssuesRequest {
-                    filter: filter.clone(),
-                    page_size,
-                    page_token,
-                    ..Default::default()
-                };
-                let page = call!(c, list_issues, request)
-                    .await
-                    .map_err(failed("listing issues"))?;
-                out.issues.extend(page.issues);
-                out.next_page_token = page.next_page_token;
-                if !all || out.next_page_token.is_empty() {
-                    break;
-                }
-                page_token = std::mem::take(&mut out.next_page_token);
-            }
+        Command::List { filter, paging } => {
+            let request = ListIssuesRequest {
+                filter,
+                ..Default::default()
+            };
+            let out = list!(c, list_issues, request, issues, paging, "listing issues");
             let table = rows(s, &out.issues).await;
             return s.print("cogov.issues.v1.ListIssuesResponse", &out, || table);
         }
         Command::Timeline { issue } => {
-            let mut updates = Vec::new();
-            let mut page_token = String::new();
-            loop {
-                let request = ListIssueUpdatesRequest {
-                    parent: issue.clone(),
-                    page_size: 1000,
-                    page_token,
-                };
-                let page = call!(c, list_issue_updates, request)
-                    .await
-                    .map_err(failed("reading the timeline"))?;
-                updates.extend(page.updates);
-                if page.next_page_token.is_empty() {
-                    break;
-                }
-                page_token = page.next_page_token;
-            }
-            let out = ListIssueUpdatesResponse {
-                updates,
-                next_page_token: String::new(),
+            let request = ListIssueUpdatesRequest {
+                parent: issue,
+                ..Default::default()
             };
+            let every = Paging {
+                page_size: 1000,
+                all: true,
+            };
+            let out = list!(
+                c,
+                list_issue_updates,
+                request,
+                updates,
+                every,
+                "reading the timeline"
+            );
             let mut names = Names::new(s.clients());
             let mut t = table(&["WHEN", "WHAT", "STATE", "WHO", "TEXT"]);
             for u in &out.updates {
