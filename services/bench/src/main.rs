@@ -12,6 +12,10 @@
 //! - `ReportIssue` throughput and latency at concurrency 1 and 64, straight
 //!   to the issues service and through the gateway, and `UpdateIssue` of one
 //!   field through the gateway;
+//! - the other writes residents make in bursts, through the gateway at
+//!   concurrency 64: `CreateSignup`, `CheckInSignup`, `SupportTopic`,
+//!   `CreateOpinion`, `CastVote`, `ConfirmIssue` (the volunteers and
+//!   deliberation services run beside the others for them);
 //! - `ListIssues` (a page of 50 with typical filters) and
 //!   `ComputeIssueStatistics` latency with `--issues` rows stored (bulk
 //!   loaded straight into the database), and the query plans behind them;
@@ -23,6 +27,7 @@
 
 mod app;
 mod bulk;
+mod bursts;
 mod cpu;
 mod events;
 mod operations;
@@ -173,7 +178,7 @@ struct Stack {
     gw: cogov_gateway::Gateway,
     /// Where residents' codes arrive.
     phones: cogov_kit::testing::phones::Phones,
-    _dbs: (TestDb, TestDb, TestDb),
+    _dbs: Dbs,
     _servers: Vec<TestServer>,
     _proxy: tokio_util::sync::DropGuard,
 }
@@ -212,13 +217,44 @@ async fn bare_proxy(backend: Channel) -> (Channel, tokio_util::sync::DropGuard) 
     (channel, shutdown.drop_guard())
 }
 
-/// The services on `bus`, with the issues relay and the gateway's event
+/// A database for each service the bench starts.
+struct Dbs {
+    orgs: TestDb,
+    issues: TestDb,
+    gateway: TestDb,
+    volunteers: TestDb,
+    deliberation: TestDb,
+}
+
+impl Dbs {
+    fn sqlite() -> Dbs {
+        Dbs {
+            orgs: TestDb::sqlite(),
+            issues: TestDb::sqlite(),
+            gateway: TestDb::sqlite(),
+            volunteers: TestDb::sqlite(),
+            deliberation: TestDb::sqlite(),
+        }
+    }
+
+    async fn postgres(url: &str) -> Dbs {
+        Dbs {
+            orgs: TestDb::postgres_at(url).await,
+            issues: TestDb::postgres_at(url).await,
+            gateway: TestDb::postgres_at(url).await,
+            volunteers: TestDb::postgres_at(url).await,
+            deliberation: TestDb::postgres_at(url).await,
+        }
+    }
+}
+
+/// The services on `bus`, with their outbox relays and the gateway's event
 /// consumer.
-async fn start(orgs_db: TestDb, issues_db: TestDb, gateway_db: TestDb, bus: Bus) -> Stack {
+async fn start(dbs: Dbs, bus: Bus) -> Stack {
     let clock = Clock::system();
     let auth = Authenticator::new(SECRET, None, clock.clone());
     let tokens = PageTokens::new(b"bench page tokens");
-    let cfg = db_config(&orgs_db.url);
+    let cfg = db_config(&dbs.orgs.url);
     let orgs = TestServer::start(
         cogov_organizations::Organizations::new(Context {
             db: db::connect::<cogov_organizations::Migrator>(&cfg)
@@ -230,7 +266,7 @@ async fn start(orgs_db: TestDb, issues_db: TestDb, gateway_db: TestDb, bus: Bus)
         .server(auth.clone()),
     )
     .await;
-    let cfg = db_config(&issues_db.url);
+    let cfg = db_config(&dbs.issues.url);
     let directory = Directory::from_channel(
         orgs.channel.clone(),
         auth.clone(),
@@ -251,6 +287,54 @@ async fn start(orgs_db: TestDb, issues_db: TestDb, gateway_db: TestDb, bus: Bus)
     );
     let issues = TestServer::start(svc.clone().server(auth.clone())).await;
     cogov_kit::events::relay::spawn(svc.ctx.db.clone(), bus.clone(), Clock::system());
+    let volunteers = {
+        let db = db::connect::<cogov_volunteers::Migrator>(&db_config(&dbs.volunteers.url))
+            .await
+            .expect("volunteers database");
+        cogov_kit::events::relay::spawn(db.clone(), bus.clone(), Clock::system());
+        TestServer::start(
+            cogov_volunteers::Volunteers::new(
+                Context {
+                    db,
+                    tokens: PageTokens::new(b"bench page tokens"),
+                    clock: Clock::system(),
+                },
+                Directory::from_channel(
+                    orgs.channel.clone(),
+                    auth.clone(),
+                    "volunteers",
+                    Clock::system(),
+                    Duration::from_secs(5),
+                ),
+            )
+            .server(auth.clone()),
+        )
+        .await
+    };
+    let deliberation = {
+        let db = db::connect::<cogov_deliberation::Migrator>(&db_config(&dbs.deliberation.url))
+            .await
+            .expect("deliberation database");
+        cogov_kit::events::relay::spawn(db.clone(), bus.clone(), Clock::system());
+        TestServer::start(
+            cogov_deliberation::Deliberation::new(
+                Context {
+                    db,
+                    tokens: PageTokens::new(b"bench page tokens"),
+                    clock: Clock::system(),
+                },
+                Directory::from_channel(
+                    orgs.channel.clone(),
+                    auth.clone(),
+                    "deliberation",
+                    Clock::system(),
+                    Duration::from_secs(5),
+                ),
+            )
+            .server(auth.clone()),
+        )
+        .await
+    };
 
     // A street of 10 communities with 56 courtyards.
     let mut o = OrganizationsServiceClient::with_interceptor(
@@ -308,7 +392,7 @@ async fn start(orgs_db: TestDb, issues_db: TestDb, gateway_db: TestDb, bus: Bus)
 
     // The gateway in front, and the bare proxy beside it.
     let phones = cogov_kit::testing::phones::Phones::start().await;
-    let cfg = db_config(&gateway_db.url);
+    let cfg = db_config(&dbs.gateway.url);
     let clock = Clock::system();
     let staff = cogov_gateway::StaffTokens::shared_secret(
         STAFF_SECRET,
@@ -360,12 +444,11 @@ async fn start(orgs_db: TestDb, issues_db: TestDb, gateway_db: TestDb, bus: Bus)
     gw.start_consumers(&bus)
         .await
         .expect("the gateway's event consumer");
-    let unused = Channel::from_static("http://127.0.0.1:9").connect_lazy();
     let gateway = TestServer::start(gw.clone().server(cogov_gateway::Backends {
         organizations: orgs.channel.clone(),
         issues: issues.channel.clone(),
-        volunteers: unused.clone(),
-        deliberation: unused,
+        volunteers: volunteers.channel.clone(),
+        deliberation: deliberation.channel.clone(),
     }))
     .await;
     let (proxy, proxy_guard) = bare_proxy(issues.channel.clone()).await;
@@ -383,8 +466,8 @@ async fn start(orgs_db: TestDb, issues_db: TestDb, gateway_db: TestDb, bus: Bus)
         courtyards,
         gw,
         phones,
-        _dbs: (orgs_db, issues_db, gateway_db),
-        _servers: vec![orgs, gateway],
+        _dbs: dbs,
+        _servers: vec![orgs, volunteers, deliberation, gateway],
         _proxy: proxy_guard,
     }
 }
@@ -589,7 +672,8 @@ fn table(name: &str) {
     println!("|---|---|");
 }
 
-/// The writes: reports and one-field updates, at concurrency 1 and 64.
+/// The writes: reports and one-field updates, at concurrency 1 and 64,
+/// then the other writes residents make in bursts.
 async fn write_figures(stack: &Stack, args: &Args) {
     for concurrency in [1, 64] {
         figures(
@@ -616,6 +700,7 @@ async fn write_figures(stack: &Stack, args: &Args) {
             "updates",
         );
     }
+    bursts::measure(stack, args.reports).await;
 }
 
 async fn measure(name: &str, stack: Stack, args: &Args) {
@@ -773,13 +858,7 @@ async fn measure(name: &str, stack: Stack, args: &Args) {
 /// The stack on PostgreSQL: a database of its own for each service.
 async fn start_postgres(url: &str) -> Stack {
     let memory: Bus = Arc::new(MemoryBus::new());
-    start(
-        TestDb::postgres_at(url).await,
-        TestDb::postgres_at(url).await,
-        TestDb::postgres_at(url).await,
-        memory,
-    )
-    .await
+    start(Dbs::postgres(url).await, memory).await
 }
 
 /// Event delivery through JetStream (the services on SQLite).
@@ -790,7 +869,7 @@ async fn jetstream_figures(url: &str, args: &Args) {
         .await
         .expect("JetStream");
     let bus: Bus = Arc::new(jetstream.clone());
-    let stack = start(TestDb::sqlite(), TestDb::sqlite(), TestDb::sqlite(), bus).await;
+    let stack = start(Dbs::sqlite(), bus).await;
     let (p50, p99) = events::latency(&stack, args.events).await;
     println!(
         "| event delivery, commit to WatchEvents, JetStream (SQLite services) | p50 {}, p99 {} |",
@@ -824,7 +903,7 @@ fn main() {
         }
         if args.sheets_only {
             let memory: Bus = Arc::new(MemoryBus::new());
-            let sqlite = start(TestDb::sqlite(), TestDb::sqlite(), TestDb::sqlite(), memory).await;
+            let sqlite = start(Dbs::sqlite(), memory).await;
             table("Spreadsheets, SQLite (WAL, synchronous=NORMAL, group commit)");
             sheets::imports(&sqlite, args.sheets_persons).await;
             let db = &sqlite.svc.ctx.db;
@@ -839,7 +918,7 @@ fn main() {
         }
         if args.webhooks_only {
             let memory: Bus = Arc::new(MemoryBus::new());
-            let sqlite = start(TestDb::sqlite(), TestDb::sqlite(), TestDb::sqlite(), memory).await;
+            let sqlite = start(Dbs::sqlite(), memory).await;
             table("Webhooks, SQLite (WAL, synchronous=NORMAL, group commit)");
             webhooks::measure(&sqlite, args.events, args.webhook_burst).await;
             drop(sqlite);
@@ -852,7 +931,7 @@ fn main() {
         }
         if args.writes_only {
             let memory: Bus = Arc::new(MemoryBus::new());
-            let sqlite = start(TestDb::sqlite(), TestDb::sqlite(), TestDb::sqlite(), memory).await;
+            let sqlite = start(Dbs::sqlite(), memory).await;
             table(if args.group_commit {
                 "Writes, SQLite (WAL, synchronous=NORMAL, group commit), empty database"
             } else {
@@ -878,7 +957,7 @@ fn main() {
         let memory: Bus = Arc::new(MemoryBus::new());
         measure(
             "SQLite (WAL, synchronous=NORMAL)",
-            start(TestDb::sqlite(), TestDb::sqlite(), TestDb::sqlite(), memory).await,
+            start(Dbs::sqlite(), memory).await,
             &args,
         )
         .await;
