@@ -3,9 +3,9 @@
 
 use chrono::{DateTime, Utc};
 use cogov_kit::events::{NewEvent, outbox};
+use cogov_kit::write::Defers;
 use cogov_kit::{Result, names};
 use cogov_proto::deliberation::*;
-use sea_orm::ConnectionTrait;
 
 use crate::entity::{action_items, councils, topics};
 
@@ -19,7 +19,7 @@ fn place(council: &councils::Model) -> (String, String) {
 }
 
 /// `TopicOpened`.
-pub async fn topic_opened<C: ConnectionTrait>(
+pub async fn topic_opened<C: Defers>(
     conn: &C,
     council: &councils::Model,
     topic: &Topic,
@@ -40,7 +40,7 @@ pub async fn topic_opened<C: ConnectionTrait>(
 }
 
 /// `ActionItemCreated`.
-pub async fn action_item_created<C: ConnectionTrait>(
+pub async fn action_item_created<C: Defers>(
     conn: &C,
     council: &councils::Model,
     topic: &topics::Model,
@@ -69,7 +69,7 @@ pub async fn action_item_created<C: ConnectionTrait>(
 }
 
 /// `ActionItemChanged`, if its status, progress or issue changed.
-pub async fn action_item_changed<C: ConnectionTrait>(
+pub async fn action_item_changed<C: Defers>(
     conn: &C,
     council: &councils::Model,
     before: &action_items::Model,

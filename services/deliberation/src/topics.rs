@@ -15,6 +15,7 @@ use cogov_kit::paging::SortKey;
 use cogov_kit::scope::Scope;
 use cogov_kit::store::Versioned;
 use cogov_kit::validate::{Check, read_id, required};
+use cogov_kit::write::Defers;
 use cogov_kit::{Error, Result, convert, etag, names};
 use cogov_proto::deliberation::*;
 use sea_orm::ActiveValue::Set;
@@ -302,7 +303,7 @@ pub(crate) struct NewTopic {
 }
 
 /// Stores a PROPOSED topic in `council` and announces it (`TopicOpened`).
-pub(crate) async fn insert<C: ConnectionTrait>(
+pub(crate) async fn insert<C: Defers>(
     txn: &C,
     council: &councils::Model,
     t: NewTopic,

@@ -125,7 +125,7 @@ async fn issue_once(
     gw: &Gateway,
     key: &Key,
     now: DateTime<Utc>,
-    body: impl AsyncFnOnce(&sea_orm::DatabaseTransaction) -> Result<CreateApiKeyResponse>,
+    body: impl AsyncFnOnce(&cogov_kit::write::Write) -> Result<CreateApiKeyResponse>,
 ) -> Result<CreateApiKeyResponse> {
     let blank = |out: &CreateApiKeyResponse| CreateApiKeyResponse {
         api_key: out.api_key.clone(),

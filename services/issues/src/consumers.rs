@@ -9,6 +9,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use cogov_kit::events::{self, Bus, ConsumerSpec, Event, inbox};
+use cogov_kit::write::Defers;
 use cogov_kit::{Error, Result, names};
 use cogov_proto::deliberation::{ActionItemCreated, TopicOpened};
 use cogov_proto::issues::*;
@@ -99,7 +100,7 @@ async fn erase<C: ConnectionTrait>(conn: &C, p: &PersonErased, now: DateTime<Utc
     crate::follows::forget(conn, person).await
 }
 
-async fn link_topic<C: ConnectionTrait>(
+async fn link_topic<C: cogov_kit::write::Defers>(
     conn: &C,
     p: &TopicOpened,
     now: DateTime<Utc>,
@@ -140,11 +141,7 @@ async fn link_topic<C: ConnectionTrait>(
     Ok(())
 }
 
-async fn carry_out<C: ConnectionTrait>(
-    conn: &C,
-    p: &ActionItemCreated,
-    now: DateTime<Utc>,
-) -> Result<()> {
+async fn carry_out<C: Defers>(conn: &C, p: &ActionItemCreated, now: DateTime<Utc>) -> Result<()> {
     let owner = names::parse("organizations", &p.owner)
         .ok_or_else(|| Error::Internal(format!("bad owner {:?}", p.owner)))?;
     // The item names its issue: link it.
@@ -218,7 +215,7 @@ async fn carry_out<C: ConnectionTrait>(
 
 /// Links an existing issue to the item; its next state change moves the
 /// item's progress.
-async fn link_item<C: ConnectionTrait>(
+async fn link_item<C: cogov_kit::write::Defers>(
     conn: &C,
     row: Model,
     p: &ActionItemCreated,

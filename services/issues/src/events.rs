@@ -3,9 +3,9 @@
 
 use chrono::{DateTime, Utc};
 use cogov_kit::events::{NewEvent, outbox};
+use cogov_kit::write::Defers;
 use cogov_kit::{Result, convert, names};
 use cogov_proto::issues::*;
-use sea_orm::ConnectionTrait;
 use uuid::Uuid;
 
 use crate::entity::issues::Model;
@@ -29,12 +29,7 @@ pub fn summary(m: &Model) -> IssueSummary {
     }
 }
 
-async fn append<C: ConnectionTrait>(
-    conn: &C,
-    m: &Model,
-    event: NewEvent,
-    now: DateTime<Utc>,
-) -> Result<()> {
+async fn append<C: Defers>(conn: &C, m: &Model, event: NewEvent, now: DateTime<Utc>) -> Result<()> {
     let event = event.concerning(
         names::format("courtyards", m.courtyard_id),
         names::format("communities", m.community_id),
@@ -44,7 +39,7 @@ async fn append<C: ConnectionTrait>(
 }
 
 /// `IssueReported`.
-pub async fn reported<C: ConnectionTrait>(conn: &C, m: &Model, now: DateTime<Utc>) -> Result<()> {
+pub async fn reported<C: Defers>(conn: &C, m: &Model, now: DateTime<Utc>) -> Result<()> {
     let payload = IssueReported {
         issue: Some(summary(m)),
     };
@@ -52,7 +47,7 @@ pub async fn reported<C: ConnectionTrait>(conn: &C, m: &Model, now: DateTime<Utc
 }
 
 /// `IssueStateChanged`, if the state changed between `before` and `after`.
-pub async fn state_changed<C: ConnectionTrait>(
+pub async fn state_changed<C: Defers>(
     conn: &C,
     before: &Model,
     after: &Model,
@@ -70,7 +65,7 @@ pub async fn state_changed<C: ConnectionTrait>(
 }
 
 /// `IssueEscalated`.
-pub async fn escalated<C: ConnectionTrait>(
+pub async fn escalated<C: Defers>(
     conn: &C,
     m: &Model,
     council: &str,
@@ -86,7 +81,7 @@ pub async fn escalated<C: ConnectionTrait>(
 }
 
 /// `IssueClusterEscalated`.
-pub async fn cluster_escalated<C: ConnectionTrait>(
+pub async fn cluster_escalated<C: Defers>(
     conn: &C,
     cluster: &IssueCluster,
     council: &str,
@@ -109,7 +104,7 @@ pub async fn cluster_escalated<C: ConnectionTrait>(
 }
 
 /// `CourtyardTwoNosChanged`.
-pub async fn two_nos_changed<C: ConnectionTrait>(
+pub async fn two_nos_changed<C: Defers>(
     conn: &C,
     courtyard: Uuid,
     community: Uuid,
@@ -155,7 +150,7 @@ fn headline(m: &Model) -> String {
 /// Tells the reporter their report moved on, and its followers that an
 /// issue they follow did, unless they moved it themselves (`actor`: the
 /// resident acting, if one is).
-pub async fn tell_of_state_change<C: ConnectionTrait>(
+pub async fn tell_of_state_change<C: Defers>(
     conn: &C,
     before: &Model,
     after: &Model,
@@ -201,7 +196,7 @@ pub async fn tell_of_state_change<C: ConnectionTrait>(
 }
 
 /// Tells the reporter someone answered their report.
-pub async fn tell_answered<C: ConnectionTrait>(
+pub async fn tell_answered<C: Defers>(
     conn: &C,
     m: &Model,
     actor: Option<Uuid>,

@@ -122,7 +122,7 @@ fn derive(am: &mut rows::ActiveModel) {
 }
 
 /// Stores a new issue, with its derived columns and its day counts.
-pub(crate) async fn insert<C: ConnectionTrait>(
+pub(crate) async fn insert<C: cogov_kit::write::Defers>(
     conn: &C,
     mut am: rows::ActiveModel,
 ) -> Result<Model> {
@@ -134,7 +134,7 @@ pub(crate) async fn insert<C: ConnectionTrait>(
 
 /// Saves `am`, the changed `before`, if its revision is unchanged; keeps
 /// the derived columns and the day counts in step.
-pub(crate) async fn save<C: ConnectionTrait>(
+pub(crate) async fn save<C: cogov_kit::write::Defers>(
     conn: &C,
     before: &Model,
     mut am: rows::ActiveModel,

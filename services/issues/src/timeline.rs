@@ -7,11 +7,11 @@ use cogov_kit::idempotency::{self, Key};
 use cogov_kit::listing::{self, ListQuery, Spec};
 use cogov_kit::paging::SortKey;
 use cogov_kit::validate::Check;
+use cogov_kit::write::Defers;
 use cogov_kit::{Error, Result, convert, names};
 use cogov_proto::common::Media;
 use cogov_proto::issues::*;
-use sea_orm::ActiveValue::Set;
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryTrait};
 use uuid::Uuid;
 
 use crate::entity::updates::{self, Column, Entity, Model};
@@ -92,23 +92,27 @@ impl Entry {
 }
 
 /// Records `entry` on issue `issue`.
-pub async fn record<C: ConnectionTrait>(conn: &C, issue: Uuid, entry: Entry) -> Result<Model> {
-    Ok(updates::ActiveModel {
-        id: Set(names::new_id()),
-        issue_id: Set(issue),
-        kind: Set(entry.kind as i32),
-        from_state: Set(entry.from as i32),
-        to_state: Set(entry.to as i32),
-        author: Set(entry.author),
-        text: Set(entry.text),
-        organization_id: Set(entry.organization),
-        reason_code: Set(entry.reason_code),
-        internal: Set(entry.internal),
-        media: Set(media::to_json(&entry.media)),
-        create_time: Set(entry.time),
-    }
-    .insert(conn)
-    .await?)
+pub async fn record<C: Defers>(conn: &C, issue: Uuid, entry: Entry) -> Result<Model> {
+    let row = Model {
+        id: names::new_id(),
+        issue_id: issue,
+        kind: entry.kind as i32,
+        from_state: entry.from as i32,
+        to_state: entry.to as i32,
+        author: entry.author,
+        text: entry.text,
+        organization_id: entry.organization,
+        reason_code: entry.reason_code,
+        internal: entry.internal,
+        media: media::to_json(&entry.media),
+        create_time: entry.time,
+    };
+    // Nothing reads an issue's timeline later in the write that adds to it:
+    // the entry goes in at the commit.
+    let insert =
+        updates::Entity::insert(row.clone().into_active_model()).build(conn.get_database_backend());
+    conn.defer(insert).await?;
+    Ok(row)
 }
 
 fn to_proto(m: &Model, scope: &Scope) -> IssueUpdate {

@@ -14,11 +14,12 @@ use cogov_kit::ErrorReason;
 use cogov_kit::auth::Principal;
 use cogov_kit::error::Precondition;
 use cogov_kit::validate::Check;
+use cogov_kit::write::Defers;
 use cogov_kit::write::Write;
 use cogov_kit::{Error, Result, convert, names};
 use cogov_proto::issues::*;
 use sea_orm::ActiveValue::Set;
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 use crate::entity::issues::{self as rows, Column, Entity, Model};
@@ -126,11 +127,7 @@ impl<'a> Step<'a> {
 }
 
 /// Recomputes the courtyard's two-nos status if the issue's sub-item counts.
-async fn refresh_two_nos<C: ConnectionTrait>(
-    conn: &C,
-    m: &Model,
-    now: DateTime<Utc>,
-) -> Result<()> {
+async fn refresh_two_nos<C: Defers>(conn: &C, m: &Model, now: DateTime<Utc>) -> Result<()> {
     let counts = sub_items::Entity::find_by_id(m.sub_item_id.clone())
         .one(conn)
         .await?

@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 use cogov_kit::filter::{self, Field, Kind};
 use cogov_kit::listing::{Page, Sort};
 use cogov_kit::paging::SortKey;
+use cogov_kit::write::Defers;
 use cogov_kit::{Result, convert, names};
 use cogov_proto::issues::*;
 use sea_orm::ActiveValue::Set;
@@ -70,7 +71,7 @@ async fn items<C: ConnectionTrait>(conn: &C, courtyard: Uuid) -> Result<Vec<TwoN
 }
 
 /// Recomputes and stores a courtyard's status; returns whether it is met.
-pub async fn recompute<C: ConnectionTrait>(
+pub async fn recompute<C: Defers>(
     conn: &C,
     courtyard: Uuid,
     community: Uuid,
@@ -84,7 +85,7 @@ pub async fn recompute<C: ConnectionTrait>(
 
 /// After a new two-nos issue: the courtyard has an open one now, so it
 /// does not meet the goal, whatever its history (nothing to count).
-pub async fn reported<C: ConnectionTrait>(
+pub async fn reported<C: Defers>(
     conn: &C,
     courtyard: Uuid,
     community: Uuid,
@@ -94,7 +95,7 @@ pub async fn reported<C: ConnectionTrait>(
 }
 
 /// Stores whether `courtyard` meets the goal, and tells of a change.
-async fn store<C: ConnectionTrait>(
+async fn store<C: Defers>(
     conn: &C,
     courtyard: Uuid,
     community: Uuid,

@@ -10,8 +10,7 @@ use chrono::{DateTime, Utc};
 use prost::Message;
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait,
-    QueryFilter,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryTrait,
 };
 use sea_orm_migration::prelude::{
     ColumnDef, Index, MigrationName, MigrationTrait, SchemaManager, Table,
@@ -21,6 +20,7 @@ use sha2::{Digest, Sha256};
 use crate::auth::Principal;
 use crate::db::Db;
 use crate::error::{Error, Result};
+use crate::write::{Defers, Write};
 
 /// The claims table, one per service database.
 pub mod entity {
@@ -164,24 +164,21 @@ impl Key {
         Ok(Claim::Replay(response))
     }
 
-    /// Stores the response of a new request, in the same transaction.
-    pub async fn complete<C: ConnectionTrait, R: Message>(
-        &self,
-        conn: &C,
-        response: &R,
-    ) -> Result<()> {
+    /// Stores the response of a new request, in the same transaction (at
+    /// its commit, where the write defers).
+    pub async fn complete<C: Defers, R: Message>(&self, conn: &C, response: &R) -> Result<()> {
         if self.request_id.is_empty() {
             return Ok(());
         }
-        entity::Entity::update_many()
+        let store = entity::Entity::update_many()
             .col_expr(
                 entity::Column::Response,
                 Expr::value(response.encode_to_vec()),
             )
             .filter(entity::Column::Method.eq(self.method))
             .filter(entity::Column::RequestId.eq(self.request_id.as_str()))
-            .exec(conn)
-            .await?;
+            .build(conn.get_database_backend());
+        conn.defer(store).await?;
         Ok(())
     }
 }
@@ -192,7 +189,7 @@ impl Key {
 pub async fn create<R, F>(db: &Db, key: &Key, now: DateTime<Utc>, body: F) -> Result<R>
 where
     R: Message + Default + Clone,
-    F: AsyncFnOnce(&DatabaseTransaction) -> Result<R>,
+    F: AsyncFnOnce(&Write) -> Result<R>,
 {
     create_keeping(db, key, now, R::clone, body).await
 }
@@ -209,7 +206,7 @@ pub async fn create_keeping<R, F>(
 ) -> Result<R>
 where
     R: Message + Default,
-    F: AsyncFnOnce(&DatabaseTransaction) -> Result<R>,
+    F: AsyncFnOnce(&Write) -> Result<R>,
 {
     let txn = db.begin_write().await?;
     if let Claim::Replay(first) = key.claim(&txn, now).await? {

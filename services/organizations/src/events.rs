@@ -4,11 +4,11 @@
 use chrono::{DateTime, Utc};
 use cogov_kit::Result;
 use cogov_kit::events::{NewEvent, outbox};
+use cogov_kit::write::Defers;
 use cogov_proto::organizations::*;
-use sea_orm::ConnectionTrait;
 
 /// `AgreementChanged`: whoever caches reach forgets it.
-pub async fn agreement_changed<C: ConnectionTrait>(
+pub async fn agreement_changed<C: Defers>(
     conn: &C,
     agreement: &Agreement,
     now: DateTime<Utc>,
@@ -35,7 +35,7 @@ pub async fn agreement_changed<C: ConnectionTrait>(
 /// `PersonRegistered`: a resident registered themselves; community staff
 /// are to verify them. Street staff see it on the stream; the persons'
 /// names are no business of partners, so it concerns no place.
-pub async fn person_registered<C: ConnectionTrait>(
+pub async fn person_registered<C: Defers>(
     conn: &C,
     person: &Person,
     now: DateTime<Utc>,
@@ -57,7 +57,7 @@ pub async fn person_registered<C: ConnectionTrait>(
 
 /// `PersonVerified`: the resident may now take part in full (the gateway
 /// tells them in their inbox).
-pub async fn person_verified<C: ConnectionTrait>(
+pub async fn person_verified<C: Defers>(
     conn: &C,
     person: &Person,
     now: DateTime<Utc>,
@@ -78,11 +78,7 @@ pub async fn person_verified<C: ConnectionTrait>(
 }
 
 /// `PersonErased`: every service erases what it holds of the person.
-pub async fn person_erased<C: ConnectionTrait>(
-    conn: &C,
-    person: &str,
-    now: DateTime<Utc>,
-) -> Result<()> {
+pub async fn person_erased<C: Defers>(conn: &C, person: &str, now: DateTime<Utc>) -> Result<()> {
     let payload = PersonErased {
         person: person.to_owned(),
     };

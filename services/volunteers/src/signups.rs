@@ -22,6 +22,7 @@ use cogov_kit::paging::SortKey;
 use cogov_kit::scope::Scope;
 use cogov_kit::store::Versioned;
 use cogov_kit::validate::Check;
+use cogov_kit::write::Defers;
 use cogov_kit::{Error, Result, convert, etag, names};
 use cogov_proto::volunteers::*;
 use sea_orm::ActiveValue::Set;
@@ -198,7 +199,7 @@ async fn take_place<C: ConnectionTrait>(
 }
 
 /// Tells the volunteer's person their waitlisted place is confirmed.
-async fn tell_promoted<C: ConnectionTrait>(
+async fn tell_promoted<C: Defers>(
     conn: &C,
     activity: Uuid,
     volunteer: Uuid,
@@ -227,7 +228,7 @@ async fn tell_promoted<C: ConnectionTrait>(
 
 /// Gives back a place, promoting the first of the waitlist into a freed
 /// confirmed place.
-async fn give_back<C: ConnectionTrait>(
+async fn give_back<C: Defers>(
     conn: &C,
     activity: Uuid,
     was: SignupState,

@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use cogov_kit::auth::Principal;
 use cogov_kit::events::{NewEvent, outbox};
+use cogov_kit::write::Defers;
 use cogov_kit::{Result, names};
 use cogov_proto::gateway::{WebhookDeliveryState, WebhookEndpointDisabled, WebhookEndpointState};
 use sea_orm::ActiveValue::Set;
@@ -415,7 +416,7 @@ async fn set_failing_since<C: ConnectionTrait>(
 
 /// Disables an endpoint for `reason`, with an audit record in the
 /// gateway's name.
-async fn disable_endpoint<C: ConnectionTrait>(
+async fn disable_endpoint<C: Defers>(
     conn: &C,
     endpoint: endpoints::Model,
     reason: &str,

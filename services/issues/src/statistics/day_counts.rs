@@ -9,6 +9,7 @@
 
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 use cogov_kit::Result;
+use cogov_kit::write::Defers;
 use cogov_proto::issues::IssueState;
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, OnConflict, Query, SimpleExpr};
 use sea_orm::{ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QuerySelect, QueryTrait};
@@ -69,11 +70,7 @@ pub fn contribution(m: &Model) -> Counts {
 
 /// Adds to the day counts the difference between `before` (none for a new
 /// issue) and `after`. An issue never changes its courtyard or report time.
-pub async fn record<C: ConnectionTrait>(
-    conn: &C,
-    before: Option<&Model>,
-    after: &Model,
-) -> Result<()> {
+pub async fn record<C: Defers>(conn: &C, before: Option<&Model>, after: &Model) -> Result<()> {
     let delta = contribution(after).minus(&before.map(contribution).unwrap_or_default());
     if delta == Counts::default() {
         return Ok(());
@@ -96,10 +93,11 @@ pub async fn record<C: ConnectionTrait>(
             Expr::col((Entity, column)).add(Expr::col((Alias::new("excluded"), column))),
         );
     }
-    Entity::insert(row)
+    // Read only by statistics, never later in the write: at its commit.
+    let add = Entity::insert(row)
         .on_conflict(upsert)
-        .exec_without_returning(conn)
-        .await?;
+        .build(conn.get_database_backend());
+    conn.defer(add).await?;
     Ok(())
 }
 

@@ -5,7 +5,6 @@
 
 use chrono::{DateTime, Utc};
 use cogov_proto::common::{NoticeKind, ResidentNotice};
-use sea_orm::ConnectionTrait;
 use uuid::Uuid;
 
 use super::outbox::{self, NewEvent};
@@ -28,7 +27,7 @@ pub struct Notice<'a> {
 }
 
 /// Appends a notice for `persons` (nothing when there is nobody to tell).
-pub async fn tell<C: ConnectionTrait>(
+pub async fn tell<C: crate::write::Defers>(
     conn: &C,
     source: &str,
     persons: impl IntoIterator<Item = Uuid>,

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use cogov_proto::common::Event;
 use prost::Message;
 use sea_orm::ActiveValue::{NotSet, Set};
-use sea_orm::{ConnectionTrait, DbErr, EntityTrait};
+use sea_orm::{DbErr, EntityTrait, QueryTrait};
 use sea_orm_migration::prelude::{
     ColumnDef, Index, MigrationName, MigrationTrait, SchemaManager, Table,
 };
@@ -14,6 +14,7 @@ use sea_orm_migration::prelude::{
 use crate::convert;
 use crate::error::Result;
 use crate::names;
+use crate::write::Defers;
 
 /// The outbox table, one per service database.
 pub mod entity {
@@ -149,7 +150,7 @@ impl NewEvent {
 /// Appends `event`, published by `source`, inside the caller's transaction.
 /// After the commit, call [`Db::outbox_committed`](crate::db::Db::outbox_committed)
 /// so the relay publishes it at once. Returns the event.
-pub async fn append<C: ConnectionTrait>(
+pub async fn append<C: Defers>(
     conn: &C,
     source: &str,
     event: NewEvent,
@@ -174,7 +175,9 @@ pub async fn append<C: ConnectionTrait>(
         tracestate: trace.tracestate,
         sequence: 0,
     };
-    entity::Entity::insert(entity::ActiveModel {
+    // Deferred to the commit: the relay reads it only once committed, and
+    // events of one write keep their order.
+    let row = entity::Entity::insert(entity::ActiveModel {
         seq: NotSet,
         event_id: Set(id),
         event_type: Set(event.r#type),
@@ -182,7 +185,7 @@ pub async fn append<C: ConnectionTrait>(
         create_time: Set(now),
         publish_time: Set(None),
     })
-    .exec_without_returning(conn)
-    .await?;
+    .build(conn.get_database_backend());
+    conn.defer(row).await?;
     Ok(envelope)
 }
