@@ -248,6 +248,30 @@ impl Dbs {
     }
 }
 
+/// A service's context on a database at `url`, its outbox relayed to `bus`.
+async fn relayed<M: sea_orm_migration::MigratorTrait>(url: &str, bus: &Bus) -> Context {
+    let db = db::connect::<M>(&db_config(url))
+        .await
+        .expect("a service's database");
+    cogov_kit::events::relay::spawn(db.clone(), bus.clone(), Clock::system());
+    Context {
+        db,
+        tokens: PageTokens::new(b"bench page tokens"),
+        clock: Clock::system(),
+    }
+}
+
+/// The organizations service's directory, for the role `role`.
+fn directory(orgs: &TestServer, auth: &Authenticator, role: &'static str) -> Directory {
+    Directory::from_channel(
+        orgs.channel.clone(),
+        auth.clone(),
+        role,
+        Clock::system(),
+        Duration::from_secs(5),
+    )
+}
+
 /// The services on `bus`, with their outbox relays and the gateway's event
 /// consumer.
 async fn start(dbs: Dbs, bus: Bus) -> Stack {
@@ -267,13 +291,6 @@ async fn start(dbs: Dbs, bus: Bus) -> Stack {
     )
     .await;
     let cfg = db_config(&dbs.issues.url);
-    let directory = Directory::from_channel(
-        orgs.channel.clone(),
-        auth.clone(),
-        "issues",
-        clock.clone(),
-        Duration::from_secs(5),
-    );
     let svc = cogov_issues::Issues::new(
         Context {
             db: db::connect::<cogov_issues::Migrator>(&cfg)
@@ -282,59 +299,27 @@ async fn start(dbs: Dbs, bus: Bus) -> Stack {
             tokens,
             clock,
         },
-        directory,
+        directory(&orgs, &auth, "issues"),
         cogov_issues::Settings::default(),
     );
     let issues = TestServer::start(svc.clone().server(auth.clone())).await;
     cogov_kit::events::relay::spawn(svc.ctx.db.clone(), bus.clone(), Clock::system());
-    let volunteers = {
-        let db = db::connect::<cogov_volunteers::Migrator>(&db_config(&dbs.volunteers.url))
-            .await
-            .expect("volunteers database");
-        cogov_kit::events::relay::spawn(db.clone(), bus.clone(), Clock::system());
-        TestServer::start(
-            cogov_volunteers::Volunteers::new(
-                Context {
-                    db,
-                    tokens: PageTokens::new(b"bench page tokens"),
-                    clock: Clock::system(),
-                },
-                Directory::from_channel(
-                    orgs.channel.clone(),
-                    auth.clone(),
-                    "volunteers",
-                    Clock::system(),
-                    Duration::from_secs(5),
-                ),
-            )
-            .server(auth.clone()),
+    let volunteers = TestServer::start(
+        cogov_volunteers::Volunteers::new(
+            relayed::<cogov_volunteers::Migrator>(&dbs.volunteers.url, &bus).await,
+            directory(&orgs, &auth, "volunteers"),
         )
-        .await
-    };
-    let deliberation = {
-        let db = db::connect::<cogov_deliberation::Migrator>(&db_config(&dbs.deliberation.url))
-            .await
-            .expect("deliberation database");
-        cogov_kit::events::relay::spawn(db.clone(), bus.clone(), Clock::system());
-        TestServer::start(
-            cogov_deliberation::Deliberation::new(
-                Context {
-                    db,
-                    tokens: PageTokens::new(b"bench page tokens"),
-                    clock: Clock::system(),
-                },
-                Directory::from_channel(
-                    orgs.channel.clone(),
-                    auth.clone(),
-                    "deliberation",
-                    Clock::system(),
-                    Duration::from_secs(5),
-                ),
-            )
-            .server(auth.clone()),
+        .server(auth.clone()),
+    )
+    .await;
+    let deliberation = TestServer::start(
+        cogov_deliberation::Deliberation::new(
+            relayed::<cogov_deliberation::Migrator>(&dbs.deliberation.url, &bus).await,
+            directory(&orgs, &auth, "deliberation"),
         )
-        .await
-    };
+        .server(auth.clone()),
+    )
+    .await;
 
     // A street of 10 communities with 56 courtyards.
     let mut o = OrganizationsServiceClient::with_interceptor(
@@ -416,13 +401,7 @@ async fn start(dbs: Dbs, bus: Bus) -> Stack {
             tokens: PageTokens::new(b"bench gateway page tokens"),
             clock: clock.clone(),
         },
-        Directory::from_channel(
-            orgs.channel.clone(),
-            auth.clone(),
-            "gateway",
-            clock,
-            Duration::from_secs(5),
-        ),
+        directory(&orgs, &auth, "gateway"),
         auth.clone(),
         staff,
         cogov_gateway::Settings {

@@ -300,8 +300,12 @@ pub(crate) mod tests {
 
     /// The rows of test table `t`, as readers see them.
     pub(crate) async fn count(db: &crate::db::Db) -> i64 {
-        let row = db
-            .read()
+        rows_in(db.read()).await
+    }
+
+    /// The rows of test table `t` as `conn` sees them.
+    pub(crate) async fn rows_in(conn: &impl ConnectionTrait) -> i64 {
+        let row = conn
             .query_one_raw(Statement::from_string(
                 DbBackend::Sqlite,
                 "SELECT COUNT(*) AS n FROM t",

@@ -252,7 +252,7 @@ mod tests {
     use super::*;
     use crate::db::{DbConfig, open};
 
-    use crate::group_commit::tests::{count, with_table};
+    use crate::group_commit::tests::{count, rows_in, with_table};
 
     fn insert(v: i64) -> Statement {
         Statement::from_sql_and_values(
@@ -260,18 +260,6 @@ mod tests {
             "INSERT INTO t (v) VALUES (?)",
             [v.into()],
         )
-    }
-
-    async fn seen_inside(w: &Write) -> i64 {
-        let row = w
-            .query_one_raw(Statement::from_string(
-                DbBackend::Sqlite,
-                "SELECT COUNT(*) AS n FROM t",
-            ))
-            .await
-            .unwrap()
-            .unwrap();
-        row.try_get("", "n").unwrap()
     }
 
     /// On SQLite deferred statements wait for the commit, then run in the
@@ -289,7 +277,7 @@ mod tests {
         ))
         .await
         .unwrap();
-        assert_eq!(seen_inside(&w).await, 0, "nothing ran before the commit");
+        assert_eq!(rows_in(&w).await, 0, "nothing ran before the commit");
         w.commit().await.unwrap();
         let rows = db
             .read()
