@@ -15,11 +15,15 @@ use cogov_kit::json::{from_json, to_json};
 use cogov_kit::listing::{self, ListQuery, Spec};
 use cogov_kit::paging::SortKey;
 use cogov_kit::validate::{Check, required};
+use cogov_kit::write::Defers;
 use cogov_kit::{Error, Result, convert, names};
 use cogov_proto::deliberation::*;
 use sea_orm::ActiveValue::Set;
-use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect,
+    QueryTrait,
+};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -113,7 +117,7 @@ pub async fn cast(
             "voted on",
         ));
     }
-    if !from_json::<Uuid>(&poll.eligible_snapshot).contains(&voter) {
+    if !polls::voters::contains(svc.ctx.db.read(), poll.id, voter).await? {
         return Err(Error::precondition(
             ErrorReason::NotEligible,
             "ELIGIBILITY",
@@ -135,16 +139,11 @@ pub async fn cast(
     );
     let poll_id = poll.id;
     idempotency::create(&svc.ctx.db, &key, now, async move |txn| {
-        // The poll's row first: one voter's concurrent ballots queue here.
-        poll_rows::Entity::update_many()
-            .col_expr(
-                poll_rows::Column::BallotCount,
-                Expr::col(poll_rows::Column::BallotCount),
-            )
-            .filter(poll_rows::Column::Id.eq(poll_id))
-            .exec(txn)
-            .await?;
+        // The poll's row, shared: ballots go in side by side, while closing
+        // the poll or making it anonymous waits for the ones under way, and
+        // the ones after see it closed or anonymous.
         let poll = poll_rows::Entity::find_by_id(poll_id)
+            .lock_shared()
             .one(txn)
             .await?
             .ok_or_else(|| Error::Internal("poll vanished".into()))?;
@@ -155,52 +154,37 @@ pub async fn cast(
                 "voted on",
             ));
         }
-        let voter_key = polls::voter_key(&poll, voter);
         let named = |id: Option<Uuid>| if poll.anonymous { None } else { id };
-        let existing = Entity::find()
-            .filter(Column::PollId.eq(poll_id))
-            .filter(Column::VoterKey.eq(voter_key.clone()))
-            .one(txn)
-            .await?;
-        let saved = match existing {
-            Some(b) => {
-                let mut am: rows::ActiveModel = b.into();
-                am.choices = Set(choices);
-                am.reason = Set(req.reason);
-                am.channel = Set(channel as i32);
-                am.proxy_holder_id = Set(named(proxy));
-                am.update_time = Set(now);
-                am.update(txn).await?
-            }
-            None => {
-                let b = rows::ActiveModel {
-                    id: Set(names::new_id()),
-                    poll_id: Set(poll_id),
-                    voter_key: Set(voter_key),
-                    voter_id: Set(named(Some(voter))),
-                    choices: Set(choices),
-                    reason: Set(req.reason),
-                    channel: Set(channel as i32),
-                    proxy_holder_id: Set(named(proxy)),
-                    create_time: Set(now),
-                    update_time: Set(now),
-                }
-                .insert(txn)
-                .await?;
-                poll_rows::Entity::update_many()
-                    .col_expr(
-                        poll_rows::Column::BallotCount,
-                        Expr::col(poll_rows::Column::BallotCount).add(1),
-                    )
-                    .filter(poll_rows::Column::Id.eq(poll_id))
-                    .exec(txn)
-                    .await?;
-                b
-            }
-        };
+        // One ballot a voter: a later one replaces the earlier, also when
+        // the two race.
+        let saved = Entity::insert(rows::ActiveModel {
+            id: Set(names::new_id()),
+            poll_id: Set(poll_id),
+            voter_key: Set(polls::voter_key(&poll, voter)),
+            voter_id: Set(named(Some(voter))),
+            choices: Set(choices),
+            reason: Set(req.reason),
+            channel: Set(channel as i32),
+            proxy_holder_id: Set(named(proxy)),
+            create_time: Set(now),
+            update_time: Set(now),
+        })
+        .on_conflict(
+            OnConflict::columns([Column::PollId, Column::VoterKey])
+                .update_columns([
+                    Column::Choices,
+                    Column::Reason,
+                    Column::Channel,
+                    Column::ProxyHolderId,
+                    Column::UpdateTime,
+                ])
+                .to_owned(),
+        )
+        .exec_with_returning(txn)
+        .await?;
         // The audit trail says how each ballot was cast and by whom, but on
         // an anonymous poll never who voted online.
-        ballot_audit::ActiveModel {
+        let audit = ballot_audit::Entity::insert(ballot_audit::ActiveModel {
             id: Set(names::new_id()),
             poll_id: Set(poll_id),
             ballot_id: Set(saved.id),
@@ -212,9 +196,9 @@ pub async fn cast(
                 recorder
             }),
             time: Set(now),
-        }
-        .insert(txn)
-        .await?;
+        })
+        .build(txn.get_database_backend());
+        txn.defer(audit).await?;
         Ok(to_proto(&saved))
     })
     .await

@@ -1,6 +1,7 @@
 //! The deliberation service's schema.
 
 use cogov_kit::schema::*;
+use sea_orm::Statement;
 use sea_orm_migration::prelude::*;
 
 /// The deliberation service's migrations, in order.
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(cogov_kit::events::inbox::Migration),
             Box::new(Initial),
             Box::new(ActionItemIssueRevision),
+            Box::new(PollVoters),
         ]
     }
 }
@@ -446,5 +448,249 @@ impl MigrationTrait for ActionItemIssueRevision {
                 .to_owned(),
         )
         .await
+    }
+}
+
+/// Who may vote in a poll, a row each, fixed when it opens: a ballot looks
+/// its voter up by key instead of reading the whole list, and no longer
+/// counts itself on the poll's row (ballots are counted when a poll is
+/// read), so concurrent voters do not queue on that row.
+struct PollVoters;
+
+impl MigrationName for PollVoters {
+    fn name(&self) -> &str {
+        "m0003_deliberation_poll_voters"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for PollVoters {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.create_table(
+            Table::create()
+                .table("poll_voters")
+                .col(uuid("poll_id"))
+                .col(uuid("person_id"))
+                .primary_key(Index::create().col("poll_id").col("person_id"))
+                .foreign_key(&mut fk(
+                    "poll_voters",
+                    "poll_id",
+                    "polls",
+                    ForeignKeyAction::Cascade,
+                ))
+                .to_owned(),
+        )
+        .await?;
+        let db = m.get_connection();
+        let polls = db
+            .query_all_raw(Statement::from_string(
+                db.get_database_backend(),
+                "SELECT id, eligible_snapshot FROM polls WHERE eligible_snapshot <> ''",
+            ))
+            .await?;
+        for poll in polls {
+            let id: uuid::Uuid = poll.try_get("", "id")?;
+            let snapshot: String = poll.try_get("", "eligible_snapshot")?;
+            let voters = cogov_kit::json::from_json::<uuid::Uuid>(&snapshot);
+            crate::polls::voters::insert(db, id, &voters).await?;
+        }
+        for column in ["eligible_snapshot", "ballot_count"] {
+            m.alter_table(Table::alter().table("polls").drop_column(column).to_owned())
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        for column in [
+            ColumnDef::new("eligible_snapshot")
+                .text()
+                .not_null()
+                .default("")
+                .to_owned(),
+            ColumnDef::new("ballot_count")
+                .integer()
+                .not_null()
+                .default(0)
+                .to_owned(),
+        ] {
+            m.alter_table(Table::alter().table("polls").add_column(column).to_owned())
+                .await?;
+        }
+        let db = m.get_connection();
+        let backend = db.get_database_backend();
+        let polls = db
+            .query_all_raw(Statement::from_string(
+                backend,
+                "SELECT DISTINCT poll_id FROM poll_voters",
+            ))
+            .await?;
+        for poll in polls {
+            let id: uuid::Uuid = poll.try_get("", "poll_id")?;
+            let voters = crate::polls::voters::all(db, id).await?;
+            db.execute(
+                Query::update()
+                    .table("polls")
+                    .value("eligible_snapshot", cogov_kit::json::to_json(&voters))
+                    .and_where(Expr::col("id").eq(id)),
+            )
+            .await?;
+        }
+        db.execute_unprepared(
+            "UPDATE polls SET ballot_count = \
+             (SELECT COUNT(*) FROM ballots WHERE ballots.poll_id = polls.id)",
+        )
+        .await?;
+        m.drop_table(Table::drop().table("poll_voters").to_owned())
+            .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cogov_kit::testing::TestDb;
+    use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection};
+    use uuid::Uuid;
+
+    /// Migrations before `PollVoters`.
+    const BEFORE_POLL_VOTERS: u32 = 5;
+
+    async fn one(db: &DatabaseConnection, sql: &str) -> sea_orm::QueryResult {
+        db.query_one_raw(Statement::from_string(db.get_database_backend(), sql))
+            .await
+            .unwrap()
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn an_open_polls_voters_and_ballots_move_over_and_back() {
+        let file = TestDb::sqlite();
+        // One connection, so that the pragma below holds for every statement.
+        let mut options = ConnectOptions::new(&file.url);
+        options.max_connections(1);
+        let db = Database::connect(options).await.unwrap();
+        Migrator::up(&db, Some(BEFORE_POLL_VOTERS)).await.unwrap();
+        // An open poll as the earlier schema kept it: its voters as JSON,
+        // its ballots counted on its row.
+        let (poll, voters) = (Uuid::new_v4(), [Uuid::new_v4(), Uuid::new_v4()]);
+        db.execute_unprepared("PRAGMA foreign_keys = OFF")
+            .await
+            .unwrap();
+        db.execute(
+            Query::insert()
+                .into_table("polls")
+                .columns([
+                    "id",
+                    "topic_id",
+                    "council_id",
+                    "title",
+                    "details",
+                    "method",
+                    "options",
+                    "min_choices",
+                    "max_choices",
+                    "dots_per_voter",
+                    "count_target",
+                    "close_time",
+                    "anonymous",
+                    "results_visibility",
+                    "eligibility",
+                    "eligible_persons",
+                    "eligible_snapshot",
+                    "eligible_count",
+                    "quorum_percent",
+                    "state",
+                    "ballot_count",
+                    "salt",
+                    "revision",
+                    "create_time",
+                    "update_time",
+                ])
+                .values_panic([
+                    poll.into(),
+                    Uuid::new_v4().into(),
+                    Uuid::new_v4().into(),
+                    "Shall we?".into(),
+                    "".into(),
+                    1.into(),
+                    "[]".into(),
+                    0.into(),
+                    0.into(),
+                    0.into(),
+                    0.into(),
+                    chrono::Utc::now().into(),
+                    false.into(),
+                    0.into(),
+                    1.into(),
+                    "[]".into(),
+                    cogov_kit::json::to_json(&voters).into(),
+                    2.into(),
+                    0.into(),
+                    2.into(),
+                    1.into(),
+                    "salt".into(),
+                    2i64.into(),
+                    chrono::Utc::now().into(),
+                    chrono::Utc::now().into(),
+                ]),
+        )
+        .await
+        .unwrap();
+        db.execute(
+            Query::insert()
+                .into_table("ballots")
+                .columns([
+                    "id",
+                    "poll_id",
+                    "voter_key",
+                    "voter_id",
+                    "choices",
+                    "reason",
+                    "channel",
+                    "create_time",
+                    "update_time",
+                ])
+                .values_panic([
+                    Uuid::new_v4().into(),
+                    poll.into(),
+                    voters[0].to_string().into(),
+                    voters[0].into(),
+                    "[]".into(),
+                    "".into(),
+                    1.into(),
+                    chrono::Utc::now().into(),
+                    chrono::Utc::now().into(),
+                ]),
+        )
+        .await
+        .unwrap();
+
+        Migrator::up(&db, None).await.unwrap();
+        let mut moved = crate::polls::voters::all(&db, poll).await.unwrap();
+        moved.sort();
+        let mut expected = voters.to_vec();
+        expected.sort();
+        assert_eq!(moved, expected);
+        for voter in voters {
+            assert!(
+                crate::polls::voters::contains(&db, poll, voter)
+                    .await
+                    .unwrap()
+            );
+        }
+        assert!(
+            !crate::polls::voters::contains(&db, poll, Uuid::new_v4())
+                .await
+                .unwrap()
+        );
+
+        Migrator::down(&db, Some(1)).await.unwrap();
+        let back = one(&db, "SELECT eligible_snapshot, ballot_count FROM polls").await;
+        let snapshot: String = back.try_get("", "eligible_snapshot").unwrap();
+        let mut snapshot = cogov_kit::json::from_json::<Uuid>(&snapshot);
+        snapshot.sort();
+        assert_eq!(snapshot, expected);
+        assert_eq!(back.try_get::<i32>("", "ballot_count").unwrap(), 1);
     }
 }

@@ -3,6 +3,8 @@
 //! close_time. Opening fixes who is eligible. Ballots and results are in
 //! [`crate::ballots`].
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use cogov_kit::ErrorReason;
 use cogov_kit::auth::Principal;
@@ -19,6 +21,7 @@ use cogov_proto::deliberation::*;
 use sea_orm::ActiveValue::Set;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
+    QuerySelect,
 };
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -29,6 +32,8 @@ use crate::entity::{ballots, meetings as meeting_rows};
 use crate::lifecycle::Action;
 use crate::methods::{self, Rules, StoredOption};
 use crate::{Deliberation, composition, councils, lifecycle, meetings, topics};
+
+pub mod voters;
 
 pub(crate) const COLLECTION: &str = "polls";
 pub(crate) const VERSIONED: Versioned<Column> = Versioned {
@@ -117,8 +122,33 @@ fn anonymous_key(salt: &str, voter: Uuid) -> String {
         .collect()
 }
 
-/// As in the API, seen at `now`.
-pub fn to_proto(m: &Model, now: DateTime<Utc>) -> Poll {
+/// As in the API, with its ballots counted, seen at `now`.
+pub async fn render<C: ConnectionTrait>(conn: &C, m: &Model, now: DateTime<Utc>) -> Result<Poll> {
+    let counted = ballot_counts(conn, &[m.id]).await?;
+    Ok(to_proto(m, counted.get(&m.id).copied().unwrap_or(0), now))
+}
+
+/// The ballots cast online in each of `polls` (absent: none). Counted when
+/// read rather than kept on the poll's row, which every voter would
+/// otherwise have to update.
+async fn ballot_counts<C: ConnectionTrait>(conn: &C, polls: &[Uuid]) -> Result<HashMap<Uuid, i32>> {
+    let counts: Vec<(Uuid, i64)> = ballots::Entity::find()
+        .select_only()
+        .column(ballots::Column::PollId)
+        .column_as(ballots::Column::Id.count(), "n")
+        .filter(ballots::Column::PollId.is_in(polls.iter().copied()))
+        .group_by(ballots::Column::PollId)
+        .into_tuple()
+        .all(conn)
+        .await?;
+    Ok(counts
+        .into_iter()
+        .map(|(poll, n)| (poll, i32::try_from(n).unwrap_or(i32::MAX)))
+        .collect())
+}
+
+/// As in the API, with `ballot_count` ballots, seen at `now`.
+fn to_proto(m: &Model, ballot_count: i32, now: DateTime<Utc>) -> Poll {
     Poll {
         name: name(m.id),
         topic: topics::name(m.topic_id),
@@ -141,7 +171,7 @@ pub fn to_proto(m: &Model, now: DateTime<Utc>) -> Poll {
             .collect(),
         quorum_percent: m.quorum_percent,
         state: state_at(m, now) as i32,
-        ballot_count: m.ballot_count,
+        ballot_count,
         create_time: Some(convert::timestamp(m.create_time)),
         update_time: Some(convert::timestamp(m.update_time)),
         etag: etag::format(m.revision),
@@ -247,8 +277,9 @@ async fn check_meeting<C: ConnectionTrait>(
 
 /// GetPoll.
 pub async fn get(svc: &Deliberation, caller: &Caller, req: GetPollRequest) -> Result<Poll> {
-    let (_, m) = visible(svc.ctx.db.read(), caller, "name", &req.name).await?;
-    Ok(to_proto(&m, svc.ctx.clock.now()))
+    let conn = svc.ctx.db.read();
+    let (_, m) = visible(conn, caller, "name", &req.name).await?;
+    render(conn, &m, svc.ctx.clock.now()).await
 }
 
 /// ListPolls: newest first.
@@ -294,8 +325,13 @@ pub async fn list(
         })
         .await?;
     let now = svc.ctx.clock.now();
+    let ids: Vec<Uuid> = rows.iter().map(|m| m.id).collect();
+    let counts = ballot_counts(svc.ctx.db.read(), &ids).await?;
     Ok(ListPollsResponse {
-        polls: rows.iter().map(|m| to_proto(m, now)).collect(),
+        polls: rows
+            .iter()
+            .map(|m| to_proto(m, counts.get(&m.id).copied().unwrap_or(0), now))
+            .collect(),
         next_page_token,
     })
 }
@@ -348,11 +384,9 @@ pub async fn create(
             results_visibility: Set(checked.visibility as i32),
             eligibility: Set(checked.eligibility as i32),
             eligible_persons: Set(to_json(&checked.persons)),
-            eligible_snapshot: Set(String::new()),
             eligible_count: Set(0),
             quorum_percent: Set(p.quorum_percent),
             state: Set(PollState::Draft as i32),
-            ballot_count: Set(0),
             salt: Set(Uuid::new_v4().simple().to_string()),
             revision: Set(1),
             create_time: Set(now),
@@ -360,7 +394,7 @@ pub async fn create(
         }
         .insert(txn)
         .await?;
-        Ok(to_proto(&row, now))
+        Ok(to_proto(&row, 0, now))
     })
     .await
 }
@@ -416,7 +450,7 @@ pub async fn update(svc: &Deliberation, caller: &Caller, req: UpdatePollRequest)
         ));
     }
     // Check the poll as it will be, field by field from the mask.
-    let mut merged = to_proto(&row, now);
+    let mut merged = to_proto(&row, 0, now);
     merged.topic = topics::name(row.topic_id);
     FIELDS.apply(&mask, &mut merged, &p);
     if mask.has("method") && !mask.has("options") {
@@ -447,12 +481,20 @@ pub async fn update(svc: &Deliberation, caller: &Caller, req: UpdatePollRequest)
     am.quorum_percent = Set(merged.quorum_percent);
     am.meeting_id = Set(checked.meeting);
     if merged.anonymous && !row.anonymous {
+        // A ballot holds the poll's row shared until it commits: once the
+        // row is ours, every ballot cast so far is in, and later ones find
+        // the poll anonymous.
+        Entity::find_by_id(row.id)
+            .lock_exclusive()
+            .one(&txn)
+            .await?;
         am.anonymous = Set(true);
         anonymise(&txn, &row).await?;
     }
     let saved = edit.save(&txn).await?;
+    let poll = render(&txn, &saved, now).await?;
     txn.commit().await?;
-    Ok(to_proto(&saved, now))
+    Ok(poll)
 }
 
 /// Whether a method decides the topic (and so puts it to a vote); time
@@ -545,9 +587,9 @@ pub async fn open(svc: &Deliberation, caller: &Caller, req: OpenPollRequest) -> 
     }
     let am = &mut edit.changes;
     am.state = Set(PollState::Open as i32);
-    am.eligible_snapshot = Set(to_json(&eligible));
     am.eligible_count = Set(eligible.len() as i32);
     let saved = edit.save(&txn).await?;
+    voters::insert(&txn, saved.id, &eligible).await?;
     // Everyone who may vote hears that they may.
     cogov_kit::events::notices::tell(
         &txn,
@@ -564,7 +606,8 @@ pub async fn open(svc: &Deliberation, caller: &Caller, req: OpenPollRequest) -> 
     .await?;
     txn.commit().await?;
     svc.ctx.db.outbox_committed();
-    Ok(to_proto(&saved, now))
+    // Nobody has voted in a poll that was a draft.
+    Ok(to_proto(&saved, 0, now))
 }
 
 /// ClosePoll: ends voting now (or records the close of a poll whose time
@@ -589,6 +632,7 @@ pub async fn close(svc: &Deliberation, caller: &Caller, req: ClosePollRequest) -
         am.close_time = Set(now);
     }
     let saved = edit.save(&txn).await?;
+    let poll = render(&txn, &saved, now).await?;
     txn.commit().await?;
-    Ok(to_proto(&saved, now))
+    Ok(poll)
 }

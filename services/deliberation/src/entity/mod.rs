@@ -9,6 +9,7 @@ pub mod councils;
 pub mod meetings;
 pub mod offline_tallies;
 pub mod opinions;
+pub mod poll_voters;
 pub mod polls;
 pub mod resolutions;
 pub mod seats;

@@ -25,12 +25,10 @@ pub struct Model {
     pub eligibility: i32,
     /// JSON list of person ids named by the caller (NAMED_LIST).
     pub eligible_persons: String,
-    /// JSON list of the person ids eligible when it opened (seats or list).
-    pub eligible_snapshot: String,
+    /// How many may vote, fixed when it opened (who: `poll_voters`).
     pub eligible_count: i32,
     pub quorum_percent: i32,
     pub state: i32,
-    pub ballot_count: i32,
     /// Salts the voter keys of anonymous ballots.
     pub salt: String,
     pub revision: i64,

@@ -12,6 +12,7 @@ both!(
     proposal_with_proxies_and_hands,
     ranked_choice_and_dots,
     concurrent_ballots_count_once,
+    ballots_racing_the_close_are_in_or_refused,
     results_stay_hidden_until_allowed
 );
 
@@ -373,6 +374,87 @@ async fn concurrent_ballots_count_once(env: Env) {
         .into_inner()
         .ballots;
     assert_eq!(ballots.len(), 2);
+}
+
+async fn ballots_racing_the_close_are_in_or_refused(env: Env) {
+    let w = World::build(&env).await;
+    let mut c = env.admin();
+    let t = topic(&mut c, &w.council, "Bike shed", TopicState::InDiscussion).await;
+    let p = open_poll(
+        &mut c,
+        &t.name,
+        Poll {
+            method: PollMethod::Consent as i32,
+            eligibility: Eligibility::Residents as i32,
+            ..Default::default()
+        },
+    )
+    .await;
+    // Every resident of the courtyard votes twice at once (a change of
+    // mind), while the secretary closes the poll halfway.
+    let residents = w.persons.clone();
+    let mut tasks = Vec::new();
+    for round in 0..2 {
+        for voter in &residents {
+            let mut me = env.as_person(voter);
+            let req = CastVoteRequest {
+                poll: p.name.clone(),
+                voter: voter.clone(),
+                choices: vec![choice(if round == 0 { "consent" } else { "object" }, 1)],
+                request_id: request_id(),
+                ..Default::default()
+            };
+            tasks.push(tokio::spawn(async move {
+                (req.voter.clone(), me.cast_vote(req).await)
+            }));
+        }
+    }
+    let closed = c
+        .close_poll(ClosePollRequest {
+            name: p.name.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let mut voted = std::collections::BTreeSet::new();
+    for task in tasks {
+        match task.await.unwrap() {
+            (voter, Ok(_)) => {
+                voted.insert(voter);
+            }
+            (_, Err(refused)) => {
+                assert_eq!(refused.code(), Code::FailedPrecondition, "{refused:?}");
+            }
+        }
+    }
+    // Whatever got in before the close is counted, once a voter; nothing
+    // got in after it.
+    let late = vote(&env, &p.name, &residents[0], vec![choice("consent", 1)]).await;
+    assert_eq!(late.unwrap_err().code(), Code::FailedPrecondition);
+    let poll = c
+        .get_poll(GetPollRequest {
+            name: p.name.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(poll.state, PollState::Closed as i32);
+    assert_eq!(poll.ballot_count, closed.ballot_count);
+    assert_eq!(poll.ballot_count as usize, voted.len());
+    let r = result(&mut c, &p.name).await;
+    assert_eq!(r.participants as usize, voted.len());
+    let ballots = c
+        .list_ballots(ListBallotsRequest {
+            parent: p.name.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .ballots;
+    let listed: std::collections::BTreeSet<String> = ballots.into_iter().map(|b| b.voter).collect();
+    assert_eq!(listed, voted);
 }
 
 async fn results_stay_hidden_until_allowed(env: Env) {
