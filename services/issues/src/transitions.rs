@@ -59,6 +59,7 @@ fn require_assignee(scope: &Scope, m: &Model) -> Result<()> {
 }
 
 struct Step<'a> {
+    db: &'a cogov_kit::db::Db,
     scope: &'a Scope,
     author: String,
     now: DateTime<Utc>,
@@ -85,6 +86,7 @@ impl<'a> Step<'a> {
             .edit(row, etag_in, &name(id), now)?
             .into_parts();
         Ok(Step {
+            db: &svc.ctx.db,
             scope,
             author: principal.describe(),
             now,
@@ -116,9 +118,10 @@ impl<'a> Step<'a> {
             self.now,
         )
         .await?;
-        let out = store::render(&self.txn, self.scope, &saved, self.now).await?;
         self.txn.commit().await?;
-        Ok(out)
+        // Rendered from a reader once committed, so that the write holds
+        // the database's one writer no longer than it writes.
+        store::render(self.db.read(), self.scope, &saved, self.now).await
     }
 
     fn transition(&self, to: IssueState) -> Entry {

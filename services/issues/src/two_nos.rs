@@ -36,38 +36,71 @@ pub fn open_issues(courtyard: Uuid, sub_item: &str) -> Select<issues::Entity> {
         .filter(issues::Column::State.is_in(OPEN.map(|s| s as i32)))
 }
 
-/// The live state of each two-nos sub-item in a courtyard.
-async fn items<C: ConnectionTrait>(conn: &C, courtyard: Uuid) -> Result<Vec<TwoNosItem>> {
-    let codes: Vec<String> = sub_items::Entity::find()
+/// The two-nos sub-items, in their order.
+async fn codes<C: ConnectionTrait>(conn: &C) -> Result<Vec<String>> {
+    Ok(sub_items::Entity::find()
         .filter(sub_items::Column::TwoNos.eq(true))
         .order_by_asc(sub_items::Column::SortOrder)
         .all(conn)
         .await?
         .into_iter()
         .map(|s| s.id)
-        .collect();
-    let mut out = Vec::with_capacity(codes.len());
-    for code in codes {
+        .collect())
+}
+
+/// A courtyard's last inspection of a sub-item.
+async fn last_inspection<C: ConnectionTrait>(
+    conn: &C,
+    courtyard: Uuid,
+    code: &str,
+) -> Result<Option<inspections::Model>> {
+    Ok(inspections::Entity::find()
+        .filter(inspections::Column::CourtyardId.eq(courtyard))
+        .filter(inspections::Column::SubItemId.eq(code))
+        .order_by_desc(inspections::Column::InspectTime)
+        .order_by_desc(inspections::Column::Id)
+        .one(conn)
+        .await?)
+}
+
+fn passed(last: Option<&inspections::Model>) -> bool {
+    last.is_some_and(|i| i.result == InspectionResult::Passed as i32)
+}
+
+/// The live state of each two-nos sub-item in a courtyard, with its open
+/// issues counted (for reading).
+async fn items<C: ConnectionTrait>(conn: &C, courtyard: Uuid) -> Result<Vec<TwoNosItem>> {
+    let mut out = Vec::new();
+    for code in codes(conn).await? {
         let open = open_issues(courtyard, &code).count(conn).await?;
-        let last = inspections::Entity::find()
-            .filter(inspections::Column::CourtyardId.eq(courtyard))
-            .filter(inspections::Column::SubItemId.eq(code.clone()))
-            .order_by_desc(inspections::Column::InspectTime)
-            .order_by_desc(inspections::Column::Id)
-            .one(conn)
-            .await?;
-        let last_result = last.as_ref().map_or(0, |i| i.result);
+        let last = last_inspection(conn, courtyard, &code).await?;
+        let met = open == 0 && passed(last.as_ref());
         out.push(TwoNosItem {
             sub_item: format!("subItems/{code}"),
             open_issue_count: open as i32,
+            last_result: last.as_ref().map_or(0, |i| i.result),
             last_inspection: last
                 .map(|i| names::format("inspections", i.id))
                 .unwrap_or_default(),
-            last_result,
-            met: open == 0 && last_result == InspectionResult::Passed as i32,
+            met,
         });
     }
     Ok(out)
+}
+
+/// Whether a courtyard meets the goal now. On a write path: it asks only
+/// whether an open issue exists, never how many, and stops at the first
+/// sub-item that fails.
+async fn met_now<C: ConnectionTrait>(conn: &C, courtyard: Uuid) -> Result<bool> {
+    let codes = codes(conn).await?;
+    for code in &codes {
+        if open_issues(courtyard, code).one(conn).await?.is_some()
+            || !passed(last_inspection(conn, courtyard, code).await?.as_ref())
+        {
+            return Ok(false);
+        }
+    }
+    Ok(!codes.is_empty())
 }
 
 /// Recomputes and stores a courtyard's status; returns whether it is met.
@@ -77,8 +110,7 @@ pub async fn recompute<C: Defers>(
     community: Uuid,
     now: DateTime<Utc>,
 ) -> Result<bool> {
-    let items = items(conn, courtyard).await?;
-    let met = !items.is_empty() && items.iter().all(|i| i.met);
+    let met = met_now(conn, courtyard).await?;
     store(conn, courtyard, community, met, now).await?;
     Ok(met)
 }
