@@ -63,6 +63,14 @@ use tonic::transport::Channel;
 use tower::ServiceExt;
 use uuid::Uuid;
 
+/// mimalloc rather than the C library's allocator, for Rust's allocations
+/// and (its `override` feature) SQLite's: a request's buffers are made on
+/// one thread and dropped on another (tokio's workers, each database
+/// connection's thread), which glibc's arenas serve with locks and periodic
+/// consolidation. BENCHMARKS.md has the figures.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Debug, Parser)]
 #[command(about = "Prints cogov's performance figures")]
 struct Args {

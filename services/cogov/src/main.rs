@@ -21,6 +21,14 @@ use cogov_kit::telemetry;
 
 use crate::roles::Role;
 
+/// mimalloc rather than the C library's allocator, for Rust's allocations
+/// and (its `override` feature) SQLite's: a request's buffers are made on
+/// one thread and dropped on another (tokio's workers, each database
+/// connection's thread), which glibc's arenas serve with locks and periodic
+/// consolidation. BENCHMARKS.md has the figures.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "cogov",
