@@ -100,11 +100,7 @@ async fn erase<C: ConnectionTrait>(conn: &C, p: &PersonErased, now: DateTime<Utc
     crate::follows::forget(conn, person).await
 }
 
-async fn link_topic<C: cogov_kit::write::Defers>(
-    conn: &C,
-    p: &TopicOpened,
-    now: DateTime<Utc>,
-) -> Result<()> {
+async fn link_topic<C: Defers>(conn: &C, p: &TopicOpened, now: DateTime<Utc>) -> Result<()> {
     let topic = names::parse("topics", &p.topic)
         .ok_or_else(|| Error::Internal(format!("bad topic {:?}", p.topic)))?;
     for issue in p
@@ -215,7 +211,7 @@ async fn carry_out<C: Defers>(conn: &C, p: &ActionItemCreated, now: DateTime<Utc
 
 /// Links an existing issue to the item; its next state change moves the
 /// item's progress.
-async fn link_item<C: cogov_kit::write::Defers>(
+async fn link_item<C: Defers>(
     conn: &C,
     row: Model,
     p: &ActionItemCreated,

@@ -12,6 +12,7 @@ use cogov_kit::paging::SortKey;
 use cogov_kit::privacy::mask_phone;
 use cogov_kit::store::Versioned;
 use cogov_kit::validate::Check;
+use cogov_kit::write::Defers;
 use cogov_kit::{Error, Result, convert, etag, names};
 use cogov_proto::common::{ContactDetails, GeoPoint};
 use cogov_proto::issues::*;
@@ -122,10 +123,7 @@ fn derive(am: &mut rows::ActiveModel) {
 }
 
 /// Stores a new issue, with its derived columns and its day counts.
-pub(crate) async fn insert<C: cogov_kit::write::Defers>(
-    conn: &C,
-    mut am: rows::ActiveModel,
-) -> Result<Model> {
+pub(crate) async fn insert<C: Defers>(conn: &C, mut am: rows::ActiveModel) -> Result<Model> {
     derive(&mut am);
     let row = am.insert(conn).await?;
     day_counts::record(conn, None, &row).await?;
@@ -134,7 +132,7 @@ pub(crate) async fn insert<C: cogov_kit::write::Defers>(
 
 /// Saves `am`, the changed `before`, if its revision is unchanged; keeps
 /// the derived columns and the day counts in step.
-pub(crate) async fn save<C: cogov_kit::write::Defers>(
+pub(crate) async fn save<C: Defers>(
     conn: &C,
     before: &Model,
     mut am: rows::ActiveModel,
