@@ -391,7 +391,7 @@ async fn ballots_racing_the_close_are_in_or_refused(env: Env) {
     )
     .await;
     // Every resident of the courtyard votes twice at once (a change of
-    // mind), while the secretary closes the poll halfway.
+    // mind), while staff close the poll halfway.
     let residents = w.persons.clone();
     let mut tasks = Vec::new();
     for round in 0..2 {
