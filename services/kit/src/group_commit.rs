@@ -4,14 +4,19 @@
 //! another; what each of them pays on its own is its transaction: `BEGIN`,
 //! and at `COMMIT` every page it changed appended to the WAL (the same index
 //! pages, write after write). Here one task per database owns the write
-//! connection's transaction and lends it to the waiting writes in turn: the
-//! first the transaction itself, each later one a savepoint of its own. A
-//! write that fails or is dropped rolls back (to its savepoint, or the
-//! first the batch, which holds nothing else yet) and fails alone; the others
-//! go on. When no write is
-//! waiting (or the batch is full) the task commits once for all of them, and
-//! only then does each member's `commit` return, so nobody answers before
-//! its write is durable.
+//! connection's transaction and lends it to the waiting writes in turn, each
+//! but the first inside a savepoint. A write that fails or is dropped is
+//! undone (back to its savepoint, or the whole batch for the first, which
+//! holds nothing else yet) and fails alone; the others go on. When no write
+//! is waiting (or the batch is full) the task commits once for all of them,
+//! and only then does each member's `commit` return, so nobody answers
+//! before its write is durable.
+//!
+//! Every statement is a round trip to the connection's thread that the
+//! next write waits behind, so the savepoints cost none of their own: a
+//! write's end — its deferred statements ([`crate::write::Defers`]), the
+//! release of its savepoint and the next write's savepoint — goes as one
+//! call, and an undone write's savepoint is left open for the next write.
 //!
 //! PostgreSQL does not go through here: its writes run concurrently on
 //! several connections and the server groups their WAL flushes itself.
@@ -20,7 +25,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use sea_orm::{DatabaseConnection, DatabaseTransaction, DbErr, TransactionTrait};
+use sea_orm::{
+    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, Statement,
+    TransactionTrait,
+};
 use tokio::sync::{mpsc, oneshot};
 
 /// At most this many writes share a commit: bounds how long the first of
@@ -33,6 +41,12 @@ pub const MAX_BATCH_AGE: Duration = Duration::from_millis(20);
 /// How long a write waits for its turn before it gives up (as it waited for
 /// the pool's one write connection before).
 const TURN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The savepoint that guards the write having its turn.
+const SAVEPOINT: &str = "SAVEPOINT cogov_write";
+const RELEASE: &str = "RELEASE SAVEPOINT cogov_write";
+/// Undoes the write and leaves its savepoint open, for the next one.
+const UNDO: &str = "ROLLBACK TO SAVEPOINT cogov_write";
 
 /// The queue of writes waiting for a turn in the current or the next batch.
 #[derive(Debug, Clone)]
@@ -53,28 +67,26 @@ struct Ticket {
     turn: oneshot::Sender<Result<Turn, DbErr>>,
 }
 
-/// A write's turn in a batch.
+/// A write's turn in a batch: the batch's transaction, lent until the
+/// write ends (or is dropped, which undoes it).
 pub(crate) struct Turn {
-    /// Where the write runs its statements: the batch's transaction itself
-    /// for its first write (a batch of one costs what a transaction alone
-    /// does), a savepoint in it for the others.
-    pub txn: DatabaseTransaction,
-    done: Done,
+    /// `None` once handed back.
+    txn: Option<DatabaseTransaction>,
+    /// Whether the write runs inside a savepoint (all but a batch's first).
+    guarded: bool,
+    back: Option<oneshot::Sender<Returned>>,
     /// The batch's commit, reported to every write that had a turn in it.
-    committed: Committed,
+    committed: Option<Committed>,
 }
 
-/// How the writer learns that a write is done with its turn; dropped
-/// unsent when the write rolled back or was dropped halfway.
-enum Done {
-    /// The batch's transaction, handed back for the next writes.
-    Whole(oneshot::Sender<DatabaseTransaction>),
-    /// Its savepoint was released.
-    Savepoint(oneshot::Sender<()>),
+/// The batch's transaction, back from a write, and how the write ended.
+struct Returned {
+    txn: DatabaseTransaction,
+    kept: bool,
 }
 
 /// A write's end of its batch's commit (every write that had a turn hears
-/// of it, released or not).
+/// of it, kept or not).
 pub(crate) type Committed = oneshot::Receiver<Result<(), String>>;
 
 /// The writer's end of it.
@@ -115,22 +127,33 @@ impl GroupCommit {
 }
 
 impl Turn {
-    /// Ends the turn keeping the write, and waits for the batch's commit.
-    pub(crate) async fn commit(self) -> Result<(), DbErr> {
-        let Turn {
-            txn,
-            done,
-            committed,
-        } = self;
-        let handed = match done {
-            Done::Whole(back) => back.send(txn).is_ok(),
-            Done::Savepoint(released) => {
-                // On failure the savepoint is left to the batch's rollback.
-                txn.commit().await?;
-                released.send(()).is_ok()
-            }
-        };
-        if !handed {
+    /// Where the write runs its statements.
+    pub(crate) fn txn(&self) -> &DatabaseTransaction {
+        self.txn.as_ref().expect("lent until the turn ends")
+    }
+
+    /// Ends the turn keeping the write: runs `deferred` (joined into one
+    /// statement, or none) together with the savepoints' change, and waits
+    /// for the batch's commit.
+    pub(crate) async fn commit(mut self, deferred: Vec<Statement>) -> Result<(), DbErr> {
+        let mut end = deferred;
+        end.push(Statement::from_string(
+            DbBackend::Sqlite,
+            if self.guarded {
+                format!("{RELEASE};\n{SAVEPOINT}")
+            } else {
+                SAVEPOINT.to_owned()
+            },
+        ));
+        let end = crate::write::joined(end).expect("at least the savepoint");
+        if let Err(e) = self.txn().execute_raw(end).await {
+            // Undone, as a rollback: its answer, an error, waits for the
+            // batch like any undone write's.
+            crate::write::answer_after(self.rollback());
+            return Err(e);
+        }
+        let committed = self.committed.take().expect("once");
+        if !self.hand_back(true) {
             return Err(gone("the database's writer stopped before committing"));
         }
         match committed.await {
@@ -140,25 +163,30 @@ impl Turn {
         }
     }
 
-    /// Undoes the write; the rest of the batch goes on. Returns the
-    /// batch's commit: what the write read may be its batch-mates' rows.
-    pub(crate) async fn rollback(self) -> Result<Committed, DbErr> {
-        self.txn.rollback().await?;
-        Ok(self.committed)
+    /// Ends the turn undoing the write (the writer undoes it before the
+    /// next turn); the rest of the batch goes on. Returns the batch's
+    /// commit: what the write read may be its batch-mates' rows.
+    pub(crate) fn rollback(mut self) -> Committed {
+        let committed = self.committed.take().expect("once");
+        self.hand_back(false);
+        committed
     }
 
-    /// Gives the turn up unfinished (its write is undone, as a dropped
-    /// transaction's is); the batch's commit, as for [`Turn::rollback`].
-    pub(crate) fn abandon(self) -> Committed {
-        let Turn {
-            txn,
-            done,
-            committed,
-        } = self;
-        // The write's undo first, then the writer hears it is over.
-        drop(txn);
-        drop(done);
-        committed
+    /// Hands the batch's transaction back to the writer; false if it has
+    /// stopped (the transaction, dropped, is rolled back).
+    fn hand_back(&mut self, kept: bool) -> bool {
+        match (self.txn.take(), self.back.take()) {
+            (Some(txn), Some(back)) => back.send(Returned { txn, kept }).is_ok(),
+            _ => false,
+        }
+    }
+}
+
+impl Drop for Turn {
+    /// A turn dropped unfinished — by its write, or unclaimed in the
+    /// channel — is undone like a rollback.
+    fn drop(&mut self) {
+        self.hand_back(false);
     }
 }
 
@@ -179,105 +207,137 @@ async fn run(
     counts: Arc<Counts>,
 ) {
     while let Some(first) = waiting.recv().await {
-        let started = Instant::now();
-        let mut batch = Members::default();
-        let Some(txn) = open(&write, first, &mut batch).await else {
+        if first.turn.is_closed() {
+            // Gave up waiting.
             continue;
+        }
+        let txn = match write.begin().await {
+            Ok(txn) => txn,
+            Err(e) => {
+                let _ = first.turn.send(Err(e));
+                continue;
+            }
         };
-        while batch.commits.len() < MAX_BATCH && started.elapsed() < MAX_BATCH_AGE {
-            let Ok(ticket) = waiting.try_recv() else {
-                break;
+        let started = Instant::now();
+        let mut batch = Batch {
+            txn,
+            guarded: false,
+            members: Vec::new(),
+            carried: 0,
+        };
+        let mut next = Some(first);
+        while let Some(ticket) = next.take() {
+            batch = match batch.lend(ticket).await {
+                Lent::Going(batch) => batch,
+                Lent::Empty => break,
+                Lent::Lost(members, why) => {
+                    tracing::error!(error = %why, "a write batch was lost");
+                    for member in members {
+                        let _ = member.send(Err(why.clone()));
+                    }
+                    break;
+                }
             };
-            if !lend(&txn, ticket, &mut batch).await {
+            if batch.members.len() < MAX_BATCH && started.elapsed() < MAX_BATCH_AGE {
+                next = waiting.try_recv().ok();
+            }
+            if next.is_none() {
+                batch.commit(&counts).await;
                 break;
             }
         }
+    }
+}
+
+/// A batch under way.
+struct Batch {
+    txn: DatabaseTransaction,
+    /// Whether the savepoint for the next write is open.
+    guarded: bool,
+    /// The writes that had a turn: each one's end of the batch's commit.
+    members: Vec<Commits>,
+    /// How many kept their write.
+    carried: u64,
+}
+
+/// What lending a batch to a write left.
+enum Lent {
+    /// The batch, ready for the next write.
+    Going(Batch),
+    /// Nothing: the batch's first write was undone, and the batch with it.
+    Empty,
+    /// The transaction, and with it the writes already in it (these
+    /// members); undone.
+    Lost(Vec<Commits>, String),
+}
+
+impl Batch {
+    /// Lends the batch to a write until it ends, and undoes the write if
+    /// it did not keep it.
+    async fn lend(mut self, ticket: Ticket) -> Lent {
+        if ticket.turn.is_closed() {
+            return Lent::Going(self);
+        }
+        let (back, returned) = oneshot::channel();
+        let (commits, committed) = oneshot::channel();
+        let turn = Turn {
+            txn: Some(self.txn),
+            guarded: self.guarded,
+            back: Some(back),
+            committed: Some(committed),
+        };
+        // Refused, the turn comes back dropped: undone, as any other.
+        let _ = ticket.turn.send(Ok(turn));
+        let Ok(Returned { txn, kept }) = returned.await else {
+            // The transaction was dropped with the turn: rolled back.
+            self.members.push(commits);
+            return Lent::Lost(self.members, "the write transaction was dropped".into());
+        };
+        self.txn = txn;
+        // An undone write hears of the commit too: it may have read rows
+        // its batch-mates wrote, and answers once they are durable.
+        self.members.push(commits);
+        if kept {
+            self.carried += 1;
+            self.guarded = true;
+            return Lent::Going(self);
+        }
+        if !self.guarded {
+            // The first write, undone: the batch held nothing else.
+            let _ = self.txn.rollback().await;
+            return Lent::Empty;
+        }
+        match self.txn.execute_unprepared(UNDO).await {
+            Ok(_) => Lent::Going(self),
+            Err(e) => {
+                // Its writes are undone with the transaction, dropped here.
+                Lent::Lost(self.members, e.to_string())
+            }
+        }
+    }
+
+    /// Commits the batch and tells every member.
+    async fn commit(self, counts: &Counts) {
+        let Batch {
+            txn,
+            members,
+            carried,
+            ..
+        } = self;
         let outcome = txn.commit().await.map_err(|e| e.to_string());
         match &outcome {
             Ok(()) => {
                 counts.batches.fetch_add(1, Ordering::Relaxed);
-                counts.writes.fetch_add(batch.carried, Ordering::Relaxed);
+                counts.writes.fetch_add(carried, Ordering::Relaxed);
             }
             Err(e) => {
-                tracing::error!(error = %e, writes = batch.carried, "a group commit failed");
+                tracing::error!(error = %e, writes = carried, "a group commit failed");
             }
         }
-        for member in batch.commits {
+        for member in members {
             let _ = member.send(outcome.clone());
         }
     }
-}
-
-/// The writes that had a turn in a batch.
-#[derive(Default)]
-struct Members {
-    /// Each one's end of the batch's commit.
-    commits: Vec<Commits>,
-    /// How many kept their write (released rather than undone).
-    carried: u64,
-}
-
-/// Begins a batch and lends all of it to its first write; the batch once
-/// that write hands it back, `None` if it rolled back (the whole batch then,
-/// which held nothing else).
-async fn open(
-    write: &DatabaseConnection,
-    ticket: Ticket,
-    members: &mut Members,
-) -> Option<DatabaseTransaction> {
-    if ticket.turn.is_closed() {
-        // Gave up waiting.
-        return None;
-    }
-    let (back, returned) = oneshot::channel();
-    let commits = hand(ticket, write.begin().await, Done::Whole(back))?;
-    // Undone, the first write took the whole batch (nothing else was in
-    // it); dropping `commits` tells it so.
-    let batch = returned.await.ok()?;
-    members.commits.push(commits);
-    members.carried += 1;
-    Some(batch)
-}
-
-/// Lends the batch to one more write, in a savepoint, until it releases or
-/// rolls back; false when the batch cannot take more (the savepoint failed).
-/// A write undone hears of the batch's commit too: it may have read rows
-/// its batch-mates wrote, and answers only once they are durable.
-async fn lend(batch: &DatabaseTransaction, ticket: Ticket, members: &mut Members) -> bool {
-    if ticket.turn.is_closed() {
-        return true;
-    }
-    let savepoint = batch.begin().await;
-    let usable = savepoint.is_ok();
-    let (done, finished) = oneshot::channel();
-    if let Some(commits) = hand(ticket, savepoint, Done::Savepoint(done)) {
-        if finished.await.is_ok() {
-            members.carried += 1;
-        }
-        members.commits.push(commits);
-    }
-    usable
-}
-
-/// Gives a waiting write its turn on `txn` (or the error beginning it);
-/// the writer's end of the batch's commit for it, `None` if it has no turn.
-fn hand(ticket: Ticket, txn: Result<DatabaseTransaction, DbErr>, done: Done) -> Option<Commits> {
-    let txn = match txn {
-        Ok(txn) => txn,
-        Err(e) => {
-            let _ = ticket.turn.send(Err(e));
-            return None;
-        }
-    };
-    let (commits, committed) = oneshot::channel();
-    let turn = Turn {
-        txn,
-        done,
-        committed,
-    };
-    // Refused: the write stopped waiting; dropping its turn rolls it back.
-    ticket.turn.send(Ok(turn)).ok()?;
-    Some(commits)
 }
 
 #[cfg(test)]

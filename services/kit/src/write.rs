@@ -59,7 +59,7 @@ pub async fn scope<F: Future>(work: F) -> F::Output {
 }
 
 /// Holds the current request's answer until `batch` has committed.
-fn answer_after(batch: Committed) {
+pub(crate) fn answer_after(batch: Committed) {
     // Outside a request (a consumer, a timer) nobody is answered.
     let _ = REQUEST.try_with(|r| r.batches.borrow_mut().push(batch));
 }
@@ -113,22 +113,19 @@ impl Write {
 
     /// Commits; in a group, returns once the group has committed.
     pub async fn commit(mut self) -> std::result::Result<(), DbErr> {
-        // A deferred statement that fails fails the write: dropped here,
-        // it is undone.
-        self.run_deferred().await?;
-        match self.open.take().expect("open until committed") {
-            Open::Alone(txn) => txn.commit().await,
-            Open::Grouped(turn) => turn.commit().await,
-        }
-    }
-
-    /// Runs the deferred statements in one round trip.
-    async fn run_deferred(&self) -> std::result::Result<(), DbErr> {
         let deferred = std::mem::take(&mut *self.deferred.lock().expect("not poisoned"));
-        if let Some(one) = joined(deferred) {
-            (**self).execute_raw(one).await?;
+        match self.open.take().expect("open until committed") {
+            Open::Alone(txn) => {
+                // A deferred statement that fails fails the write: dropped
+                // here, it is undone.
+                if let Some(one) = joined(deferred) {
+                    txn.execute_raw(one).await?;
+                }
+                txn.commit().await
+            }
+            // The deferred statements go with the turn's end, in one call.
+            Open::Grouped(turn) => turn.commit(deferred).await,
         }
-        Ok(())
     }
 
     /// Rolls back.
@@ -136,7 +133,7 @@ impl Write {
         match self.open.take().expect("open until rolled back") {
             Open::Alone(txn) => txn.rollback().await,
             Open::Grouped(turn) => {
-                answer_after(turn.rollback().await?);
+                answer_after(turn.rollback());
                 Ok(())
             }
         }
@@ -147,7 +144,7 @@ impl Drop for Write {
     fn drop(&mut self) {
         // Dropped open: undone, as a rollback.
         if let Some(Open::Grouped(turn)) = self.open.take() {
-            answer_after(turn.abandon());
+            answer_after(turn.rollback());
         }
         if self.counted {
             let _ = REQUEST.try_with(|r| r.open.set(r.open.get().saturating_sub(1)));
@@ -160,7 +157,7 @@ impl Deref for Write {
     fn deref(&self) -> &DatabaseTransaction {
         match self.open.as_ref().expect("open until committed") {
             Open::Alone(txn) => txn,
-            Open::Grouped(turn) => &turn.txn,
+            Open::Grouped(turn) => turn.txn(),
         }
     }
 }
@@ -226,7 +223,7 @@ impl Defers for DatabaseConnection {}
 
 /// `statements` as one: SQLite runs `;`-separated statements in one call,
 /// binding each one's `?` parameters from the values in turn.
-fn joined(statements: Vec<Statement>) -> Option<Statement> {
+pub(crate) fn joined(statements: Vec<Statement>) -> Option<Statement> {
     if statements.len() <= 1 {
         return statements.into_iter().next();
     }
