@@ -8,13 +8,14 @@ use cogov_kit::listing::{self, ListQuery, Spec};
 use cogov_kit::paging::SortKey;
 use cogov_kit::store::Versioned;
 use cogov_kit::validate::Check;
+use cogov_kit::write::Defers;
 use cogov_kit::{Error, Result, convert, etag, names};
 use cogov_proto::issues::*;
 use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    QuerySelect, QueryTrait,
 };
 use uuid::Uuid;
 
@@ -94,26 +95,19 @@ pub fn newest_related(
 /// one, or a new one). It reads at most `cluster_threshold` issues, however
 /// many the courtyard has had: the newest ones, which are the ones a new
 /// cluster gathers (an open cluster already holds the older ones).
-pub async fn detect<C: ConnectionTrait>(
+pub async fn detect<C: Defers>(
     conn: &C,
     settings: &Settings,
     issue: &issues::Model,
     now: DateTime<Utc>,
 ) -> Result<Option<Uuid>> {
     let since = now - Duration::days(settings.cluster_window_days);
-    let related: Vec<Uuid> = newest_related(
-        issue.courtyard_id,
-        &issue.sub_item_id,
-        since,
-        settings.cluster_threshold,
-    )
-    .into_tuple()
-    .all(conn)
-    .await?;
-    if (related.len() as u64) < settings.cluster_threshold {
-        return Ok(None);
-    }
-    let existing = Entity::find()
+    // The pair's open cluster comes along with the newest issues: on
+    // SQLite every statement of a write is a round trip that the
+    // database's other writes wait behind.
+    let open_cluster = Entity::find()
+        .select_only()
+        .column(Column::Id)
         .filter(Column::CourtyardId.eq(issue.courtyard_id))
         .filter(Column::SubItemId.eq(issue.sub_item_id.clone()))
         .filter(Column::State.is_in([
@@ -121,10 +115,34 @@ pub async fn detect<C: ConnectionTrait>(
             ClusterState::Escalated as i32,
         ]))
         .order_by_desc(Column::Id)
-        .one(conn)
-        .await?;
-    let cluster = match existing {
-        Some(c) => c.id,
+        .limit(1)
+        .into_query();
+    // The new issue itself may not be stored yet (its INSERT may wait
+    // for the commit): the others, and then it.
+    let others: Vec<(Uuid, Option<Uuid>)> = newest_related(
+        issue.courtyard_id,
+        &issue.sub_item_id,
+        since,
+        settings.cluster_threshold,
+    )
+    .filter(issues::Column::Id.ne(issue.id))
+    .expr_as(
+        Expr::SubQuery(None, Box::new(open_cluster.into())),
+        "open_cluster",
+    )
+    .into_tuple()
+    .all(conn)
+    .await?;
+    let open = others.first().and_then(|(_, open)| *open);
+    let related: Vec<Uuid> = std::iter::once(issue.id)
+        .chain(others.into_iter().map(|(id, _)| id))
+        .take(usize::try_from(settings.cluster_threshold).unwrap_or(usize::MAX))
+        .collect();
+    if (related.len() as u64) < settings.cluster_threshold {
+        return Ok(None);
+    }
+    let cluster = match open {
+        Some(open) => open,
         None => {
             rows::ActiveModel {
                 id: Set(names::new_id()),
@@ -144,12 +162,15 @@ pub async fn detect<C: ConnectionTrait>(
             .id
         }
     };
-    issues::Entity::update_many()
-        .col_expr(issues::Column::ClusterId, Expr::value(cluster))
-        .filter(issues::Column::Id.is_in(related))
-        .filter(issues::Column::ClusterId.is_null())
-        .exec(conn)
-        .await?;
+    // Nothing later in a report reads the issues' cluster back.
+    conn.defer(
+        issues::Entity::update_many()
+            .col_expr(issues::Column::ClusterId, Expr::value(cluster))
+            .filter(issues::Column::Id.is_in(related))
+            .filter(issues::Column::ClusterId.is_null())
+            .build(conn.get_database_backend()),
+    )
+    .await?;
     Ok(Some(cluster))
 }
 

@@ -16,7 +16,8 @@ use cogov_proto::issues::*;
 use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Select,
+    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Select,
 };
 use uuid::Uuid;
 
@@ -94,9 +95,13 @@ async fn items<C: ConnectionTrait>(conn: &C, courtyard: Uuid) -> Result<Vec<TwoN
 async fn met_now<C: ConnectionTrait>(conn: &C, courtyard: Uuid) -> Result<bool> {
     let codes = codes(conn).await?;
     for code in &codes {
-        if open_issues(courtyard, code).one(conn).await?.is_some()
-            || !passed(last_inspection(conn, courtyard, code).await?.as_ref())
-        {
+        let open_one = open_issues(courtyard, code)
+            .select_only()
+            .column(issues::Column::Id)
+            .into_tuple::<Uuid>()
+            .one(conn)
+            .await?;
+        if open_one.is_some() || !passed(last_inspection(conn, courtyard, code).await?.as_ref()) {
             return Ok(false);
         }
     }

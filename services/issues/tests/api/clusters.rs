@@ -58,6 +58,19 @@ async fn three_reports_make_a_cluster(env: Env) {
         .unwrap()
         .into_inner();
     assert_eq!(fourth.cluster, third.cluster);
+    let grown = c
+        .get_issue_cluster(GetIssueClusterRequest {
+            name: third.cluster.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    expected.push(fourth.name.clone());
+    expected.sort();
+    assert_eq!(
+        grown.issues, expected,
+        "the fourth is stored in the cluster"
+    );
 
     let listed = c
         .list_issue_clusters(ListIssueClustersRequest {
