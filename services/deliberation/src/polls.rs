@@ -492,9 +492,10 @@ pub async fn update(svc: &Deliberation, caller: &Caller, req: UpdatePollRequest)
         anonymise(&txn, &row).await?;
     }
     let saved = edit.save(&txn).await?;
-    let poll = render(&txn, &saved, now).await?;
     txn.commit().await?;
-    Ok(poll)
+    // Ballots are counted after the commit, on a reader: the writer is
+    // free for the next write meanwhile.
+    render(svc.ctx.db.read(), &saved, now).await
 }
 
 /// Whether a method decides the topic (and so puts it to a vote); time
@@ -632,7 +633,8 @@ pub async fn close(svc: &Deliberation, caller: &Caller, req: ClosePollRequest) -
         am.close_time = Set(now);
     }
     let saved = edit.save(&txn).await?;
-    let poll = render(&txn, &saved, now).await?;
     txn.commit().await?;
-    Ok(poll)
+    // Closed, it takes no more ballots: the count read after the commit,
+    // on a reader, is the final one.
+    render(svc.ctx.db.read(), &saved, now).await
 }
