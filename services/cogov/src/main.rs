@@ -25,7 +25,9 @@ use crate::roles::Role;
 /// and (its `override` feature) SQLite's: a request's buffers are made on
 /// one thread and dropped on another (tokio's workers, each database
 /// connection's thread), which glibc's arenas serve with locks and periodic
-/// consolidation. BENCHMARKS.md has the figures.
+/// consolidation. Built without transparent huge pages (the workspace's
+/// `no_thp`), which would cost resident memory. BENCHMARKS.md has the
+/// figures.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
