@@ -98,10 +98,18 @@ struct Args {
     /// Only the residents' app's pages (on `cogov up`).
     #[arg(long)]
     app_only: bool,
+    /// Only the operations figures of `cogov up` (start-up, demo load,
+    /// memory under load).
+    #[arg(long)]
+    operations_only: bool,
     /// Only the writes (reports and updates, into an empty database), on
     /// SQLite and on `--postgres` if given: a quick before/after.
     #[arg(long)]
     writes_only: bool,
+    /// With `--writes-only`: first bulk-load this many issues, for the
+    /// writes into a street with a history.
+    #[arg(long, default_value_t = 0)]
+    preload: usize,
     /// Only the webhooks (latency and a burst to 100 endpoints), on SQLite
     /// and on `--postgres` if given.
     #[arg(long)]
@@ -727,30 +735,8 @@ async fn measure(name: &str, stack: Stack, args: &Args) {
     }
     residents::measure(&stack).await;
     let already = args.events;
+    preload(&stack, args.issues, already).await;
     let db = &stack.svc.ctx.db;
-    let loaded = bulk::load(db, &stack.courtyards, args.issues.saturating_sub(already)).await;
-    println!(
-        "| bulk load to {} issues (two years) | {:.1} s |",
-        args.issues,
-        loaded.as_secs_f64()
-    );
-    let started = Instant::now();
-    cogov_issues::statistics::day_counts::rebuild(db.write())
-        .await
-        .expect("day counts");
-    println!(
-        "| day counts rebuilt from {} issues | {:.1} s |",
-        args.issues,
-        started.elapsed().as_secs_f64()
-    );
-    // What an operator (or autovacuum) does after a bulk load: fresh
-    // planner statistics, and on PostgreSQL a visibility map that lets
-    // covering indexes answer alone.
-    let tidy = match db.write().get_database_backend() {
-        sea_orm::DbBackend::Postgres => "VACUUM ANALYZE",
-        _ => "ANALYZE",
-    };
-    db.write().execute_unprepared(tidy).await.expect(tidy);
 
     let (courtyard, community) = stack.courtyards[3];
     let filters = [
@@ -842,6 +828,33 @@ async fn measure(name: &str, stack: Stack, args: &Args) {
     drop(stack.issues);
 }
 
+/// Bulk-loads issues until `total` are stored (`already` are), as a
+/// street with two years of history, and tidies up after.
+async fn preload(stack: &Stack, total: usize, already: usize) {
+    let db = &stack.svc.ctx.db;
+    let loaded = bulk::load(db, &stack.courtyards, total.saturating_sub(already)).await;
+    println!(
+        "| bulk load to {total} issues (two years) | {:.1} s |",
+        loaded.as_secs_f64()
+    );
+    let started = Instant::now();
+    cogov_issues::statistics::day_counts::rebuild(db.write())
+        .await
+        .expect("day counts");
+    println!(
+        "| day counts rebuilt from {total} issues | {:.1} s |",
+        started.elapsed().as_secs_f64()
+    );
+    // What an operator (or autovacuum) does after a bulk load: fresh
+    // planner statistics, and on PostgreSQL a visibility map that lets
+    // covering indexes answer alone.
+    let tidy = match db.write().get_database_backend() {
+        sea_orm::DbBackend::Postgres => "VACUUM ANALYZE",
+        _ => "ANALYZE",
+    };
+    db.write().execute_unprepared(tidy).await.expect(tidy);
+}
+
 /// The stack on PostgreSQL: a database of its own for each service.
 async fn start_postgres(url: &str) -> Stack {
     let memory: Bus = Arc::new(MemoryBus::new());
@@ -888,6 +901,10 @@ fn main() {
             app_pages().await;
             return;
         }
+        if args.operations_only {
+            operations_figures(&args).await;
+            return;
+        }
         if args.sheets_only {
             let memory: Bus = Arc::new(MemoryBus::new());
             let sqlite = start(Dbs::sqlite(), memory).await;
@@ -919,16 +936,27 @@ fn main() {
         if args.writes_only {
             let memory: Bus = Arc::new(MemoryBus::new());
             let sqlite = start(Dbs::sqlite(), memory).await;
-            table(if args.group_commit {
-                "Writes, SQLite (WAL, synchronous=NORMAL, group commit), empty database"
+            let into = if args.preload == 0 {
+                "empty database".to_owned()
             } else {
-                "Writes, SQLite (WAL, synchronous=NORMAL, a commit per write), empty database"
+                format!("into {} issues", args.preload)
+            };
+            table(&if args.group_commit {
+                format!("Writes, SQLite (WAL, synchronous=NORMAL, group commit), {into}")
+            } else {
+                format!("Writes, SQLite (WAL, synchronous=NORMAL, a commit per write), {into}")
             });
+            if args.preload > 0 {
+                preload(&sqlite, args.preload, 0).await;
+            }
             write_figures(&sqlite, &args).await;
             drop(sqlite);
             if let Some(url) = args.postgres.as_ref().filter(|u| !u.is_empty()) {
                 let pg = start_postgres(url).await;
-                table("Writes, PostgreSQL, empty database");
+                table(&format!("Writes, PostgreSQL, {into}"));
+                if args.preload > 0 {
+                    preload(&pg, args.preload, 0).await;
+                }
                 write_figures(&pg, &args).await;
             }
             if let Some(url) = args.nats.as_ref().filter(|u| !u.is_empty()) {
@@ -954,45 +982,51 @@ fn main() {
         if let Some(url) = args.nats.as_ref().filter(|u| !u.is_empty()) {
             jetstream_figures(url, &args).await;
         }
-        table("Operations: `cogov up` (every role in one process, SQLite)");
-        match operations::measure(args.reports, args.reads).await {
-            Ok(f) => {
-                let s = |d: Duration| format!("{:.2} s", d.as_secs_f64());
-                println!(
-                    "| first start to all roles healthy (migrations run) | {} |",
-                    s(f.first_healthy)
-                );
-                println!(
-                    "| first start to demo loaded and credentials printed | {} |",
-                    s(f.demo_loaded)
-                );
-                println!(
-                    "| restart to all roles healthy | {} |",
-                    s(f.restart_healthy)
-                );
-                figures(
-                    "ReportIssue through the gateway, concurrency 64, during the load",
-                    f.reports,
-                    "reports",
-                );
-                figures(
-                    "ListIssues through the gateway, concurrency 16, during the load",
-                    f.lists,
-                    "pages",
-                );
-                println!(
-                    "| resident memory after the demo load | {:.0} MB |",
-                    f.rss_idle_mb
-                );
-                println!(
-                    "| peak resident memory (VmHWM), whole system | {:.0} MB |",
-                    f.rss_peak_mb
-                );
-            }
-            Err(e) => println!("| operations | not measured: {e} |"),
-        }
+        operations_figures(&args).await;
         app_pages().await;
     });
+}
+
+/// `cogov up`: start-up, the demo load, and the whole system's memory
+/// under a load of reports and lists.
+async fn operations_figures(args: &Args) {
+    table("Operations: `cogov up` (every role in one process, SQLite)");
+    match operations::measure(args.reports, args.reads).await {
+        Ok(f) => {
+            let s = |d: Duration| format!("{:.2} s", d.as_secs_f64());
+            println!(
+                "| first start to all roles healthy (migrations run) | {} |",
+                s(f.first_healthy)
+            );
+            println!(
+                "| first start to demo loaded and credentials printed | {} |",
+                s(f.demo_loaded)
+            );
+            println!(
+                "| restart to all roles healthy | {} |",
+                s(f.restart_healthy)
+            );
+            figures(
+                "ReportIssue through the gateway, concurrency 64, during the load",
+                f.reports,
+                "reports",
+            );
+            figures(
+                "ListIssues through the gateway, concurrency 16, during the load",
+                f.lists,
+                "pages",
+            );
+            println!(
+                "| resident memory after the demo load | {:.0} MB |",
+                f.rss_idle_mb
+            );
+            println!(
+                "| peak resident memory (VmHWM), whole system | {:.0} MB |",
+                f.rss_peak_mb
+            );
+        }
+        Err(e) => println!("| operations | not measured: {e} |"),
+    }
 }
 
 async fn app_pages() {
