@@ -238,6 +238,17 @@ async fn attempt(gw: Gateway, d: deliveries::Model, slot: Slot) {
 }
 
 async fn try_attempt(gw: &Gateway, d: deliveries::Model) -> Result<()> {
+    let now = gw.ctx.clock.now();
+    // The row may be from a look taken before another attempt of it
+    // finished and gave its slot back: read again, now that the slot is
+    // ours, so that a delivery done meanwhile is not posted twice.
+    let Some(d) = deliveries::Entity::find_by_id(d.id)
+        .one(gw.ctx.db.read())
+        .await?
+        .filter(|d| d.state == WebhookDeliveryState::Pending as i32 && d.next_attempt_time <= now)
+    else {
+        return Ok(());
+    };
     let Some(endpoint) = endpoints::Entity::find_by_id(d.endpoint_id)
         .one(gw.ctx.db.read())
         .await?
@@ -245,7 +256,6 @@ async fn try_attempt(gw: &Gateway, d: deliveries::Model) -> Result<()> {
         // Deleted with its deliveries a moment ago.
         return Ok(());
     };
-    let now = gw.ctx.clock.now();
     if endpoint.state != WebhookEndpointState::Enabled as i32 {
         let outcome = Outcome::Refused(0, "the endpoint is disabled".into());
         return record(gw, d, outcome, Duration::ZERO, now).await;
