@@ -17,10 +17,10 @@ use cogov_kit::{Error, Result, convert, etag, names};
 use cogov_proto::common::{ContactDetails, GeoPoint};
 use cogov_proto::issues::*;
 use sea_orm::ActiveValue::{NotSet, Set};
-use sea_orm::sea_query::{Condition, Expr, SimpleExpr};
+use sea_orm::sea_query::{Condition, Expr, Query, SimpleExpr};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, QueryTrait, TryIntoModel,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter,
+    QueryOrder, QuerySelect, QueryTrait, TryIntoModel,
 };
 use uuid::Uuid;
 
@@ -333,6 +333,51 @@ pub async fn render_many<'m, C: ConnectionTrait>(
 /// Loads an issue the caller may see.
 pub async fn get_visible<C: ConnectionTrait>(conn: &C, scope: &Scope, id: Uuid) -> Result<Model> {
     let row = Entity::find_by_id(id).one(conn).await?;
+    visible(conn, scope, id, row).await
+}
+
+/// [`get_visible`], and whether the issue's sub-item counts toward the
+/// two-nos goal, read with it in one statement (a lifecycle step needs
+/// both, inside its write).
+pub(crate) async fn get_visible_counting<C: ConnectionTrait>(
+    conn: &C,
+    scope: &Scope,
+    id: Uuid,
+) -> Result<(Model, bool)> {
+    use sea_orm::ExprTrait as _;
+    let counts = Query::select()
+        .column(sub_items::Column::TwoNos)
+        .from(sub_items::Entity)
+        .and_where(
+            Expr::col((sub_items::Entity, sub_items::Column::Id))
+                .equals((Entity, Column::SubItemId)),
+        )
+        .to_owned();
+    let statement = Entity::find_by_id(id)
+        .expr_as(
+            Expr::SubQuery(None, Box::new(counts.into())),
+            "two_nos_counts",
+        )
+        .build(conn.get_database_backend());
+    let (row, counts) = match conn.query_one_raw(statement).await? {
+        Some(found) => (
+            Some(Model::from_query_result(&found, "")?),
+            found
+                .try_get::<Option<bool>>("", "two_nos_counts")?
+                .unwrap_or(false),
+        ),
+        None => (None, false),
+    };
+    Ok((visible(conn, scope, id, row).await?, counts))
+}
+
+/// `row` (issue `id`, if found) when `scope` may see it.
+async fn visible<C: ConnectionTrait>(
+    conn: &C,
+    scope: &Scope,
+    id: Uuid,
+    row: Option<Model>,
+) -> Result<Model> {
     if let Some(m) = row {
         let summoned = match scope.partner() {
             Some(org) => parties::Entity::find_by_id((id, org))
@@ -808,9 +853,10 @@ pub async fn update(
     if two_nos_touched {
         two_nos::recompute(&txn, saved.courtyard_id, saved.community_id, now).await?;
     }
-    let out = render(&txn, scope, &saved, now).await?;
     txn.commit().await?;
-    Ok(out)
+    // Rendered from a reader once committed, so that the write holds the
+    // database's one writer no longer than it writes.
+    render(svc.ctx.db.read(), scope, &saved, now).await
 }
 
 /// FindSimilarIssues.

@@ -69,6 +69,9 @@ struct Step<'a> {
     /// The issue at its next revision (etag checked, revision and update
     /// time moved on).
     next: rows::ActiveModel,
+    /// Whether its sub-item counts toward the two-nos goal (a step never
+    /// changes the sub-item).
+    counts: bool,
 }
 
 impl<'a> Step<'a> {
@@ -80,7 +83,7 @@ impl<'a> Step<'a> {
         etag_in: &str,
     ) -> Result<Step<'a>> {
         let txn = svc.ctx.db.begin_write().await?;
-        let row = store::get_visible(&txn, scope, id).await?;
+        let (row, counts) = store::get_visible_counting(&txn, scope, id).await?;
         let now = svc.ctx.clock.now();
         let (row, next) = store::VERSIONED
             .edit(row, etag_in, &name(id), now)?
@@ -93,6 +96,7 @@ impl<'a> Step<'a> {
             txn,
             row,
             next,
+            counts,
         })
     }
 
@@ -101,14 +105,17 @@ impl<'a> Step<'a> {
         self.next.clone()
     }
 
-    /// Saves `am`, records `entries`, refreshes two-nos, commits, renders.
+    /// Saves `am`, records `entries`, recounts two-nos if the issue
+    /// counts, commits, renders.
     async fn finish(self, am: rows::ActiveModel, entries: Vec<Entry>) -> Result<Issue> {
         let id = self.row.id;
         let saved = store::save(&self.txn, &self.row, am).await?;
         for entry in entries {
             timeline::record(&self.txn, id, entry).await?;
         }
-        refresh_two_nos(&self.txn, &saved, self.now).await?;
+        if self.counts {
+            two_nos::recompute(&self.txn, saved.courtyard_id, saved.community_id, self.now).await?;
+        }
         events::state_changed(&self.txn, &self.row, &saved, self.now).await?;
         events::tell_of_state_change(
             &self.txn,

@@ -17,7 +17,7 @@ use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Select,
+    QuerySelect, QueryTrait, Select,
 };
 use uuid::Uuid;
 
@@ -153,7 +153,9 @@ async fn store<C: Defers>(
     if changed {
         crate::events::two_nos_changed(conn, courtyard, community, met, last_met, now).await?;
     }
-    two_nos::Entity::insert(two_nos::ActiveModel {
+    // Nothing later in a write reads the status it stores (each write
+    // stores one courtyard's at most once): at the commit.
+    let upsert = two_nos::Entity::insert(two_nos::ActiveModel {
         courtyard_id: Set(courtyard),
         community_id: Set(community),
         met: Set(met),
@@ -169,8 +171,8 @@ async fn store<C: Defers>(
             ])
             .to_owned(),
     )
-    .exec_without_returning(conn)
-    .await?;
+    .build(conn.get_database_backend());
+    conn.defer(upsert).await?;
     Ok(())
 }
 

@@ -119,22 +119,17 @@ impl<C: ColumnTrait> Versioned<C> {
         E::ActiveModel: ActiveModelTrait<Entity = E>,
         Conn: ConnectionTrait,
     {
-        let res = E::update_many()
+        // One statement: the row comes back with the update (RETURNING),
+        // not from a second read.
+        let mut saved = E::update_many()
             .set(changes)
-            .filter(self.id.eq(id.clone()))
-            .filter(self.revision.eq(revision))
-            .exec(conn)
-            .await?;
-        if res.rows_affected == 0 {
-            return Err(Error::EtagMismatch {
-                name: name.to_owned(),
-            });
-        }
-        E::find()
             .filter(self.id.eq(id))
-            .one(conn)
-            .await?
-            .ok_or_else(|| Error::Internal(format!("{name} vanished during update")))
+            .filter(self.revision.eq(revision))
+            .exec_with_returning(conn)
+            .await?;
+        saved.pop().ok_or_else(|| Error::EtagMismatch {
+            name: name.to_owned(),
+        })
     }
 
     /// Deletes row `id` if its revision is still `revision`.
