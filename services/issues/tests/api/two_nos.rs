@@ -7,6 +7,7 @@ use crate::both;
 use crate::support::*;
 
 both!(two_nos_follows_issues_and_inspections);
+both!(the_last_open_issues_resolved_at_once_restore_the_goal);
 
 fn inspection(
     courtyard: &str,
@@ -160,4 +161,97 @@ async fn two_nos_follows_issues_and_inspections(env: Env) {
         env.clock.now() + chrono::Duration::days(1),
     ));
     assert_bad_field(c.create_inspection(future).await, "inspection.inspect_time");
+}
+
+/// Two writes that each close one of a courtyard's last open issues count
+/// the other's issue as it is once that write commits, not as it was: the
+/// goal is stored as met after both, also when they run at once (on
+/// PostgreSQL they take turns on the courtyard; on SQLite all writes do).
+async fn the_last_open_issues_resolved_at_once_restore_the_goal(env: Env) {
+    let w = World::build(&env).await;
+    let mut c = env.admin();
+    for code in ["chaotic_parking", "clutter_piling"] {
+        c.create_inspection(inspection(&w.a1, code, InspectionResult::Passed))
+            .await
+            .unwrap();
+    }
+    assert!(status(&mut c, &w.a1).await.met);
+    for round in 0..4 {
+        let mut started = Vec::new();
+        for code in ["clutter_piling", "chaotic_parking"] {
+            // Reported on different days, so that the two writes share no
+            // row but the courtyard's status.
+            env.clock.advance(chrono::Duration::days(1));
+            let name = c
+                .report_issue(report(&w.a1, code))
+                .await
+                .unwrap()
+                .into_inner()
+                .name;
+            c.acknowledge_issue(AcknowledgeIssueRequest {
+                name: name.clone(),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+            c.dispatch_issue(DispatchIssueRequest {
+                name: name.clone(),
+                assignee: w.firm_a.clone(),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+            c.start_issue(StartIssueRequest {
+                name: name.clone(),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+            started.push(name);
+        }
+        assert!(
+            !status(&mut c, &w.a1).await.met,
+            "round {round}: open issues"
+        );
+        let resolving: Vec<_> = started
+            .into_iter()
+            .map(|name| {
+                let mut c = env.admin();
+                tokio::spawn(async move {
+                    c.resolve_issue(ResolveIssueRequest {
+                        name,
+                        note: "cleared".into(),
+                        ..Default::default()
+                    })
+                    .await
+                })
+            })
+            .collect();
+        for r in resolving {
+            r.await.unwrap().unwrap();
+        }
+        assert!(
+            status(&mut c, &w.a1).await.met,
+            "round {round}: both resolved, the goal is met again"
+        );
+        // The stored status (what lists filter on and events tell of)
+        // agrees with the live count.
+        let stored_met = c
+            .list_courtyard_two_nos(ListCourtyardTwoNosRequest {
+                filter: format!("community = {} AND met = true", w.community_a),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .statuses;
+        assert_eq!(
+            stored_met
+                .iter()
+                .map(|s| s.courtyard.as_str())
+                .collect::<Vec<_>>(),
+            [w.a1.as_str()],
+            "round {round}: stored as met"
+        );
+    }
 }
