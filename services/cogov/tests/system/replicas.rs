@@ -399,22 +399,18 @@ async fn two_replicas_lose_nothing_double_nothing_and_keep_each_issues_order() {
             &format!("SELECT count(*) FROM event_log WHERE event_type = '{REPORTED}'"),
         )
         .await as usize;
-        let watched = seen
-            .lock()
-            .await
-            .iter()
-            .filter(|e| e.r#type == REPORTED)
-            .count();
         // Every event, not only the reports: the last ones published (a
         // state change, a two-nos change) may still be on their way to
         // the watcher when the reports are all in.
         let outboxed = count(&issues_db, "SELECT count(*) FROM outbox").await as usize;
-        let watched_all = seen
-            .lock()
-            .await
-            .iter()
-            .filter(|e| e.source == "issues")
-            .count();
+        let (watched, watched_all) = {
+            let seen = seen.lock().await;
+            let issues = seen.iter().filter(|e| e.source == "issues");
+            (
+                issues.clone().filter(|e| e.r#type == REPORTED).count(),
+                issues.count(),
+            )
+        };
         if pending == 0 && logged >= total && watched >= total && watched_all >= outboxed {
             // How far behind the load the event log and the watcher were.
             eprintln!(

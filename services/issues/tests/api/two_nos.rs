@@ -182,25 +182,7 @@ async fn the_last_open_issues_resolved_at_once_restore_the_goal(env: Env) {
             // Reported on different days, so that the two writes share no
             // row but the courtyard's status.
             env.clock.advance(chrono::Duration::days(1));
-            let name = c
-                .report_issue(report(&w.a1, code))
-                .await
-                .unwrap()
-                .into_inner()
-                .name;
-            c.acknowledge_issue(AcknowledgeIssueRequest {
-                name: name.clone(),
-                ..Default::default()
-            })
-            .await
-            .unwrap();
-            c.dispatch_issue(DispatchIssueRequest {
-                name: name.clone(),
-                assignee: w.firm_a.clone(),
-                ..Default::default()
-            })
-            .await
-            .unwrap();
+            let name = dispatched(&env, &w.a1, code, &w.firm_a).await.name;
             c.start_issue(StartIssueRequest {
                 name: name.clone(),
                 ..Default::default()
