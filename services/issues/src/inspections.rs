@@ -13,7 +13,6 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, Query
 use uuid::Uuid;
 
 use crate::entity::inspections::{self as rows, Column, Entity, Model};
-use crate::taxonomy::find_sub_item;
 use crate::{Issues, media, read_code, read_id, required, two_nos};
 use cogov_kit::scope::Scope;
 
@@ -78,7 +77,7 @@ pub async fn create(
     c.request_id(&req.request_id);
     c.finish()?;
     let code = read_code("inspection.sub_item", &i.sub_item, "subItems")?;
-    if find_sub_item(svc.ctx.db.read(), &code).await?.is_none() {
+    if svc.sub_items.get(svc.ctx.db.read(), &code).await?.is_none() {
         return Err(Error::invalid(
             "inspection.sub_item",
             format!("{} does not exist", i.sub_item),

@@ -29,7 +29,6 @@ use crate::entity::issues::{self as rows, Column, Entity, Model};
 use crate::entity::{parties, sub_items};
 use crate::lifecycle::{self, OPEN};
 use crate::statistics::day_counts;
-use crate::taxonomy::find_sub_item;
 use crate::timeline::{self, Entry};
 use crate::{Issues, clusters, events, media, read_code, read_id, required, two_nos};
 use cogov_kit::scope::Scope;
@@ -543,7 +542,9 @@ pub async fn report(
         ));
     }
 
-    let item = find_sub_item(svc.ctx.db.read(), &sub_item)
+    let item = svc
+        .sub_items
+        .get(svc.ctx.db.read(), &sub_item)
         .await?
         .filter(|s| s.active)
         .ok_or_else(|| {
@@ -803,7 +804,8 @@ pub async fn update(
     let new_item = if mask.has("sub_item") {
         let code = read_code("issue.sub_item", &i.sub_item, "subItems")?;
         Some(
-            find_sub_item(svc.ctx.db.read(), &code)
+            svc.sub_items
+                .get(svc.ctx.db.read(), &code)
                 .await?
                 .filter(|s| s.active)
                 .ok_or_else(|| {

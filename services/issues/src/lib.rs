@@ -21,6 +21,7 @@ pub mod migration;
 pub mod service;
 pub mod statistics;
 pub mod taxonomy;
+pub mod taxonomy_cache;
 pub mod taxonomy_seed;
 pub mod timeline;
 pub mod transitions;
@@ -36,6 +37,7 @@ use tonic::service::Routes;
 use tonic::service::interceptor::InterceptedService;
 
 pub use migration::Migrator;
+use taxonomy_cache::SubItemCache;
 
 /// The role name, as in `cogov serve issues`.
 pub const ROLE: &str = "issues";
@@ -83,6 +85,8 @@ pub struct Issues {
     pub directory: Directory,
     /// Tunable rules.
     pub settings: Settings,
+    /// The sub-items the write paths look up.
+    pub sub_items: SubItemCache,
 }
 
 impl Issues {
@@ -92,6 +96,7 @@ impl Issues {
             ctx,
             directory,
             settings,
+            sub_items: SubItemCache::default(),
         }
     }
 

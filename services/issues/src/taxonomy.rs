@@ -494,5 +494,6 @@ pub async fn update_sub_item(
     );
     let saved = edit.save(&txn).await?;
     txn.commit().await?;
+    svc.sub_items.forget(&code);
     Ok(sub_item_proto(&saved))
 }

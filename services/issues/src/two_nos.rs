@@ -89,23 +89,51 @@ async fn items<C: ConnectionTrait>(conn: &C, courtyard: Uuid) -> Result<Vec<TwoN
     Ok(out)
 }
 
-/// Whether a courtyard meets the goal now. On a write path: it asks only
-/// whether an open issue exists, never how many, and stops at the first
-/// sub-item that fails.
+/// Whether a courtyard meets the goal now, in one statement (it runs on
+/// every step of a two-nos issue, inside its write): for each two-nos
+/// sub-item, whether an open issue exists (never how many) or its last
+/// inspection did not pass.
 async fn met_now<C: ConnectionTrait>(conn: &C, courtyard: Uuid) -> Result<bool> {
-    let codes = codes(conn).await?;
-    for code in &codes {
-        let open_one = open_issues(courtyard, code)
-            .select_only()
-            .column(issues::Column::Id)
-            .into_tuple::<Uuid>()
-            .one(conn)
-            .await?;
-        if open_one.is_some() || !passed(last_inspection(conn, courtyard, code).await?.as_ref()) {
-            return Ok(false);
-        }
-    }
-    Ok(!codes.is_empty())
+    use sea_orm::ExprTrait as _;
+    use sea_orm::sea_query::{Expr, Func};
+    let of_the_item = |column: Expr| column.equals((sub_items::Entity, sub_items::Column::Id));
+    let open = issues::Entity::find()
+        .select_only()
+        .column(issues::Column::Id)
+        .filter(issues::Column::CourtyardId.eq(courtyard))
+        .filter(of_the_item(Expr::col((
+            issues::Entity,
+            issues::Column::SubItemId,
+        ))))
+        .filter(issues::Column::DueAt.is_not_null())
+        .filter(issues::Column::State.is_in(OPEN.map(|s| s as i32)))
+        .limit(1)
+        .into_query();
+    let last_result = inspections::Entity::find()
+        .select_only()
+        .column(inspections::Column::Result)
+        .filter(inspections::Column::CourtyardId.eq(courtyard))
+        .filter(of_the_item(Expr::col((
+            inspections::Entity,
+            inspections::Column::SubItemId,
+        ))))
+        .order_by_desc(inspections::Column::InspectTime)
+        .order_by_desc(inspections::Column::Id)
+        .limit(1)
+        .into_query();
+    let not_passed = Expr::from(Func::coalesce([
+        Expr::SubQuery(None, Box::new(last_result.into())),
+        Expr::value(0),
+    ]))
+    .ne(InspectionResult::Passed as i32);
+    let failing: Vec<bool> = sub_items::Entity::find()
+        .select_only()
+        .expr_as(Expr::exists(open).or(not_passed), "failing")
+        .filter(sub_items::Column::TwoNos.eq(true))
+        .into_tuple()
+        .all(conn)
+        .await?;
+    Ok(!failing.is_empty() && !failing.contains(&true))
 }
 
 /// Recomputes and stores a courtyard's status; returns whether it is met.

@@ -1,14 +1,15 @@
 //! Request-id idempotency (AIP-155).
 //!
-//! A create with a `request_id` first claims the id in the same transaction
-//! as the write. A retry finds the claim and gets the first response back;
+//! A create with a `request_id` records the id with its response in the
+//! same transaction as the write. A retry gets the first response back;
 //! the same id with a different request (or caller) is refused. Concurrent
-//! identical requests serialise on the claim's primary key, so exactly one
-//! of them writes.
+//! identical requests meet on the record's primary key, so exactly one of
+//! them writes; the others are undone.
+
+use std::fmt::Write as _;
 
 use chrono::{DateTime, Utc};
 use prost::Message;
-use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryTrait,
 };
@@ -22,11 +23,11 @@ use crate::db::Db;
 use crate::error::{Error, Result};
 use crate::write::{Defers, Write};
 
-/// The claims table, one per service database.
+/// The request ids recorded, one table per service database.
 pub mod entity {
     use sea_orm::entity::prelude::*;
 
-    /// One claimed request id.
+    /// One recorded request id.
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
     #[sea_orm(table_name = "idempotency_keys")]
     pub struct Model {
@@ -40,7 +41,7 @@ pub mod entity {
         pub fingerprint: String,
         /// The encoded first response.
         pub response: Vec<u8>,
-        /// When it was claimed.
+        /// When it was recorded.
         pub create_time: DateTimeUtc,
     }
 
@@ -50,7 +51,7 @@ pub mod entity {
     impl ActiveModelBehavior for ActiveModel {}
 }
 
-/// The migration that creates the claims table; every service lists it.
+/// The migration that creates the request ids table; every service lists it.
 #[derive(Debug)]
 pub struct Migration;
 
@@ -97,15 +98,6 @@ pub struct Key {
     fingerprint: String,
 }
 
-/// What a claim found.
-#[derive(Debug)]
-pub enum Claim<R> {
-    /// First time: go ahead, then [`Key::complete`].
-    New,
-    /// A retry: return this, write nothing.
-    Replay(R),
-}
-
 impl Key {
     /// The key of `request` with `request_id` by `principal` on `method`.
     pub fn new<M: Message>(
@@ -118,7 +110,10 @@ impl Key {
         hash.update(principal.describe().as_bytes());
         hash.update([0]);
         hash.update(request.encode_to_vec());
-        let fingerprint = hash.finalize().iter().map(|b| format!("{b:02x}")).collect();
+        let mut fingerprint = String::with_capacity(64);
+        for b in hash.finalize() {
+            let _ = write!(fingerprint, "{b:02x}");
+        }
         Self {
             method,
             request_id: request_id.to_owned(),
@@ -126,66 +121,62 @@ impl Key {
         }
     }
 
-    /// Claims the request id inside the caller's transaction.
-    pub async fn claim<C: ConnectionTrait, R: Message + Default>(
+    /// Records the request id with its response, in the write (at its
+    /// commit, where the write defers). A plain INSERT: if the id is
+    /// recorded already, it fails the write, which is then undone.
+    async fn record<C: Defers, R: Message>(
         &self,
         conn: &C,
+        response: &R,
         now: DateTime<Utc>,
-    ) -> Result<Claim<R>> {
-        if self.request_id.is_empty() {
-            return Ok(Claim::New);
-        }
-        let inserted = entity::Entity::insert(entity::ActiveModel {
+    ) -> std::result::Result<(), DbErr> {
+        let insert = entity::Entity::insert(entity::ActiveModel {
             method: Set(self.method.to_owned()),
             request_id: Set(self.request_id.clone()),
             fingerprint: Set(self.fingerprint.clone()),
-            response: Set(Vec::new()),
+            response: Set(response.encode_to_vec()),
             create_time: Set(now),
         })
-        .on_conflict(
-            OnConflict::columns([entity::Column::Method, entity::Column::RequestId])
-                .do_nothing()
-                .to_owned(),
-        )
-        .exec_without_returning(conn)
-        .await?;
-        if inserted == 1 {
-            return Ok(Claim::New);
-        }
+        .build(conn.get_database_backend());
+        conn.defer(insert).await
+    }
+
+    /// The response recorded for this request id, read through a write of
+    /// its own: on SQLite the first call may be in the current group
+    /// commit, not yet visible to readers, and the answer then waits for
+    /// that commit as the first call's does. `None` if the id is not
+    /// recorded; refused if it was recorded for another request.
+    async fn recorded<R: Message + Default>(&self, db: &Db) -> Result<Option<R>> {
+        let txn = db.begin_write().await?;
         let first = entity::Entity::find_by_id((self.method.to_owned(), self.request_id.clone()))
-            .one(conn)
-            .await?
-            .ok_or_else(|| Error::Internal("idempotency claim vanished".into()))?;
+            .one(&txn)
+            .await?;
+        txn.rollback().await?;
+        let Some(first) = first else {
+            return Ok(None);
+        };
         if first.fingerprint != self.fingerprint {
             return Err(Error::RequestIdReused(self.request_id.clone()));
         }
-        let response = R::decode(first.response.as_slice())
-            .map_err(|e| Error::Internal(format!("stored response undecodable: {e}")))?;
-        Ok(Claim::Replay(response))
+        R::decode(first.response.as_slice())
+            .map(Some)
+            .map_err(|e| Error::Internal(format!("stored response undecodable: {e}")))
     }
 
-    /// Stores the response of a new request, in the same transaction (at
-    /// its commit, where the write defers).
-    pub async fn complete<C: Defers, R: Message>(&self, conn: &C, response: &R) -> Result<()> {
-        if self.request_id.is_empty() {
-            return Ok(());
+    /// What a call that failed answers: the first call's response if this
+    /// one is its retry, otherwise `failure`.
+    async fn replay_or<R: Message + Default>(&self, db: &Db, failure: Error) -> Result<R> {
+        match self.recorded(db).await {
+            Ok(Some(first)) => Ok(first),
+            Err(reused @ Error::RequestIdReused(_)) => Err(reused),
+            // Not a retry, or the look-up failed too: the call's own error.
+            Ok(None) | Err(_) => Err(failure),
         }
-        let store = entity::Entity::update_many()
-            .col_expr(
-                entity::Column::Response,
-                Expr::value(response.encode_to_vec()),
-            )
-            .filter(entity::Column::Method.eq(self.method))
-            .filter(entity::Column::RequestId.eq(self.request_id.as_str()))
-            .build(conn.get_database_backend());
-        conn.defer(store).await?;
-        Ok(())
     }
 }
 
-/// Runs a create: claims `key` and runs `body` in one write transaction,
-/// stores its response for retries and commits. A retry gets the first
-/// response without running `body`.
+/// Runs a create: runs `body` in one write transaction with the request
+/// id's record and commits. A retry gets the first response back.
 pub async fn create<R, F>(db: &Db, key: &Key, now: DateTime<Utc>, body: F) -> Result<R>
 where
     R: Message + Default + Clone,
@@ -197,6 +188,15 @@ where
 /// [`create`], storing for retries what `keep` makes of the response: a
 /// secret shown once (an API key, a signing secret) is blanked there, so a
 /// retry answers without it and it is kept nowhere.
+///
+/// The request id is not looked up first: that would cost every call a
+/// statement for the sake of the rare retry. A retry runs `body` like a
+/// first call, and is undone either by `body` itself (what the first call
+/// did makes it fail: the issue is confirmed already, the number is
+/// registered) or by the record of its request id, which the first call's
+/// holds; either way it then answers with the first call's response. So
+/// `body` may only touch the database (which a write cannot leave anyway,
+/// see [`crate::write`]).
 pub async fn create_keeping<R, F>(
     db: &Db,
     key: &Key,
@@ -209,16 +209,34 @@ where
     F: AsyncFnOnce(&Write) -> Result<R>,
 {
     let txn = db.begin_write().await?;
-    if let Claim::Replay(first) = key.claim(&txn, now).await? {
-        // The first may still be in the same group commit: answer once it
-        // is durable, as the first is answered.
+    if key.request_id.is_empty() {
+        let out = body(&txn).await?;
         txn.commit().await?;
-        return Ok(first);
+        return Ok(out);
     }
-    let out = body(&txn).await?;
-    key.complete(&txn, &keep(&out)).await?;
-    txn.commit().await?;
-    Ok(out)
+    let out = match body(&txn).await {
+        Ok(out) => out,
+        Err(failure) => {
+            let _ = txn.rollback().await;
+            return key.replay_or(db, failure).await;
+        }
+    };
+    // On PostgreSQL the record is inserted here, and waits for a concurrent
+    // first call's commit; on SQLite it goes with the commit.
+    let end = match key.record(&txn, &keep(&out), now).await {
+        Ok(()) => txn.commit().await,
+        Err(e) => {
+            let _ = txn.rollback().await;
+            Err(e)
+        }
+    };
+    match end {
+        Ok(()) => Ok(out),
+        // A constraint refused the write: the request id's record, or
+        // another row the first call wrote.
+        Err(e) if e.sql_err().is_some() => key.replay_or(db, e.into()).await,
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Forgets the remembered responses that hold any of `needles` (a person's
@@ -248,7 +266,7 @@ pub async fn forget_containing<C: ConnectionTrait>(conn: &C, needles: &[&str]) -
     Ok(forgotten)
 }
 
-/// Forgets claims older than `before` (retries come within minutes; a day
+/// Forgets request ids recorded before `before` (retries come within minutes; a day
 /// or more of retention is plenty).
 pub async fn prune<C: ConnectionTrait>(conn: &C, before: DateTime<Utc>) -> Result<u64> {
     let res = entity::Entity::delete_many()
@@ -261,7 +279,7 @@ pub async fn prune<C: ConnectionTrait>(conn: &C, before: DateTime<Utc>) -> Resul
 /// How long request ids are remembered.
 pub const RETENTION: chrono::Duration = chrono::Duration::days(7);
 
-/// Prunes claims older than [`RETENTION`] once an hour, in the background,
+/// Prunes request ids older than [`RETENTION`] once an hour, in the background,
 /// for as long as the process runs.
 pub fn spawn_pruner(db: Db, clock: crate::clock::Clock) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
@@ -323,8 +341,10 @@ mod tests {
         let retry = {
             let (db, key) = (db.clone(), key.clone());
             tokio::spawn(async move {
+                // It runs (nothing looks the id up first) and fails, as a
+                // retry does on what the first call wrote.
                 create(&db, &key, now, async |_| {
-                    Err::<prost_types::Timestamp, _>(Error::Internal("ran twice".into()))
+                    Err::<prost_types::Timestamp, _>(Error::Internal("already done".into()))
                 })
                 .await
             })
@@ -354,5 +374,52 @@ mod tests {
         holder.await.unwrap();
         let stored = crate::group_commit::tests::count(&db).await;
         assert_eq!(stored, 1, "written once");
+    }
+
+    fn stamp(seconds: i64) -> prost_types::Timestamp {
+        prost_types::Timestamp { seconds, nanos: 0 }
+    }
+
+    async fn insert(txn: &Write, v: i64) -> Result<prost_types::Timestamp> {
+        txn.execute_unprepared(&format!("INSERT INTO t (v) VALUES ({v})"))
+            .await?;
+        Ok(stamp(v))
+    }
+
+    /// A retry whose body would write again is undone by the first call's
+    /// record and answered with the first response; the id with another
+    /// request is refused; a call that failed left no record behind.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_retry_that_writes_again_is_undone_and_replayed() {
+        let (_file, db) = crate::group_commit::tests::with_table().await;
+        Migration.up(&SchemaManager::new(db.write())).await.unwrap();
+        let caller = Principal::StreetAdmin {
+            subject: "test".into(),
+        };
+        let now = chrono::Utc::now();
+        let key = Key::new("Test", "r-1", &caller, &stamp(7));
+        let first = create(&db, &key, now, async |txn| insert(txn, 1).await);
+        assert_eq!(first.await.unwrap().seconds, 1);
+        let retry = create(&db, &key, now, async |txn| insert(txn, 2).await);
+        assert_eq!(retry.await.unwrap().seconds, 1, "the first call's answer");
+        assert_eq!(crate::group_commit::tests::count(&db).await, 1);
+
+        let other = Key::new("Test", "r-1", &caller, &stamp(8));
+        let refused = create(&db, &other, now, async |txn| insert(txn, 3).await)
+            .await
+            .unwrap_err();
+        assert!(matches!(refused, Error::RequestIdReused(_)), "{refused:?}");
+        assert_eq!(crate::group_commit::tests::count(&db).await, 1);
+
+        let failing = Key::new("Test", "r-2", &caller, &stamp(7));
+        let failed = create(&db, &failing, now, async |_| {
+            Err::<prost_types::Timestamp, _>(Error::Internal("no".into()))
+        })
+        .await
+        .unwrap_err();
+        assert!(matches!(failed, Error::Internal(_)), "{failed:?}");
+        let again = create(&db, &failing, now, async |txn| insert(txn, 4).await);
+        assert_eq!(again.await.unwrap().seconds, 4, "ran: nothing was recorded");
+        assert_eq!(crate::group_commit::tests::count(&db).await, 2);
     }
 }
