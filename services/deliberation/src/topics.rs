@@ -19,7 +19,7 @@ use cogov_kit::write::Defers;
 use cogov_kit::{Error, Result, convert, etag, names};
 use cogov_proto::deliberation::*;
 use sea_orm::ActiveValue::Set;
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait,
     PaginatorTrait, QueryFilter,
@@ -439,40 +439,41 @@ pub async fn support(
     let now = svc.ctx.clock.now();
     let txn = svc.ctx.db.begin_write().await?;
     // Take the topic's row first so that one person's concurrent
-    // signatures queue and count once.
-    Entity::update_many()
+    // signatures queue and count once; the row comes back with it.
+    let row = Entity::update_many()
         .col_expr(Column::SupportCount, Expr::col(Column::SupportCount))
         .filter(Column::Id.eq(id))
-        .exec(&txn)
-        .await?;
-    let row = Entity::find_by_id(id)
-        .one(&txn)
+        .exec_with_returning(&txn)
         .await?
+        .pop()
         .ok_or_else(|| caller.scope.missing("Topic", &name(id)))?;
-    let already = supports::Entity::find()
-        .filter(supports::Column::TopicId.eq(id))
-        .filter(supports::Column::PersonId.eq(supporter))
-        .one(&txn)
-        .await?
-        .is_some();
-    if already {
-        return Ok(to_proto(&row));
-    }
     if state_of(&row) != TopicState::Proposed {
+        if signed(&txn, id, supporter).await? {
+            // A repeat changes nothing, also once the topic has moved on.
+            return Ok(to_proto(&row));
+        }
         return Err(Error::illegal_transition(
             name(id),
             lifecycle::state_name(state_of(&row)),
             "co-signed",
         ));
     }
-    supports::ActiveModel {
+    let signed_now = supports::Entity::insert(supports::ActiveModel {
         id: Set(names::new_id()),
         topic_id: Set(id),
         person_id: Set(supporter),
         create_time: Set(now),
-    }
-    .insert(&txn)
+    })
+    .on_conflict(
+        OnConflict::columns([supports::Column::TopicId, supports::Column::PersonId])
+            .do_nothing()
+            .to_owned(),
+    )
+    .exec_without_returning(&txn)
     .await?;
+    if signed_now == 0 {
+        return Ok(to_proto(&row));
+    }
     let mut edit = VERSIONED.edit(row.clone(), "", &name(id), now)?;
     let am = &mut edit.changes;
     let count = row.support_count + 1;
@@ -480,9 +481,20 @@ pub async fn support(
     if row.support_threshold > 0 && count >= row.support_threshold {
         am.state = Set(TopicState::OnAgenda as i32);
     }
-    let saved = edit.save(&txn).await?;
+    // The row is held since the first statement.
+    let saved = edit.save_held(&txn).await?;
     txn.commit().await?;
     Ok(to_proto(&saved))
+}
+
+/// Whether `person` has co-signed topic `id`.
+async fn signed<C: ConnectionTrait>(conn: &C, id: Uuid, person: Uuid) -> Result<bool> {
+    Ok(supports::Entity::find()
+        .filter(supports::Column::TopicId.eq(id))
+        .filter(supports::Column::PersonId.eq(person))
+        .one(conn)
+        .await?
+        .is_some())
 }
 
 /// One managed lifecycle step: load, check the etag, move, save.

@@ -11,13 +11,14 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::ValueType;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, ModelTrait,
-    QueryFilter, Value,
+    QueryFilter, QueryTrait, TryIntoModel, Value,
 };
 use uuid::Uuid;
 
 use crate::error::{Error, Result};
 use crate::etag;
 use crate::fieldmask::{Fields, UpdateMask};
+use crate::write::Defers;
 
 /// The columns that identify and version a row.
 #[derive(Debug, Clone, Copy)]
@@ -60,6 +61,24 @@ where
         self.keys
             .save::<E, _>(conn, self.id, self.revision, self.changes, &self.name)
             .await
+    }
+
+    /// Saves the changes to a row the write holds (it took the row's lock,
+    /// or writes take turns, as on SQLite), so its revision cannot have
+    /// moved: the UPDATE goes with the write's deferred statements, and the
+    /// row as saved is made from the changes, not read back.
+    pub async fn save_held<Conn: Defers>(self, conn: &Conn) -> Result<E::Model>
+    where
+        E::ActiveModel: TryIntoModel<E::Model>,
+    {
+        let saved = self.changes.clone().try_into_model()?;
+        let update = E::update_many()
+            .set(self.changes)
+            .filter(self.keys.id.eq(self.id))
+            .filter(self.keys.revision.eq(self.revision))
+            .build(conn.get_database_backend());
+        conn.defer(update).await?;
+        Ok(saved)
     }
 
     /// The row as read and the changes, for a store that saves them its
@@ -261,5 +280,39 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(kept, saved);
+    }
+
+    /// A held row's save waits for the commit and answers the row it will
+    /// store.
+    #[tokio::test]
+    async fn a_held_save_is_stored_at_the_commit_as_it_answered() {
+        let db = open(&DbConfig::new("sqlite::memory:")).await.unwrap();
+        let conn = db.write();
+        let backend = conn.get_database_backend();
+        conn.execute(&Schema::new(backend).create_table_from_entity(places::Entity))
+            .await
+            .unwrap();
+        let then = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
+        let row = places::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            display_name: Set("牛街西里".into()),
+            theme: Set(String::new()),
+            revision: Set(1),
+            update_time: Set(then),
+        }
+        .insert(conn)
+        .await
+        .unwrap();
+        let now = then + chrono::Duration::hours(1);
+        let write = db.begin_write().await.unwrap();
+        let mut edit = KEYS.edit(row.clone(), "", "places/x", now).unwrap();
+        edit.apply(&FIELDS, &mask(&["theme"]), &("".into(), "lanterns".into()));
+        let saved = edit.save_held(&write).await.unwrap();
+        assert_eq!((saved.theme.as_str(), saved.revision), ("lanterns", 2));
+        let seen = places::Entity::find_by_id(row.id).one(&*write).await;
+        assert_eq!(seen.unwrap().unwrap(), row, "not written before the commit");
+        write.commit().await.unwrap();
+        let stored = places::Entity::find_by_id(row.id).one(conn).await;
+        assert_eq!(stored.unwrap().unwrap(), saved);
     }
 }

@@ -75,6 +75,23 @@ async fn support_puts_a_topic_on_the_agenda(env: Env) {
         .into_inner();
     assert_eq!(got.support_count, 3);
     assert_eq!(got.state, TopicState::OnAgenda as i32, "threshold reached");
+    // On the agenda, a repeat still answers the topic unchanged; a new
+    // signature is refused.
+    let again = secretary
+        .clone()
+        .support_topic(support(w.person(BACKBONE)))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!((again.support_count, again.etag), (3, got.etag));
+    assert_status(
+        secretary
+            .clone()
+            .support_topic(support(w.person(SECRETARY)))
+            .await,
+        Code::FailedPrecondition,
+        "ILLEGAL_STATE_TRANSITION",
+    );
     // Someone from elsewhere is not eligible to co-sign.
     assert_status(
         env.admin().support_topic(support(&w.outsider)).await,
