@@ -9,6 +9,7 @@ use cogov_kit::listing::{self, ListQuery, Spec};
 use cogov_kit::paging::SortKey;
 use cogov_kit::scope::Scope;
 use cogov_kit::validate::{Check, read_id, required};
+use cogov_kit::write::insert_whole;
 use cogov_kit::{Error, Result, convert, names};
 use cogov_proto::deliberation::*;
 use sea_orm::ActiveValue::Set;
@@ -120,19 +121,21 @@ pub async fn create(
     let now = svc.ctx.clock.now();
     let caller = caller.clone();
     idempotency::create(&svc.ctx.db, &key, now, async move |txn| {
-        let row = rows::ActiveModel {
-            id: Set(names::new_id()),
-            topic_id: Set(topic.id),
-            author_id: Set(author),
-            stance: Set(stance as i32),
-            text: Set(o.text),
-            reply_to: Set(reply_to.map(|(_, id)| id)),
-            hidden: Set(false),
-            hide_reason: Set(String::new()),
-            moderator: Set(String::new()),
-            create_time: Set(now),
-        }
-        .insert(txn)
+        let row = insert_whole(
+            txn,
+            rows::ActiveModel {
+                id: Set(names::new_id()),
+                topic_id: Set(topic.id),
+                author_id: Set(author),
+                stance: Set(stance as i32),
+                text: Set(o.text),
+                reply_to: Set(reply_to.map(|(_, id)| id)),
+                hidden: Set(false),
+                hide_reason: Set(String::new()),
+                moderator: Set(String::new()),
+                create_time: Set(now),
+            },
+        )
         .await?;
         Ok(to_proto(&row, &caller))
     })

@@ -12,15 +12,15 @@ use cogov_kit::paging::SortKey;
 use cogov_kit::privacy::mask_phone;
 use cogov_kit::store::Versioned;
 use cogov_kit::validate::Check;
-use cogov_kit::write::Defers;
+use cogov_kit::write::{Defers, insert_whole};
 use cogov_kit::{Error, Result, convert, etag, names};
 use cogov_proto::common::{ContactDetails, GeoPoint};
 use cogov_proto::issues::*;
 use sea_orm::ActiveValue::{NotSet, Set};
 use sea_orm::sea_query::{Condition, Expr, Query, SimpleExpr};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter,
-    QueryOrder, QuerySelect, QueryTrait, TryIntoModel,
+    ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder,
+    QuerySelect, QueryTrait,
 };
 use uuid::Uuid;
 
@@ -128,14 +128,7 @@ fn derive(am: &mut rows::ActiveModel) {
 /// read it back. A row relying on column defaults is inserted at once.
 pub(crate) async fn insert<C: Defers>(conn: &C, mut am: rows::ActiveModel) -> Result<Model> {
     derive(&mut am);
-    let row = match am.clone().try_into_model() {
-        Ok(row) => {
-            conn.defer(Entity::insert(am).build(conn.get_database_backend()))
-                .await?;
-            row
-        }
-        Err(_) => am.insert(conn).await?,
-    };
+    let row = insert_whole(conn, am).await?;
     day_counts::record(conn, None, &row).await?;
     Ok(row)
 }

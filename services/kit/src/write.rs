@@ -19,8 +19,9 @@ use std::ops::Deref;
 use std::sync::Mutex;
 
 use sea_orm::{
-    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, ExecResult,
-    QueryResult, Statement, Values,
+    ActiveModelBehavior, ActiveModelTrait, ConnectionTrait, DatabaseConnection,
+    DatabaseTransaction, DbBackend, DbErr, EntityTrait, ExecResult, IntoActiveModel, QueryResult,
+    QueryTrait, Statement, TryIntoModel, Values,
 };
 
 use crate::error::{Error, Result};
@@ -214,6 +215,33 @@ impl Defers for Write {
         }
         self.deferred.lock().expect("not poisoned").push(statement);
         Ok(())
+    }
+}
+
+/// Inserts `row`, given whole (every column set), with the write's deferred
+/// statements, and returns it as it will be stored: the database would
+/// send back nothing the row does not hold already. What follows in the
+/// write must not read it back (on SQLite it is there only at the commit).
+/// A row that leaves a column to its default is inserted at once.
+pub async fn insert_whole<C, A>(
+    conn: &C,
+    row: A,
+) -> std::result::Result<<A::Entity as EntityTrait>::Model, DbErr>
+where
+    C: Defers,
+    A: ActiveModelTrait
+        + ActiveModelBehavior
+        + TryIntoModel<<A::Entity as EntityTrait>::Model>
+        + Send,
+    <A::Entity as EntityTrait>::Model: IntoActiveModel<A>,
+{
+    match row.clone().try_into_model() {
+        Ok(stored) => {
+            let insert = <A::Entity as EntityTrait>::insert(row).build(conn.get_database_backend());
+            conn.defer(insert).await?;
+            Ok(stored)
+        }
+        Err(_) => row.insert(conn).await,
     }
 }
 
