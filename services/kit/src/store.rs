@@ -230,26 +230,31 @@ mod tests {
         FIELDS.mask(Some(&mask)).unwrap()
     }
 
-    #[tokio::test]
-    async fn an_edit_checks_the_etag_applies_the_mask_and_moves_the_revision_on() {
+    /// A database with one place, at revision 1.
+    async fn with_place() -> (crate::db::Db, places::Model) {
         let db = open(&DbConfig::new("sqlite::memory:")).await.unwrap();
         let conn = db.write();
         let backend = conn.get_database_backend();
         conn.execute(&Schema::new(backend).create_table_from_entity(places::Entity))
             .await
             .unwrap();
-        let then = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
-        let id = Uuid::now_v7();
         let row = places::ActiveModel {
-            id: Set(id),
+            id: Set(Uuid::now_v7()),
             display_name: Set("牛街西里".into()),
             theme: Set(String::new()),
             revision: Set(1),
-            update_time: Set(then),
+            update_time: Set(Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap()),
         }
         .insert(conn)
         .await
         .unwrap();
+        (db, row)
+    }
+
+    #[tokio::test]
+    async fn an_edit_checks_the_etag_applies_the_mask_and_moves_the_revision_on() {
+        let (db, row) = with_place().await;
+        let (conn, id, then) = (db.write(), row.id, row.update_time);
         let now = then + chrono::Duration::hours(1);
         let input = ("牛街东里".to_owned(), "clean stairwells".to_owned());
 
@@ -286,23 +291,8 @@ mod tests {
     /// store.
     #[tokio::test]
     async fn a_held_save_is_stored_at_the_commit_as_it_answered() {
-        let db = open(&DbConfig::new("sqlite::memory:")).await.unwrap();
-        let conn = db.write();
-        let backend = conn.get_database_backend();
-        conn.execute(&Schema::new(backend).create_table_from_entity(places::Entity))
-            .await
-            .unwrap();
-        let then = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
-        let row = places::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            display_name: Set("牛街西里".into()),
-            theme: Set(String::new()),
-            revision: Set(1),
-            update_time: Set(then),
-        }
-        .insert(conn)
-        .await
-        .unwrap();
+        let (db, row) = with_place().await;
+        let (conn, then) = (db.write(), row.update_time);
         let now = then + chrono::Duration::hours(1);
         let write = db.begin_write().await.unwrap();
         let mut edit = KEYS.edit(row.clone(), "", "places/x", now).unwrap();
