@@ -21,8 +21,8 @@ use cogov_proto::deliberation::*;
 use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait,
-    PaginatorTrait, QueryFilter,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, JoinType,
+    PaginatorTrait, QueryFilter, QuerySelect,
 };
 use uuid::Uuid;
 
@@ -75,12 +75,23 @@ pub async fn visible<C: ConnectionTrait>(
     caller: &Caller,
     id: Uuid,
 ) -> Result<(councils::Model, Model)> {
-    if let Some(m) = Entity::find_by_id(id).one(conn).await?
-        && let Ok(council) = councils::visible(conn, caller, m.council_id).await
-    {
-        return Ok((council, m));
+    // The topic and its council in one statement: every call on a topic
+    // begins here.
+    let found = Entity::find_by_id(id)
+        .select_also(councils::Entity)
+        .join(
+            JoinType::InnerJoin,
+            Entity::belongs_to(councils::Entity)
+                .from(Column::CouncilId)
+                .to(councils::Column::Id)
+                .into(),
+        )
+        .one(conn)
+        .await?;
+    match found {
+        Some((m, Some(council))) if caller.sees(&council) => Ok((council, m)),
+        _ => Err(caller.scope.missing("Topic", &name(id))),
     }
-    Err(caller.scope.missing("Topic", &name(id)))
 }
 
 /// Loads a topic from a `topics/{id}` field.
