@@ -69,7 +69,8 @@ mod tests {
             .unwrap()
     }
 
-    /// An entry is used until forgotten or stale, then read again.
+    /// An entry is used until forgotten, then read again (its 2 s
+    /// freshness is not waited out here).
     #[tokio::test]
     async fn a_sub_item_is_read_again_when_forgotten() {
         let db = open(&DbConfig::new("sqlite::memory:")).await.unwrap();
