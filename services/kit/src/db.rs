@@ -195,7 +195,48 @@ fn options(config: &DbConfig, max_connections: u32, writer: bool) -> ConnectOpti
             o
         }
     });
+    if writer {
+        opts.map_sqlx_sqlite_pool_opts(|pool| {
+            pool.after_connect(|conn, _| Box::pin(plan_once(conn)))
+        });
+    }
     opts
+}
+
+/// Turns on SQLite's query planner stability guarantee for the writer.
+///
+/// Without it SQLite plans a cached statement again on every run whose plan
+/// could depend on a bound value: every `LIMIT ?` (sea-query binds limits,
+/// and `.one()` adds `LIMIT 1`) and, once ANALYZE has run, every
+/// `column = ?` on an indexed column. A write then parsed and planned each
+/// of its statements on every call, a tenth of a report's CPU
+/// (BENCHMARKS.md, issue 21, eighth part). The writer's statements find
+/// their rows by key, so a plan made once serves every value. The readers
+/// keep planning by value: the statistics and list pages rely on it.
+async fn plan_once(conn: &mut sea_orm::sqlx::SqliteConnection) -> Result<(), sea_orm::sqlx::Error> {
+    use libsqlite3_sys::{SQLITE_DBCONFIG_ENABLE_QPSG, SQLITE_OK, sqlite3_db_config};
+    use std::ffi::c_int;
+    let mut handle = conn.lock_handle().await?;
+    let db = handle.as_raw_handle().as_ptr();
+    #[allow(unsafe_code)]
+    // SAFETY: `db` is an open connection, held locked by `handle` for the
+    // call, so no other thread uses it. This option takes an int (1: on)
+    // and a pointer for the old value, which may be null.
+    let rc = unsafe {
+        sqlite3_db_config(
+            db,
+            SQLITE_DBCONFIG_ENABLE_QPSG,
+            1 as c_int,
+            std::ptr::null_mut::<c_int>(),
+        )
+    };
+    if rc == SQLITE_OK {
+        Ok(())
+    } else {
+        Err(sea_orm::sqlx::Error::Configuration(
+            format!("SQLite refused its planner stability option (code {rc})").into(),
+        ))
+    }
 }
 
 /// Connects to the database and runs the service's migrations.
@@ -265,4 +306,45 @@ fn sqlite_parent_dir(url: &str) -> Option<&str> {
     let path = url.strip_prefix("sqlite://")?.split('?').next()?;
     let dir = std::path::Path::new(path).parent()?.to_str()?;
     (!dir.is_empty()).then_some(dir)
+}
+
+#[cfg(test)]
+mod tests {
+    use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
+
+    use super::{DbConfig, open};
+    use crate::testing::TestDb;
+
+    /// The opcodes SQLite runs for `SELECT 1 LIMIT ?` with 4242 bound.
+    async fn program(conn: &DatabaseConnection) -> Vec<(String, i64)> {
+        conn.query_all_raw(Statement::from_sql_and_values(
+            DbBackend::Sqlite,
+            "EXPLAIN SELECT 1 LIMIT ?",
+            [4242i64.into()],
+        ))
+        .await
+        .expect("explain")
+        .iter()
+        .map(|row| {
+            (
+                row.try_get::<String>("", "opcode").expect("opcode"),
+                row.try_get::<i64>("", "p1").expect("p1"),
+            )
+        })
+        .collect()
+    }
+
+    #[tokio::test]
+    async fn the_sqlite_writer_plans_a_statement_once_and_readers_by_value() {
+        let test = TestDb::sqlite();
+        let db = open(&DbConfig::new(&test.url)).await.expect("open");
+        let bound_limit = (String::from("Integer"), 4242);
+        // A reader plans with the bound value: the limit is a constant in
+        // its program, which is why binding another one plans it again.
+        assert!(program(db.read()).await.contains(&bound_limit));
+        // The writer's program reads the limit from its parameter.
+        let writer = program(db.write()).await;
+        assert!(!writer.contains(&bound_limit), "{writer:?}");
+        assert!(writer.iter().any(|(op, _)| op == "Variable"), "{writer:?}");
+    }
 }
