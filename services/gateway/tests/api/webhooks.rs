@@ -234,6 +234,19 @@ async fn soon<F: AsyncFnMut() -> bool>(mut f: F) -> bool {
     false
 }
 
+/// Whether the fan-out has taken its first step (its cursor is stored).
+async fn fanning_out(env: &Env) -> bool {
+    use sea_orm::{ConnectionTrait, Statement};
+    let db = env.gw.ctx.db.read();
+    db.query_one_raw(Statement::from_string(
+        db.get_database_backend(),
+        "SELECT name FROM webhook_fanout",
+    ))
+    .await
+    .expect("the fan-out's cursor")
+    .is_some()
+}
+
 /// Polls the delivery `name` of `endpoint` until `done` holds (10 s).
 async fn delivery_until(
     env: &Env,
@@ -274,6 +287,13 @@ async fn partners_receive_signed_events_of_their_reach_only(env: Env) {
     assert_eq!(endpoint_a.state, WebhookEndpointState::Enabled as i32);
     let endpoint_b = hook_b.webhook_endpoint.unwrap();
 
+    // The fan-out delivers the events logged after its first step. On
+    // PostgreSQL it starts once its lease is taken, which can come after
+    // these reports unless the test waits for it.
+    assert!(
+        soon(async || fanning_out(&env).await).await,
+        "fan-out started"
+    );
     let in_a = report(&env, env.street_admin(), &w.a1, "bikes piled in a1").await;
     let in_b = report(&env, env.street_admin(), &w.b1, "bikes piled in b1").await;
     let reported = |r: &Received, issue: &Issue| {
