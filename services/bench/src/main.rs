@@ -824,7 +824,7 @@ async fn measure(name: &str, stack: Stack, args: &Args) {
     // Writes last, into a million issues, where they do not crowd the
     // reads' partial days.
     write_figures(&stack, args).await;
-    plans::print(db.read(), courtyard, community).await;
+    plans::print(db, courtyard, community).await;
     drop(stack.issues);
 }
 

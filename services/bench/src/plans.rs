@@ -1,13 +1,17 @@
 //! The query plans the read figures rely on: the statements the issues
 //! service sends for the measured ListIssues pages and statistics, built
 //! here the way it builds them, under the database's EXPLAIN; and the two
-//! reads inside a write that once grew with a courtyard's history.
+//! reads inside a write that once grew with a courtyard's history. Each is
+//! explained on the connection that runs it: searches on
+//! [`Db::search`](cogov_kit::db::Db::search), planned for their values, and
+//! the write's reads on the writer, planned once without them.
 
 use chrono::{Duration, Utc};
 use cogov_issues::entity::day_counts as days;
 use cogov_issues::entity::issues::{Column, Entity};
 use cogov_issues::issues::overdue_condition;
 use cogov_issues::statistics::counted;
+use cogov_kit::db::Db;
 use cogov_proto::issues::IssueState;
 use sea_orm::sea_query::{Expr, Func, SimpleExpr};
 use sea_orm::{
@@ -16,8 +20,8 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-/// `(label, statement)` for each measured read.
-fn statements(
+/// `(label, statement)` for each measured search.
+fn searches(
     backend: DbBackend,
     courtyard: Uuid,
     community: Uuid,
@@ -107,6 +111,14 @@ fn statements(
                 .group_by(Column::CommunityId)
                 .build(backend),
         ),
+    ]
+}
+
+/// `(label, statement)` for the reads of a report that could grow with a
+/// courtyard's history.
+fn write_reads(backend: DbBackend, courtyard: Uuid) -> Vec<(&'static str, Statement)> {
+    let now = Utc::now();
+    vec![
         (
             "a report's cluster check: the pair's newest issues of the window",
             cogov_issues::clusters::newest_related(
@@ -128,10 +140,16 @@ fn statements(
 }
 
 /// Prints each statement's plan as a Markdown section.
-pub async fn print<C: ConnectionTrait>(conn: &C, courtyard: Uuid, community: Uuid) {
-    let backend = conn.get_database_backend();
+pub async fn print(db: &Db, courtyard: Uuid, community: Uuid) {
+    let backend = db.backend();
     println!("\n### Query plans\n");
-    for (label, stmt) in statements(backend, courtyard, community) {
+    let searches = searches(backend, courtyard, community)
+        .into_iter()
+        .map(|(label, stmt)| (label, stmt, db.search()));
+    let write_reads = write_reads(backend, courtyard)
+        .into_iter()
+        .map(|(label, stmt)| (label, stmt, db.write()));
+    for (label, stmt, conn) in searches.chain(write_reads) {
         let explain = match backend {
             DbBackend::Postgres => "EXPLAIN (ANALYZE, COSTS OFF, SUMMARY OFF) ",
             _ => "EXPLAIN QUERY PLAN ",

@@ -235,10 +235,11 @@ pub async fn list(
     );
     query.parent = &req.parent;
     let spec = Spec::new(&fields, &[], Column::Id);
-    let (rows, next_page_token) = listing::list(&svc.ctx.tokens, conn, query, spec, base, |m| {
-        (SortKey::None, m.id)
-    })
-    .await?;
+    let (rows, next_page_token) =
+        listing::list(&svc.ctx.tokens, &svc.ctx.db, query, spec, base, |m| {
+            (SortKey::None, m.id)
+        })
+        .await?;
     Ok(ListActionItemsResponse {
         action_items: rows.iter().map(to_proto).collect(),
         next_page_token,

@@ -157,10 +157,11 @@ pub async fn list(
     query.parent = &req.parent;
     let spec = Spec::new(&[], &[], Column::Id);
     let base = Entity::find().filter(Column::MeetingId.eq(meeting.id));
-    let (rows, next_page_token) = listing::list(&svc.ctx.tokens, conn, query, spec, base, |m| {
-        (SortKey::None, m.id)
-    })
-    .await?;
+    let (rows, next_page_token) =
+        listing::list(&svc.ctx.tokens, &svc.ctx.db, query, spec, base, |m| {
+            (SortKey::None, m.id)
+        })
+        .await?;
     Ok(ListAttendancesResponse {
         attendances: rows
             .iter()

@@ -253,10 +253,11 @@ pub async fn list(
     query.parent = &req.parent;
     let spec = Spec::new(&[], &[], Column::Id);
     let base = Entity::find().filter(Column::PollId.eq(poll.id));
-    let (rows, next_page_token) = listing::list(&svc.ctx.tokens, conn, query, spec, base, |m| {
-        (SortKey::None, m.id)
-    })
-    .await?;
+    let (rows, next_page_token) =
+        listing::list(&svc.ctx.tokens, &svc.ctx.db, query, spec, base, |m| {
+            (SortKey::None, m.id)
+        })
+        .await?;
     Ok(ListBallotsResponse {
         ballots: rows.iter().map(to_proto).collect(),
         next_page_token,

@@ -330,10 +330,11 @@ pub async fn list(
     if let Some(cond) = caller.council_condition(svc, Column::CouncilId).await? {
         base = base.filter(cond);
     }
-    let (rows, next_page_token) = listing::list(&svc.ctx.tokens, conn, query, spec, base, |m| {
-        (SortKey::Time(m.start_time), m.id)
-    })
-    .await?;
+    let (rows, next_page_token) =
+        listing::list(&svc.ctx.tokens, &svc.ctx.db, query, spec, base, |m| {
+            (SortKey::Time(m.start_time), m.id)
+        })
+        .await?;
     let mut meetings = Vec::with_capacity(rows.len());
     let mut cache: Vec<councils::Model> = Vec::new();
     for m in &rows {

@@ -191,10 +191,11 @@ pub async fn list(
     query.parent = &req.parent;
     let spec = Spec::new(&fields, &[], Column::Id);
     let base = Entity::find().filter(Column::TopicId.eq(topic.id));
-    let (rows, next_page_token) = listing::list(&svc.ctx.tokens, conn, query, spec, base, |m| {
-        (SortKey::None, m.id)
-    })
-    .await?;
+    let (rows, next_page_token) =
+        listing::list(&svc.ctx.tokens, &svc.ctx.db, query, spec, base, |m| {
+            (SortKey::None, m.id)
+        })
+        .await?;
     Ok(ListOpinionsResponse {
         opinions: rows.iter().map(|m| to_proto(m, caller)).collect(),
         next_page_token,

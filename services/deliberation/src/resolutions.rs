@@ -222,10 +222,11 @@ pub async fn list(
     if let Some(cond) = caller.council_condition(svc, Column::CouncilId).await? {
         base = base.filter(cond);
     }
-    let (rows, next_page_token) = listing::list(&svc.ctx.tokens, conn, query, spec, base, |m| {
-        (SortKey::None, m.id)
-    })
-    .await?;
+    let (rows, next_page_token) =
+        listing::list(&svc.ctx.tokens, &svc.ctx.db, query, spec, base, |m| {
+            (SortKey::None, m.id)
+        })
+        .await?;
     let resolutions = render_many(conn, &rows).await?;
     Ok(ListResolutionsResponse {
         resolutions,

@@ -234,7 +234,7 @@ pub async fn list(
         base = base.filter(cond);
     }
     let (rows, next_page_token) =
-        listing::list(&svc.ctx.tokens, svc.ctx.db.read(), query, spec, base, |m| {
+        listing::list(&svc.ctx.tokens, &svc.ctx.db, query, spec, base, |m| {
             (SortKey::Int(m.support_count.into()), m.id)
         })
         .await?;

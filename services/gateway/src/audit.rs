@@ -251,7 +251,7 @@ pub async fn list(
     spec.newest_first = true;
     let (rows, next_page_token) = listing::list(
         &gw.ctx.tokens,
-        gw.ctx.db.read(),
+        &gw.ctx.db,
         query,
         spec,
         Entity::find(),

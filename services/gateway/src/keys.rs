@@ -299,7 +299,10 @@ pub async fn list(
     query.parent = &req.parent;
     let base = Entity::find().filter(Column::PartnerId.eq(partner_id));
     let (rows, next_page_token) =
-        listing::newest_first(&gw.ctx.tokens, conn, query, base, Column::Id, |m| m.id).await?;
+        listing::newest_first(&gw.ctx.tokens, &gw.ctx.db, query, base, Column::Id, |m| {
+            m.id
+        })
+        .await?;
     let now = gw.ctx.clock.now();
     Ok(ListApiKeysResponse {
         api_keys: rows.iter().map(|m| to_proto(m, now)).collect(),

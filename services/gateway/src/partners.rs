@@ -209,7 +209,7 @@ pub async fn list(
     let spec = Spec::new(&fields, &[], Column::Id);
     let (rows, next_page_token) = listing::list(
         &gw.ctx.tokens,
-        gw.ctx.db.read(),
+        &gw.ctx.db,
         query,
         spec,
         Entity::find(),

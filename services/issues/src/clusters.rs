@@ -233,10 +233,11 @@ pub async fn list(
     spec.newest_first = true;
     let conn = svc.ctx.db.read();
     let base = Entity::find().filter(visible(scope));
-    let (rows, next_page_token) = listing::list(&svc.ctx.tokens, conn, query, spec, base, |m| {
-        (SortKey::None, m.id)
-    })
-    .await?;
+    let (rows, next_page_token) =
+        listing::list(&svc.ctx.tokens, &svc.ctx.db, query, spec, base, |m| {
+            (SortKey::None, m.id)
+        })
+        .await?;
     let mut clusters = Vec::with_capacity(rows.len());
     for row in &rows {
         clusters.push(render(conn, row).await?);

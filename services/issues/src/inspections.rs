@@ -170,7 +170,7 @@ pub async fn list(
     spec.newest_first = true;
     let base = Entity::find().filter(visible(scope));
     let (rows, next_page_token) =
-        listing::list(&svc.ctx.tokens, svc.ctx.db.read(), query, spec, base, |m| {
+        listing::list(&svc.ctx.tokens, &svc.ctx.db, query, spec, base, |m| {
             (SortKey::None, m.id)
         })
         .await?;

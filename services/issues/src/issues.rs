@@ -761,7 +761,7 @@ pub async fn list(
     let base = Entity::find().filter(access::issue_condition(scope));
     let order_by = req.order_by.clone();
     let (rows, next_page_token) =
-        listing::list(&svc.ctx.tokens, conn, query, spec, base, move |m| {
+        listing::list(&svc.ctx.tokens, &svc.ctx.db, query, spec, base, move |m| {
             let key = if order_by.starts_with("resolve_by") {
                 SortKey::Time(m.resolve_by)
             } else {
@@ -886,7 +886,7 @@ pub async fn find_similar(
         // a time, and the same request always gets the same answer.
         .order_by_desc(Column::Id)
         .limit(500)
-        .all(conn)
+        .all(svc.ctx.db.search())
         .await?;
     let mut found: Vec<(f64, Model)> = candidates
         .into_iter()

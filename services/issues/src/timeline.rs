@@ -209,10 +209,11 @@ pub async fn list(
     if !scope.is_staff() {
         base = base.filter(Column::Internal.eq(false));
     }
-    let (rows, next_page_token) = listing::list(&svc.ctx.tokens, conn, query, spec, base, |m| {
-        (SortKey::None, m.id)
-    })
-    .await?;
+    let (rows, next_page_token) =
+        listing::list(&svc.ctx.tokens, &svc.ctx.db, query, spec, base, |m| {
+            (SortKey::None, m.id)
+        })
+        .await?;
     Ok(ListIssueUpdatesResponse {
         updates: rows.iter().map(|m| to_proto(m, scope)).collect(),
         next_page_token,

@@ -309,7 +309,7 @@ pub async fn list(
     let conn = svc.ctx.db.read();
     let select = two_nos::Entity::find().filter(visible).filter(condition);
     let (rows, next_page_token) = page
-        .fetch(conn, select, two_nos::Column::CourtyardId, |m| {
+        .fetch(&svc.ctx.db, select, two_nos::Column::CourtyardId, |m| {
             (SortKey::None, m.courtyard_id)
         })
         .await?;

@@ -3,9 +3,15 @@
 //!
 //! SQLite allows one writer at a time. Rather than let concurrent
 //! transactions collide (SQLITE_BUSY on lock upgrade), writes go through a
-//! pool of one connection and reads through a pool of several; on
-//! PostgreSQL both are the same pool. Concurrent SQLite writes share
+//! pool of one connection and reads through pools of several; on
+//! PostgreSQL all are the same pool. Concurrent SQLite writes share
 //! commits ([`crate::group_commit`]).
+//!
+//! SQLite's reads come in two kinds, with a pool each, because they want
+//! opposite things from its planner ([`plan_once`]): reads that find rows by
+//! key ([`Db::read`]) are planned once and the plan reused, while searches
+//! (list pages, statistics: [`Db::search`]) are planned for the values
+//! bound to them on every run.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -52,24 +58,35 @@ impl DbConfig {
     }
 }
 
-/// A service's database: a read handle and a write handle.
+/// A service's database: handles for reads, searches and writes.
 #[derive(Debug, Clone)]
 pub struct Db {
     read: DatabaseConnection,
+    search: DatabaseConnection,
     write: DatabaseConnection,
     outbox: Arc<tokio::sync::Notify>,
     /// Whether this replica's outbox relay holds the lease and publishes.
     relaying: Arc<AtomicBool>,
-    /// Whether reads have a pool of their own (SQLite files).
+    /// Whether reads and searches have pools of their own (SQLite files).
     separate_read: bool,
     /// SQLite's writes, batched into shared commits; `None` on PostgreSQL.
     group: Option<GroupCommit>,
 }
 
 impl Db {
-    /// For queries.
+    /// For reads that find their rows by key, or by an equality on an
+    /// index's leading columns: a record and its children, the checks a
+    /// write makes first. Their best plan is the same whatever the values,
+    /// so SQLite plans each statement once.
     pub fn read(&self) -> &DatabaseConnection {
         &self.read
+    }
+
+    /// For searches, whose best plan depends on the values: list pages
+    /// (filters, orders, a page's limit) and statistics windows. SQLite
+    /// plans them for the values bound on each run.
+    pub fn search(&self) -> &DatabaseConnection {
+        &self.search
     }
 
     /// For transactions that write.
@@ -118,7 +135,7 @@ impl Db {
         self.relaying.load(Ordering::Relaxed)
     }
 
-    /// Connections open and idle, over both pools.
+    /// Connections open and idle, over every pool.
     pub fn pool_status(&self) -> (u32, u32) {
         // sqlx counts idle connections apart from the pool's size, and a
         // test run once read a count so far past it that the sum below
@@ -139,8 +156,12 @@ impl Db {
         if !self.separate_read {
             return (size, idle);
         }
-        let (rs, ri) = one(&self.read);
-        (size.saturating_add(rs), idle.saturating_add(ri))
+        [&self.read, &self.search]
+            .into_iter()
+            .map(one)
+            .fold((size, idle), |(size, idle), (s, i)| {
+                (size.saturating_add(s), idle.saturating_add(i))
+            })
     }
 
     /// SQLite or PostgreSQL.
@@ -153,9 +174,12 @@ impl Db {
         self.write.ping().await
     }
 
-    /// Closes both pools.
+    /// Closes every pool.
     pub async fn close(self) -> Result<(), DbErr> {
-        self.read.close().await?;
+        if self.separate_read {
+            self.read.close().await?;
+            self.search.close().await?;
+        }
         self.write.close().await
     }
 }
@@ -165,7 +189,16 @@ impl Db {
 /// kernel (SQLite's default is 2 MiB; readers keep it).
 const WRITER_CACHE_KIB: i64 = 32 * 1024;
 
-fn options(config: &DbConfig, max_connections: u32, writer: bool) -> ConnectOptions {
+/// What a SQLite pool is for: its connections' settings differ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pool {
+    Write,
+    Read,
+    Search,
+}
+
+fn options(config: &DbConfig, max_connections: u32, pool: Pool) -> ConnectOptions {
+    let writer = pool == Pool::Write;
     let mut opts = ConnectOptions::new(config.url.clone());
     opts.max_connections(max_connections)
         .min_connections(1)
@@ -195,7 +228,7 @@ fn options(config: &DbConfig, max_connections: u32, writer: bool) -> ConnectOpti
             o
         }
     });
-    if writer {
+    if pool != Pool::Search {
         opts.map_sqlx_sqlite_pool_opts(|pool| {
             pool.after_connect(|conn, _| Box::pin(plan_once(conn)))
         });
@@ -203,16 +236,19 @@ fn options(config: &DbConfig, max_connections: u32, writer: bool) -> ConnectOpti
     opts
 }
 
-/// Turns on SQLite's query planner stability guarantee for the writer.
+/// Turns on SQLite's query planner stability guarantee for a connection
+/// of the writer or of the readers.
 ///
 /// Without it SQLite plans a cached statement again on every run whose plan
 /// could depend on a bound value: every `LIMIT ?` (sea-query binds limits,
 /// and `.one()` adds `LIMIT 1`) and, once ANALYZE has run, every
 /// `column = ?` on an indexed column. A write then parsed and planned each
-/// of its statements on every call, a tenth of a report's CPU
-/// (BENCHMARKS.md, issue 21, eighth part). The writer's statements find
-/// their rows by key, so a plan made once serves every value. The readers
-/// keep planning by value: the statistics and list pages rely on it.
+/// of its statements on every call, a tenth of a report's CPU, and the
+/// reads it makes first as often (BENCHMARKS.md, issue 21, eighth and
+/// ninth parts). Those statements find their rows by key, so a plan made
+/// once serves every value. The searchers keep planning by value: a list
+/// page's or a statistics window's best index depends on how many rows
+/// its values select.
 async fn plan_once(conn: &mut sea_orm::sqlx::SqliteConnection) -> Result<(), sea_orm::sqlx::Error> {
     use libsqlite3_sys::{SQLITE_DBCONFIG_ENABLE_QPSG, SQLITE_OK, sqlite3_db_config};
     use std::ffi::c_int;
@@ -254,11 +290,12 @@ pub async fn open(config: &DbConfig) -> Result<Db, DbErr> {
                 .map_err(|e| DbErr::Custom(format!("creating {dir}: {e}")))?;
         }
         let in_memory = config.url.contains(":memory:") || config.url.contains("mode=memory");
-        let write = Database::connect(options(config, 1, true)).await?;
+        let write = Database::connect(options(config, 1, Pool::Write)).await?;
         if in_memory {
             // Every in-memory connection is its own database: share one.
             return Ok(Db {
                 read: write.clone(),
+                search: write.clone(),
                 group: config
                     .group_commit
                     .then(|| GroupCommit::start(write.clone())),
@@ -268,9 +305,12 @@ pub async fn open(config: &DbConfig) -> Result<Db, DbErr> {
                 separate_read: false,
             });
         }
-        let read = Database::connect(options(config, config.max_connections, false)).await?;
+        let read = Database::connect(options(config, config.max_connections, Pool::Read)).await?;
+        let search =
+            Database::connect(options(config, config.max_connections, Pool::Search)).await?;
         Ok(Db {
             read,
+            search,
             group: config
                 .group_commit
                 .then(|| GroupCommit::start(write.clone())),
@@ -280,9 +320,10 @@ pub async fn open(config: &DbConfig) -> Result<Db, DbErr> {
             separate_read: true,
         })
     } else {
-        let pool = Database::connect(options(config, config.max_connections, false)).await?;
+        let pool = Database::connect(options(config, config.max_connections, Pool::Read)).await?;
         Ok(Db {
             read: pool.clone(),
+            search: pool.clone(),
             write: pool,
             outbox: Arc::default(),
             relaying: Arc::default(),
@@ -335,16 +376,22 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn the_sqlite_writer_plans_a_statement_once_and_readers_by_value() {
+    async fn sqlite_plans_writes_and_reads_once_and_searches_by_value() {
         let test = TestDb::sqlite();
         let db = open(&DbConfig::new(&test.url)).await.expect("open");
         let bound_limit = (String::from("Integer"), 4242);
-        // A reader plans with the bound value: the limit is a constant in
+        // A searcher plans with the bound value: the limit is a constant in
         // its program, which is why binding another one plans it again.
-        assert!(program(db.read()).await.contains(&bound_limit));
-        // The writer's program reads the limit from its parameter.
-        let writer = program(db.write()).await;
-        assert!(!writer.contains(&bound_limit), "{writer:?}");
-        assert!(writer.iter().any(|(op, _)| op == "Variable"), "{writer:?}");
+        assert!(program(db.search()).await.contains(&bound_limit));
+        // The writer's and the readers' programs read the limit from its
+        // parameter.
+        for (pool, conn) in [("writer", db.write()), ("reader", db.read())] {
+            let program = program(conn).await;
+            assert!(!program.contains(&bound_limit), "{pool}: {program:?}");
+            assert!(
+                program.iter().any(|(op, _)| op == "Variable"),
+                "{pool}: {program:?}"
+            );
+        }
     }
 }

@@ -1,13 +1,15 @@
 //! Keyset pagination of sea-orm queries: stable under concurrent inserts
 //! (no offsets), ordered by an optional sort column with the id (UUIDv7, so
 //! creation order) as tie-breaker.
+//!
+//! A page is a search: it runs on [`Db::search`], whose plans follow the
+//! values of its filter and its limit.
 
 use sea_orm::sea_query::{Condition, IntoCondition};
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, Order, QueryFilter, QueryOrder, QuerySelect, Select,
-};
+use sea_orm::{ColumnTrait, EntityTrait, Order, QueryFilter, QueryOrder, QuerySelect, Select};
 use uuid::Uuid;
 
+use crate::db::Db;
 use crate::error::{Error, Result};
 use crate::paging::{self, Cursor, PageTokens, SortKey};
 
@@ -107,16 +109,15 @@ impl<'a, C: ColumnTrait> Page<'a, C> {
 
     /// Runs `select` for this page. `id` is the primary key column, `key`
     /// gives a row's sort key (ignored when sorting by id) and id.
-    pub async fn fetch<E, Conn>(
+    pub async fn fetch<E>(
         &self,
-        conn: &Conn,
+        db: &Db,
         select: Select<E>,
         id: C,
         key: impl Fn(&E::Model) -> (SortKey, Uuid),
     ) -> Result<(Vec<E::Model>, String)>
     where
         E: EntityTrait<Column = C>,
-        Conn: ConnectionTrait,
     {
         let order = if self.sort.desc {
             Order::Desc
@@ -133,7 +134,7 @@ impl<'a, C: ColumnTrait> Page<'a, C> {
         let mut rows = select
             .order_by(id, order)
             .limit(self.size + 1)
-            .all(conn)
+            .all(db.search())
             .await?;
         let next = if rows.len() as u64 > self.size {
             rows.truncate(self.size as usize);
@@ -245,9 +246,9 @@ impl<'a, C> Spec<'a, C> {
 /// Runs a list: parses the filter and order, checks the page token, and
 /// fetches one page of `base` (already narrowed to what the caller may
 /// see). `key` gives a row's sort key and id.
-pub async fn list<E, Conn>(
+pub async fn list<E>(
     tokens: &PageTokens,
-    conn: &Conn,
+    db: &Db,
     query: ListQuery<'_>,
     spec: Spec<'_, E::Column>,
     base: Select<E>,
@@ -255,7 +256,6 @@ pub async fn list<E, Conn>(
 ) -> Result<(Vec<E::Model>, String)>
 where
     E: EntityTrait,
-    Conn: ConnectionTrait,
 {
     let condition = crate::filter::condition(query.filter, spec.fields)?;
     let order = sort(query.order_by, spec.sorts, spec.newest_first)?;
@@ -266,16 +266,16 @@ where
         query.page_token,
         order,
     )?;
-    page.fetch(conn, base.filter(condition), spec.id, key).await
+    page.fetch(db, base.filter(condition), spec.id, key).await
 }
 
 /// A page of `base` (already narrowed to a parent's children and to what
 /// the caller may see), newest first, with no filter or order to choose:
 /// a partner's keys, a person's notices, an endpoint's deliveries. `id`
 /// is the primary key column and `id_of` reads it.
-pub async fn newest_first<E, Conn>(
+pub async fn newest_first<E>(
     tokens: &PageTokens,
-    conn: &Conn,
+    db: &Db,
     query: ListQuery<'_>,
     base: Select<E>,
     id: E::Column,
@@ -283,12 +283,8 @@ pub async fn newest_first<E, Conn>(
 ) -> Result<(Vec<E::Model>, String)>
 where
     E: EntityTrait,
-    Conn: ConnectionTrait,
 {
     let mut spec = Spec::new(&[], &[], id);
     spec.newest_first = true;
-    list(tokens, conn, query, spec, base, |m| {
-        (SortKey::None, id_of(m))
-    })
-    .await
+    list(tokens, db, query, spec, base, |m| (SortKey::None, id_of(m))).await
 }

@@ -393,10 +393,11 @@ pub async fn list(
     );
     let spec = Spec::new(&fields, &[("title", Column::Title)], Column::Id);
     let base = Entity::find().filter(visible_condition(scope));
-    let (rows, next_page_token) = listing::list(&svc.ctx.tokens, conn, query, spec, base, |m| {
-        (SortKey::Text(m.title.clone()), m.id)
-    })
-    .await?;
+    let (rows, next_page_token) =
+        listing::list(&svc.ctx.tokens, &svc.ctx.db, query, spec, base, |m| {
+            (SortKey::Text(m.title.clone()), m.id)
+        })
+        .await?;
     let ids: Vec<Uuid> = rows.iter().map(|m| m.id).collect();
     let places = places_of(conn, &ids).await?;
     let now = svc.ctx.clock.now();

@@ -202,7 +202,7 @@ pub async fn list(
         .filter(Column::Kind.eq(KIND as i16))
         .filter(store::visible_condition(scope, KIND));
     let (rows, next_page_token) =
-        listing::list(&svc.ctx.tokens, svc.ctx.db.read(), query, spec, base, |m| {
+        listing::list(&svc.ctx.tokens, &svc.ctx.db, query, spec, base, |m| {
             (SortKey::Text(m.display_name.clone()), m.id)
         })
         .await?;

@@ -92,7 +92,7 @@ async fn places_under(
         .filter(places::Column::Id.ne(id))
         .filter(levels);
     let (found, next_page_token) = page
-        .fetch(conn, select, places::Column::Id, |m| {
+        .fetch(&svc.ctx.db, select, places::Column::Id, |m| {
             (SortKey::Int(m.kind.into()), m.id)
         })
         .await?;

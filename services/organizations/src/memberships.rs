@@ -295,7 +295,7 @@ pub async fn list(
     let spec = Spec::new(&fields, &[], Column::Id);
     let base = Entity::find().filter(visible_condition(scope));
     let (rows, next_page_token) =
-        listing::list(&svc.ctx.tokens, svc.ctx.db.read(), query, spec, base, |m| {
+        listing::list(&svc.ctx.tokens, &svc.ctx.db, query, spec, base, |m| {
             (SortKey::None, m.id)
         })
         .await?;

@@ -398,7 +398,7 @@ pub async fn list(
     );
     let base = Entity::find().filter(visible_condition(scope));
     let (rows, next_page_token) =
-        listing::list(&svc.ctx.tokens, svc.ctx.db.read(), query, spec, base, |m| {
+        listing::list(&svc.ctx.tokens, &svc.ctx.db, query, spec, base, |m| {
             (SortKey::Text(m.display_name.clone()), m.id)
         })
         .await?;

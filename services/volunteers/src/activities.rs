@@ -458,10 +458,11 @@ pub async fn list(
     let spec = Spec::new(&fields, &[("start_time", Column::StartTime)], Column::Id);
     let conn = svc.ctx.db.read();
     let base = Entity::find().filter(access::activity_condition(scope));
-    let (rows, next_page_token) = listing::list(&svc.ctx.tokens, conn, query, spec, base, |m| {
-        (SortKey::Time(m.start_time), m.id)
-    })
-    .await?;
+    let (rows, next_page_token) =
+        listing::list(&svc.ctx.tokens, &svc.ctx.db, query, spec, base, |m| {
+            (SortKey::Time(m.start_time), m.id)
+        })
+        .await?;
     let ids: Vec<Uuid> = rows.iter().map(|m| m.id).collect();
     let co = co_of(conn, &ids).await?;
     Ok(ListActivitiesResponse {

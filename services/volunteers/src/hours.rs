@@ -304,10 +304,11 @@ pub async fn list(
         staff => staff.place_condition(Column::CommunityId, None),
     };
     let base = Entity::find().filter(visible);
-    let (rows, next_page_token) = listing::list(&svc.ctx.tokens, conn, query, spec, base, |m| {
-        (SortKey::None, m.id)
-    })
-    .await?;
+    let (rows, next_page_token) =
+        listing::list(&svc.ctx.tokens, &svc.ctx.db, query, spec, base, |m| {
+            (SortKey::None, m.id)
+        })
+        .await?;
     Ok(ListServiceRecordsResponse {
         service_records: rows.iter().map(to_proto).collect(),
         next_page_token,
@@ -476,7 +477,7 @@ pub async fn compute(
         Field::column("team", Column::TeamId, Kind::Name("teams")),
     ];
     let condition = filter::condition(&req.filter, &fields)?;
-    let conn = svc.ctx.db.read();
+    let conn = svc.ctx.db.search();
     let backend = conn.get_database_backend();
     let key: SimpleExpr = match group {
         HoursGroup::Volunteer => Expr::col(Column::VolunteerId),

@@ -117,7 +117,7 @@ pub async fn list(
     spec.newest_first = true;
     let (rows, next_page_token) = listing::list(
         &svc.ctx.tokens,
-        svc.ctx.db.read(),
+        &svc.ctx.db,
         query,
         spec,
         commendations::Entity::find(),
@@ -145,10 +145,11 @@ pub async fn list_badges(
     };
     let spec = Spec::new(&[], &[("hours", badges::Column::Hours)], badges::Column::Id);
     let base = badges::Entity::find().filter(badges::Column::VolunteerId.eq(id));
-    let (rows, next_page_token) = listing::list(&svc.ctx.tokens, conn, query, spec, base, |m| {
-        (SortKey::Int(m.hours.into()), m.id)
-    })
-    .await?;
+    let (rows, next_page_token) =
+        listing::list(&svc.ctx.tokens, &svc.ctx.db, query, spec, base, |m| {
+            (SortKey::Int(m.hours.into()), m.id)
+        })
+        .await?;
     Ok(ListBadgesResponse {
         badges: rows
             .iter()

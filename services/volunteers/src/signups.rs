@@ -522,10 +522,11 @@ pub async fn list(
         (None, Scope::All) => {}
         (None, _) => return Err(Error::forbidden("list sign-ups across activities")),
     }
-    let (rows, next_page_token) = listing::list(&svc.ctx.tokens, conn, query, spec, base, |m| {
-        (SortKey::Int(m.rank), m.id)
-    })
-    .await?;
+    let (rows, next_page_token) =
+        listing::list(&svc.ctx.tokens, &svc.ctx.db, query, spec, base, |m| {
+            (SortKey::Int(m.rank), m.id)
+        })
+        .await?;
     let signups = render_many(conn, &rows).await?;
     Ok(ListSignupsResponse {
         signups,

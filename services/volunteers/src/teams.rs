@@ -193,11 +193,15 @@ pub async fn list(
     let query = ListQuery::new("ListTeams", req.page_size, &req.page_token, &req.filter, "");
     let spec = Spec::new(&fields, &[], Column::Id);
     let conn = svc.ctx.db.read();
-    let (rows, next_page_token) =
-        listing::list(&svc.ctx.tokens, conn, query, spec, Entity::find(), |m| {
-            (SortKey::None, m.id)
-        })
-        .await?;
+    let (rows, next_page_token) = listing::list(
+        &svc.ctx.tokens,
+        &svc.ctx.db,
+        query,
+        spec,
+        Entity::find(),
+        |m| (SortKey::None, m.id),
+    )
+    .await?;
     let teams = render_many(conn, &rows).await?;
     Ok(ListTeamsResponse {
         teams,
@@ -393,10 +397,11 @@ pub async fn list_members(
     };
     let spec = Spec::new(&[], &[], members::Column::Id);
     let base = members::Entity::find().filter(members::Column::TeamId.eq(team));
-    let (rows, next_page_token) = listing::list(&svc.ctx.tokens, conn, query, spec, base, |m| {
-        (SortKey::None, m.id)
-    })
-    .await?;
+    let (rows, next_page_token) =
+        listing::list(&svc.ctx.tokens, &svc.ctx.db, query, spec, base, |m| {
+            (SortKey::None, m.id)
+        })
+        .await?;
     Ok(ListTeamMembersResponse {
         members: rows.iter().map(member_proto).collect(),
         next_page_token,

@@ -243,7 +243,7 @@ pub async fn list_entries(
     let base = entries::Entity::find().filter(entries::Column::VolunteerId.eq(id));
     let (rows, next_page_token) = listing::newest_first(
         &svc.ctx.tokens,
-        conn,
+        &svc.ctx.db,
         query,
         base,
         entries::Column::Id,

@@ -190,7 +190,7 @@ pub async fn list(
     let spec = Spec::new(&fields, &[], Column::Id);
     let (rows, next_page_token) = listing::list(
         &svc.ctx.tokens,
-        svc.ctx.db.read(),
+        &svc.ctx.db,
         query,
         spec,
         Entity::find(),
@@ -398,7 +398,7 @@ pub async fn list_completions(
         Scope::All => {}
     }
     let (rows, next_page_token) =
-        listing::list(&svc.ctx.tokens, svc.ctx.db.read(), query, spec, base, |m| {
+        listing::list(&svc.ctx.tokens, &svc.ctx.db, query, spec, base, |m| {
             (SortKey::None, m.id)
         })
         .await?;

@@ -321,15 +321,11 @@ pub async fn list(
     if req.unread_only {
         base = base.filter(Column::ReadTime.is_null());
     }
-    let (rows, next_page_token) = listing::newest_first(
-        &gw.ctx.tokens,
-        gw.ctx.db.read(),
-        query,
-        base,
-        Column::Id,
-        |m| m.id,
-    )
-    .await?;
+    let (rows, next_page_token) =
+        listing::newest_first(&gw.ctx.tokens, &gw.ctx.db, query, base, Column::Id, |m| {
+            m.id
+        })
+        .await?;
     let unread = Entity::find()
         .filter(Column::PersonId.eq(person))
         .filter(Column::ReadTime.is_null())

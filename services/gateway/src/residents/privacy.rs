@@ -415,7 +415,7 @@ pub async fn list(
         Principal::Partner { .. } => return Err(Error::forbidden("list erasure requests")),
     };
     let (rows, next_page_token) =
-        listing::list(&gw.ctx.tokens, gw.ctx.db.read(), query, spec, base, |m| {
+        listing::list(&gw.ctx.tokens, &gw.ctx.db, query, spec, base, |m| {
             (SortKey::None, m.id)
         })
         .await?;

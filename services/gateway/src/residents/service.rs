@@ -353,15 +353,11 @@ async fn list_sessions(
         base.filter(Column::EndTime.is_null())
             .filter(Column::ExpireTime.gt(gw.ctx.clock.now()))
     };
-    let (rows, next_page_token) = listing::newest_first(
-        &gw.ctx.tokens,
-        gw.ctx.db.read(),
-        query,
-        base,
-        Column::Id,
-        |m| m.id,
-    )
-    .await?;
+    let (rows, next_page_token) =
+        listing::newest_first(&gw.ctx.tokens, &gw.ctx.db, query, base, Column::Id, |m| {
+            m.id
+        })
+        .await?;
     Ok(ListResidentSessionsResponse {
         sessions: rows
             .iter()

@@ -91,7 +91,10 @@ pub async fn list(
         base = base.filter(Column::State.eq(state as i32));
     }
     let (rows, next_page_token) =
-        listing::newest_first(&gw.ctx.tokens, conn, query, base, Column::Id, |m| m.id).await?;
+        listing::newest_first(&gw.ctx.tokens, &gw.ctx.db, query, base, Column::Id, |m| {
+            m.id
+        })
+        .await?;
     Ok(ListWebhookDeliveriesResponse {
         webhook_deliveries: rows.iter().map(to_proto).collect(),
         next_page_token,

@@ -258,7 +258,10 @@ pub async fn list(
     query.parent = &req.parent;
     let base = Entity::find().filter(Column::PartnerId.eq(partner_id));
     let (rows, next_page_token) =
-        listing::newest_first(&gw.ctx.tokens, conn, query, base, Column::Id, |m| m.id).await?;
+        listing::newest_first(&gw.ctx.tokens, &gw.ctx.db, query, base, Column::Id, |m| {
+            m.id
+        })
+        .await?;
     Ok(ListWebhookEndpointsResponse {
         webhook_endpoints: rows.iter().map(to_proto).collect(),
         next_page_token,

@@ -515,7 +515,7 @@ pub async fn compute_from(
         community,
     };
 
-    let conn = svc.ctx.db.read();
+    let conn = svc.ctx.db.search();
     let mut parts = Vec::new();
     let days =
         whole_days(start, end).filter(|_| source == Source::DayCounts && by_day_counts(group));
