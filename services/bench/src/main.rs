@@ -277,15 +277,20 @@ async fn relayed<M: sea_orm_migration::MigratorTrait>(url: &str, bus: &Bus) -> C
     }
 }
 
-/// The organizations service's directory, for the role `role`.
-fn directory(orgs: &TestServer, auth: &Authenticator, role: &'static str) -> Directory {
-    Directory::from_channel(
+/// The organizations service's directory, for the role `role`, with
+/// `cogov serve`'s default caches, forgetting on the changes heard on
+/// `bus`.
+fn directory(orgs: &TestServer, auth: &Authenticator, bus: &Bus, role: &'static str) -> Directory {
+    let directory = Directory::from_channel(
         orgs.channel.clone(),
         auth.clone(),
         role,
         Clock::system(),
         Duration::from_secs(5),
     )
+    .caching_persons_for(Duration::from_secs(5));
+    cogov_kit::events::forget_on_changes(bus, directory.clone());
+    directory
 }
 
 /// The services on `bus`, with their outbox relays and the gateway's event
@@ -315,7 +320,7 @@ async fn start(dbs: Dbs, bus: Bus) -> Stack {
             tokens,
             clock,
         },
-        directory(&orgs, &auth, "issues"),
+        directory(&orgs, &auth, &bus, "issues"),
         cogov_issues::Settings::default(),
     );
     let issues = TestServer::start(svc.clone().server(auth.clone())).await;
@@ -323,7 +328,7 @@ async fn start(dbs: Dbs, bus: Bus) -> Stack {
     let volunteers = TestServer::start(
         cogov_volunteers::Volunteers::new(
             relayed::<cogov_volunteers::Migrator>(&dbs.volunteers.url, &bus).await,
-            directory(&orgs, &auth, "volunteers"),
+            directory(&orgs, &auth, &bus, "volunteers"),
         )
         .server(auth.clone()),
     )
@@ -331,7 +336,7 @@ async fn start(dbs: Dbs, bus: Bus) -> Stack {
     let deliberation = TestServer::start(
         cogov_deliberation::Deliberation::new(
             relayed::<cogov_deliberation::Migrator>(&dbs.deliberation.url, &bus).await,
-            directory(&orgs, &auth, "deliberation"),
+            directory(&orgs, &auth, &bus, "deliberation"),
         )
         .server(auth.clone()),
     )
@@ -417,7 +422,7 @@ async fn start(dbs: Dbs, bus: Bus) -> Stack {
             tokens: PageTokens::new(b"bench gateway page tokens"),
             clock: clock.clone(),
         },
-        directory(&orgs, &auth, "gateway"),
+        directory(&orgs, &auth, &bus, "gateway"),
         auth.clone(),
         staff,
         cogov_gateway::Settings {

@@ -67,6 +67,10 @@ pub struct Links {
     /// Seconds a partner's reach may be cached.
     #[arg(long, env = "COGOV_REACH_CACHE_SECONDS", default_value_t = 5)]
     pub reach_cache_seconds: u64,
+    /// Seconds a verified person (a resident's home and role, for their
+    /// scope) may be cached; forgotten at once when their record changes.
+    #[arg(long, env = "COGOV_PERSON_CACHE_SECONDS", default_value_t = 5)]
+    pub person_cache_seconds: u64,
     /// Issues: a resolved issue nobody confirms closes after this many days.
     #[arg(long, env = "COGOV_AUTO_CLOSE_DAYS", default_value_t = 7)]
     pub auto_close_days: i64,
@@ -366,7 +370,8 @@ impl Role {
         metrics: &cogov_kit::metrics::Metrics,
     ) -> Result<RoleServer, String> {
         cogov_kit::idempotency::spawn_pruner(ctx.db.clone(), ctx.clock.clone());
-        // Every directory forgets cached reach when an agreement changes.
+        // Every directory forgets cached reach when an agreement changes,
+        // and a cached person when their record does.
         let directory = || {
             let directory = Directory::new(
                 &links.organizations_addr,
@@ -375,8 +380,9 @@ impl Role {
                 ctx.clock.clone(),
                 Duration::from_secs(links.reach_cache_seconds),
             )
-            .map_err(|e| e.to_string())?;
-            events::forget_reach_on_agreement_changes(bus, directory.clone());
+            .map_err(|e| e.to_string())?
+            .caching_persons_for(Duration::from_secs(links.person_cache_seconds));
+            events::forget_on_changes(bus, directory.clone());
             Ok::<_, String>(directory)
         };
         let consumer = |e: cogov_kit::Error| format!("{}: event consumer: {e}", self.name());

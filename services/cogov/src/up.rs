@@ -91,6 +91,7 @@ pub async fn run(args: UpArgs) -> Result<(), String> {
         volunteers_addr: address(Role::Volunteers),
         deliberation_addr: address(Role::Deliberation),
         reach_cache_seconds: 5,
+        person_cache_seconds: 5,
         auto_close_days: 7,
         cluster_threshold: 3,
     };

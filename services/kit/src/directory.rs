@@ -3,9 +3,13 @@
 //!
 //! Calls go over gRPC as this service's own principal. Place facts never
 //! change (a courtyard's community is immutable) and are cached for the
-//! life of the process; reach is cached briefly, never past the moment an
-//! agreement starts or ends, so an ended agreement stops access within the
-//! TTL (event-driven invalidation comes with the event bus).
+//! life of the process. Reach is cached briefly, never past the moment an
+//! agreement starts or ends, and forgotten when an agreement changes
+//! ([`crate::events::forget_on_changes`]). Verified persons are cached as
+//! briefly and forgotten when their record changes: every call a resident
+//! makes needs their scope, and asking for it each time cost a gRPC call.
+//! An unverified person, or one not found, is asked again every time, so
+//! that a resident just verified or registered takes part at once.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
@@ -106,7 +110,15 @@ struct Cache {
     courtyards: HashMap<Uuid, Option<CourtyardInfo>>,
     buildings: HashMap<Uuid, Option<Uuid>>,
     reach: HashMap<Uuid, (Instant, Reach)>,
+    persons: HashMap<Uuid, (Instant, PersonInfo)>,
+    /// Counts the times persons were forgotten: an answer asked for before
+    /// a change, and received after its event, must not be cached.
+    persons_forgotten: u64,
 }
+
+/// At most this many persons are cached: a street's active residents fit,
+/// and a flood of callers cannot grow the cache without bound.
+const MAX_CACHED_PERSONS: usize = 100_000;
 
 /// A client of the organizations service with caches.
 #[derive(Clone)]
@@ -114,6 +126,7 @@ pub struct Directory {
     client: Client,
     cache: Arc<Mutex<Cache>>,
     reach_ttl: Duration,
+    person_ttl: Duration,
     clock: Clock,
 }
 
@@ -121,6 +134,7 @@ impl std::fmt::Debug for Directory {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Directory")
             .field("reach_ttl", &self.reach_ttl)
+            .field("person_ttl", &self.person_ttl)
             .finish_non_exhaustive()
     }
 }
@@ -174,8 +188,17 @@ impl Directory {
             client: OrganizationsServiceClient::with_interceptor(channel, signer),
             cache: Arc::default(),
             reach_ttl,
+            person_ttl: Duration::ZERO,
             clock,
         }
+    }
+
+    /// Caches verified persons for `ttl` (none are, unless asked). Whoever
+    /// asks must also make the directory forget a person whose record
+    /// changes ([`crate::events::forget_on_changes`]).
+    pub fn caching_persons_for(mut self, ttl: Duration) -> Self {
+        self.person_ttl = ttl;
+        self
     }
 
     /// The courtyard and its community; `None` if there is no such courtyard.
@@ -283,9 +306,18 @@ impl Directory {
         self.client.clone()
     }
 
-    /// A person (not cached: roles change).
+    /// A person: from the cache if verified and asked for lately.
     pub async fn person(&self, id: Uuid) -> Result<Option<PersonInfo>> {
         crate::write::refuse_inside("the directory's person")?;
+        let forgotten = {
+            let cache = self.cache.lock().expect("cache lock");
+            if let Some((until, person)) = cache.persons.get(&id)
+                && Instant::now() < *until
+            {
+                return Ok(Some(person.clone()));
+            }
+            cache.persons_forgotten
+        };
         let got = found(
             self.client
                 .clone()
@@ -294,7 +326,39 @@ impl Directory {
                 })
                 .await,
         )?;
-        Ok(got.as_ref().and_then(PersonInfo::from_proto))
+        let person = got.as_ref().and_then(PersonInfo::from_proto);
+        if let Some(p) = person.as_ref().filter(|p| p.verified)
+            && !self.person_ttl.is_zero()
+        {
+            let mut cache = self.cache.lock().expect("cache lock");
+            let now = Instant::now();
+            if cache.persons_forgotten != forgotten {
+                return Ok(person);
+            }
+            if cache.persons.len() >= MAX_CACHED_PERSONS {
+                cache.persons.retain(|_, (until, _)| now < *until);
+            }
+            if cache.persons.len() < MAX_CACHED_PERSONS {
+                cache.persons.insert(id, (now + self.person_ttl, p.clone()));
+            }
+        }
+        Ok(person)
+    }
+
+    /// Forgets a cached person (after their record changes).
+    pub fn forget_person(&self, id: Uuid) {
+        let mut cache = self.cache.lock().expect("cache lock");
+        cache.persons.remove(&id);
+        cache.persons_forgotten += 1;
+    }
+
+    /// Forgets every cached person and reach (when changes may have been
+    /// missed).
+    pub fn forget_all(&self) {
+        let mut cache = self.cache.lock().expect("cache lock");
+        cache.persons.clear();
+        cache.persons_forgotten += 1;
+        cache.reach.clear();
     }
 
     /// The persons whose mobile number is `e164` (normally one).

@@ -77,6 +77,28 @@ pub async fn person_verified<C: Defers>(
     Ok(())
 }
 
+/// `PersonChanged`: whoever caches who the person is forgets them. Like
+/// `PersonRegistered`, it concerns no place.
+pub async fn person_changed<C: Defers>(
+    conn: &C,
+    person: &Person,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let payload = PersonChanged {
+        person: person.name.clone(),
+        community: person.community.clone(),
+        courtyard: person.courtyard.clone(),
+    };
+    outbox::append(
+        conn,
+        crate::ROLE,
+        NewEvent::of(&payload, person.name.clone()),
+        now,
+    )
+    .await?;
+    Ok(())
+}
+
 /// `PersonErased`: every service erases what it holds of the person.
 pub async fn person_erased<C: Defers>(conn: &C, person: &str, now: DateTime<Utc>) -> Result<()> {
     let payload = PersonErased {

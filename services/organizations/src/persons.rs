@@ -505,8 +505,11 @@ pub async fn update(
         check_unit(&txn, scope, unit, *after.party_member.as_ref()).await?;
     }
     let saved = edit.save(&txn).await?;
+    let person = to_proto(&saved, scope);
+    events::person_changed(&txn, &person, svc.ctx.clock.now()).await?;
     txn.commit().await?;
-    Ok(to_proto(&saved, scope))
+    svc.ctx.db.outbox_committed();
+    Ok(person)
 }
 
 /// DeletePerson.
@@ -532,7 +535,9 @@ pub async fn delete(svc: &Organizations, scope: &Scope, req: DeletePersonRequest
     VERSIONED
         .delete::<Entity, _>(&txn, id, row.revision, &name(id))
         .await?;
+    events::person_changed(&txn, &to_proto(&row, scope), svc.ctx.clock.now()).await?;
     txn.commit().await?;
+    svc.ctx.db.outbox_committed();
     Ok(())
 }
 

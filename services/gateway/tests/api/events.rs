@@ -28,6 +28,7 @@ both!(
     flows_and_partner_streams_on_the_in_process_bus,
     a_recurring_cluster_becomes_a_topic,
     an_agreement_change_forgets_cached_reach,
+    a_person_change_forgets_the_cached_person,
 );
 
 async fn flows_and_partner_streams_on_the_in_process_bus(env: Env) {
@@ -545,7 +546,7 @@ async fn an_agreement_change_forgets_cached_reach(env: Env) {
         env.clock.clone(),
         Duration::from_secs(3600),
     );
-    cogov_kit::events::forget_reach_on_agreement_changes(&env.bus, directory.clone());
+    cogov_kit::events::forget_on_changes(&env.bus, directory.clone());
     let firm = cogov_kit::names::parse("organizations", &w.firm_a).unwrap();
     let a1 = cogov_kit::names::parse("courtyards", &w.a1).unwrap();
     assert!(directory.reach(firm).await.unwrap().covers(None, Some(a1)));
@@ -584,4 +585,53 @@ async fn an_agreement_change_forgets_cached_reach(env: Env) {
     let changed: org::AgreementChanged =
         cogov_kit::events::payload(seen.last().unwrap().event.as_ref().unwrap()).unwrap();
     assert_eq!(changed.courtyards, vec![w.a1.clone()]);
+}
+
+/// A directory that caches persons for an hour still forgets one the
+/// moment their record changes; one that does not hear of the change
+/// answers from its cache.
+async fn a_person_change_forgets_the_cached_person(env: Env) {
+    let w = World::build(&env).await;
+    let directory = |hears: bool| {
+        let directory = cogov_kit::directory::Directory::from_channel(
+            env.services[0].channel.clone(),
+            cogov_kit::auth::Authenticator::new(SECRET, None, env.clock.clone()),
+            "issues",
+            env.clock.clone(),
+            Duration::ZERO,
+        )
+        .caching_persons_for(Duration::from_secs(3600));
+        if hears {
+            cogov_kit::events::forget_on_changes(&env.bus, directory.clone());
+        }
+        directory
+    };
+    let (hearing, deaf) = (directory(true), directory(false));
+    let person = cogov_kit::names::parse("persons", &w.resident_a1).unwrap();
+    let head = async |d: &cogov_kit::directory::Directory| {
+        d.person(person)
+            .await
+            .unwrap()
+            .expect("the person")
+            .building_head
+    };
+    assert!(!head(&hearing).await);
+    assert!(!head(&deaf).await);
+
+    env.orgs(env.street_admin())
+        .update_person(org::UpdatePersonRequest {
+            person: Some(org::Person {
+                name: w.resident_a1.clone(),
+                building_head: true,
+                ..Default::default()
+            }),
+            update_mask: mask(&["building_head"]),
+        })
+        .await
+        .unwrap();
+    assert!(
+        eventually(async || head(&hearing).await).await,
+        "the cached person outlived the change"
+    );
+    assert!(!head(&deaf).await, "a verified person is cached");
 }

@@ -38,23 +38,39 @@ pub fn payload<M: prost::Message + prost::Name + Default>(event: &Event) -> Resu
     M::decode(any.value.as_slice()).map_err(|e| format!("event {}: payload: {e}", event.id))
 }
 
-/// Makes `directory` forget cached reach whenever an agreement changes (or
-/// when this process may have missed such an event), for as long as the
+/// Makes `directory` forget cached reach whenever an agreement changes,
+/// and a cached person whenever their record changes (or everything, when
+/// this process may have missed such an event), for as long as the
 /// process runs.
-pub fn forget_reach_on_agreement_changes(
+pub fn forget_on_changes(
     bus: &Bus,
     directory: crate::directory::Directory,
 ) -> tokio::task::JoinHandle<()> {
+    use cogov_proto::organizations::{
+        AgreementChanged, PersonChanged, PersonErased, PersonVerified,
+    };
     use prost::Name;
     use tokio::sync::broadcast::error::RecvError;
     let mut live = bus.watch();
-    let agreement = cogov_proto::organizations::AgreementChanged::full_name();
+    let agreement = AgreementChanged::full_name();
+    let person = [
+        PersonChanged::full_name(),
+        PersonVerified::full_name(),
+        PersonErased::full_name(),
+    ];
     tokio::spawn(async move {
         loop {
             match live.recv().await {
                 Ok(event) if event.r#type == agreement => directory.invalidate_reach(),
+                Ok(event) if person.contains(&event.r#type) => {
+                    // The subject is the person's resource name.
+                    match crate::names::parse("persons", &event.subject) {
+                        Some(id) => directory.forget_person(id),
+                        None => directory.forget_all(),
+                    }
+                }
                 Ok(_) => {}
-                Err(RecvError::Lagged(_)) => directory.invalidate_reach(),
+                Err(RecvError::Lagged(_)) => directory.forget_all(),
                 Err(RecvError::Closed) => return,
             }
         }
