@@ -22,14 +22,7 @@ pub async fn agreement_changed<C: Defers>(
     };
     // Street staff watch agreements; a partner learns of its reach by
     // calling ResolveReach, not from the stream.
-    outbox::append(
-        conn,
-        crate::ROLE,
-        NewEvent::of(&payload, agreement.name.clone()),
-        now,
-    )
-    .await?;
-    Ok(())
+    publish(conn, &payload, agreement.name.clone(), now).await
 }
 
 /// `PersonRegistered`: a resident registered themselves; community staff
@@ -45,14 +38,7 @@ pub async fn person_registered<C: Defers>(
         community: person.community.clone(),
         courtyard: person.courtyard.clone(),
     };
-    outbox::append(
-        conn,
-        crate::ROLE,
-        NewEvent::of(&payload, person.name.clone()),
-        now,
-    )
-    .await?;
-    Ok(())
+    publish(conn, &payload, person.name.clone(), now).await
 }
 
 /// `PersonVerified`: the resident may now take part in full (the gateway
@@ -67,14 +53,7 @@ pub async fn person_verified<C: Defers>(
         community: person.community.clone(),
         courtyard: person.courtyard.clone(),
     };
-    outbox::append(
-        conn,
-        crate::ROLE,
-        NewEvent::of(&payload, person.name.clone()),
-        now,
-    )
-    .await?;
-    Ok(())
+    publish(conn, &payload, person.name.clone(), now).await
 }
 
 /// `PersonChanged`: whoever caches who the person is forgets them. Like
@@ -89,14 +68,7 @@ pub async fn person_changed<C: Defers>(
         community: person.community.clone(),
         courtyard: person.courtyard.clone(),
     };
-    outbox::append(
-        conn,
-        crate::ROLE,
-        NewEvent::of(&payload, person.name.clone()),
-        now,
-    )
-    .await?;
-    Ok(())
+    publish(conn, &payload, person.name.clone(), now).await
 }
 
 /// `PersonErased`: every service erases what it holds of the person.
@@ -104,12 +76,17 @@ pub async fn person_erased<C: Defers>(conn: &C, person: &str, now: DateTime<Utc>
     let payload = PersonErased {
         person: person.to_owned(),
     };
-    outbox::append(
-        conn,
-        crate::ROLE,
-        NewEvent::of(&payload, person.to_owned()),
-        now,
-    )
-    .await?;
+    publish(conn, &payload, person.to_owned(), now).await
+}
+
+/// Appends `payload`, about `subject`, to the outbox in the caller's
+/// transaction.
+async fn publish<C: Defers, M: prost::Message + prost::Name>(
+    conn: &C,
+    payload: &M,
+    subject: String,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    outbox::append(conn, crate::ROLE, NewEvent::of(payload, subject), now).await?;
     Ok(())
 }
