@@ -38,7 +38,8 @@ pub enum SqliteSync {
 pub struct DbConfig {
     /// `sqlite://path?mode=rwc`, `sqlite::memory:` or `postgres://…`.
     pub url: String,
-    /// Connections in the (read) pool.
+    /// Connections in each pool that reads (on SQLite: the readers and the
+    /// searchers, each a pool of this size; on PostgreSQL: the one pool).
     pub max_connections: u32,
     /// SQLite durability.
     pub sqlite_sync: SqliteSync,
