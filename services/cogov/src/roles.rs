@@ -68,7 +68,8 @@ pub struct Links {
     #[arg(long, env = "COGOV_REACH_CACHE_SECONDS", default_value_t = 5)]
     pub reach_cache_seconds: u64,
     /// Seconds a verified person (a resident's home and role, for their
-    /// scope) may be cached; forgotten at once when their record changes.
+    /// scope, and where their notices go) may be cached; forgotten at once
+    /// when their record changes.
     #[arg(long, env = "COGOV_PERSON_CACHE_SECONDS", default_value_t = 5)]
     pub person_cache_seconds: u64,
     /// Issues: a resolved issue nobody confirms closes after this many days.

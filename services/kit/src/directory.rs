@@ -56,6 +56,19 @@ pub struct PersonInfo {
     /// Checked by community staff (a resident who registered themselves
     /// by phone is not until then).
     pub verified: bool,
+    /// Where the person asked to have their notices sent on by text
+    /// message, if they did: the phone is held only then.
+    pub notices_by_text: Option<TextNotices>,
+}
+
+/// A person's wish to get their notices by text message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TextNotices {
+    /// The phone, E.164.
+    pub phone: String,
+    /// One message a day for the notices not yet read, rather than one
+    /// message each.
+    pub daily_digest: bool,
 }
 
 impl PersonInfo {
@@ -68,6 +81,13 @@ impl PersonInfo {
             building_head: p.building_head,
             verified: p.verification
                 != cogov_proto::organizations::PersonVerification::Unverified as i32,
+            notices_by_text: p
+                .contact_preferences
+                .filter(|c| c.forward_notices && !p.phone_e164.is_empty())
+                .map(|c| TextNotices {
+                    phone: p.phone_e164.clone(),
+                    daily_digest: c.daily_digest,
+                }),
         })
     }
 }

@@ -16,7 +16,6 @@ use cogov_proto::gateway::{
     ListNoticesRequest, ListNoticesResponse, MarkNoticesReadRequest, MarkNoticesReadResponse,
     Notice, WatchNoticesRequest,
 };
-use cogov_proto::organizations::GetPersonRequest;
 use prost::Name;
 use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::{Expr, OnConflict};
@@ -207,23 +206,16 @@ async fn forwarding_phone(gw: &Gateway, person: Uuid, digest: bool) -> Result<Op
     if !gw.residents.config().sender.enabled() {
         return Ok(None);
     }
-    let got = gw
+    // From the directory's cache of persons, which forgets a person when
+    // their record (their contact preferences with it) changes: a notice
+    // costs no call to the organizations service.
+    Ok(gw
         .directory
-        .organizations()
-        .get_person(GetPersonRequest {
-            name: names::format("persons", person),
-        })
-        .await;
-    let p = match got {
-        Ok(p) => p.into_inner(),
-        Err(s) if s.code() == tonic::Code::NotFound => return Ok(None),
-        Err(s) => return Err(Error::Unavailable(s.message().to_owned())),
-    };
-    let prefs = p.contact_preferences.unwrap_or_default();
-    Ok(
-        (prefs.forward_notices && prefs.daily_digest == digest && !p.phone_e164.is_empty())
-            .then_some(p.phone_e164),
-    )
+        .person(person)
+        .await?
+        .and_then(|p| p.notices_by_text)
+        .filter(|t| t.daily_digest == digest)
+        .map(|t| t.phone))
 }
 
 async fn forward(gw: &Gateway, person: Uuid, row: rows::ActiveModel) -> Result<()> {

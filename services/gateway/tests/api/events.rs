@@ -588,8 +588,8 @@ async fn an_agreement_change_forgets_cached_reach(env: Env) {
 }
 
 /// A directory that caches persons for an hour still forgets one the
-/// moment their record changes; one that does not hear of the change
-/// answers from its cache.
+/// moment their record changes (their role, their contact preferences);
+/// one that does not hear of the change answers from its cache.
 async fn a_person_change_forgets_the_cached_person(env: Env) {
     let w = World::build(&env).await;
     let directory = |hears: bool| {
@@ -634,4 +634,30 @@ async fn a_person_change_forgets_the_cached_person(env: Env) {
         "the cached person outlived the change"
     );
     assert!(!head(&deaf).await, "a verified person is cached");
+
+    // Where notices go is part of what is cached (the gateway sends them
+    // on from it), and forgotten the same way.
+    let by_text = async |d: &cogov_kit::directory::Directory| {
+        d.person(person).await.unwrap().unwrap().notices_by_text
+    };
+    assert_eq!(by_text(&hearing).await, None);
+    env.orgs(env.street_admin())
+        .update_person(org::UpdatePersonRequest {
+            person: Some(org::Person {
+                name: w.resident_a1.clone(),
+                contact_preferences: Some(org::ContactPreferences {
+                    forward_notices: true,
+                    daily_digest: true,
+                }),
+                ..Default::default()
+            }),
+            update_mask: mask(&["contact_preferences"]),
+        })
+        .await
+        .unwrap();
+    assert!(
+        eventually(async || by_text(&hearing).await.is_some_and(|t| t.daily_digest)).await,
+        "the cached person kept their old contact preferences"
+    );
+    assert_eq!(by_text(&deaf).await, None);
 }
