@@ -482,10 +482,12 @@ pub async fn confirm(
         _ => named,
     };
     // Someone other than the reporter (who never changes) must be a
-    // building head of the courtyard: asked of the directory before the
+    // building head of the courtyard. A resident's scope says where they
+    // are one; a confirmer staff name is asked of the directory before the
     // write begins.
-    let head = match confirmer {
-        Some(who) => {
+    let named_head = match (scope, confirmer) {
+        (Scope::Resident { .. }, _) | (_, None) => None,
+        (_, Some(who)) => {
             let peek = store::get_visible(svc.ctx.db.read(), scope, id).await?;
             if peek.reporter_id == Some(who) {
                 None
@@ -496,13 +498,19 @@ pub async fn confirm(
                 Some((who, here))
             }
         }
-        None => None,
     };
     let step = Step::begin(svc, scope, principal, id, &req.etag).await?;
-    if !matches!(scope, Scope::Resident { .. }) {
-        scope.require_staff(step.row.community_id, &req.name)?;
-    }
-    if let Some((who, false)) = head {
+    let refused = match scope {
+        Scope::Resident {
+            person, head_of, ..
+        } => (step.row.reporter_id != Some(*person) && *head_of != Some(step.row.courtyard_id))
+            .then_some(*person),
+        _ => {
+            scope.require_staff(step.row.community_id, &req.name)?;
+            named_head.and_then(|(who, here)| (!here).then_some(who))
+        }
+    };
+    if let Some(who) = refused {
         return Err(Error::precondition(
             ErrorReason::NotReporterOrBuildingHead,
             "CONFIRMER",

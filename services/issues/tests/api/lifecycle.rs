@@ -470,6 +470,18 @@ async fn illegal_steps_are_refused(env: Env) {
         Code::PermissionDenied,
         "OUT_OF_REACH",
     );
+    // A neighbour in the courtyard who neither reported it nor heads it.
+    assert_status(
+        env.client(resident(&w.resident_a1))
+            .confirm_issue(ConfirmIssueRequest {
+                name: done.name.clone(),
+                satisfaction: 2,
+                ..Default::default()
+            })
+            .await,
+        Code::FailedPrecondition,
+        "NOT_REPORTER_OR_BUILDING_HEAD",
+    );
     assert_status(
         c.confirm_issue(ConfirmIssueRequest {
             name: done.name.clone(),
