@@ -482,9 +482,9 @@ pub async fn confirm(
         _ => named,
     };
     // Someone other than the reporter (who never changes) must be a
-    // building head of the courtyard. A resident's scope says where they
-    // are one; a confirmer staff name is asked of the directory before the
-    // write begins.
+    // building head of the courtyard. A resident's scope says which
+    // courtyard they head; a confirmer named by staff is asked of the
+    // directory before the write begins.
     let named_head = match (scope, confirmer) {
         (Scope::Resident { .. }, _) | (_, None) => None,
         (_, Some(who)) => {
