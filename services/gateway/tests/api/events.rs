@@ -642,17 +642,7 @@ async fn a_person_change_forgets_the_cached_person(env: Env) {
     };
     assert_eq!(by_text(&hearing).await, None);
     env.orgs(env.street_admin())
-        .update_person(org::UpdatePersonRequest {
-            person: Some(org::Person {
-                name: w.resident_a1.clone(),
-                contact_preferences: Some(org::ContactPreferences {
-                    forward_notices: true,
-                    daily_digest: true,
-                }),
-                ..Default::default()
-            }),
-            update_mask: mask(&["contact_preferences"]),
-        })
+        .update_person(contact_preferences(&w.resident_a1, true, true))
         .await
         .unwrap();
     assert!(

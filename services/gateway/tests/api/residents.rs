@@ -898,17 +898,7 @@ async fn the_inbox_tells_a_reporter_and_forwards_when_asked(env: Env) {
 
     // Asked for it, the resident gets the next notice on their phone too.
     env.orgs(me.clone())
-        .update_person(org::UpdatePersonRequest {
-            person: Some(org::Person {
-                name: w.resident_a1.clone(),
-                contact_preferences: Some(org::ContactPreferences {
-                    forward_notices: true,
-                    daily_digest: false,
-                }),
-                ..Default::default()
-            }),
-            update_mask: mask(&["contact_preferences"]),
-        })
+        .update_person(contact_preferences(&w.resident_a1, true, false))
         .await
         .unwrap();
     staff
@@ -928,17 +918,7 @@ async fn the_inbox_tells_a_reporter_and_forwards_when_asked(env: Env) {
     assert!(env.phones.notices(&e164(PHONE_A1))[0].contains("未予受理"));
     // With a daily digest instead, the next notices wait for a day.
     env.orgs(me.clone())
-        .update_person(org::UpdatePersonRequest {
-            person: Some(org::Person {
-                name: w.resident_a1.clone(),
-                contact_preferences: Some(org::ContactPreferences {
-                    forward_notices: true,
-                    daily_digest: true,
-                }),
-                ..Default::default()
-            }),
-            update_mask: mask(&["contact_preferences"]),
-        })
+        .update_person(contact_preferences(&w.resident_a1, true, true))
         .await
         .unwrap();
     for text in ["已联系物业", "请留意"] {

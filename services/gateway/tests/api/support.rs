@@ -738,3 +738,23 @@ pub async fn report(
         .unwrap()
         .into_inner()
 }
+
+/// UpdatePerson of `person`'s contact preferences alone: whether their
+/// notices go on to their phone, one by one or in a daily digest.
+pub fn contact_preferences(
+    person: &str,
+    forward_notices: bool,
+    daily_digest: bool,
+) -> org::UpdatePersonRequest {
+    org::UpdatePersonRequest {
+        person: Some(org::Person {
+            name: person.to_owned(),
+            contact_preferences: Some(org::ContactPreferences {
+                forward_notices,
+                daily_digest,
+            }),
+            ..Default::default()
+        }),
+        update_mask: mask(&["contact_preferences"]),
+    }
+}
