@@ -190,6 +190,9 @@ impl Db {
 /// kernel (SQLite's default is 2 MiB; readers keep it).
 const WRITER_CACHE_KIB: i64 = 32 * 1024;
 
+/// How long a server connection may lie idle before a checkout pings it.
+const IDLE_BEFORE_PING: Duration = Duration::from_secs(30);
+
 /// What a SQLite pool is for: its connections' settings differ.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Pool {
@@ -206,6 +209,19 @@ fn options(config: &DbConfig, max_connections: u32, pool: Pool) -> ConnectOption
         .connect_timeout(Duration::from_secs(10))
         .acquire_timeout(Duration::from_secs(10))
         .sqlx_logging(false);
+    if config.url.starts_with("sqlite:") {
+        // A SQLite connection is a file held open by a thread of this
+        // process: nothing can hang up on it. sqlx's default check pings
+        // it on every checkout, a round trip to that thread and back (two
+        // context switches) before each read and each write.
+        opts.test_before_acquire(false);
+    } else {
+        // A server connection can be dropped while idle (a restart, a
+        // proxy's timeout); a busy one answers its own statements. Pinging
+        // only a connection idle this long spares a network round trip on
+        // every checkout.
+        opts.test_before_acquire_if_idle_for(IDLE_BEFORE_PING);
+    }
     let synchronous = match config.sqlite_sync {
         SqliteSync::Normal => "NORMAL",
         SqliteSync::Full => "FULL",
