@@ -155,6 +155,7 @@ pub async fn tell_of_state_change<C: Defers>(
     before: &Model,
     after: &Model,
     actor: Option<Uuid>,
+    followers: Vec<Uuid>,
     now: DateTime<Utc>,
 ) -> Result<()> {
     if before.state == after.state {
@@ -190,7 +191,7 @@ pub async fn tell_of_state_change<C: Defers>(
     .await?;
     tell(
         cogov_proto::common::NoticeKind::FollowedIssueChanged,
-        crate::follows::followers_of(conn, after.id).await?,
+        followers,
     )
     .await
 }

@@ -154,6 +154,28 @@ pub(crate) async fn save<C: Defers>(
     Ok(saved)
 }
 
+/// [`save`], for a row read in this write on SQLite, where writes take
+/// turns on one connection: its revision cannot have moved since, so the
+/// UPDATE goes with the write's deferred statements (one round trip less
+/// on the writer) and the row as saved is made from the changes. What
+/// follows in the write must not read the issue back. Elsewhere (on
+/// PostgreSQL a read takes no lock) it is [`save`].
+pub(crate) async fn save_held<C: Defers>(
+    conn: &C,
+    before: &Model,
+    mut am: rows::ActiveModel,
+) -> Result<Model> {
+    if conn.get_database_backend() != sea_orm::DbBackend::Sqlite {
+        return save(conn, before, am).await;
+    }
+    derive(&mut am);
+    let saved = VERSIONED
+        .save_held::<Entity, _>(conn, before.id.into(), before.revision, am)
+        .await?;
+    day_counts::record(conn, Some(before), &saved).await?;
+    Ok(saved)
+}
+
 /// The proto of an issue as `scope` may see it.
 fn to_proto(m: &Model, parties: &[parties::Model], scope: &Scope, now: DateTime<Utc>) -> Issue {
     // A resident sees a neighbour's report in the public view: no
@@ -296,6 +318,20 @@ pub async fn render<C: ConnectionTrait>(
     Ok(one.remove(0))
 }
 
+/// [`render`], for a write that read the issue's followers already:
+/// whether the caller follows it is known.
+pub async fn render_with_followers<C: ConnectionTrait>(
+    conn: &C,
+    scope: &Scope,
+    m: &Model,
+    followers: &[Uuid],
+    now: DateTime<Utc>,
+) -> Result<Issue> {
+    let parties = parties_of(conn, &[m.id]).await?;
+    let followed = scope.resident().is_some_and(|me| followers.contains(&me));
+    Ok(view(m, &parties, followed, scope, now))
+}
+
 /// Renders issues for `scope`, with what they need from other tables
 /// (summoned parties, whether the caller follows them) read once for all.
 pub async fn render_many<'m, C: ConnectionTrait>(
@@ -310,16 +346,27 @@ pub async fn render_many<'m, C: ConnectionTrait>(
     let followed = crate::follows::followed(conn, scope, &ids).await?;
     Ok(rows
         .into_iter()
-        .map(|m| Issue {
-            followed: followed.contains(&m.id),
-            ..to_proto(
-                m,
-                parties.get(&m.id).map_or(&[][..], Vec::as_slice),
-                scope,
-                now,
-            )
-        })
+        .map(|m| view(m, &parties, followed.contains(&m.id), scope, now))
         .collect())
+}
+
+/// An issue as `scope` sees it, its parties (of any issues) read.
+fn view(
+    m: &Model,
+    parties: &HashMap<Uuid, Vec<parties::Model>>,
+    followed: bool,
+    scope: &Scope,
+    now: DateTime<Utc>,
+) -> Issue {
+    Issue {
+        followed,
+        ..to_proto(
+            m,
+            parties.get(&m.id).map_or(&[][..], Vec::as_slice),
+            scope,
+            now,
+        )
+    }
 }
 
 /// Loads an issue the caller may see.

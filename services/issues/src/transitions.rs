@@ -109,7 +109,12 @@ impl<'a> Step<'a> {
     /// counts, commits, renders.
     async fn finish(self, am: rows::ActiveModel, entries: Vec<Entry>) -> Result<Issue> {
         let id = self.row.id;
-        let saved = store::save(&self.txn, &self.row, am).await?;
+        // The two-nos recount reads the issue back.
+        let saved = if self.counts {
+            store::save(&self.txn, &self.row, am).await?
+        } else {
+            store::save_held(&self.txn, &self.row, am).await?
+        };
         for entry in entries {
             timeline::record(&self.txn, id, entry).await?;
         }
@@ -117,18 +122,31 @@ impl<'a> Step<'a> {
             two_nos::recompute(&self.txn, saved.courtyard_id, saved.community_id, self.now).await?;
         }
         events::state_changed(&self.txn, &self.row, &saved, self.now).await?;
+        // Read once, for the notices and for the answer's `followed`.
+        let followers = if saved.state != self.row.state {
+            Some(crate::follows::followers_of(&self.txn, id).await?)
+        } else {
+            None
+        };
         events::tell_of_state_change(
             &self.txn,
             &self.row,
             &saved,
             self.scope.resident(),
+            followers.clone().unwrap_or_default(),
             self.now,
         )
         .await?;
         self.txn.commit().await?;
         // Rendered from a reader once committed, so that the write holds
         // the database's one writer no longer than it writes.
-        store::render(self.db.read(), self.scope, &saved, self.now).await
+        let reader = self.db.read();
+        match followers {
+            Some(followers) => {
+                store::render_with_followers(reader, self.scope, &saved, &followers, self.now).await
+            }
+            None => store::render(reader, self.scope, &saved, self.now).await,
+        }
     }
 
     fn transition(&self, to: IssueState) -> Entry {
@@ -723,7 +741,8 @@ pub async fn close_unconfirmed(svc: &Issues) -> Result<u64> {
                 .await?;
                 refresh_two_nos(&txn, &saved, now).await?;
                 events::state_changed(&txn, &row, &saved, now).await?;
-                events::tell_of_state_change(&txn, &row, &saved, None, now).await?;
+                let followers = crate::follows::followers_of(&txn, row.id).await?;
+                events::tell_of_state_change(&txn, &row, &saved, None, followers, now).await?;
                 txn.commit().await?;
                 svc.ctx.db.outbox_committed();
                 closed += 1;

@@ -71,14 +71,9 @@ where
     where
         E::ActiveModel: TryIntoModel<E::Model>,
     {
-        let saved = self.changes.clone().try_into_model()?;
-        let update = E::update_many()
-            .set(self.changes)
-            .filter(self.keys.id.eq(self.id))
-            .filter(self.keys.revision.eq(self.revision))
-            .build(conn.get_database_backend());
-        conn.defer(update).await?;
-        Ok(saved)
+        self.keys
+            .save_held::<E, _>(conn, self.id, self.revision, self.changes)
+            .await
     }
 
     /// The row as read and the changes, for a store that saves them its
@@ -149,6 +144,32 @@ impl<C: ColumnTrait> Versioned<C> {
         saved.pop().ok_or_else(|| Error::EtagMismatch {
             name: name.to_owned(),
         })
+    }
+
+    /// [`Versioned::save`] for a row the write holds, so that its revision
+    /// cannot have moved ([`Edit::save_held`]): the UPDATE goes with the
+    /// write's deferred statements, and the row as saved is `changes`,
+    /// which must hold every column.
+    pub async fn save_held<E, Conn>(
+        &self,
+        conn: &Conn,
+        id: Value,
+        revision: i64,
+        changes: E::ActiveModel,
+    ) -> Result<E::Model>
+    where
+        E: EntityTrait<Column = C>,
+        E::ActiveModel: ActiveModelTrait<Entity = E> + TryIntoModel<E::Model>,
+        Conn: Defers,
+    {
+        let saved = changes.clone().try_into_model()?;
+        let update = E::update_many()
+            .set(changes)
+            .filter(self.id.eq(id))
+            .filter(self.revision.eq(revision))
+            .build(conn.get_database_backend());
+        conn.defer(update).await?;
+        Ok(saved)
     }
 
     /// Deletes row `id` if its revision is still `revision`.

@@ -85,9 +85,14 @@ async fn the_whole_way(env: Env) {
         (w.firm_a.as_str(), 1)
     );
 
-    // The courtyard's building head confirms.
-    let closed = env
-        .client(resident(&w.head_a1))
+    // The courtyard's building head, who follows it, confirms.
+    let mut head = env.client(resident(&w.head_a1));
+    head.follow_issue(FollowIssueRequest {
+        name: reported.name.clone(),
+    })
+    .await
+    .unwrap();
+    let closed = head
         .confirm_issue(ConfirmIssueRequest {
             name: reported.name.clone(),
             satisfaction: 5,
@@ -104,6 +109,8 @@ async fn the_whole_way(env: Env) {
         (5, w.head_a1.as_str())
     );
     assert!(closed.close_time.is_some());
+    assert!(closed.followed, "the answer is the head's view: followed");
+    assert!(!resolved.followed, "the firm follows nothing");
 
     let timeline = staff
         .list_issue_updates(ListIssueUpdatesRequest {
