@@ -221,8 +221,8 @@ where
             return key.replay_or(db, failure).await;
         }
     };
-    // On PostgreSQL the record is inserted here, and waits for a concurrent
-    // first call's commit; on SQLite it goes with the commit.
+    // The record goes with the commit, the write's last deferred statement
+    // (on PostgreSQL it waits there for a concurrent first call's commit).
     let end = match key.record(&txn, &keep(&out), now).await {
         Ok(()) => txn.commit().await,
         Err(e) => {

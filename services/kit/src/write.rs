@@ -119,8 +119,14 @@ impl Write {
             Open::Alone(txn) => {
                 // A deferred statement that fails fails the write: dropped
                 // here, it is undone.
-                if let Some(one) = joined(deferred) {
-                    txn.execute_raw(one).await?;
+                if txn.get_database_backend() == DbBackend::Sqlite {
+                    if let Some(one) = joined(deferred) {
+                        txn.execute_raw(one).await?;
+                    }
+                } else {
+                    for statement in deferred {
+                        txn.execute_raw(statement).await?;
+                    }
                 }
                 txn.commit().await
             }
@@ -209,10 +215,11 @@ pub trait Defers: ConnectionTrait {
 #[tonic::async_trait]
 impl Defers for Write {
     async fn defer(&self, statement: Statement) -> std::result::Result<(), DbErr> {
-        if self.get_database_backend() != DbBackend::Sqlite {
-            // One statement a round trip there: nothing to gain by waiting.
-            return self.execute_raw(statement).await.map(drop);
-        }
+        // On PostgreSQL each still makes its own round trip, but just
+        // before the COMMIT: the row locks they take (a day's counts, which
+        // every write in a courtyard updates) are then held for the commit
+        // only, not for the rest of the write. Held from the statement on,
+        // they made a courtyard's writes queue one behind the other.
         self.deferred.lock().expect("not poisoned").push(statement);
         Ok(())
     }
@@ -221,7 +228,7 @@ impl Defers for Write {
 /// Inserts `row`, given whole (every column set), with the write's deferred
 /// statements, and returns it as it will be stored: the database would
 /// send back nothing the row does not hold already. What follows in the
-/// write must not read it back (on SQLite it is there only at the commit).
+/// write must not read it back (it is there only at the commit).
 /// A row that leaves a column to its default is inserted at once.
 pub async fn insert_whole<C, A>(
     conn: &C,
@@ -358,6 +365,52 @@ mod tests {
             2,
             "rows 1 and 3; none of the failed write's"
         );
+    }
+
+    /// On PostgreSQL a deferred statement's row lock is taken at the
+    /// commit: a second write to the same row does not wait for the first
+    /// write's rest (it waited until the first committed when deferred
+    /// statements ran at once).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn on_postgres_a_deferred_row_lock_is_held_for_the_commit_only() {
+        let Some(test_db) = crate::testing::TestDb::postgres().await else {
+            return;
+        };
+        let db = open(&DbConfig::new(test_db.url.clone())).await.unwrap();
+        let backend = DbBackend::Postgres;
+        db.write()
+            .execute_unprepared("CREATE TABLE counts (id INT PRIMARY KEY, n INT NOT NULL)")
+            .await
+            .unwrap();
+        let add = || {
+            Statement::from_string(
+                backend,
+                "INSERT INTO counts (id, n) VALUES (1, 1) \
+                 ON CONFLICT (id) DO UPDATE SET n = counts.n + 1",
+            )
+        };
+        let first = db.begin_write().await.unwrap();
+        first.defer(add()).await.unwrap();
+        let second = async {
+            let w = db.begin_write().await.unwrap();
+            w.defer(add()).await.unwrap();
+            w.commit().await.unwrap();
+        };
+        tokio::time::timeout(std::time::Duration::from_secs(5), second)
+            .await
+            .expect("the second write does not wait for the first");
+        first.commit().await.unwrap();
+        let n: i32 = db
+            .read()
+            .query_one_raw(Statement::from_string(backend, "SELECT n FROM counts"))
+            .await
+            .unwrap()
+            .unwrap()
+            .try_get("", "n")
+            .unwrap();
+        assert_eq!(n, 2, "both counted");
+        db.close().await.unwrap();
+        drop(test_db);
     }
 
     #[tokio::test]
