@@ -318,17 +318,28 @@ pub async fn render<C: ConnectionTrait>(
     Ok(one.remove(0))
 }
 
-/// [`render`], for a write that read the issue's followers already:
-/// whether the caller follows it is known.
-pub async fn render_with_followers<C: ConnectionTrait>(
+/// [`render`], for a lifecycle step, which knows from its own reads
+/// whether the issue has summoned parties and, if it read them, who
+/// follows it: the answer reads nothing it already knows.
+pub(crate) async fn render_after_step<C: ConnectionTrait>(
     conn: &C,
     scope: &Scope,
     m: &Model,
-    followers: &[Uuid],
+    has_parties: bool,
+    followers: Option<&[Uuid]>,
     now: DateTime<Utc>,
 ) -> Result<Issue> {
-    let parties = parties_of(conn, &[m.id]).await?;
-    let followed = scope.resident().is_some_and(|me| followers.contains(&me));
+    let parties = if has_parties {
+        parties_of(conn, &[m.id]).await?
+    } else {
+        HashMap::new()
+    };
+    let followed = match followers {
+        Some(followers) => scope.resident().is_some_and(|me| followers.contains(&me)),
+        None => crate::follows::followed(conn, scope, &[m.id])
+            .await?
+            .contains(&m.id),
+    };
     Ok(view(m, &parties, followed, scope, now))
 }
 
@@ -375,14 +386,23 @@ pub async fn get_visible<C: ConnectionTrait>(conn: &C, scope: &Scope, id: Uuid) 
     visible(conn, scope, id, row).await
 }
 
-/// [`get_visible`], and whether the issue's sub-item counts toward the
-/// two-nos goal, read with it in one statement (a lifecycle step needs
-/// both, inside its write).
-pub(crate) async fn get_visible_counting<C: ConnectionTrait>(
+/// An issue as a lifecycle step reads it, inside its write.
+pub(crate) struct ForStep {
+    /// The issue.
+    pub row: Model,
+    /// Whether its sub-item counts toward the two-nos goal.
+    pub counts: bool,
+    /// Whether any party is summoned to it.
+    pub has_parties: bool,
+}
+
+/// [`get_visible`], with what a lifecycle step needs to know beside the
+/// issue, read with it in one statement.
+pub(crate) async fn get_for_step<C: ConnectionTrait>(
     conn: &C,
     scope: &Scope,
     id: Uuid,
-) -> Result<(Model, bool)> {
+) -> Result<ForStep> {
     use sea_orm::ExprTrait as _;
     let counts = Query::select()
         .column(sub_items::Column::TwoNos)
@@ -392,22 +412,35 @@ pub(crate) async fn get_visible_counting<C: ConnectionTrait>(
                 .equals((Entity, Column::SubItemId)),
         )
         .to_owned();
+    let summoned = Query::select()
+        .expr(Expr::val(1))
+        .from(parties::Entity)
+        .and_where(
+            Expr::col((parties::Entity, parties::Column::IssueId)).equals((Entity, Column::Id)),
+        )
+        .to_owned();
     let statement = Entity::find_by_id(id)
         .expr_as(
             Expr::SubQuery(None, Box::new(counts.into())),
             "two_nos_counts",
         )
+        .expr_as(Expr::exists(summoned), "has_parties")
         .build(conn.get_database_backend());
-    let (row, counts) = match conn.query_one_raw(statement).await? {
+    let (row, counts, has_parties) = match conn.query_one_raw(statement).await? {
         Some(found) => (
             Some(Model::from_query_result(&found, "")?),
             found
                 .try_get::<Option<bool>>("", "two_nos_counts")?
                 .unwrap_or(false),
+            found.try_get::<bool>("", "has_parties")?,
         ),
-        None => (None, false),
+        None => (None, false, false),
     };
-    Ok((visible(conn, scope, id, row).await?, counts))
+    Ok(ForStep {
+        row: visible(conn, scope, id, row).await?,
+        counts,
+        has_parties,
+    })
 }
 
 /// `row` (issue `id`, if found) when `scope` may see it.

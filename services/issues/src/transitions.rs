@@ -72,6 +72,10 @@ struct Step<'a> {
     /// Whether its sub-item counts toward the two-nos goal (a step never
     /// changes the sub-item).
     counts: bool,
+    /// Whether parties are summoned to it once the step commits: read
+    /// with the issue, kept by [`Step::summon`] and [`Step::dismiss_parties`],
+    /// so that an answer about an issue without parties does not look.
+    has_parties: bool,
 }
 
 impl<'a> Step<'a> {
@@ -83,10 +87,10 @@ impl<'a> Step<'a> {
         etag_in: &str,
     ) -> Result<Step<'a>> {
         let txn = svc.ctx.db.begin_write().await?;
-        let (row, counts) = store::get_visible_counting(&txn, scope, id).await?;
+        let read = store::get_for_step(&txn, scope, id).await?;
         let now = svc.ctx.clock.now();
         let (row, next) = store::VERSIONED
-            .edit(row, etag_in, &name(id), now)?
+            .edit(read.row, etag_in, &name(id), now)?
             .into_parts();
         Ok(Step {
             db: &svc.ctx.db,
@@ -96,8 +100,55 @@ impl<'a> Step<'a> {
             txn,
             row,
             next,
-            counts,
+            counts: read.counts,
+            has_parties: read.has_parties,
         })
+    }
+
+    /// Summons `parties` (organisation, check in by), in order, in place
+    /// of any summoned before.
+    async fn summon(&mut self, parties: &[(Uuid, DateTime<Utc>)]) -> Result<()> {
+        self.dismiss_parties().await?;
+        for (position, (org, by)) in parties.iter().enumerate() {
+            parties::ActiveModel {
+                issue_id: Set(self.row.id),
+                organization_id: Set(*org),
+                check_in_by: Set(*by),
+                state: Set(PartyState::Summoned as i32),
+                action_note: Set(String::new()),
+                check_in_time: Set(None),
+                position: Set(position as i32),
+            }
+            .insert(&self.txn)
+            .await?;
+        }
+        self.has_parties = !parties.is_empty();
+        Ok(())
+    }
+
+    /// The summoned parties that have not checked in yet.
+    async fn parties_not_checked_in(&self) -> Result<Vec<parties::Model>> {
+        if !self.has_parties {
+            return Ok(Vec::new());
+        }
+        Ok(parties::Entity::find()
+            .filter(parties::Column::IssueId.eq(self.row.id))
+            .filter(parties::Column::State.eq(PartyState::Summoned as i32))
+            .all(&self.txn)
+            .await?)
+    }
+
+    /// Dismisses the parties summoned before (a plain dispatch or a
+    /// return ends a joint one).
+    async fn dismiss_parties(&mut self) -> Result<()> {
+        if self.has_parties {
+            parties::Entity::delete_many()
+                .filter(parties::Column::IssueId.eq(self.row.id))
+                .exec(&self.txn)
+                .await?;
+            self.has_parties = false;
+        }
+        Ok(())
     }
 
     /// The issue at its next revision, for the step to change further.
@@ -140,13 +191,15 @@ impl<'a> Step<'a> {
         self.txn.commit().await?;
         // Rendered from a reader once committed, so that the write holds
         // the database's one writer no longer than it writes.
-        let reader = self.db.read();
-        match followers {
-            Some(followers) => {
-                store::render_with_followers(reader, self.scope, &saved, &followers, self.now).await
-            }
-            None => store::render(reader, self.scope, &saved, self.now).await,
-        }
+        store::render_after_step(
+            self.db.read(),
+            self.scope,
+            &saved,
+            self.has_parties,
+            followers.as_deref(),
+            self.now,
+        )
+        .await
     }
 
     fn transition(&self, to: IssueState) -> Entry {
@@ -214,13 +267,10 @@ pub async fn dispatch(
     check_note(&mut c, "note", &req.note, false);
     c.finish()?;
     let assignee = organization(svc, "assignee", &req.assignee).await?;
-    let step = Step::begin(svc, scope, principal, id, &req.etag).await?;
+    let mut step = Step::begin(svc, scope, principal, id, &req.etag).await?;
     scope.require_staff(step.row.community_id, &req.name)?;
     let to = next_state(&step.row, Action::Dispatch)?;
-    parties::Entity::delete_many()
-        .filter(parties::Column::IssueId.eq(step.row.id))
-        .exec(&step.txn)
-        .await?;
+    step.dismiss_parties().await?;
     let mut am = step.changes();
     am.state = Set(to as i32);
     am.assignee_id = Set(Some(assignee));
@@ -275,26 +325,10 @@ pub async fn joint_dispatch(
     for (i, p) in req.parties.iter().enumerate() {
         organization(svc, &format!("parties[{i}].organization"), &p.organization).await?;
     }
-    let step = Step::begin(svc, scope, principal, id, &req.etag).await?;
+    let mut step = Step::begin(svc, scope, principal, id, &req.etag).await?;
     scope.require_staff(step.row.community_id, &req.name)?;
     let to = next_state(&step.row, Action::Dispatch)?;
-    parties::Entity::delete_many()
-        .filter(parties::Column::IssueId.eq(step.row.id))
-        .exec(&step.txn)
-        .await?;
-    for (position, (org, by)) in summoned.iter().enumerate() {
-        parties::ActiveModel {
-            issue_id: Set(step.row.id),
-            organization_id: Set(*org),
-            check_in_by: Set(*by),
-            state: Set(PartyState::Summoned as i32),
-            action_note: Set(String::new()),
-            check_in_time: Set(None),
-            position: Set(position as i32),
-        }
-        .insert(&step.txn)
-        .await?;
-    }
+    step.summon(&summoned).await?;
     let mut am = step.changes();
     am.state = Set(to as i32);
     am.assignee_id = Set(Some(lead));
@@ -379,13 +413,10 @@ pub async fn return_issue(
     let reason: ReturnReason = c.enumeration("reason", req.reason, true);
     check_note(&mut c, "note", &req.note, false);
     c.finish()?;
-    let step = Step::begin(svc, scope, principal, id, &req.etag).await?;
+    let mut step = Step::begin(svc, scope, principal, id, &req.etag).await?;
     require_assignee(scope, &step.row)?;
     let to = next_state(&step.row, Action::Return)?;
-    parties::Entity::delete_many()
-        .filter(parties::Column::IssueId.eq(step.row.id))
-        .exec(&step.txn)
-        .await?;
+    step.dismiss_parties().await?;
     let mut am = step.changes();
     am.state = Set(to as i32);
     am.assignee_id = Set(None);
@@ -435,11 +466,7 @@ pub async fn resolve(
     let step = Step::begin(svc, scope, principal, id, &req.etag).await?;
     require_assignee(scope, &step.row)?;
     let to = next_state(&step.row, Action::Resolve)?;
-    let pending: Vec<parties::Model> = parties::Entity::find()
-        .filter(parties::Column::IssueId.eq(step.row.id))
-        .filter(parties::Column::State.eq(PartyState::Summoned as i32))
-        .all(&step.txn)
-        .await?;
+    let pending = step.parties_not_checked_in().await?;
     if !pending.is_empty() {
         return Err(Error::FailedPrecondition {
             reason: ErrorReason::PartiesPending,

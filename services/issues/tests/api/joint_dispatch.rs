@@ -10,6 +10,7 @@ use crate::both;
 use crate::support::*;
 
 both!(every_party_must_act_before_resolution);
+both!(a_return_or_a_plain_dispatch_dismisses_the_parties);
 
 async fn every_party_must_act_before_resolution(env: Env) {
     let w = World::build(&env).await;
@@ -56,12 +57,16 @@ async fn every_party_must_act_before_resolution(env: Env) {
     );
 
     let mut firm = env.client(partner(&w.firm_a));
-    firm.start_issue(StartIssueRequest {
-        name: issue.name.clone(),
-        ..Default::default()
-    })
-    .await
-    .unwrap();
+    // A step that leaves the summons alone still answers with them.
+    let started = firm
+        .start_issue(StartIssueRequest {
+            name: issue.name.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(started.joint_parties, joint.joint_parties);
     // The department checks in; the unit has not.
     let checked = c
         .check_in_issue(CheckInIssueRequest {
@@ -137,6 +142,15 @@ async fn every_party_must_act_before_resolution(env: Env) {
         .unwrap()
         .into_inner();
     assert_eq!(resolved.state, IssueState::Resolved as i32);
+    assert!(
+        resolved.joint_parties.len() == 2
+            && resolved
+                .joint_parties
+                .iter()
+                .all(|p| p.state == PartyState::CheckedIn as i32),
+        "{:?}",
+        resolved.joint_parties
+    );
 
     // Summons are checked too.
     let other = c
@@ -180,4 +194,89 @@ async fn every_party_must_act_before_resolution(env: Env) {
             && fields.contains(&"parties[1].organization".to_owned()),
         "{fields:?}"
     );
+}
+
+async fn a_return_or_a_plain_dispatch_dismisses_the_parties(env: Env) {
+    let w = World::build(&env).await;
+    let mut c = env.admin();
+    let issue = c
+        .report_issue(report(&w.a1, "illegal_construction"))
+        .await
+        .unwrap()
+        .into_inner();
+    c.acknowledge_issue(AcknowledgeIssueRequest {
+        name: issue.name.clone(),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let by = Some(timestamp(env.clock.now() + chrono::Duration::days(2)));
+    let summon = JointDispatchIssueRequest {
+        name: issue.name.clone(),
+        lead: w.firm_a.clone(),
+        parties: vec![PartySummons {
+            organization: w.unit.clone(),
+            check_in_by: by,
+        }],
+        ..Default::default()
+    };
+    c.joint_dispatch_issue(summon.clone()).await.unwrap();
+    let returned = env
+        .client(partner(&w.firm_a))
+        .return_issue(ReturnIssueRequest {
+            name: issue.name.clone(),
+            reason: ReturnReason::NeedsOtherParty as i32,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(returned.joint_parties.is_empty());
+    let again = c.joint_dispatch_issue(summon).await.unwrap().into_inner();
+    assert_eq!(again.joint_parties.len(), 1);
+    // The unit was summoned again, and a return dismisses it again; a
+    // plain dispatch then summons nobody, and nobody holds up resolution.
+    env.client(partner(&w.firm_a))
+        .return_issue(ReturnIssueRequest {
+            name: issue.name.clone(),
+            reason: ReturnReason::NeedsOtherParty as i32,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let dispatched = c
+        .dispatch_issue(DispatchIssueRequest {
+            name: issue.name.clone(),
+            assignee: w.firm_a.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(dispatched.joint_parties.is_empty());
+    let read = c
+        .get_issue(GetIssueRequest {
+            name: issue.name.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(read.joint_parties.is_empty());
+    let mut firm = env.client(partner(&w.firm_a));
+    firm.start_issue(StartIssueRequest {
+        name: issue.name.clone(),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let resolved = firm
+        .resolve_issue(ResolveIssueRequest {
+            name: issue.name.clone(),
+            note: "done alone".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(resolved.state, IssueState::Resolved as i32);
 }
