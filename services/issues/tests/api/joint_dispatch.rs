@@ -15,17 +15,7 @@ both!(a_return_or_a_plain_dispatch_dismisses_the_parties);
 async fn every_party_must_act_before_resolution(env: Env) {
     let w = World::build(&env).await;
     let mut c = env.admin();
-    let issue = c
-        .report_issue(report(&w.a1, "illegal_construction"))
-        .await
-        .unwrap()
-        .into_inner();
-    c.acknowledge_issue(AcknowledgeIssueRequest {
-        name: issue.name.clone(),
-        ..Default::default()
-    })
-    .await
-    .unwrap();
+    let issue = acknowledged(&env, &w.a1, "illegal_construction").await;
     let by = Some(timestamp(env.clock.now() + chrono::Duration::days(2)));
     let joint = c
         .joint_dispatch_issue(JointDispatchIssueRequest {
@@ -199,17 +189,7 @@ async fn every_party_must_act_before_resolution(env: Env) {
 async fn a_return_or_a_plain_dispatch_dismisses_the_parties(env: Env) {
     let w = World::build(&env).await;
     let mut c = env.admin();
-    let issue = c
-        .report_issue(report(&w.a1, "illegal_construction"))
-        .await
-        .unwrap()
-        .into_inner();
-    c.acknowledge_issue(AcknowledgeIssueRequest {
-        name: issue.name.clone(),
-        ..Default::default()
-    })
-    .await
-    .unwrap();
+    let issue = acknowledged(&env, &w.a1, "illegal_construction").await;
     let by = Some(timestamp(env.clock.now() + chrono::Duration::days(2)));
     let summon = JointDispatchIssueRequest {
         name: issue.name.clone(),

@@ -345,8 +345,8 @@ pub fn report(courtyard: &str, sub_item: &str) -> ReportIssueRequest {
     }
 }
 
-/// Reports, acknowledges and dispatches an issue to `assignee`.
-pub async fn dispatched(env: &Env, courtyard: &str, sub_item: &str, assignee: &str) -> Issue {
+/// Reports and acknowledges an issue, as staff.
+pub async fn acknowledged(env: &Env, courtyard: &str, sub_item: &str) -> Issue {
     let mut c = env.admin();
     let issue = c
         .report_issue(report(courtyard, sub_item))
@@ -354,19 +354,26 @@ pub async fn dispatched(env: &Env, courtyard: &str, sub_item: &str, assignee: &s
         .unwrap()
         .into_inner();
     c.acknowledge_issue(AcknowledgeIssueRequest {
-        name: issue.name.clone(),
-        ..Default::default()
-    })
-    .await
-    .unwrap();
-    c.dispatch_issue(DispatchIssueRequest {
         name: issue.name,
-        assignee: assignee.into(),
         ..Default::default()
     })
     .await
     .unwrap()
     .into_inner()
+}
+
+/// Reports, acknowledges and dispatches an issue to `assignee`.
+pub async fn dispatched(env: &Env, courtyard: &str, sub_item: &str, assignee: &str) -> Issue {
+    let issue = acknowledged(env, courtyard, sub_item).await;
+    env.admin()
+        .dispatch_issue(DispatchIssueRequest {
+            name: issue.name,
+            assignee: assignee.into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
 }
 
 /// Statistics read from the day counts kept on
