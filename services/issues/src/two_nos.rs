@@ -229,7 +229,8 @@ async fn store<C: Defers>(
             .to_owned(),
     )
     .build(conn.get_database_backend());
-    conn.defer(upsert).await?;
+    // The courtyard's one row, which its other writes change too.
+    conn.defer_contended(upsert).await?;
     Ok(())
 }
 
