@@ -229,8 +229,7 @@ async fn store<C: Defers>(
             .to_owned(),
     )
     .build(conn.get_database_backend());
-    // The courtyard's one row, which its other writes change too.
-    conn.defer_contended(upsert).await?;
+    conn.defer(upsert).await?;
     Ok(())
 }
 

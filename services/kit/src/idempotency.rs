@@ -221,9 +221,8 @@ where
             return key.replay_or(db, failure).await;
         }
     };
-    // The record goes with the commit, after the write's deferred statements
-    // but before those on rows other writes share (on PostgreSQL it waits
-    // there for a concurrent first call's commit, holding no shared row).
+    // The record goes with the commit, the write's last deferred statement
+    // (on PostgreSQL it waits there for a concurrent first call's commit).
     let end = match key.record(&txn, &keep(&out), now).await {
         Ok(()) => txn.commit().await,
         Err(e) => {

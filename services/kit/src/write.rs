@@ -85,8 +85,6 @@ pub struct Write {
     counted: bool,
     /// Statements put off until the commit ([`Defers::defer`]).
     deferred: Mutex<Vec<Statement>>,
-    /// Those to run after them ([`Defers::defer_contended`]).
-    contended: Mutex<Vec<Statement>>,
 }
 
 /// A transaction of its own, or a turn in a group commit.
@@ -111,14 +109,12 @@ impl Write {
             open: Some(open),
             counted,
             deferred: Mutex::default(),
-            contended: Mutex::default(),
         }
     }
 
     /// Commits; in a group, returns once the group has committed.
     pub async fn commit(mut self) -> std::result::Result<(), DbErr> {
-        let mut deferred = std::mem::take(&mut *self.deferred.lock().expect("not poisoned"));
-        deferred.append(&mut self.contended.lock().expect("not poisoned"));
+        let deferred = std::mem::take(&mut *self.deferred.lock().expect("not poisoned"));
         match self.open.take().expect("open until committed") {
             Open::Alone(txn) => {
                 // A deferred statement that fails fails the write: dropped
@@ -214,33 +210,17 @@ pub trait Defers: ConnectionTrait {
     async fn defer(&self, statement: Statement) -> std::result::Result<(), DbErr> {
         self.execute_raw(statement).await.map(drop)
     }
-
-    /// [`Defers::defer`], for a statement that changes a row many
-    /// concurrent writes change too (a courtyard's day counts, say): it
-    /// runs after the write's other deferred statements, the last before
-    /// the COMMIT. On PostgreSQL the row's lock is then held for that one
-    /// round trip and the commit; taken earlier, it was held through every
-    /// round trip after it, and the writes sharing the row waited for all
-    /// of them one after another. On SQLite, with its one writer, the order
-    /// changes nothing.
-    async fn defer_contended(&self, statement: Statement) -> std::result::Result<(), DbErr> {
-        self.defer(statement).await
-    }
 }
 
 #[tonic::async_trait]
 impl Defers for Write {
     async fn defer(&self, statement: Statement) -> std::result::Result<(), DbErr> {
         // On PostgreSQL each still makes its own round trip, but just
-        // before the COMMIT: the row locks they take are then held for the
-        // end of the write only (and those on rows other writes share, for
-        // the commit only: `defer_contended`).
+        // before the COMMIT: the row locks they take (a day's counts, which
+        // every write in a courtyard updates) are then held for the commit
+        // only, not for the rest of the write. Held from the statement on,
+        // they made a courtyard's writes queue one behind the other.
         self.deferred.lock().expect("not poisoned").push(statement);
-        Ok(())
-    }
-
-    async fn defer_contended(&self, statement: Statement) -> std::result::Result<(), DbErr> {
-        self.contended.lock().expect("not poisoned").push(statement);
         Ok(())
     }
 }
@@ -341,53 +321,6 @@ mod tests {
             .unwrap();
         let values: Vec<i64> = rows.iter().map(|r| r.try_get("", "v").unwrap()).collect();
         assert_eq!(values, [1, 20], "inserted, then the second updated");
-    }
-
-    /// Runs, in one write, an UPDATE deferred as contended and then the
-    /// INSERT of the row it updates, deferred plainly; the values left.
-    async fn contended_after_plain(db: &crate::db::Db) -> Vec<i64> {
-        let backend = db.backend();
-        let w = db.begin_write().await.unwrap();
-        w.defer_contended(Statement::from_string(
-            backend,
-            "UPDATE t SET v = 10 WHERE v = 1",
-        ))
-        .await
-        .unwrap();
-        w.defer(Statement::from_string(
-            backend,
-            "INSERT INTO t (v) VALUES (1)",
-        ))
-        .await
-        .unwrap();
-        w.commit().await.unwrap();
-        let rows = db
-            .read()
-            .query_all_raw(Statement::from_string(
-                backend,
-                "SELECT v FROM t ORDER BY v",
-            ))
-            .await
-            .unwrap();
-        rows.iter().map(|r| r.try_get("", "v").unwrap()).collect()
-    }
-
-    /// A statement deferred as contended runs after the plain ones, though
-    /// deferred before them: on SQLite in a group commit's turn, on
-    /// PostgreSQL (when there is one) in a transaction of its own.
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_contended_statement_runs_after_the_other_deferred_ones() {
-        let (_file, db) = with_table().await;
-        assert_eq!(contended_after_plain(&db).await, [10], "SQLite");
-        let Some(test_db) = crate::testing::TestDb::postgres().await else {
-            return;
-        };
-        let db = open(&DbConfig::new(test_db.url.clone())).await.unwrap();
-        db.write()
-            .execute_unprepared("CREATE TABLE t (v BIGINT PRIMARY KEY)")
-            .await
-            .unwrap();
-        assert_eq!(contended_after_plain(&db).await, [10], "PostgreSQL");
     }
 
     /// A deferred statement that fails fails its write's commit and undoes

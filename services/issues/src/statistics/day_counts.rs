@@ -93,12 +93,11 @@ pub async fn record<C: Defers>(conn: &C, before: Option<&Model>, after: &Model) 
             Expr::col((Entity, column)).add(Expr::col((Alias::new("excluded"), column))),
         );
     }
-    // Read only by statistics, never later in the write: at its commit,
-    // and last, since every write in the courtyard that day adds to it.
+    // Read only by statistics, never later in the write: at its commit.
     let add = Entity::insert(row)
         .on_conflict(upsert)
         .build(conn.get_database_backend());
-    conn.defer_contended(add).await?;
+    conn.defer(add).await?;
     Ok(())
 }
 
