@@ -201,13 +201,14 @@ async fn a_return_or_a_plain_dispatch_dismisses_the_parties(env: Env) {
         ..Default::default()
     };
     c.joint_dispatch_issue(summon.clone()).await.unwrap();
-    let returned = env
-        .client(partner(&w.firm_a))
-        .return_issue(ReturnIssueRequest {
-            name: issue.name.clone(),
-            reason: ReturnReason::NeedsOtherParty as i32,
-            ..Default::default()
-        })
+    let mut firm = env.client(partner(&w.firm_a));
+    let give_back = ReturnIssueRequest {
+        name: issue.name.clone(),
+        reason: ReturnReason::NeedsOtherParty as i32,
+        ..Default::default()
+    };
+    let returned = firm
+        .return_issue(give_back.clone())
         .await
         .unwrap()
         .into_inner();
@@ -216,14 +217,7 @@ async fn a_return_or_a_plain_dispatch_dismisses_the_parties(env: Env) {
     assert_eq!(again.joint_parties.len(), 1);
     // The unit was summoned again, and a return dismisses it again; a
     // plain dispatch then summons nobody, and nobody holds up resolution.
-    env.client(partner(&w.firm_a))
-        .return_issue(ReturnIssueRequest {
-            name: issue.name.clone(),
-            reason: ReturnReason::NeedsOtherParty as i32,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    firm.return_issue(give_back).await.unwrap();
     let dispatched = c
         .dispatch_issue(DispatchIssueRequest {
             name: issue.name.clone(),
@@ -242,7 +236,6 @@ async fn a_return_or_a_plain_dispatch_dismisses_the_parties(env: Env) {
         .unwrap()
         .into_inner();
     assert!(read.joint_parties.is_empty());
-    let mut firm = env.client(partner(&w.firm_a));
     firm.start_issue(StartIssueRequest {
         name: issue.name.clone(),
         ..Default::default()
