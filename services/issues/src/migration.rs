@@ -21,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(DueTimesAndDayCounts),
             Box::new(Followers),
             Box::new(OpenByPlace),
+            Box::new(ShardedDayCounts),
         ]
     }
 }
@@ -444,28 +445,7 @@ impl MigrationTrait for DueTimesAndDayCounts {
         )
         .await?;
 
-        m.create_table(
-            Table::create()
-                .table("issue_day_counts")
-                .col(ColumnDef::new("day").string_len(10).not_null())
-                .col(uuid("courtyard_id"))
-                .col(uuid("community_id"))
-                .col(int("reported"))
-                .col(int("responded_in_time"))
-                .col(int("resolved"))
-                .col(int("rated"))
-                .col(int("satisfied"))
-                .col(int("dispatched"))
-                .col(int("returned"))
-                .col(int("ever_resolved"))
-                .col(int("reopened"))
-                .primary_key(Index::create().col("day").col("courtyard_id"))
-                .to_owned(),
-        )
-        .await?;
-        crate::statistics::day_counts::rebuild(m.get_connection())
-            .await
-            .map_err(|e| DbErr::Migration(e.to_string()))
+        create_day_counts(m, false).await
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
@@ -563,5 +543,70 @@ impl MigrationTrait for OpenByPlace {
                 .to_owned(),
         )
         .await
+    }
+}
+
+/// The day counts' table, with a shard in its key or (as first made)
+/// without, filled from the issues.
+async fn create_day_counts(m: &SchemaManager<'_>, sharded: bool) -> Result<(), DbErr> {
+    let mut key = Index::create();
+    key.col("day").col("courtyard_id");
+    let mut table = Table::create();
+    table
+        .table("issue_day_counts")
+        .col(ColumnDef::new("day").string_len(10).not_null())
+        .col(uuid("courtyard_id"));
+    if sharded {
+        table.col(
+            ColumnDef::new("shard")
+                .small_integer()
+                .not_null()
+                .default(0),
+        );
+        key.col("shard");
+    }
+    table
+        .col(uuid("community_id"))
+        .col(int("reported"))
+        .col(int("responded_in_time"))
+        .col(int("resolved"))
+        .col(int("rated"))
+        .col(int("satisfied"))
+        .col(int("dispatched"))
+        .col(int("returned"))
+        .col(int("ever_resolved"))
+        .col(int("reopened"))
+        .primary_key(&mut key);
+    m.create_table(table.to_owned()).await?;
+    crate::statistics::day_counts::rebuild(m.get_connection())
+        .await
+        .map_err(|e| DbErr::Migration(e.to_string()))
+}
+
+/// A shard in the day counts' key, so that concurrent writes in one
+/// courtyard on PostgreSQL each add to a row of their own instead of
+/// queueing for one row lock until the holder commits. The counts are
+/// rebuilt from the issues: replicas still running the previous release
+/// must be stopped first, as their upsert names the old key.
+struct ShardedDayCounts;
+
+impl MigrationName for ShardedDayCounts {
+    fn name(&self) -> &str {
+        "m0006_issue_day_counts_sharded"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for ShardedDayCounts {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.drop_table(Table::drop().table("issue_day_counts").to_owned())
+            .await?;
+        create_day_counts(m, true).await
+    }
+
+    async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.drop_table(Table::drop().table("issue_day_counts").to_owned())
+            .await?;
+        create_day_counts(m, false).await
     }
 }

@@ -2,6 +2,9 @@ use sea_orm::entity::prelude::*;
 
 /// What the statistics add up, per courtyard and day of report (the
 /// street's local date, `YYYY-MM-DD`), kept in step with every issue write.
+/// A courtyard's day may be spread over several shards, which the
+/// statistics sum: on PostgreSQL a write adds to a shard no other open
+/// write holds, so writes in one courtyard do not queue behind one row.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "issue_day_counts")]
 pub struct Model {
@@ -9,6 +12,8 @@ pub struct Model {
     pub day: String,
     #[sea_orm(primary_key, auto_increment = false)]
     pub courtyard_id: Uuid,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub shard: i16,
     pub community_id: Uuid,
     pub reported: i32,
     pub responded_in_time: i32,

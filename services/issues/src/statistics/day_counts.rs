@@ -2,17 +2,24 @@
 //! statistics are made of. Every write of an issue adds the difference it
 //! makes to its row in the same transaction, so statistics over whole days
 //! read one row per courtyard and day, however many issues there are.
+//! On PostgreSQL a busy courtyard's day may be a few rows (shards), so
+//! that concurrent writes there do not queue for one row lock; the
+//! statistics sum them like any other rows.
 //!
 //! Days are the street's local dates (UTC+8, as months are), written
 //! `YYYY-MM-DD` so that they sort and their first seven characters are the
 //! month.
+
+use std::sync::LazyLock;
 
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 use cogov_kit::Result;
 use cogov_kit::write::Defers;
 use cogov_proto::issues::IssueState;
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, OnConflict, Query, SimpleExpr};
-use sea_orm::{ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QuerySelect, QueryTrait};
+use sea_orm::{
+    ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QuerySelect, QueryTrait, Statement,
+};
 
 use super::{Counts, count_columns, counted};
 use crate::entity::day_counts::{ActiveModel, Column, Entity};
@@ -75,30 +82,90 @@ pub async fn record<C: Defers>(conn: &C, before: Option<&Model>, after: &Model) 
     if delta == Counts::default() {
         return Ok(());
     }
-    let values = delta.summed();
+    let day = day_key(local_date(after.create_time));
+    // A day's counts of one courtyard fit an INTEGER many times over.
+    let values = delta.summed().map(|v| v as i32);
+    // Read only by statistics, never later in the write: at its commit.
+    let add = match conn.get_database_backend() {
+        DbBackend::Postgres => add_to_a_free_shard(day, after, values),
+        backend => add_to_shard_zero(day, after, values, backend),
+    };
+    conn.defer(add).await?;
+    Ok(())
+}
+
+/// The most shards a courtyard's day is spread over: as many writes in
+/// one courtyard as may commit at once.
+const MAX_SHARD: i16 = 15;
+
+/// Adds `values` to the first of the day's shards no other open write
+/// holds, or to a new shard when every one is held, so that a write waits
+/// for no other. Quiet courtyards keep one row a day. Two writes that both
+/// find every shard held may pick the same new one: the later then adds
+/// to it once the earlier commits, as with one row.
+fn add_to_a_free_shard(day: String, after: &Model, values: [i32; 9]) -> Statement {
+    static SQL: LazyLock<String> = LazyLock::new(|| {
+        let names = COLUMNS.map(|c| sea_orm::IdenStatic::as_str(&c).to_owned());
+        // $1 the day, $2 the courtyard, $3 its community, then the values.
+        let value = |i: usize| format!("${}", i + 4);
+        let list = |each: &dyn Fn(usize) -> String| {
+            (0..names.len()).map(each).collect::<Vec<_>>().join(", ")
+        };
+        format!(
+            "WITH free AS (\
+               SELECT shard FROM issue_day_counts WHERE day = $1 AND courtyard_id = $2 \
+               ORDER BY shard LIMIT 1 FOR UPDATE SKIP LOCKED), \
+             added AS (\
+               UPDATE issue_day_counts d SET {update} FROM free \
+               WHERE d.day = $1 AND d.courtyard_id = $2 AND d.shard = free.shard \
+               RETURNING 1) \
+             INSERT INTO issue_day_counts (day, courtyard_id, shard, community_id, {columns}) \
+             SELECT $1, $2, (SELECT LEAST(COALESCE(MAX(shard) + 1, 0), {MAX_SHARD}) \
+                             FROM issue_day_counts WHERE day = $1 AND courtyard_id = $2), \
+                    $3, {values} \
+             WHERE NOT EXISTS (SELECT 1 FROM added) \
+             ON CONFLICT (day, courtyard_id, shard) DO UPDATE SET {upsert}",
+            update = list(&|i| format!("{n} = d.{n} + {v}", n = names[i], v = value(i))),
+            columns = names.join(", "),
+            values = list(&value),
+            upsert = list(&|i| format!("{n} = issue_day_counts.{n} + excluded.{n}", n = names[i])),
+        )
+    });
+    let mut params: Vec<sea_orm::Value> = vec![
+        day.into(),
+        after.courtyard_id.into(),
+        after.community_id.into(),
+    ];
+    params.extend(values.map(sea_orm::Value::from));
+    Statement::from_sql_and_values(DbBackend::Postgres, SQL.as_str(), params)
+}
+
+/// Adds `values` to the day's one shard, 0: on SQLite writes take turns,
+/// so no write waits for another's row.
+fn add_to_shard_zero(
+    day: String,
+    after: &Model,
+    values: [i32; 9],
+    backend: DbBackend,
+) -> Statement {
     let mut row = ActiveModel {
-        day: sea_orm::ActiveValue::Set(day_key(local_date(after.create_time))),
+        day: sea_orm::ActiveValue::Set(day),
         courtyard_id: sea_orm::ActiveValue::Set(after.courtyard_id),
+        shard: sea_orm::ActiveValue::Set(0),
         community_id: sea_orm::ActiveValue::Set(after.community_id),
         ..Default::default()
     };
     for (column, value) in COLUMNS.iter().zip(values) {
-        // A day's counts of one courtyard fit an INTEGER many times over.
-        sea_orm::ActiveModelTrait::set(&mut row, *column, (value as i32).into());
+        sea_orm::ActiveModelTrait::set(&mut row, *column, value.into());
     }
-    let mut upsert = OnConflict::columns([Column::Day, Column::CourtyardId]);
+    let mut upsert = OnConflict::columns([Column::Day, Column::CourtyardId, Column::Shard]);
     for column in COLUMNS {
         upsert.value(
             column,
             Expr::col((Entity, column)).add(Expr::col((Alias::new("excluded"), column))),
         );
     }
-    // Read only by statistics, never later in the write: at its commit.
-    let add = Entity::insert(row)
-        .on_conflict(upsert)
-        .build(conn.get_database_backend());
-    conn.defer(add).await?;
-    Ok(())
+    Entity::insert(row).on_conflict(upsert).build(backend)
 }
 
 /// The summed columns, in [`Counts::summed`]'s order.

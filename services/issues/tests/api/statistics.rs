@@ -8,7 +8,10 @@ use tonic::Code;
 use crate::both;
 use crate::support::*;
 
-both!(rates_on_a_hand_computed_set);
+both!(
+    rates_on_a_hand_computed_set,
+    writes_in_one_courtyard_keep_its_day_counts
+);
 
 /// Takes an issue through to RESOLVED with `c` (staff).
 async fn resolve(c: &mut Client, name: &str) {
@@ -273,5 +276,54 @@ async fn rates_on_a_hand_computed_set(env: Env) {
             .await,
         "group_by",
     );
+    day_counts_agree_with_the_issues(&env).await;
+}
+
+/// Concurrent writes in one courtyard on one day keep its day counts
+/// exact, and on PostgreSQL a write does not wait for another that holds
+/// the day's row until it commits.
+async fn writes_in_one_courtyard_keep_its_day_counts(env: Env) {
+    use sea_orm::{ConnectionTrait, DbBackend, TransactionTrait};
+
+    let w = World::build(&env).await;
+    let mut c = env.admin();
+    c.report_issue(report(&w.a1, "clutter_piling"))
+        .await
+        .unwrap();
+    let db = env.svc.ctx.db.write();
+    if db.get_database_backend() == DbBackend::Postgres {
+        let held = db.begin().await.unwrap();
+        held.execute_unprepared("SELECT 1 FROM issue_day_counts FOR UPDATE")
+            .await
+            .unwrap();
+        let next = tokio::time::timeout(
+            std::time::Duration::from_secs(10),
+            c.report_issue(report(&w.a1, "clutter_piling")),
+        )
+        .await;
+        held.rollback().await.unwrap();
+        next.expect("a report waits for no other write's day counts")
+            .unwrap();
+    }
+    let mut racers = Vec::new();
+    for _ in 0..16 {
+        let (mut c, courtyard) = (env.admin(), w.a1.clone());
+        racers.push(tokio::spawn(async move {
+            let issue = c
+                .report_issue(report(&courtyard, "clutter_piling"))
+                .await
+                .unwrap()
+                .into_inner();
+            c.acknowledge_issue(AcknowledgeIssueRequest {
+                name: issue.name,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        }));
+    }
+    for racer in racers {
+        racer.await.unwrap();
+    }
     day_counts_agree_with_the_issues(&env).await;
 }
