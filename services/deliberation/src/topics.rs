@@ -19,7 +19,7 @@ use cogov_kit::write::Defers;
 use cogov_kit::{Error, Result, convert, etag, names};
 use cogov_proto::deliberation::*;
 use sea_orm::ActiveValue::Set;
-use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, JoinType,
     PaginatorTrait, QueryFilter, QuerySelect,
@@ -449,26 +449,10 @@ pub async fn support(
     }
     let now = svc.ctx.clock.now();
     let txn = svc.ctx.db.begin_write().await?;
-    // Take the topic's row first so that one person's concurrent
-    // signatures queue and count once; the row comes back with it.
-    let row = Entity::update_many()
-        .col_expr(Column::SupportCount, Expr::col(Column::SupportCount))
-        .filter(Column::Id.eq(id))
-        .exec_with_returning(&txn)
-        .await?
-        .pop()
-        .ok_or_else(|| caller.scope.missing("Topic", &name(id)))?;
-    if state_of(&row) != TopicState::Proposed {
-        if signed(&txn, id, supporter).await? {
-            // A repeat changes nothing, also once the topic has moved on.
-            return Ok(to_proto(&row));
-        }
-        return Err(Error::illegal_transition(
-            name(id),
-            lifecycle::state_name(state_of(&row)),
-            "co-signed",
-        ));
-    }
+    // The signature first, the topic's row last: one person's concurrent
+    // signatures meet at the signature's unique key (a later one waits
+    // for the earlier's commit, then adds nothing), and the row every
+    // co-signer counts on is held from the count to the commit only.
     let signed_now = supports::Entity::insert(supports::ActiveModel {
         id: Set(names::new_id()),
         topic_id: Set(id),
@@ -481,31 +465,57 @@ pub async fn support(
             .to_owned(),
     )
     .exec_without_returning(&txn)
-    .await?;
+    .await
+    .map_err(|e| match e.sql_err() {
+        Some(sea_orm::SqlErr::ForeignKeyConstraintViolation(_)) => {
+            caller.scope.missing("Topic", &name(id))
+        }
+        _ => e.into(),
+    })?;
     if signed_now == 0 {
-        return Ok(to_proto(&row));
+        // A repeat changes nothing, also once the topic has moved on.
+        return Ok(to_proto(&current(&txn, caller, id).await?));
     }
-    let mut edit = VERSIONED.edit(row.clone(), "", &name(id), now)?;
-    let am = &mut edit.changes;
-    let count = row.support_count + 1;
-    am.support_count = Set(count);
-    if row.support_threshold > 0 && count >= row.support_threshold {
-        am.state = Set(TopicState::OnAgenda as i32);
-    }
-    // The row is held since the first statement.
-    let saved = edit.save_held(&txn).await?;
+    // Counted while proposed; the count that reaches the threshold puts
+    // the topic on the agenda. SET reads the row as it was.
+    let reaches = Expr::col(Column::SupportThreshold).gt(0).and(
+        Expr::col(Column::SupportCount)
+            .add(1)
+            .gte(Expr::col(Column::SupportThreshold)),
+    );
+    let counted = Entity::update_many()
+        .col_expr(Column::SupportCount, Expr::col(Column::SupportCount).add(1))
+        .col_expr(
+            Column::State,
+            Expr::case(reaches, TopicState::OnAgenda as i32)
+                .finally(Expr::col(Column::State))
+                .into(),
+        )
+        .col_expr(Column::Revision, Expr::col(Column::Revision).add(1))
+        .col_expr(Column::UpdateTime, Expr::value(now))
+        .filter(Column::Id.eq(id))
+        .filter(Column::State.eq(TopicState::Proposed as i32))
+        .exec_with_returning(&txn)
+        .await?
+        .pop();
+    let Some(saved) = counted else {
+        let row = current(&txn, caller, id).await?;
+        return Err(Error::illegal_transition(
+            name(id),
+            lifecycle::state_name(state_of(&row)),
+            "co-signed",
+        ));
+    };
     txn.commit().await?;
     Ok(to_proto(&saved))
 }
 
-/// Whether `person` has co-signed topic `id`.
-async fn signed<C: ConnectionTrait>(conn: &C, id: Uuid, person: Uuid) -> Result<bool> {
-    Ok(supports::Entity::find()
-        .filter(supports::Column::TopicId.eq(id))
-        .filter(supports::Column::PersonId.eq(person))
-        .one(conn)
+/// Topic `id` as the write `txn` sees it.
+async fn current(txn: &impl ConnectionTrait, caller: &Caller, id: Uuid) -> Result<Model> {
+    Entity::find_by_id(id)
+        .one(txn)
         .await?
-        .is_some())
+        .ok_or_else(|| caller.scope.missing("Topic", &name(id)))
 }
 
 /// One managed lifecycle step: load, check the etag, move, save.

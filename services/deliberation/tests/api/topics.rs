@@ -9,6 +9,7 @@ use crate::support::*;
 
 both!(
     support_puts_a_topic_on_the_agenda,
+    concurrent_co_signers_reach_the_threshold_once,
     lifecycle_steps,
     discussion_and_moderation
 );
@@ -129,6 +130,63 @@ async fn support_puts_a_topic_on_the_agenda(env: Env) {
         .topics;
     assert_eq!(by_support[0].name, t.name);
     assert_eq!(by_support.len(), 2);
+}
+
+/// Every resident of the courtyard co-signs at once: exactly as many
+/// signatures as the threshold count, the topic goes on the agenda once,
+/// and the later signers are refused with nothing of theirs kept.
+async fn concurrent_co_signers_reach_the_threshold_once(env: Env) {
+    let w = World::build(&env).await;
+    let t = topic(
+        &mut env.admin(),
+        &w.council,
+        "楼道灯 Stair lights",
+        TopicState::Proposed,
+    )
+    .await;
+    assert_eq!(t.support_threshold, 3);
+    let mut signers = Vec::new();
+    for person in w.persons.clone() {
+        let mut c = env.as_person(&person);
+        let req = SupportTopicRequest {
+            name: t.name.clone(),
+            supporter: person,
+        };
+        signers.push(tokio::spawn(async move { c.support_topic(req).await }));
+    }
+    let (mut counted, mut refused) = (Vec::new(), 0);
+    for signer in signers {
+        match signer.await.unwrap() {
+            Ok(got) => counted.push(got.into_inner()),
+            Err(status) => {
+                assert_eq!(status.code(), Code::FailedPrecondition, "{status:?}");
+                refused += 1;
+            }
+        }
+    }
+    assert_eq!(counted.len(), 3, "the threshold's worth counted");
+    assert_eq!(refused, w.persons.len() - 3);
+    let mut counts: Vec<i32> = counted.iter().map(|t| t.support_count).collect();
+    counts.sort();
+    assert_eq!(counts, [1, 2, 3], "each signature counted once, in turn");
+    let on_agenda: Vec<_> = counted
+        .iter()
+        .filter(|t| t.state == TopicState::OnAgenda as i32)
+        .collect();
+    assert_eq!(on_agenda.len(), 1, "the third signature, alone, moved it");
+    assert_eq!(on_agenda[0].support_count, 3);
+    let now = env
+        .admin()
+        .get_topic(GetTopicRequest {
+            name: t.name.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        (now.support_count, now.state, now.etag.clone()),
+        (3, TopicState::OnAgenda as i32, on_agenda[0].etag.clone())
+    );
 }
 
 async fn lifecycle_steps(env: Env) {
