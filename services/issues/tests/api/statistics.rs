@@ -305,25 +305,7 @@ async fn writes_in_one_courtyard_keep_its_day_counts(env: Env) {
         next.expect("a report waits for no other write's day counts")
             .unwrap();
     }
-    let mut racers = Vec::new();
-    for _ in 0..16 {
-        let (mut c, courtyard) = (env.admin(), w.a1.clone());
-        racers.push(tokio::spawn(async move {
-            let issue = c
-                .report_issue(report(&courtyard, "clutter_piling"))
-                .await
-                .unwrap()
-                .into_inner();
-            c.acknowledge_issue(AcknowledgeIssueRequest {
-                name: issue.name,
-                ..Default::default()
-            })
-            .await
-            .unwrap();
-        }));
-    }
-    for racer in racers {
-        racer.await.unwrap();
-    }
+    let racers = (0..16).map(|_| acknowledged(&env, &w.a1, "clutter_piling"));
+    futures_util::future::join_all(racers).await;
     day_counts_agree_with_the_issues(&env).await;
 }
