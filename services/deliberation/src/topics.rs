@@ -476,6 +476,9 @@ pub async fn support(
         // A repeat changes nothing, also once the topic has moved on.
         return Ok(to_proto(&current(&txn, caller, id).await?));
     }
+    // Co-signers of one topic count in turn; waiting here, this write
+    // holds nothing another co-signer's could want.
+    txn.keep_turn(svc.ctx.db.turn_at(id).await);
     // Counted while proposed; the count that reaches the threshold puts
     // the topic on the agenda. SET reads the row as it was.
     let reaches = Expr::col(Column::SupportThreshold).gt(0).and(

@@ -72,6 +72,8 @@ pub struct Db {
     separate_read: bool,
     /// SQLite's writes, batched into shared commits; `None` on PostgreSQL.
     group: Option<GroupCommit>,
+    /// Writers waiting for their turn at a hot row.
+    hot: crate::hot_rows::HotRows,
 }
 
 impl Db {
@@ -107,6 +109,16 @@ impl Db {
             Some(group) => crate::write::Write::in_group(group.turn().await?),
             None => crate::write::Write::new(self.write.begin().await?),
         })
+    }
+
+    /// Waits for this write's turn at `row`, a row a burst of writes
+    /// updates in order ([`crate::hot_rows`]), and holds it until dropped;
+    /// `None` on SQLite, whose writes take turns anyway.
+    pub async fn turn_at(&self, row: uuid::Uuid) -> Option<crate::hot_rows::Turn> {
+        match self.backend() {
+            DbBackend::Sqlite => None,
+            _ => Some(self.hot.turn(row).await),
+        }
     }
 
     /// The commits SQLite's writes made and the writes they carried, since
@@ -320,6 +332,7 @@ pub async fn open(config: &DbConfig) -> Result<Db, DbErr> {
                 outbox: Arc::default(),
                 relaying: Arc::default(),
                 separate_read: false,
+                hot: Default::default(),
             });
         }
         let read = Database::connect(options(config, config.max_connections, Pool::Read)).await?;
@@ -335,6 +348,7 @@ pub async fn open(config: &DbConfig) -> Result<Db, DbErr> {
             outbox: Arc::default(),
             relaying: Arc::default(),
             separate_read: true,
+            hot: Default::default(),
         })
     } else {
         let pool = Database::connect(options(config, config.max_connections, Pool::Read)).await?;
@@ -346,6 +360,7 @@ pub async fn open(config: &DbConfig) -> Result<Db, DbErr> {
             relaying: Arc::default(),
             separate_read: false,
             group: None,
+            hot: Default::default(),
         })
     }
 }

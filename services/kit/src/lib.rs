@@ -16,6 +16,7 @@ pub mod fieldmask;
 pub mod filter;
 mod group_commit;
 pub mod grpc_web;
+pub mod hot_rows;
 pub mod idempotency;
 pub mod json;
 pub mod lease;

@@ -85,6 +85,8 @@ pub struct Write {
     counted: bool,
     /// Statements put off until the commit ([`Defers::defer`]).
     deferred: Mutex<Vec<Statement>>,
+    /// Turns at hot rows, given up when the write ends ([`Write::keep_turn`]).
+    turns: Mutex<Vec<crate::hot_rows::Turn>>,
 }
 
 /// A transaction of its own, or a turn in a group commit.
@@ -109,7 +111,15 @@ impl Write {
             open: Some(open),
             counted,
             deferred: Mutex::default(),
+            turns: Mutex::default(),
         }
+    }
+
+    /// Keeps `turn` at a hot row ([`crate::db::Db::turn_at`]) until this
+    /// write has committed or is undone, so that the row's next writer
+    /// finds it free.
+    pub fn keep_turn(&self, turn: Option<crate::hot_rows::Turn>) {
+        self.turns.lock().expect("not poisoned").extend(turn);
     }
 
     /// Commits; in a group, returns once the group has committed.

@@ -395,6 +395,9 @@ pub async fn create(
                 "the volunteer is already signed up for an activity at that time",
             ));
         }
+        // Sign-ups to one activity take its places in turn; waiting here,
+        // this write holds nothing another volunteer's could want.
+        txn.keep_turn(svc.ctx.db.turn_at(activity_id).await);
         let (state, position) = take_place(txn, activity_id).await?.ok_or_else(|| {
             Error::precondition(
                 ErrorReason::ActivityFull,
