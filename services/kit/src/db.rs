@@ -74,6 +74,9 @@ pub struct Db {
     group: Option<GroupCommit>,
     /// Writers waiting for their turn at a hot row.
     hot: crate::hot_rows::HotRows,
+    /// SQLite files' checkpoints, run in the background while any clone is
+    /// kept; `None` on PostgreSQL and in memory.
+    _checkpoints: Option<Arc<crate::checkpoints::Checkpoints>>,
 }
 
 impl Db {
@@ -211,6 +214,8 @@ enum Pool {
     Write,
     Read,
     Search,
+    /// The background checkpoints' one connection.
+    Checkpoints,
 }
 
 fn options(config: &DbConfig, max_connections: u32, pool: Pool) -> ConnectOptions {
@@ -248,6 +253,10 @@ fn options(config: &DbConfig, max_connections: u32, pool: Pool) -> ConnectOption
         if writer {
             // Negative: a size in KiB rather than in pages.
             o.pragma("cache_size", format!("-{WRITER_CACHE_KIB}"))
+                .pragma(
+                    "wal_autocheckpoint",
+                    crate::checkpoints::BACKSTOP_PAGES.to_string(),
+                )
                 // A group commit's savepoints keep the pages they change in
                 // a sub-journal; past 64 KiB SQLite spills it to a temporary
                 // file (open, write, close, unlink on every batch) unless
@@ -257,7 +266,7 @@ fn options(config: &DbConfig, max_connections: u32, pool: Pool) -> ConnectOption
             o
         }
     });
-    if pool != Pool::Search {
+    if matches!(pool, Pool::Write | Pool::Read) {
         opts.map_sqlx_sqlite_pool_opts(|pool| {
             pool.after_connect(|conn, _| Box::pin(plan_once(conn)))
         });
@@ -333,11 +342,13 @@ pub async fn open(config: &DbConfig) -> Result<Db, DbErr> {
                 relaying: Arc::default(),
                 separate_read: false,
                 hot: Default::default(),
+                _checkpoints: None,
             });
         }
         let read = Database::connect(options(config, config.max_connections, Pool::Read)).await?;
         let search =
             Database::connect(options(config, config.max_connections, Pool::Search)).await?;
+        let checkpoints = Database::connect(options(config, 1, Pool::Checkpoints)).await?;
         Ok(Db {
             read,
             search,
@@ -349,6 +360,9 @@ pub async fn open(config: &DbConfig) -> Result<Db, DbErr> {
             relaying: Arc::default(),
             separate_read: true,
             hot: Default::default(),
+            _checkpoints: Some(Arc::new(crate::checkpoints::Checkpoints::start(
+                checkpoints,
+            ))),
         })
     } else {
         let pool = Database::connect(options(config, config.max_connections, Pool::Read)).await?;
@@ -361,6 +375,7 @@ pub async fn open(config: &DbConfig) -> Result<Db, DbErr> {
             separate_read: false,
             group: None,
             hot: Default::default(),
+            _checkpoints: None,
         })
     }
 }

@@ -4,6 +4,7 @@
 //! masks.
 
 pub mod auth;
+mod checkpoints;
 pub mod clock;
 pub mod config;
 pub mod convert;
