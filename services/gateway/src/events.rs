@@ -157,10 +157,10 @@ impl Feed {
 
 /// Starts the gateway's consumer of every event on `bus`.
 pub async fn start(gw: &Gateway, bus: &Bus) -> Result<()> {
-    bus.consume(
+    bus.consume_batches(
         // The log's order is the bus's, whichever replica writes a row.
         ConsumerSpec::new(CONSUMER, &[]).in_order(),
-        inbox::handler(gw.clone(), record),
+        inbox::batch_handler(gw.clone(), record),
     )
     .await
     .map_err(|e| Error::Unavailable(e.to_string()))?;
@@ -196,22 +196,34 @@ async fn notice_other_replicas(gw: Gateway) {
     }
 }
 
-async fn record(gw: Gateway, event: Event) -> Result<()> {
-    let id = Uuid::parse_str(&event.id)
-        .map_err(|_| Error::Internal(format!("event id {:?} is not a UUID", event.id)))?;
-    Entity::insert(entity::ActiveModel {
-        seq: NotSet,
-        event_id: Set(id),
-        event_type: Set(event.r#type.clone()),
-        courtyard: Set(event.courtyard.clone()),
-        community: Set(event.community.clone()),
-        partner: Set(partner_of(&event.subject)),
-        envelope: Set(event.encode_to_vec()),
-        receive_time: Set(gw.ctx.clock.now()),
-    })
-    .on_conflict(OnConflict::column(Column::EventId).do_nothing().to_owned())
-    .exec_without_returning(gw.ctx.db.write())
-    .await?;
+/// Adds `events` to the log in their order, in one statement: a relay's
+/// round on the in-process bus, or one event from JetStream.
+async fn record(gw: Gateway, events: Vec<Event>) -> Result<()> {
+    let now = gw.ctx.clock.now();
+    let rows = events
+        .iter()
+        .map(|event| {
+            let id = Uuid::parse_str(&event.id)
+                .map_err(|_| Error::Internal(format!("event id {:?} is not a UUID", event.id)))?;
+            Ok(entity::ActiveModel {
+                seq: NotSet,
+                event_id: Set(id),
+                event_type: Set(event.r#type.clone()),
+                courtyard: Set(event.courtyard.clone()),
+                community: Set(event.community.clone()),
+                partner: Set(partner_of(&event.subject)),
+                envelope: Set(event.encode_to_vec()),
+                receive_time: Set(now),
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    if rows.is_empty() {
+        return Ok(());
+    }
+    Entity::insert_many(rows)
+        .on_conflict(OnConflict::column(Column::EventId).do_nothing().to_owned())
+        .exec_without_returning(gw.ctx.db.write())
+        .await?;
     gw.feed.grew();
     Ok(())
 }

@@ -14,6 +14,12 @@ pub type Bus = Arc<dyn EventBus>;
 /// bounded number of times, then the event is parked as a dead letter.
 pub type Handler = Arc<dyn Fn(Event) -> BoxFuture<'static, Result<(), String>> + Send + Sync>;
 
+/// What a durable consumer does with several events at once, in the bus's
+/// order ([`EventBus::consume_batches`]). An error has each event handed
+/// over again alone, retried and parked as [`Handler`]'s are.
+pub type BatchHandler =
+    Arc<dyn Fn(Vec<Event>) -> BoxFuture<'static, Result<(), String>> + Send + Sync>;
+
 /// A durable consumer.
 #[derive(Debug, Clone)]
 pub struct ConsumerSpec {
@@ -87,10 +93,36 @@ pub trait EventBus: Send + Sync + std::fmt::Debug + 'static {
     /// consumer at least once and usually once.
     fn publish<'a>(&'a self, event: &'a Event) -> BoxFuture<'a, Result<(), BusError>>;
 
+    /// Publishes `events` in order, as [`EventBus::publish`] would one by
+    /// one. Returns how many the bus holds for good: all of them, or those
+    /// before the first that failed, with its error.
+    fn publish_all<'a>(&'a self, events: &'a [Event]) -> BoxFuture<'a, (usize, Option<BusError>)> {
+        Box::pin(async move {
+            for (published, event) in events.iter().enumerate() {
+                if let Err(e) = self.publish(event).await {
+                    return (published, Some(e));
+                }
+            }
+            (events.len(), None)
+        })
+    }
+
     /// Starts a durable consumer in the background: `handler` sees every
     /// event `spec` wants at least once, also those published while the
     /// consumer was away.
     fn consume(&self, spec: ConsumerSpec, handler: Handler) -> BoxFuture<'_, Result<(), BusError>>;
+
+    /// [`EventBus::consume`], for a consumer that applies several events
+    /// at once more cheaply than one by one (a row each in one statement).
+    /// The in-process bus hands it what one [`EventBus::publish_all`]
+    /// brings; a bus that delivers one message at a time hands it one.
+    fn consume_batches(
+        &self,
+        spec: ConsumerSpec,
+        handler: BatchHandler,
+    ) -> BoxFuture<'_, Result<(), BusError>> {
+        self.consume(spec, Arc::new(move |event| handler(vec![event])))
+    }
 
     /// Events published from now on, for caches and live streams. A
     /// receiver that lags loses events and learns it (`Lagged`).

@@ -16,7 +16,7 @@ use sea_orm_migration::prelude::{
 use tracing::Instrument;
 use uuid::Uuid;
 
-use super::bus::Handler;
+use super::bus::{BatchHandler, Handler};
 use crate::db::Db;
 use crate::error::{Error, Result};
 
@@ -147,6 +147,36 @@ where
         let handle = handle.clone();
         let span = crate::telemetry::consumer_span(&event);
         async move { handle(state, event).await.map_err(|e| e.to_string()) }
+            .instrument(span)
+            .boxed()
+    })
+}
+
+/// [`handler`] for a consumer of batches: `handle(state, events)` runs in
+/// the event's consumer span when it is handed one, and in a span of its
+/// own for several.
+pub fn batch_handler<S, F, Fut>(state: S, handle: F) -> BatchHandler
+where
+    S: Clone + Send + Sync + 'static,
+    F: Fn(S, Vec<Event>) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<()>> + Send + 'static,
+{
+    let handle = Arc::new(handle);
+    Arc::new(move |events: Vec<Event>| {
+        let state = state.clone();
+        let handle = handle.clone();
+        let span = match events.as_slice() {
+            [event] => crate::telemetry::consumer_span(event),
+            _ => tracing::info_span!(
+                "consume",
+                otel.name = "process events",
+                otel.kind = "consumer",
+                messaging.system = "cogov",
+                messaging.operation.type = "process",
+                messaging.batch.message_count = events.len(),
+            ),
+        };
+        async move { handle(state, events).await.map_err(|e| e.to_string()) }
             .instrument(span)
             .boxed()
     })

@@ -2,6 +2,8 @@
 //! durable consumer and returns when each has applied it (or parked it as a
 //! dead letter), so an outbox row is marked sent only after its effects
 //! are committed. A crash before that publishes it again after restart.
+//! A relay's round of rows ([`EventBus::publish_all`]) goes to a consumer
+//! of batches ([`EventBus::consume_batches`]) in one call.
 
 use std::sync::{Arc, Mutex, RwLock};
 
@@ -10,7 +12,9 @@ use futures_util::FutureExt;
 use futures_util::future::{BoxFuture, join_all};
 use tokio::sync::broadcast;
 
-use super::bus::{BusError, ConsumerSpec, DeadLetter, EventBus, Handler, WATCH_CAPACITY};
+use super::bus::{
+    BatchHandler, BusError, ConsumerSpec, DeadLetter, EventBus, Handler, WATCH_CAPACITY,
+};
 
 /// How many dead letters it keeps in memory.
 const DEAD_LETTERS_KEPT: usize = 1000;
@@ -26,6 +30,8 @@ pub struct MemoryBus {
 struct Consumer {
     spec: ConsumerSpec,
     handler: Handler,
+    /// Set for a consumer of batches; `handler` then hands it one event.
+    batches: Option<BatchHandler>,
     /// Taken for each delivery to an in-order consumer: every service's
     /// relay publishes here at once, and an in-order consumer must see one
     /// event at a time.
@@ -56,12 +62,36 @@ impl MemoryBus {
         Self::default()
     }
 
-    async fn deliver(&self, consumer: &Consumer, event: &Event) {
+    /// Hands `events` to `consumer` (those it wants), in order: all at once
+    /// to a consumer of batches, then one by one if that failed.
+    async fn deliver(&self, consumer: &Consumer, events: &[Event]) {
+        let wanted: Vec<&Event> = events.iter().filter(|e| consumer.spec.wants(e)).collect();
+        if wanted.is_empty() {
+            return;
+        }
         let _turn = if consumer.spec.in_order {
             Some(consumer.turn.lock().await)
         } else {
             None
         };
+        if let Some(batches) = consumer.batches.as_ref().filter(|_| wanted.len() > 1) {
+            match batches(wanted.iter().map(|e| (*e).clone()).collect()).await {
+                Ok(()) => return,
+                Err(error) => tracing::warn!(
+                    consumer = consumer.spec.name,
+                    events = wanted.len(),
+                    error,
+                    "a batch of events failed; handing them over one by one"
+                ),
+            }
+        }
+        for event in wanted {
+            self.deliver_one(consumer, event).await;
+        }
+    }
+
+    /// Hands `event` to `consumer`, retrying, then parking it.
+    async fn deliver_one(&self, consumer: &Consumer, event: &Event) {
         let mut attempt = 1;
         loop {
             match (consumer.handler)(event.clone()).await {
@@ -103,39 +133,61 @@ impl MemoryBus {
     }
 }
 
+impl MemoryBus {
+    fn add(
+        &self,
+        spec: ConsumerSpec,
+        handler: Handler,
+        batches: Option<BatchHandler>,
+    ) -> Result<(), BusError> {
+        let mut consumers = self.consumers.write().expect("consumers");
+        if consumers.iter().any(|c| c.spec.name == spec.name) {
+            return Err(BusError(format!("consumer {} exists", spec.name)));
+        }
+        consumers.push(Arc::new(Consumer {
+            spec,
+            handler,
+            batches,
+            turn: tokio::sync::Mutex::default(),
+        }));
+        Ok(())
+    }
+}
+
 impl EventBus for MemoryBus {
     fn publish<'a>(&'a self, event: &'a Event) -> BoxFuture<'a, Result<(), BusError>> {
         async move {
-            let consumers: Vec<Arc<Consumer>> = self
-                .consumers
-                .read()
-                .expect("consumers")
-                .iter()
-                .filter(|c| c.spec.wants(event))
-                .cloned()
-                .collect();
-            join_all(consumers.iter().map(|c| self.deliver(c, event))).await;
-            // Nobody listening is fine.
-            let _ = self.live.send(event.clone());
+            self.publish_all(std::slice::from_ref(event)).await;
             Ok(())
         }
         .boxed()
     }
 
-    fn consume(&self, spec: ConsumerSpec, handler: Handler) -> BoxFuture<'_, Result<(), BusError>> {
+    fn publish_all<'a>(&'a self, events: &'a [Event]) -> BoxFuture<'a, (usize, Option<BusError>)> {
         async move {
-            let mut consumers = self.consumers.write().expect("consumers");
-            if consumers.iter().any(|c| c.spec.name == spec.name) {
-                return Err(BusError(format!("consumer {} exists", spec.name)));
+            let consumers: Vec<Arc<Consumer>> = self.consumers.read().expect("consumers").clone();
+            join_all(consumers.iter().map(|c| self.deliver(c, events))).await;
+            for event in events {
+                // Nobody listening is fine.
+                let _ = self.live.send(event.clone());
             }
-            consumers.push(Arc::new(Consumer {
-                spec,
-                handler,
-                turn: tokio::sync::Mutex::default(),
-            }));
-            Ok(())
+            (events.len(), None)
         }
         .boxed()
+    }
+
+    fn consume(&self, spec: ConsumerSpec, handler: Handler) -> BoxFuture<'_, Result<(), BusError>> {
+        async move { self.add(spec, handler, None) }.boxed()
+    }
+
+    fn consume_batches(
+        &self,
+        spec: ConsumerSpec,
+        handler: BatchHandler,
+    ) -> BoxFuture<'_, Result<(), BusError>> {
+        let one = handler.clone();
+        let one: Handler = Arc::new(move |event| one(vec![event]));
+        async move { self.add(spec, one, Some(handler)) }.boxed()
     }
 
     fn watch(&self) -> broadcast::Receiver<Event> {
@@ -254,5 +306,55 @@ mod tests {
             most_at_once(false).await > 1,
             "the others are not held back"
         );
+    }
+
+    #[tokio::test]
+    async fn a_consumer_of_batches_gets_a_round_in_one_call_and_a_failure_one_by_one() {
+        let bus = MemoryBus::new();
+        let calls: Arc<Mutex<Vec<Vec<String>>>> = Arc::default();
+        let seen = calls.clone();
+        let mut spec = ConsumerSpec::new("log", &["cogov.test.v1.Wanted".to_owned()]).in_order();
+        spec.backoff = Duration::from_millis(1);
+        let handler: BatchHandler = Arc::new(move |events: Vec<Event>| {
+            let seen = seen.clone();
+            async move {
+                let subjects: Vec<String> = events.iter().map(|e| e.subject.clone()).collect();
+                let poisoned = subjects.iter().any(|s| s == "poison");
+                seen.lock().unwrap().push(subjects);
+                if poisoned {
+                    Err("cannot apply".to_owned())
+                } else {
+                    Ok(())
+                }
+            }
+            .boxed()
+        });
+        bus.consume_batches(spec, handler).await.unwrap();
+        let named = |subject: &str, kind: &str| Event {
+            subject: subject.into(),
+            ..event(kind)
+        };
+        let round = [
+            named("a", "cogov.test.v1.Wanted"),
+            named("x", "cogov.test.v1.Other"),
+            named("b", "cogov.test.v1.Wanted"),
+        ];
+        assert_eq!(bus.publish_all(&round).await.0, 3);
+        assert_eq!(*calls.lock().unwrap(), vec![vec!["a", "b"]]);
+
+        calls.lock().unwrap().clear();
+        let round = [
+            named("c", "cogov.test.v1.Wanted"),
+            named("poison", "cogov.test.v1.Wanted"),
+            named("d", "cogov.test.v1.Wanted"),
+        ];
+        assert_eq!(bus.publish_all(&round).await.0, 3);
+        let mut expected = vec![vec!["c", "poison", "d"], vec!["c"]];
+        expected.extend(std::iter::repeat_n(vec!["poison"], 5));
+        expected.push(vec!["d"]);
+        assert_eq!(*calls.lock().unwrap(), expected);
+        let dead = bus.dead_letters(10).await.unwrap();
+        assert_eq!(dead.len(), 1);
+        assert_eq!(dead[0].event.subject, "poison");
     }
 }

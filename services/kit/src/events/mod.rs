@@ -17,7 +17,7 @@ pub mod notices;
 pub mod outbox;
 pub mod relay;
 
-pub use bus::{Bus, ConsumerSpec, DeadLetter, EventBus, Handler};
+pub use bus::{BatchHandler, Bus, ConsumerSpec, DeadLetter, EventBus, Handler};
 pub use cogov_proto::common::Event;
 pub use outbox::NewEvent;
 

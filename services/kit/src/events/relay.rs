@@ -31,19 +31,18 @@ pub async fn publish_pending(db: &Db, bus: &Bus, now: DateTime<Utc>) -> Result<u
         .limit(BATCH)
         .all(db.read())
         .await?;
-    let mut sent = Vec::with_capacity(rows.len());
-    let mut failure = None;
-    for row in &rows {
-        let mut event = Event::decode(row.envelope.as_slice())
-            .map_err(|e| Error::Internal(format!("outbox row {}: {e}", row.seq)))?;
-        event.sequence = row.seq;
-        if let Err(e) = bus.publish(&event).await {
-            // Keep order: stop here and try this row again next round.
-            failure = Some(e);
-            break;
-        }
-        sent.push(row.seq);
-    }
+    let events = rows
+        .iter()
+        .map(|row| {
+            let mut event = Event::decode(row.envelope.as_slice())
+                .map_err(|e| Error::Internal(format!("outbox row {}: {e}", row.seq)))?;
+            event.sequence = row.seq;
+            Ok(event)
+        })
+        .collect::<Result<Vec<Event>>>()?;
+    // In order; on a failure the rest are tried again next round.
+    let (published, failure) = bus.publish_all(&events).await;
+    let sent: Vec<i64> = rows[..published].iter().map(|row| row.seq).collect();
     // By exact seq: on PostgreSQL a lower seq may commit after a higher one.
     if !sent.is_empty() {
         Entity::update_many()
