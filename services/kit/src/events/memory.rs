@@ -62,6 +62,25 @@ impl MemoryBus {
         Self::default()
     }
 
+    fn add(
+        &self,
+        spec: ConsumerSpec,
+        handler: Handler,
+        batches: Option<BatchHandler>,
+    ) -> Result<(), BusError> {
+        let mut consumers = self.consumers.write().expect("consumers");
+        if consumers.iter().any(|c| c.spec.name == spec.name) {
+            return Err(BusError(format!("consumer {} exists", spec.name)));
+        }
+        consumers.push(Arc::new(Consumer {
+            spec,
+            handler,
+            batches,
+            turn: tokio::sync::Mutex::default(),
+        }));
+        Ok(())
+    }
+
     /// Hands `events` to `consumer` (those it wants), in order: all at once
     /// to a consumer of batches, then one by one if that failed.
     async fn deliver(&self, consumer: &Consumer, events: &[Event]) {
@@ -130,27 +149,6 @@ impl MemoryBus {
                 }
             }
         }
-    }
-}
-
-impl MemoryBus {
-    fn add(
-        &self,
-        spec: ConsumerSpec,
-        handler: Handler,
-        batches: Option<BatchHandler>,
-    ) -> Result<(), BusError> {
-        let mut consumers = self.consumers.write().expect("consumers");
-        if consumers.iter().any(|c| c.spec.name == spec.name) {
-            return Err(BusError(format!("consumer {} exists", spec.name)));
-        }
-        consumers.push(Arc::new(Consumer {
-            spec,
-            handler,
-            batches,
-            turn: tokio::sync::Mutex::default(),
-        }));
-        Ok(())
     }
 }
 
