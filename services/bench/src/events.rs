@@ -4,9 +4,11 @@
 
 use std::time::{Duration, Instant};
 
+use cogov_kit::events::{Bus, Event};
 use cogov_proto::gateway::gateway_service_client::GatewayServiceClient;
 use cogov_proto::gateway::{WatchEventsRequest, WatchEventsResponse};
 use cogov_proto::issues::{Issue, ReportIssueRequest};
+use sea_orm::{ConnectionTrait, Statement};
 use uuid::Uuid;
 
 use crate::{Admin, Stack, percentiles};
@@ -101,4 +103,68 @@ pub async fn burst(stack: &Stack, n: usize) -> (f64, Duration) {
     let (sent, watched) = tokio::join!(sent, watched);
     let rate = n as f64 / (watched - started).as_secs_f64();
     (rate, watched.saturating_duration_since(sent))
+}
+
+/// The type of the backlog's events: no service wants it, only the
+/// gateway's log, which keeps every event.
+const BACKLOG_TYPE: &str = "cogov.bench.v1.Backlog";
+
+/// The gateway's event log taking a backlog: `n` events published straight
+/// to `bus` by eight publishers at once, each in rounds of 256 as an outbox
+/// relay publishes. Returns the events a second from the first publish to
+/// the last in the log, how long publishing took, and how long after it
+/// the last event was in the log.
+pub async fn backlog(stack: &Stack, bus: &Bus, n: usize) -> (f64, Duration, Duration) {
+    const PUBLISHERS: usize = 8;
+    let log = stack.gw.ctx.db.read();
+    let last = async || -> i64 {
+        let row = log
+            .query_one_raw(Statement::from_string(
+                log.get_database_backend(),
+                "SELECT COALESCE(MAX(seq), 0) FROM event_log",
+            ))
+            .await
+            .expect("the event log's end")
+            .expect("a row");
+        row.try_get_by_index(0).expect("a number")
+    };
+    let before = last().await;
+    let events: Vec<Event> = (0..n)
+        .map(|i| Event {
+            id: Uuid::now_v7().to_string(),
+            r#type: BACKLOG_TYPE.into(),
+            source: "bench".into(),
+            subject: format!("backlog/{i}"),
+            ..Default::default()
+        })
+        .collect();
+    let started = Instant::now();
+    let share = n.div_ceil(PUBLISHERS).max(1);
+    let mut publishers = tokio::task::JoinSet::new();
+    for events in events.chunks(share) {
+        let (bus, events) = (bus.clone(), events.to_vec());
+        publishers.spawn(async move {
+            for round in events.chunks(256) {
+                let (published, failure) = bus.publish_all(round).await;
+                assert!(failure.is_none(), "publishing the backlog: {failure:?}");
+                assert_eq!(published, round.len());
+            }
+        });
+    }
+    publishers.join_all().await;
+    let published = Instant::now();
+    let deadline = published + Duration::from_secs(300);
+    while last().await - before < n as i64 {
+        assert!(
+            Instant::now() < deadline,
+            "the backlog still not logged after 300 s"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let logged = Instant::now();
+    (
+        n as f64 / (logged - started).as_secs_f64(),
+        published - started,
+        logged - published,
+    )
 }

@@ -3,7 +3,8 @@
 //! SQLite (and PostgreSQL with `--postgres`) — and prints figures:
 //!
 //! - event delivery latency from a report's commit to a `WatchEvents`
-//!   watcher, on the in-process bus (and JetStream with `--nats`);
+//!   watcher, on the in-process bus (and JetStream with `--nats`, where a
+//!   backlog published straight to the bus also times the gateway's log);
 //! - webhooks: commit to delivery at 100 partners' endpoints, and
 //!   deliveries a second under a burst;
 //! - the gateway's cost: the same cheap call (`GetSubItem`) through a bare
@@ -23,7 +24,7 @@
 //!   the whole system's peak memory under load through the gateway.
 //!
 //! Run: `cargo run --release -p cogov-bench -- [--issues 1000000] [--postgres URL] [--nats URL]`
-//! (`--writes-only`, `--webhooks-only`, `--app-only` for one part).
+//! (`--writes-only`, `--events-only`, `--webhooks-only`, `--app-only` for one part).
 
 mod app;
 mod bulk;
@@ -110,6 +111,14 @@ struct Args {
     /// writes into a street with a history.
     #[arg(long, default_value_t = 0)]
     preload: usize,
+    /// Only the event pipeline on `--nats` (latency, a burst of reports,
+    /// a backlog into the gateway's log), with the services on SQLite and
+    /// on `--postgres` if given.
+    #[arg(long)]
+    events_only: bool,
+    /// Events in the backlog published straight to JetStream.
+    #[arg(long, default_value_t = 10_000)]
+    backlog: usize,
     /// Only the webhooks (latency and a burst to 100 endpoints), on SQLite
     /// and on `--postgres` if given.
     #[arg(long)]
@@ -866,18 +875,30 @@ async fn start_postgres(url: &str) -> Stack {
     start(Dbs::postgres(url).await, memory).await
 }
 
-/// Event delivery through JetStream (the services on SQLite).
-async fn jetstream_figures(url: &str, args: &Args) {
-    table("JetStream");
-    let namespace = format!("bench{}", std::process::id());
+/// Event delivery through JetStream, the services on SQLite, or on
+/// PostgreSQL at `postgres`.
+async fn jetstream_figures(url: &str, postgres: Option<&str>, args: &Args) {
+    let on = if postgres.is_some() {
+        "PostgreSQL"
+    } else {
+        "SQLite"
+    };
+    table(&format!("JetStream, the services on {on}"));
+    // A namespace per stack: the consumers of a stack gone keep asking
+    // for their streams.
+    let namespace = format!("bench{}{}", std::process::id(), on.to_lowercase());
     let jetstream = JetStreamBus::connect(url, &namespace)
         .await
         .expect("JetStream");
     let bus: Bus = Arc::new(jetstream.clone());
-    let stack = start(Dbs::sqlite(), bus).await;
+    let dbs = match postgres {
+        Some(url) => Dbs::postgres(url).await,
+        None => Dbs::sqlite(),
+    };
+    let stack = start(dbs, bus.clone()).await;
     let (p50, p99) = events::latency(&stack, args.events).await;
     println!(
-        "| event delivery, commit to WatchEvents, JetStream (SQLite services) | p50 {}, p99 {} |",
+        "| event delivery, commit to WatchEvents, JetStream ({on} services) | p50 {}, p99 {} |",
         ms(p50),
         ms(p99)
     );
@@ -885,6 +906,13 @@ async fn jetstream_figures(url: &str, args: &Args) {
     println!(
         "| event pipeline under a burst of {} reports (concurrency 64), JetStream | {rate:.0} events/s watched; the last watched {} after its report was answered |",
         args.reports / 64 * 64,
+        ms(behind)
+    );
+    let (rate, published, behind) = events::backlog(&stack, &bus, args.backlog).await;
+    println!(
+        "| a backlog of {} events published to JetStream, into the gateway's log ({on}) | {rate:.0} events/s logged; publishing took {:.2} s, the last logged {} after it |",
+        args.backlog,
+        published.as_secs_f64(),
         ms(behind)
     );
     drop(stack);
@@ -965,7 +993,19 @@ fn main() {
                 write_figures(&pg, &args).await;
             }
             if let Some(url) = args.nats.as_ref().filter(|u| !u.is_empty()) {
-                jetstream_figures(url, &args).await;
+                jetstream_figures(url, None, &args).await;
+            }
+            return;
+        }
+        if args.events_only {
+            let url = args
+                .nats
+                .as_ref()
+                .filter(|u| !u.is_empty())
+                .expect("--events-only measures JetStream: give --nats");
+            jetstream_figures(url, None, &args).await;
+            if let Some(postgres) = args.postgres.as_ref().filter(|u| !u.is_empty()) {
+                jetstream_figures(url, Some(postgres), &args).await;
             }
             return;
         }
@@ -985,7 +1025,7 @@ fn main() {
             measure("PostgreSQL", start_postgres(url).await, &args).await;
         }
         if let Some(url) = args.nats.as_ref().filter(|u| !u.is_empty()) {
-            jetstream_figures(url, &args).await;
+            jetstream_figures(url, None, &args).await;
         }
         operations_figures(&args).await;
         app_pages().await;

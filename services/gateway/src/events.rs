@@ -158,8 +158,10 @@ impl Feed {
 /// Starts the gateway's consumer of every event on `bus`.
 pub async fn start(gw: &Gateway, bus: &Bus) -> Result<()> {
     bus.consume_batches(
-        // The log's order is the bus's, whichever replica writes a row.
-        ConsumerSpec::new(CONSUMER, &[]).in_order(),
+        // The log's order is the bus's: one replica at a time writes rows.
+        ConsumerSpec::new(CONSUMER, &[])
+            .in_order()
+            .leased_in(gw.ctx.db.clone()),
         inbox::batch_handler(gw.clone(), record),
     )
     .await
@@ -171,8 +173,8 @@ pub async fn start(gw: &Gateway, bus: &Bus) -> Result<()> {
     Ok(())
 }
 
-/// On PostgreSQL other replicas of the gateway write to the same log (each
-/// event goes to whichever holds the consumer's turn): this replica's
+/// On PostgreSQL other replicas of the gateway write to the same log (the
+/// one holding the consumer's lease writes): this replica's
 /// streams learn of their rows by a look at the log's end every
 /// [`OTHERS_POLL`].
 async fn notice_other_replicas(gw: Gateway) {
@@ -197,7 +199,7 @@ async fn notice_other_replicas(gw: Gateway) {
 }
 
 /// Adds `events` to the log in their order, in one statement: a relay's
-/// round on the in-process bus, or one event from JetStream.
+/// round on the in-process bus, or what has arrived from JetStream.
 async fn record(gw: Gateway, events: Vec<Event>) -> Result<()> {
     let now = gw.ctx.clock.now();
     let rows = events

@@ -23,6 +23,9 @@ const RETRY: Duration = Duration::from_millis(500);
 const CHECK: Duration = Duration::from_millis(500);
 /// How long a check may take before the lease counts as lost.
 const CHECK_TIMEOUT: Duration = Duration::from_secs(3);
+/// The longest a replica may go on working after its lease was lost (and
+/// another replica may already hold it) before it notices and stops.
+pub const NOTICE: Duration = CHECK.saturating_add(CHECK_TIMEOUT);
 
 /// The lock's key: the lease's name within this database and schema (two
 /// services sharing a database in separate schemas must not exclude each

@@ -4,7 +4,8 @@
 //! with their request ids, while one more client walks issues through
 //! their steps and a staff member watches the event stream. Mid-load the
 //! issues replica holding the outbox relay's lease is killed (the other
-//! must take over) and so is one gateway; both come back later.
+//! must take over) and so is the gateway holding the event log's lease,
+//! events in hand; both come back later.
 //! Afterwards: every report stored once, every event published once and
 //! in the gateway's log once, and the watcher saw each issue's events
 //! once, in the order they happened.
@@ -39,6 +40,10 @@ const INTERNAL_SECRET: &str = "replica test internal secret";
 const JWT_SECRET: &str = "replica test staff token secret";
 const REPORTED: &str = "cogov.issues.v1.IssueReported";
 const STATE_CHANGED: &str = "cogov.issues.v1.IssueStateChanged";
+/// The issues service's outbox relay's lease.
+const RELAY_LEASE: &str = "outbox relay";
+/// The gateways' event log consumer's lease.
+const LOG_LEASE: &str = "event consumer gateway";
 
 /// `url` with the connection's `application_name`, which tells the test
 /// which replica holds a lease.
@@ -47,11 +52,14 @@ fn named(url: &str, application: &str) -> String {
     format!("{url}{glue}application_name={application}")
 }
 
-/// The replica whose connection holds an advisory lock in `database`.
-async fn lease_holder(admin: &DatabaseConnection, database: &str) -> Option<String> {
+/// The replica whose connection holds the lease `lease` in `database`
+/// (the kit's advisory lock on the lease's name in the schema `public`).
+async fn lease_holder(admin: &DatabaseConnection, database: &str, lease: &str) -> Option<String> {
     let sql = format!(
         "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid \
-         WHERE l.locktype = 'advisory' AND l.granted AND a.datname = '{database}'"
+         WHERE l.locktype = 'advisory' AND l.granted AND a.datname = '{database}' \
+         AND l.objsubid = 1 \
+         AND ((l.classid::bigint << 32) | l.objid::bigint) = hashtextextended('{lease}/public', 0)"
     );
     admin
         .query_one_raw(Statement::from_string(admin.get_database_backend(), sql))
@@ -199,7 +207,7 @@ async fn two_replicas_lose_nothing_double_nothing_and_keep_each_issues_order() {
         }
     });
     let mut gateways = [0, 1].map(|i| {
-        let mut env = common(url(&names[2]));
+        let mut env = common(named(&url(&names[2]), &format!("gateway_{i}")));
         env.push(("COGOV_JWT_SECRET".into(), JWT_SECRET.into()));
         env.push(("COGOV_PARTNER_RATE".into(), "10000".into()));
         Role {
@@ -346,30 +354,42 @@ async fn two_replicas_lose_nothing_double_nothing_and_keep_each_issues_order() {
         }
     };
     progress(1).await;
-    let leader = lease_holder(admin, &names[1])
+    let leader = lease_holder(admin, &names[1], RELAY_LEASE)
         .await
         .expect("an issues replica holds the relay's lease");
     let killed = usize::from(leader == "issues_b");
-    eprintln!("SIGKILL {leader} (the relay's leader) and gateway 0");
+    let log_leader = lease_holder(admin, &names[2], LOG_LEASE)
+        .await
+        .expect("a gateway holds the event log's lease");
+    let killed_gateway = usize::from(log_leader == "gateway_1");
+    eprintln!("SIGKILL {leader} (the relay's leader) and {log_leader} (the event log's)");
     issues[killed].kill();
-    gateways[0].kill();
-    // The other replica takes the lease over.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let holder = lease_holder(admin, &names[1]).await;
-        if holder.as_deref().is_some_and(|h| h != leader) {
-            eprintln!("{} took the lease over", holder.unwrap());
-            break;
+    gateways[killed_gateway].kill();
+    // The other replicas take the leases over.
+    for (database, lease, was) in [
+        (&names[1], RELAY_LEASE, &leader),
+        (&names[2], LOG_LEASE, &log_leader),
+    ] {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let holder = lease_holder(admin, database, lease).await;
+            if holder.as_deref().is_some_and(|h| h != was) {
+                eprintln!("{} took the lease {lease:?} over", holder.unwrap());
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no replica took the lease {lease:?} over"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        assert!(Instant::now() < deadline, "no replica took the lease over");
-        tokio::time::sleep(Duration::from_millis(50)).await;
     }
     progress(2).await;
     eprintln!("both come back");
     issues[killed].start();
-    gateways[0].start();
+    gateways[killed_gateway].start();
     issues[killed].ready().await;
-    gateways[0].ready().await;
+    gateways[killed_gateway].ready().await;
 
     for c in clients {
         c.await.unwrap();

@@ -7,6 +7,8 @@ use cogov_proto::common::Event;
 use futures_util::future::BoxFuture;
 use tokio::sync::broadcast;
 
+use crate::db::Db;
+
 /// A shared bus.
 pub type Bus = Arc<dyn EventBus>;
 
@@ -35,6 +37,12 @@ pub struct ConsumerSpec {
     /// across all replicas of the consumer and through their restarts (a
     /// failed event is retried before the next one is handed out).
     pub in_order: bool,
+    /// For an in-order consumer: the database in which its replicas take
+    /// turns holding a [`Lease`](crate::lease::Lease). Only the replica
+    /// holding it takes events, so a bus whose replicas run apart may hand
+    /// it many at a time ([`EventBus::consume_batches`]); without a lease
+    /// such a bus hands out one event at a time, whichever replica takes it.
+    pub lease: Option<Db>,
 }
 
 impl ConsumerSpec {
@@ -47,6 +55,7 @@ impl ConsumerSpec {
             max_attempts: 5,
             backoff: Duration::from_millis(100),
             in_order: false,
+            lease: None,
         }
     }
 
@@ -55,6 +64,18 @@ impl ConsumerSpec {
     pub fn in_order(mut self) -> Self {
         self.in_order = true;
         self
+    }
+
+    /// The same in-order consumer, its replicas taking turns through a
+    /// lease in `db` ([`ConsumerSpec::lease`]).
+    pub fn leased_in(mut self, db: Db) -> Self {
+        self.lease = Some(db);
+        self
+    }
+
+    /// The lease's name.
+    pub fn lease_name(&self) -> String {
+        format!("event consumer {}", self.name)
     }
 
     /// Whether it wants `event`.
@@ -115,7 +136,8 @@ pub trait EventBus: Send + Sync + std::fmt::Debug + 'static {
     /// [`EventBus::consume`], for a consumer that applies several events
     /// at once more cheaply than one by one (a row each in one statement).
     /// The in-process bus hands it what one [`EventBus::publish_all`]
-    /// brings; a bus that delivers one message at a time hands it one.
+    /// brings; JetStream what has arrived to an in-order consumer with a
+    /// lease ([`ConsumerSpec::lease`]), and one event otherwise.
     fn consume_batches(
         &self,
         spec: ConsumerSpec,

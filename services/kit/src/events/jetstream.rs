@@ -6,20 +6,31 @@
 //! consumer that fails an event naks it with a growing delay; after
 //! `max_attempts` deliveries it parks the event in the dead-letter stream
 //! (`{ns}.dead.{consumer}`, with the error in a header) and terminates it.
+//!
+//! An in-order consumer keeps the stream's order across its replicas in
+//! one of two ways. Without a lease, the stream lets one event at a time
+//! be unacknowledged, whichever replica holds it: a round trip an event.
+//! With a lease ([`ConsumerSpec::lease`]) only the replica holding it pulls,
+//! and applies what has arrived as a batch: it may hold many events, and
+//! on taking over waits until those another replica held have come back.
 
 use std::time::Duration;
 
 use async_nats::HeaderMap;
 use async_nats::jetstream::consumer::{AckPolicy, DeliverPolicy, pull};
-use async_nats::jetstream::message::{AckKind, PublishMessage};
+use async_nats::jetstream::message::{AckKind, Message as Delivery, PublishMessage};
 use async_nats::jetstream::{self, stream};
 use cogov_proto::common::Event;
 use futures_util::future::BoxFuture;
 use futures_util::{FutureExt, StreamExt};
 use prost::Message;
+use std::sync::Arc;
 use tokio::sync::broadcast;
 
-use super::bus::{BusError, ConsumerSpec, DeadLetter, EventBus, Handler, WATCH_CAPACITY};
+use super::bus::{
+    BatchHandler, BusError, ConsumerSpec, DeadLetter, EventBus, Handler, WATCH_CAPACITY,
+};
+use crate::lease::{self, Lease};
 
 /// How long the stream keeps events, and how long a consumer may be away.
 const RETENTION: Duration = Duration::from_secs(7 * 24 * 3600);
@@ -31,6 +42,11 @@ const ACK_WAIT: Duration = Duration::from_secs(30);
 /// every later one: when the replica holding it dies, another gets it
 /// after this long.
 const IN_ORDER_ACK_WAIT: Duration = Duration::from_secs(5);
+/// The most events a leased in-order consumer applies in one call.
+const LED_BATCH: usize = 256;
+/// The most it holds unacknowledged: while it applies one batch, the
+/// next ones arrive.
+const LED_PENDING: i64 = 4 * LED_BATCH as i64;
 
 const CONSUMER_HEADER: &str = "Cogov-Consumer";
 const ERROR_HEADER: &str = "Cogov-Error";
@@ -156,21 +172,26 @@ impl JetStreamBus {
         }
     }
 
-    async fn durable(&self, spec: &ConsumerSpec) -> Result<pull::Stream, BusError> {
+    /// The durable consumer `spec`, created, or updated to this
+    /// configuration when it exists.
+    async fn durable(
+        &self,
+        spec: &ConsumerSpec,
+    ) -> Result<jetstream::consumer::Consumer<pull::Config>, BusError> {
         let stream = self
             .js
             .get_stream(self.events_stream())
             .await
             .map_err(|e| err("consumer")(e.to_string()))?;
-        // One event unacknowledged at a time, whichever replica holds it,
-        // is what keeps an in-order consumer's events in the stream's order.
-        let (max_ack_pending, ack_wait) = if spec.in_order {
-            (1, IN_ORDER_ACK_WAIT)
-        } else {
-            (0, ACK_WAIT)
+        let (max_ack_pending, ack_wait) = match (spec.in_order, spec.lease.is_some()) {
+            // One replica pulls at a time: it may hold many events.
+            (true, true) => (LED_PENDING, IN_ORDER_ACK_WAIT),
+            // One event unacknowledged at a time, whichever replica holds
+            // it, is what keeps the stream's order.
+            (true, false) => (1, IN_ORDER_ACK_WAIT),
+            (false, _) => (0, ACK_WAIT),
         };
-        // Created, or updated to this configuration when it exists.
-        let consumer: jetstream::consumer::Consumer<pull::Config> = stream
+        stream
             .create_consumer(pull::Config {
                 durable_name: Some(spec.name.clone()),
                 filter_subject: format!("{}.events.>", self.namespace),
@@ -181,8 +202,12 @@ impl JetStreamBus {
                 ..Default::default()
             })
             .await
-            .map_err(|e| err("consumer")(e.to_string()))?;
-        consumer
+            .map_err(|e| err("consumer")(e.to_string()))
+    }
+
+    async fn messages(&self, spec: &ConsumerSpec) -> Result<pull::Stream, BusError> {
+        self.durable(spec)
+            .await?
             .messages()
             .await
             .map_err(|e| err("consumer")(e.to_string()))
@@ -193,7 +218,7 @@ impl JetStreamBus {
         spec: &ConsumerSpec,
         handler: &Handler,
     ) -> Result<(), BusError> {
-        let mut messages = self.durable(spec).await?;
+        let mut messages = self.messages(spec).await?;
         while let Some(message) = messages.next().await {
             let message = message.map_err(|e| err("delivery")(e.to_string()))?;
             let attempt = message
@@ -235,6 +260,182 @@ impl JetStreamBus {
         Ok(())
     }
 
+    /// Runs a leased in-order consumer for as long as the process runs:
+    /// in the replica holding its lease, batches of what has arrived.
+    async fn lead(self, spec: ConsumerSpec, handler: BatchHandler) {
+        let Some(db) = spec.lease.clone() else {
+            return;
+        };
+        let work = || async {
+            loop {
+                if let Err(e) = self.lead_once(&spec, &handler).await {
+                    tracing::warn!(consumer = spec.name, error = %e, "consumer interrupted; resuming");
+                }
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+        };
+        Lease::run(db, &spec.lease_name(), |_| {}, work).await;
+    }
+
+    async fn lead_once(&self, spec: &ConsumerSpec, handler: &BatchHandler) -> Result<(), BusError> {
+        let consumer = self.durable(spec).await?;
+        self.wait_for_held_events(spec, &consumer).await?;
+        let mut arrivals = consumer
+            .messages()
+            .await
+            .map_err(|e| err("consumer")(e.to_string()))?
+            .ready_chunks(LED_BATCH);
+        while let Some(arrived) = arrivals.next().await {
+            let mut batch = Vec::with_capacity(arrived.len());
+            let mut broken = None;
+            for message in arrived {
+                match message {
+                    Ok(message) => batch.push(message),
+                    Err(e) => {
+                        // What arrived after it is held, unacknowledged:
+                        // the next pull waits for it to come back.
+                        broken = Some(err("delivery")(e.to_string()));
+                        break;
+                    }
+                }
+            }
+            self.apply_batch(spec, handler, &batch).await?;
+            if let Some(e) = broken {
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
+
+    /// Returns once no other replica can hold events of this consumer: a
+    /// replica that led before, and died or lost the lease, may hold events
+    /// it never acknowledged. The stream gives them out again after
+    /// [`IN_ORDER_ACK_WAIT`], before any newer ones; events pulled before
+    /// then would overtake them.
+    async fn wait_for_held_events(
+        &self,
+        spec: &ConsumerSpec,
+        consumer: &jetstream::consumer::Consumer<pull::Config>,
+    ) -> Result<(), BusError> {
+        let info = consumer
+            .get_info()
+            .await
+            .map_err(|e| err("consumer")(e.to_string()))?;
+        if info.num_ack_pending == 0 && info.num_waiting == 0 {
+            return Ok(());
+        }
+        let wait = IN_ORDER_ACK_WAIT + lease::NOTICE;
+        tracing::info!(
+            consumer = spec.name,
+            held = info.num_ack_pending,
+            pulling = info.num_waiting,
+            "waiting {wait:?} for events another replica held to come back"
+        );
+        tokio::time::sleep(wait).await;
+        Ok(())
+    }
+
+    /// Applies `batch` in its order: the events the consumer wants in one
+    /// call, then acknowledges every message. Should that call fail, or an
+    /// event not decode, event by event, as [`Self::apply_alone`].
+    async fn apply_batch(
+        &self,
+        spec: &ConsumerSpec,
+        handler: &BatchHandler,
+        batch: &[Delivery],
+    ) -> Result<(), BusError> {
+        let decoded: Result<Vec<Event>, _> = batch
+            .iter()
+            .map(|message| Event::decode(message.payload.as_ref()))
+            .collect();
+        if let Ok(events) = decoded {
+            let wanted: Vec<Event> = events.into_iter().filter(|e| spec.wants(e)).collect();
+            let count = wanted.len();
+            let outcome = if wanted.is_empty() {
+                Ok(())
+            } else {
+                handler(wanted).await
+            };
+            match outcome {
+                Ok(()) => {
+                    for message in batch {
+                        acknowledge(message, AckKind::Ack).await?;
+                    }
+                    return Ok(());
+                }
+                Err(error) => tracing::warn!(
+                    consumer = spec.name,
+                    events = count,
+                    error,
+                    "a batch of events failed; applying them one by one"
+                ),
+            }
+        }
+        for (i, message) in batch.iter().enumerate() {
+            self.apply_alone(spec, handler, message, &batch[i..])
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Applies one event, retrying it here (its delivery count is the first
+    /// attempt's number) and then parking it. `held` are the messages not
+    /// yet acknowledged, itself first: the stream is told they are in
+    /// progress while a retry waits, so they do not come back meanwhile.
+    async fn apply_alone(
+        &self,
+        spec: &ConsumerSpec,
+        handler: &BatchHandler,
+        message: &Delivery,
+        held: &[Delivery],
+    ) -> Result<(), BusError> {
+        let event = match Event::decode(message.payload.as_ref()) {
+            Ok(event) if !spec.wants(&event) => return acknowledge(message, AckKind::Ack).await,
+            Ok(event) => event,
+            Err(e) => {
+                // Decoding again will not help.
+                let error = format!("undecodable event: {e}");
+                tracing::error!(consumer = spec.name, error, "event parked as a dead letter");
+                self.park(spec, &message.payload, &error, 1).await?;
+                return acknowledge(message, AckKind::Term).await;
+            }
+        };
+        let mut attempt = message
+            .info()
+            .map(|i| u32::try_from(i.delivered).unwrap_or(u32::MAX))
+            .unwrap_or(1);
+        loop {
+            match handler(vec![event.clone()]).await {
+                Ok(()) => return acknowledge(message, AckKind::Ack).await,
+                Err(error) if attempt >= spec.max_attempts => {
+                    tracing::error!(
+                        consumer = spec.name,
+                        event = event.id,
+                        attempts = attempt,
+                        error,
+                        "event parked as a dead letter"
+                    );
+                    self.park(spec, &message.payload, &error, attempt).await?;
+                    return acknowledge(message, AckKind::Term).await;
+                }
+                Err(error) => {
+                    tracing::warn!(
+                        consumer = spec.name,
+                        event = event.id,
+                        attempt,
+                        error,
+                        "event failed; retrying"
+                    );
+                    for message in held {
+                        acknowledge(message, AckKind::Progress).await?;
+                    }
+                    tokio::time::sleep(spec.delay(attempt)).await;
+                    attempt += 1;
+                }
+            }
+        }
+    }
+
     async fn park(
         &self,
         spec: &ConsumerSpec,
@@ -267,6 +468,13 @@ impl JetStreamBus {
     }
 }
 
+async fn acknowledge(message: &Delivery, kind: AckKind) -> Result<(), BusError> {
+    message
+        .ack_with(kind)
+        .await
+        .map_err(|e| err("acknowledging")(e.to_string()))
+}
+
 impl EventBus for JetStreamBus {
     fn publish<'a>(&'a self, event: &'a Event) -> BoxFuture<'a, Result<(), BusError>> {
         async move {
@@ -287,10 +495,40 @@ impl EventBus for JetStreamBus {
     }
 
     fn consume(&self, spec: ConsumerSpec, handler: Handler) -> BoxFuture<'_, Result<(), BusError>> {
+        if spec.in_order && spec.lease.is_some() {
+            // Led as a consumer of batches, its events applied one by one.
+            let each: BatchHandler = Arc::new(move |events| {
+                let handler = handler.clone();
+                async move {
+                    for event in events {
+                        handler(event).await?;
+                    }
+                    Ok(())
+                }
+                .boxed()
+            });
+            return self.consume_batches(spec, each);
+        }
         async move {
             // Create it now, so events published from here on are kept for it.
-            drop(self.durable(&spec).await?);
+            self.durable(&spec).await?;
             tokio::spawn(self.clone().run_consumer(spec, handler));
+            Ok(())
+        }
+        .boxed()
+    }
+
+    fn consume_batches(
+        &self,
+        spec: ConsumerSpec,
+        handler: BatchHandler,
+    ) -> BoxFuture<'_, Result<(), BusError>> {
+        if !(spec.in_order && spec.lease.is_some()) {
+            return self.consume(spec, Arc::new(move |event| handler(vec![event])));
+        }
+        async move {
+            self.durable(&spec).await?;
+            tokio::spawn(self.clone().lead(spec, handler));
             Ok(())
         }
         .boxed()
@@ -340,5 +578,152 @@ impl EventBus for JetStreamBus {
 
     fn connected(&self) -> bool {
         self.js.client().connection_state() == async_nats::connection::State::Connected
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::time::Instant;
+
+    use sea_orm::ConnectionTrait;
+
+    use super::*;
+    use crate::db::{DbConfig, open};
+    use crate::testing::{TestDb, servers};
+
+    fn numbered(i: usize) -> Event {
+        Event {
+            id: uuid::Uuid::now_v7().to_string(),
+            r#type: "cogov.test.v1.Numbered".into(),
+            subject: i.to_string(),
+            ..Default::default()
+        }
+    }
+
+    /// A replica's handler: it records each batch it applies, and from
+    /// the batch holding event `stall_at` on it never finishes one (it was
+    /// cut off mid-batch).
+    fn replica(
+        applied: Arc<Mutex<Vec<Vec<usize>>>>,
+        stall_at: Option<usize>,
+    ) -> (BatchHandler, Arc<AtomicBool>) {
+        let stalled = Arc::new(AtomicBool::new(false));
+        let flag = stalled.clone();
+        let handler: BatchHandler = Arc::new(move |events: Vec<Event>| {
+            let (applied, stalled) = (applied.clone(), stalled.clone());
+            async move {
+                let batch: Vec<usize> = events.iter().map(|e| e.subject.parse().unwrap()).collect();
+                if stall_at.is_some_and(|s| batch.contains(&s)) {
+                    stalled.store(true, Ordering::SeqCst);
+                }
+                if stalled.load(Ordering::SeqCst) {
+                    std::future::pending::<()>().await;
+                }
+                applied.lock().unwrap().push(batch);
+                Ok(())
+            }
+            .boxed()
+        });
+        (handler, flag)
+    }
+
+    /// The distinct events applied.
+    fn distinct(applied: &Mutex<Vec<Vec<usize>>>) -> usize {
+        let all = applied.lock().unwrap().concat();
+        all.iter().collect::<std::collections::HashSet<_>>().len()
+    }
+
+    async fn until(what: &str, mut done: impl FnMut() -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !done() {
+            assert!(Instant::now() < deadline, "{what} within 60 s");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn a_leased_consumer_takes_batches_in_order_and_a_new_leader_waits_for_held_events() {
+        let Some(database) = TestDb::postgres().await else {
+            return;
+        };
+        let Some(nats) = servers::TestNats::start().await else {
+            return;
+        };
+        // Two replicas: a pool and a NATS connection each.
+        let first_db = open(&DbConfig::new(&database.url)).await.unwrap();
+        let second_db = open(&DbConfig::new(&database.url)).await.unwrap();
+        let namespace = format!("t{}", uuid::Uuid::new_v4().simple());
+        let first = JetStreamBus::connect(nats.url(), &namespace).await.unwrap();
+        let second = JetStreamBus::connect(nats.url(), &namespace).await.unwrap();
+        let spec = ConsumerSpec::new("log", &[]).in_order();
+        let applied = Arc::new(Mutex::new(Vec::<Vec<usize>>::new()));
+        let events: Vec<Event> = (0..1000).map(numbered).collect();
+        assert_eq!(first.publish_all(&events[..600]).await.0, 600);
+
+        // The first replica leads; it stops short of event 300, holding
+        // what it has been given from there on.
+        let (handler, stalled) = replica(applied.clone(), Some(300));
+        first
+            .consume_batches(spec.clone().leased_in(first_db.clone()), handler)
+            .await
+            .unwrap();
+        until("the first replica stopping short of 300", || {
+            stalled.load(Ordering::SeqCst)
+        })
+        .await;
+        let before = distinct(&applied);
+        assert!((1..=300).contains(&before), "{before} applied before 300");
+        let (handler, _) = replica(applied.clone(), None);
+        second
+            .consume_batches(spec.clone().leased_in(second_db.clone()), handler)
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(distinct(&applied), before, "the second replica stands by");
+
+        // The first replica is cut off from the database (its lease lost,
+        // and it cannot ask again) while it holds events 300 on.
+        first_db
+            .write()
+            .get_postgres_connection_pool()
+            .close()
+            .await;
+        first_db.read().get_postgres_connection_pool().close().await;
+        second_db
+            .write()
+            .execute_unprepared(
+                "SELECT pg_terminate_backend(l.pid) FROM pg_locks l \
+                 JOIN pg_database d ON d.oid = l.database \
+                 WHERE l.locktype = 'advisory' AND l.granted AND d.datname = current_database()",
+            )
+            .await
+            .unwrap();
+        // Newer events, which must not overtake those it held.
+        assert_eq!(second.publish_all(&events[600..]).await.0, 400);
+        until("every event applied", || distinct(&applied) == 1000).await;
+
+        let batches = applied.lock().unwrap().clone();
+        let mut order = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        for i in batches.concat() {
+            if seen.insert(i) {
+                order.push(i);
+            }
+        }
+        assert_eq!(order.len(), 1000, "each event applied");
+        if let Some((place, event)) = order.iter().enumerate().find(|(i, e)| i != *e) {
+            panic!(
+                "event {event} applied in place {place}, out of the stream's order: {:?}",
+                &order[place.saturating_sub(2)..(place + 3).min(order.len())]
+            );
+        }
+        assert!(
+            batches.iter().any(|b| b.len() > 1),
+            "events applied in batches: {:?}",
+            batches.iter().map(Vec::len).collect::<Vec<_>>()
+        );
+        first.delete().await.unwrap();
     }
 }
