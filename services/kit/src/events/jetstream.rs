@@ -14,6 +14,7 @@
 //! and applies what has arrived as a batch: it may hold many events, and
 //! on taking over waits until those another replica held have come back.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_nats::HeaderMap;
@@ -24,7 +25,6 @@ use cogov_proto::common::Event;
 use futures_util::future::BoxFuture;
 use futures_util::{FutureExt, StreamExt};
 use prost::Message;
-use std::sync::Arc;
 use tokio::sync::broadcast;
 
 use super::bus::{
