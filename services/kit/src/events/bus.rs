@@ -73,6 +73,12 @@ impl ConsumerSpec {
         self
     }
 
+    /// Whether it is in order and led through a lease: one replica at a
+    /// time takes its events.
+    pub fn led(&self) -> bool {
+        self.in_order && self.lease.is_some()
+    }
+
     /// The lease's name.
     pub fn lease_name(&self) -> String {
         format!("event consumer {}", self.name)

@@ -183,13 +183,15 @@ impl JetStreamBus {
             .get_stream(self.events_stream())
             .await
             .map_err(|e| err("consumer")(e.to_string()))?;
-        let (max_ack_pending, ack_wait) = match (spec.in_order, spec.lease.is_some()) {
+        let (max_ack_pending, ack_wait) = if spec.led() {
             // One replica pulls at a time: it may hold many events.
-            (true, true) => (LED_PENDING, IN_ORDER_ACK_WAIT),
+            (LED_PENDING, IN_ORDER_ACK_WAIT)
+        } else if spec.in_order {
             // One event unacknowledged at a time, whichever replica holds
             // it, is what keeps the stream's order.
-            (true, false) => (1, IN_ORDER_ACK_WAIT),
-            (false, _) => (0, ACK_WAIT),
+            (1, IN_ORDER_ACK_WAIT)
+        } else {
+            (0, ACK_WAIT)
         };
         stream
             .create_consumer(pull::Config {
@@ -221,10 +223,7 @@ impl JetStreamBus {
         let mut messages = self.messages(spec).await?;
         while let Some(message) = messages.next().await {
             let message = message.map_err(|e| err("delivery")(e.to_string()))?;
-            let attempt = message
-                .info()
-                .map(|i| u32::try_from(i.delivered).unwrap_or(u32::MAX))
-                .unwrap_or(1);
+            let attempt = deliveries(&message);
             let outcome = match Event::decode(message.payload.as_ref()) {
                 Ok(event) if !spec.wants(&event) => Ok(()),
                 Ok(event) => handler(event).await,
@@ -233,12 +232,6 @@ impl JetStreamBus {
             let ack = match outcome {
                 Ok(()) => AckKind::Ack,
                 Err(error) if attempt >= spec.max_attempts => {
-                    tracing::error!(
-                        consumer = spec.name,
-                        attempts = attempt,
-                        error,
-                        "event parked as a dead letter"
-                    );
                     self.park(spec, &message.payload, &error, attempt).await?;
                     AckKind::Term
                 }
@@ -395,26 +388,15 @@ impl JetStreamBus {
             Err(e) => {
                 // Decoding again will not help.
                 let error = format!("undecodable event: {e}");
-                tracing::error!(consumer = spec.name, error, "event parked as a dead letter");
                 self.park(spec, &message.payload, &error, 1).await?;
                 return acknowledge(message, AckKind::Term).await;
             }
         };
-        let mut attempt = message
-            .info()
-            .map(|i| u32::try_from(i.delivered).unwrap_or(u32::MAX))
-            .unwrap_or(1);
+        let mut attempt = deliveries(message);
         loop {
             match handler(vec![event.clone()]).await {
                 Ok(()) => return acknowledge(message, AckKind::Ack).await,
                 Err(error) if attempt >= spec.max_attempts => {
-                    tracing::error!(
-                        consumer = spec.name,
-                        event = event.id,
-                        attempts = attempt,
-                        error,
-                        "event parked as a dead letter"
-                    );
                     self.park(spec, &message.payload, &error, attempt).await?;
                     return acknowledge(message, AckKind::Term).await;
                 }
@@ -436,6 +418,7 @@ impl JetStreamBus {
         }
     }
 
+    /// Logs and parks an event `spec` gave up on.
     async fn park(
         &self,
         spec: &ConsumerSpec,
@@ -443,6 +426,12 @@ impl JetStreamBus {
         error: &str,
         attempts: u32,
     ) -> Result<(), BusError> {
+        tracing::error!(
+            consumer = spec.name,
+            attempts,
+            error,
+            "event parked as a dead letter"
+        );
         let mut headers = HeaderMap::new();
         headers.insert(CONSUMER_HEADER, spec.name.as_str());
         // Header values must stay on one line.
@@ -466,6 +455,14 @@ impl JetStreamBus {
             .map_err(|e| err("parking a dead letter")(e.to_string()))?;
         Ok(())
     }
+}
+
+/// How many times the stream has delivered `message`, this time included.
+fn deliveries(message: &Delivery) -> u32 {
+    message
+        .info()
+        .map(|i| u32::try_from(i.delivered).unwrap_or(u32::MAX))
+        .unwrap_or(1)
 }
 
 async fn acknowledge(message: &Delivery, kind: AckKind) -> Result<(), BusError> {
@@ -495,7 +492,7 @@ impl EventBus for JetStreamBus {
     }
 
     fn consume(&self, spec: ConsumerSpec, handler: Handler) -> BoxFuture<'_, Result<(), BusError>> {
-        if spec.in_order && spec.lease.is_some() {
+        if spec.led() {
             // Led as a consumer of batches, its events applied one by one.
             let each: BatchHandler = Arc::new(move |events| {
                 let handler = handler.clone();
@@ -523,7 +520,7 @@ impl EventBus for JetStreamBus {
         spec: ConsumerSpec,
         handler: BatchHandler,
     ) -> BoxFuture<'_, Result<(), BusError>> {
-        if !(spec.in_order && spec.lease.is_some()) {
+        if !spec.led() {
             return self.consume(spec, Arc::new(move |event| handler(vec![event])));
         }
         async move {
