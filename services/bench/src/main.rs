@@ -24,7 +24,7 @@
 //!   the whole system's peak memory under load through the gateway.
 //!
 //! Run: `cargo run --release -p cogov-bench -- [--issues 1000000] [--postgres URL] [--nats URL]`
-//! (`--writes-only`, `--events-only`, `--webhooks-only`, `--app-only` for one part).
+//! (`--writes-only`, `--events-only`, `--gateway-only`, `--webhooks-only`, `--app-only` for one part).
 
 mod app;
 mod bulk;
@@ -119,6 +119,13 @@ struct Args {
     /// Events in the backlog published straight to JetStream.
     #[arg(long, default_value_t = 10_000)]
     backlog: usize,
+    /// Only the gateway's cost against a bare proxy (GetSubItem at
+    /// concurrency 1 and 64, `--rounds` interleaved rounds), on SQLite.
+    #[arg(long)]
+    gateway_only: bool,
+    /// Interleaved rounds with `--gateway-only`.
+    #[arg(long, default_value_t = 7)]
+    rounds: usize,
     /// Only the webhooks (latency and a burst to 100 endpoints), on SQLite
     /// and on `--postgres` if given.
     #[arg(long)]
@@ -712,25 +719,19 @@ async fn write_figures(stack: &Stack, args: &Args) {
     bursts::measure(stack, args.reports).await;
 }
 
-async fn measure(name: &str, stack: Stack, args: &Args) {
-    table(name);
-    let (p50, p99) = events::latency(&stack, args.events).await;
-    println!(
-        "| event delivery, commit to WatchEvents, in-process bus | p50 {}, p99 {} |",
-        ms(p50),
-        ms(p99)
-    );
-    webhooks::measure(&stack, args.events, args.webhook_burst).await;
+/// GetSubItem through the bare proxy and through the gateway, in
+/// interleaved rounds so that the machine's drift falls on both; the
+/// median round's figures are printed.
+async fn gateway_cost(stack: &Stack, calls: usize, rounds: usize) {
     for concurrency in [1, 64] {
-        // Interleaved rounds, so that the machine's drift falls on both.
-        let mut rounds = Vec::new();
-        for _ in 0..3 {
-            let bare = cheap_calls(&stack.proxied, args.reads * 10, concurrency).await;
-            let gateway = cheap_calls(&stack.gateway, args.reads * 10, concurrency).await;
-            rounds.push((bare.rate / gateway.rate, bare, gateway));
+        let mut measured = Vec::new();
+        for _ in 0..rounds {
+            let bare = cheap_calls(&stack.proxied, calls, concurrency).await;
+            let gateway = cheap_calls(&stack.gateway, calls, concurrency).await;
+            measured.push((bare.rate / gateway.rate, bare, gateway));
         }
-        rounds.sort_by(|a, b| a.0.total_cmp(&b.0));
-        let (ratio, bare, gateway) = rounds[1];
+        measured.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let (ratio, bare, gateway) = measured[measured.len() / 2];
         figures(
             &format!("GetSubItem through a bare proxy, concurrency {concurrency}"),
             bare,
@@ -741,12 +742,24 @@ async fn measure(name: &str, stack: Stack, args: &Args) {
             gateway,
             "calls",
         );
-        let all: Vec<String> = rounds.iter().map(|r| format!("{:.2}", r.0)).collect();
+        let all: Vec<String> = measured.iter().map(|r| format!("{:.2}", r.0)).collect();
         println!(
             "| gateway cost, concurrency {concurrency} | {ratio:.2}× the bare proxy's time per call (median of {}) |",
             all.join(", ")
         );
     }
+}
+
+async fn measure(name: &str, stack: Stack, args: &Args) {
+    table(name);
+    let (p50, p99) = events::latency(&stack, args.events).await;
+    println!(
+        "| event delivery, commit to WatchEvents, in-process bus | p50 {}, p99 {} |",
+        ms(p50),
+        ms(p99)
+    );
+    webhooks::measure(&stack, args.events, args.webhook_burst).await;
+    gateway_cost(&stack, args.reads * 10, 3).await;
     residents::measure(&stack).await;
     let already = args.events;
     preload(&stack, args.issues, already).await;
@@ -951,6 +964,13 @@ fn main() {
                 loaded.as_secs_f64()
             );
             sheets::exports(&sqlite, args.issues).await;
+            return;
+        }
+        if args.gateway_only {
+            let memory: Bus = Arc::new(MemoryBus::new());
+            let sqlite = start(Dbs::sqlite(), memory).await;
+            table("The gateway's cost, SQLite (WAL, synchronous=NORMAL)");
+            gateway_cost(&sqlite, args.reads * 10, args.rounds.max(1)).await;
             return;
         }
         if args.webhooks_only {

@@ -68,6 +68,22 @@ impl Sink {
             tracing::error!("audit writer stopped; record lost");
         }
     }
+
+    /// Queues a record from where nothing can wait (a response body's
+    /// end): at once while the queue has room, otherwise from a task that
+    /// waits for it, so that nothing is dropped.
+    pub fn queue(&self, entry: Entry) {
+        match self.0.try_send(entry) {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Full(entry)) => {
+                let sink = self.clone();
+                tokio::spawn(async move { sink.record(entry).await });
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => {
+                tracing::error!("audit writer stopped; record lost");
+            }
+        }
+    }
 }
 
 /// The stored record of `e`.

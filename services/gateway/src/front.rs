@@ -171,15 +171,6 @@ impl Front {
         let time = self.gw.ctx.clock.now();
         let path = req.uri().path().to_owned();
         let in_process = req.extensions().get::<InProcess>().cloned();
-        let peer = match &in_process {
-            Some(s) => s.peer.clone(),
-            None => req
-                .extensions()
-                .get::<tonic::transport::server::TcpConnectInfo>()
-                .and_then(|i| i.remote_addr())
-                .map(|a| a.to_string())
-                .unwrap_or_default(),
-        };
         let Some(rule) = policy::rule(&path) else {
             return refuse(tonic::Status::unimplemented(format!(
                 "no such method {path}"
@@ -242,13 +233,13 @@ impl Front {
                 target: String::new(),
                 code: 0,
                 request_id: header(req.headers(), "x-request-id"),
-                peer: peer.clone(),
+                peer: peer(req.extensions()),
                 time,
                 duration: std::time::Duration::ZERO,
             },
         });
         let outcome = self
-            .admit_and_forward(req, &path, rule.kinds, caller.as_ref(), &peer, &mut pending)
+            .admit_and_forward(req, &path, rule.kinds, caller.as_ref(), &mut pending)
             .await;
         let response = match outcome {
             Ok(response) => response,
@@ -306,7 +297,6 @@ impl Front {
         path: &str,
         kinds: Kinds,
         caller: Option<&Authenticated>,
-        peer: &str,
         pending: &mut Option<Pending>,
     ) -> std::result::Result<Response<Body>, tonic::Status> {
         let kind = match caller.map(|c| &c.principal) {
@@ -369,7 +359,15 @@ impl Front {
         );
         let mut out = Request::builder()
             .method(http::Method::POST)
-            .uri(parts.uri.path())
+            // The path as received, not parsed again; the channel sets the
+            // backend's scheme and authority.
+            .uri(http::Uri::from(
+                parts
+                    .uri
+                    .path_and_query()
+                    .cloned()
+                    .unwrap_or_else(|| http::uri::PathAndQuery::from_static("/")),
+            ))
             .body(Body::new(Full::new(bytes)))
             .expect("a valid request");
 
@@ -385,7 +383,8 @@ impl Front {
             if let Some(p) = partner {
                 out.extensions_mut().insert(PartnerRecord(p.id));
             }
-            out.extensions_mut().insert(CallerAddress(peer.to_owned()));
+            out.extensions_mut()
+                .insert(CallerAddress(peer(&parts.extensions)));
             let local = self.local.clone();
             let answered = tokio::time::timeout(deadline, async move {
                 local.oneshot(out).await.map_err(|never| match never {})
@@ -451,6 +450,20 @@ fn backend_failure(service: &str, e: tonic::transport::Error) -> tonic::Status {
     tonic::Status::unavailable(format!("{service} is unavailable; retry later"))
 }
 
+/// The caller's address, for the audit record and the gateway's own
+/// services: the web pages' own, or the connection's. Made only when one of
+/// them needs it.
+fn peer(extensions: &http::Extensions) -> String {
+    match extensions.get::<InProcess>() {
+        Some(s) => s.peer.clone(),
+        None => extensions
+            .get::<tonic::transport::server::TcpConnectInfo>()
+            .and_then(|i| i.remote_addr())
+            .map(|a| a.to_string())
+            .unwrap_or_default(),
+    }
+}
+
 fn missing_credentials() -> Error {
     Error::Unauthenticated {
         reason: ErrorReason::CredentialsMissing,
@@ -490,9 +503,7 @@ impl Pending {
     fn finish(mut self, code: i32) {
         self.entry.code = code;
         self.entry.duration = self.started.elapsed();
-        let sink = self.sink;
-        let entry = self.entry;
-        tokio::spawn(async move { sink.record(entry).await });
+        self.sink.queue(self.entry);
     }
 }
 

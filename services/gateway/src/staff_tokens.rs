@@ -2,6 +2,11 @@
 //! claims `sub`, `role` and (for community admins) `community`. Development
 //! signs and verifies with a shared secret (HS256); production verifies
 //! with configured public keys (EdDSA, ES256 or RS256) and signs nothing.
+//! A token that verified once is remembered, so that a staff member's next
+//! calls cost a lookup rather than a signature check.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use cogov_kit::ErrorReason;
 use cogov_kit::auth::Principal;
@@ -46,10 +51,26 @@ pub struct StaffTokens {
     issuer: String,
     audience: String,
     clock: Clock,
+    verified: Arc<Mutex<HashMap<Box<str>, Verified>>>,
 }
 
 /// Seconds of clock skew tolerated on `exp`.
 const LEEWAY: i64 = 30;
+
+/// At most this many verified tokens are remembered: every staff member
+/// signed in at once fits, and the memory stays small (a token is a few
+/// hundred bytes).
+const MAX_REMEMBERED: usize = 10_000;
+
+/// What a token that verified says, for its next calls. Its signature,
+/// issuer, audience and claims do not change, so they are not checked
+/// again; its time window is, on every call.
+#[derive(Debug, Clone)]
+struct Verified {
+    principal: Principal,
+    exp: i64,
+    nbf: Option<i64>,
+}
 
 impl std::fmt::Debug for StaffTokens {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -145,6 +166,23 @@ fn refuse(refusal: Refusal, detail: &dyn std::fmt::Display) -> Error {
     refusal.into()
 }
 
+/// Refuses a token outside its time window, by the service's clock.
+fn in_time(exp: i64, nbf: Option<i64>, now: i64) -> Result<()> {
+    if exp + LEEWAY <= now {
+        return Err(refuse(
+            Refusal::Expired,
+            &format_args!("exp {exp} is before {now}"),
+        ));
+    }
+    if let Some(nbf) = nbf.filter(|nbf| *nbf > now + LEEWAY) {
+        return Err(refuse(
+            Refusal::NotYetValid,
+            &format_args!("nbf {nbf} is after {now}"),
+        ));
+    }
+    Ok(())
+}
+
 impl StaffTokens {
     fn with(
         decoding: DecodingKey,
@@ -172,6 +210,7 @@ impl StaffTokens {
             algorithm,
             issuer: issuer.to_owned(),
             audience: audience.to_owned(),
+            verified: Arc::default(),
         }
     }
 
@@ -208,26 +247,23 @@ impl StaffTokens {
         ))
     }
 
-    /// The principal a token carries.
+    /// The principal a token carries. A token already verified is looked
+    /// up by its whole text, so only the very same bytes are spared the
+    /// signature check (with the production algorithms tens of
+    /// microseconds a call); its expiry is checked every time.
     pub fn verify(&self, token: &str) -> Result<Principal> {
+        let now = self.clock.now().timestamp();
+        let remembered = self.remembered().get(token).cloned();
+        if let Some(verified) = remembered {
+            in_time(verified.exp, verified.nbf, now)?;
+            return Ok(verified.principal);
+        }
         let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
             .map_err(|e| refuse(Refusal::from_library(&e), &e))?;
         let c = data.claims;
-        let now = self.clock.now().timestamp();
-        if c.exp + LEEWAY <= now {
-            return Err(refuse(
-                Refusal::Expired,
-                &format_args!("exp {} is before {now}", c.exp),
-            ));
-        }
-        if let Some(nbf) = c.nbf.filter(|nbf| *nbf > now + LEEWAY) {
-            return Err(refuse(
-                Refusal::NotYetValid,
-                &format_args!("nbf {nbf} is after {now}"),
-            ));
-        }
-        match c.role.as_str() {
-            "street_admin" => Ok(Principal::StreetAdmin { subject: c.sub }),
+        in_time(c.exp, c.nbf, now)?;
+        let principal = match c.role.as_str() {
+            "street_admin" => Principal::StreetAdmin { subject: c.sub },
             "community_admin" => {
                 let community = names::parse("communities", &c.community).ok_or_else(|| {
                     refuse(
@@ -235,16 +271,46 @@ impl StaffTokens {
                         &format_args!("community {:?} is not `communities/{{id}}`", c.community),
                     )
                 })?;
-                Ok(Principal::CommunityAdmin {
+                Principal::CommunityAdmin {
                     subject: c.sub,
                     community,
-                })
+                }
             }
-            other => Err(refuse(
-                Refusal::BadClaims,
-                &format_args!("unknown role {other:?}"),
-            )),
+            other => {
+                return Err(refuse(
+                    Refusal::BadClaims,
+                    &format_args!("unknown role {other:?}"),
+                ));
+            }
+        };
+        self.remember(
+            token,
+            Verified {
+                principal: principal.clone(),
+                exp: c.exp,
+                nbf: c.nbf,
+            },
+            now,
+        );
+        Ok(principal)
+    }
+
+    fn remembered(&self) -> std::sync::MutexGuard<'_, HashMap<Box<str>, Verified>> {
+        // The map holds no invariant a panicking holder could break.
+        self.verified.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Remembers a verified token; when full, forgets the expired ones, and
+    /// all of them if none has expired.
+    fn remember(&self, token: &str, verified: Verified, now: i64) {
+        let mut remembered = self.remembered();
+        if remembered.len() >= MAX_REMEMBERED {
+            remembered.retain(|_, v| v.exp + LEEWAY > now);
+            if remembered.len() >= MAX_REMEMBERED {
+                remembered.clear();
+            }
         }
+        remembered.insert(token.into(), verified);
     }
 
     /// Issues a token (development only) for `sub` in `role`, valid for
@@ -353,6 +419,42 @@ mod tests {
             refused(&t, &t.issue("x", "community_admin", "", 600).unwrap()),
             "TOKEN_CLAIMS_INVALID"
         );
+    }
+
+    #[test]
+    fn a_verified_token_is_remembered_only_as_itself_and_only_while_it_lasts() {
+        let (t, clock) = tokens(b"dev secret", "cogov", "cogov-gateway");
+        let admin = t.issue("alice", "street_admin", "", 600).unwrap();
+        let principal = t.verify(&admin).unwrap();
+        assert!(t.remembered().contains_key(admin.as_str()));
+        assert_eq!(t.verify(&admin).unwrap(), principal);
+
+        // The same header and claims under another signature are not the
+        // token that verified.
+        let (signed_part, signature) = admin.rsplit_once('.').unwrap();
+        let mut other = signature.chars();
+        let first = other.next().unwrap();
+        let forged = format!(
+            "{signed_part}.{}{}",
+            if first == 'A' { 'B' } else { 'A' },
+            other.as_str()
+        );
+        assert_eq!(refused(&t, &forged), "TOKEN_SIGNATURE_INVALID");
+
+        // Remembered, it still expires.
+        clock.advance(chrono::Duration::seconds(600 + LEEWAY));
+        assert_eq!(refused(&t, &admin), "TOKEN_EXPIRED");
+
+        // However many staff members sign in, the memory stays bounded.
+        for i in 0..MAX_REMEMBERED + 10 {
+            let token = t
+                .issue(&format!("staff {i}"), "street_admin", "", 600)
+                .unwrap();
+            t.verify(&token).unwrap();
+        }
+        let remembered = t.remembered();
+        assert!(remembered.len() <= MAX_REMEMBERED, "{}", remembered.len());
+        assert!(!remembered.contains_key(admin.as_str()));
     }
 
     fn signed(secret: &[u8], algorithm: Algorithm, claims: &serde_json::Value) -> String {

@@ -2,13 +2,14 @@
 //!
 //! tonic-web answers 400 to any HTTP/1.1 request that is not gRPC-Web, so
 //! on its own it would shut out the gateway's HTTP side (Open311). This
-//! layer sends gRPC-Web and HTTP/2 through tonic-web, and every other
-//! request straight to the routes.
+//! layer sends gRPC-Web through tonic-web, and every other request (plain
+//! gRPC among them, which tonic-web would pass on as it is) straight to the
+//! routes.
 
 use std::task::{Context, Poll};
 
 use futures_util::future::{BoxFuture, FutureExt};
-use http::{Request, Response, Version, header};
+use http::{Request, Response, header};
 use tonic::body::Body;
 use tonic_web::{GrpcWebLayer, GrpcWebService};
 use tower::{Layer, Service, ServiceExt};
@@ -63,7 +64,9 @@ where
     }
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
-        if request.version() == Version::HTTP_2 || is_grpc_web(&request) {
+        // tonic-web hands plain gRPC over HTTP/2 to the routes as it is;
+        // only gRPC-Web needs it.
+        if is_grpc_web(&request) {
             self.web.clone().oneshot(request).boxed()
         } else {
             self.plain
