@@ -120,7 +120,8 @@ struct Args {
     #[arg(long, default_value_t = 10_000)]
     backlog: usize,
     /// Only the gateway's cost against a bare proxy (GetSubItem at
-    /// concurrency 1 and 64, `--rounds` interleaved rounds), on SQLite.
+    /// concurrency 1 and 64, `--rounds` interleaved rounds) and the
+    /// credential checks, on SQLite.
     #[arg(long)]
     gateway_only: bool,
     /// Interleaved rounds with `--gateway-only`.
@@ -971,6 +972,7 @@ fn main() {
             let sqlite = start(Dbs::sqlite(), memory).await;
             table("The gateway's cost, SQLite (WAL, synchronous=NORMAL)");
             gateway_cost(&sqlite, args.reads * 10, args.rounds.max(1)).await;
+            residents::measure(&sqlite).await;
             return;
         }
         if args.webhooks_only {

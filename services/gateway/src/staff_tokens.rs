@@ -249,8 +249,8 @@ impl StaffTokens {
 
     /// The principal a token carries. A token already verified is looked
     /// up by its whole text, so only the very same bytes are spared the
-    /// signature check (with the production algorithms tens of
-    /// microseconds a call); its expiry is checked every time.
+    /// signature check (a public-key one in production); its expiry is
+    /// checked every time.
     pub fn verify(&self, token: &str) -> Result<Principal> {
         let now = self.clock.now().timestamp();
         let remembered = self.remembered().get(token).cloned();
