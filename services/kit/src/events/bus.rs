@@ -113,6 +113,31 @@ pub struct DeadLetter {
 #[error("event bus: {0}")]
 pub struct BusError(pub String);
 
+/// What became of a round given to [`EventBus::publish_all`].
+#[derive(Debug, Default)]
+pub struct Published {
+    /// The positions in the round of the events the bus holds for good,
+    /// ascending.
+    pub held: Vec<usize>,
+    /// Why the others are not, when some are not.
+    pub failure: Option<BusError>,
+}
+
+impl Published {
+    /// The round's first `held` events held, the rest not (for `failure`).
+    pub fn first(held: usize, failure: Option<BusError>) -> Self {
+        Self {
+            held: (0..held).collect(),
+            failure,
+        }
+    }
+
+    /// Whether every one of a round of `len` events is held.
+    pub fn all_of(&self, len: usize) -> bool {
+        self.failure.is_none() && self.held.len() == len
+    }
+}
+
 /// Where events travel between services.
 pub trait EventBus: Send + Sync + std::fmt::Debug + 'static {
     /// Publishes `event` and returns once the bus holds it for good. The
@@ -120,17 +145,22 @@ pub trait EventBus: Send + Sync + std::fmt::Debug + 'static {
     /// consumer at least once and usually once.
     fn publish<'a>(&'a self, event: &'a Event) -> BoxFuture<'a, Result<(), BusError>>;
 
-    /// Publishes `events` in order, as [`EventBus::publish`] would one by
-    /// one. Returns how many the bus holds for good: all of them, or those
-    /// before the first that failed, with its error.
-    fn publish_all<'a>(&'a self, events: &'a [Event]) -> BoxFuture<'a, (usize, Option<BusError>)> {
+    /// Publishes a round of `events` (a relay's rows, oldest first) and
+    /// says which of them the bus now holds for good. Each subject's
+    /// events keep the round's order: one is published only once every
+    /// earlier one of its subject is held. Events of different subjects
+    /// may be in flight together, so when one of them fails, later ones
+    /// of other subjects may be held before it is published again; while
+    /// nothing fails, the bus keeps the round's order. This one publishes
+    /// them one by one and stops at the first failure.
+    fn publish_all<'a>(&'a self, events: &'a [Event]) -> BoxFuture<'a, Published> {
         Box::pin(async move {
             for (published, event) in events.iter().enumerate() {
                 if let Err(e) = self.publish(event).await {
-                    return (published, Some(e));
+                    return Published::first(published, Some(e));
                 }
             }
-            (events.len(), None)
+            Published::first(events.len(), None)
         })
     }
 

@@ -14,21 +14,25 @@
 //! and applies what has arrived as a batch: it may hold many events, and
 //! on taking over waits until those another replica held have come back.
 
+use std::collections::HashSet;
+use std::future::IntoFuture;
+use std::ops::Range;
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_nats::HeaderMap;
 use async_nats::jetstream::consumer::{AckPolicy, DeliverPolicy, pull};
+use async_nats::jetstream::context::PublishAckFuture;
 use async_nats::jetstream::message::{AckKind, Message as Delivery, PublishMessage};
 use async_nats::jetstream::{self, stream};
 use cogov_proto::common::Event;
-use futures_util::future::BoxFuture;
+use futures_util::future::{BoxFuture, join_all};
 use futures_util::{FutureExt, StreamExt};
 use prost::Message;
 use tokio::sync::broadcast;
 
 use super::bus::{
-    BatchHandler, BusError, ConsumerSpec, DeadLetter, EventBus, Handler, WATCH_CAPACITY,
+    BatchHandler, BusError, ConsumerSpec, DeadLetter, EventBus, Handler, Published, WATCH_CAPACITY,
 };
 use crate::lease::{self, Lease};
 
@@ -47,6 +51,9 @@ const LED_BATCH: usize = 256;
 /// The most it holds unacknowledged: while it applies one batch, the
 /// next ones arrive.
 const LED_PENDING: i64 = 4 * LED_BATCH as i64;
+
+/// The most events [`EventBus::publish_all`] has unacknowledged at once.
+const IN_FLIGHT: usize = 256;
 
 const CONSUMER_HEADER: &str = "Cogov-Consumer";
 const ERROR_HEADER: &str = "Cogov-Error";
@@ -123,6 +130,19 @@ impl JetStreamBus {
 
     fn subject(&self, event: &Event) -> String {
         format!("{}.events.{}", self.namespace, event.r#type)
+    }
+
+    /// Sends `event`, its id the message id; the answer is the ack to await.
+    async fn send(&self, event: &Event) -> Result<PublishAckFuture, BusError> {
+        self.js
+            .send_publish(
+                self.subject(event),
+                PublishMessage::build()
+                    .payload(event.encode_to_vec().into())
+                    .message_id(&event.id),
+            )
+            .await
+            .map_err(|e| err("publishing")(e.to_string()))
     }
 
     /// Feeds [`EventBus::watch`] from an ordered, ephemeral consumer that
@@ -475,18 +495,55 @@ async fn acknowledge(message: &Delivery, kind: AckKind) -> Result<(), BusError> 
 impl EventBus for JetStreamBus {
     fn publish<'a>(&'a self, event: &'a Event) -> BoxFuture<'a, Result<(), BusError>> {
         async move {
-            self.js
-                .send_publish(
-                    self.subject(event),
-                    PublishMessage::build()
-                        .payload(event.encode_to_vec().into())
-                        .message_id(&event.id),
-                )
-                .await
-                .map_err(|e| err("publishing")(e.to_string()))?
+            self.send(event)
+                .await?
                 .await
                 .map_err(|e| err("publishing")(e.to_string()))?;
             Ok(())
+        }
+        .boxed()
+    }
+
+    /// Sends each run of [`in_flight_runs`] before awaiting its
+    /// acknowledgements, all at once: a round costs a round trip a run, not
+    /// one an event. One connection's messages are stored in the order
+    /// sent, so while nothing fails the stream keeps the round's order.
+    /// A run with a failure ends the round: of its events, those
+    /// acknowledged are held, and none of them shares a subject with one
+    /// that is not.
+    fn publish_all<'a>(&'a self, events: &'a [Event]) -> BoxFuture<'a, Published> {
+        async move {
+            let mut held = Vec::with_capacity(events.len());
+            for run in in_flight_runs(events, IN_FLIGHT) {
+                let mut failure = None;
+                let mut acks = Vec::with_capacity(run.len());
+                for i in run {
+                    match self.send(&events[i]).await {
+                        Ok(ack) => acks.push(ack.into_future().map(move |answer| (i, answer))),
+                        Err(e) => {
+                            failure = Some(e);
+                            break;
+                        }
+                    }
+                }
+                // Awaited together, so each waits its own timeout at most.
+                for (i, answer) in join_all(acks).await {
+                    match answer {
+                        Ok(_) => held.push(i),
+                        Err(e) => {
+                            failure.get_or_insert_with(|| err("publishing")(e.to_string()));
+                        }
+                    }
+                }
+                if failure.is_some() {
+                    held.sort_unstable();
+                    return Published { held, failure };
+                }
+            }
+            Published {
+                held,
+                failure: None,
+            }
         }
         .boxed()
     }
@@ -578,6 +635,27 @@ impl EventBus for JetStreamBus {
     }
 }
 
+/// Splits a round into runs of consecutive events that may be in flight
+/// together: at most `max` long, no subject twice in one, so that no event
+/// is sent before an earlier one of its subject is held.
+fn in_flight_runs(events: &[Event], max: usize) -> Vec<Range<usize>> {
+    let mut runs = Vec::new();
+    let mut subjects = HashSet::new();
+    let mut start = 0;
+    for (i, event) in events.iter().enumerate() {
+        if i - start == max || !subjects.insert(event.subject.as_str()) {
+            runs.push(start..i);
+            start = i;
+            subjects.clear();
+            subjects.insert(event.subject.as_str());
+        }
+    }
+    if start < events.len() {
+        runs.push(start..events.len());
+    }
+    runs
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::Mutex;
@@ -640,6 +718,79 @@ mod tests {
         }
     }
 
+    fn about(subject: &str) -> Event {
+        Event {
+            subject: subject.into(),
+            ..numbered(0)
+        }
+    }
+
+    #[test]
+    fn a_round_is_sent_in_runs_with_no_subject_twice() {
+        let round: Vec<Event> = ["a", "b", "a", "c", "d", "e", "c", "c"]
+            .into_iter()
+            .map(about)
+            .collect();
+        assert_eq!(in_flight_runs(&round, 256), [0..2, 2..6, 6..7, 7..8]);
+        assert_eq!(in_flight_runs(&round, 3), [0..2, 2..5, 5..7, 7..8]);
+        assert_eq!(in_flight_runs(&round[..1], 256), vec![0..1]);
+        assert!(in_flight_runs(&[], 256).is_empty());
+    }
+
+    /// The events of `bus`'s stream, oldest first.
+    async fn stored(bus: &JetStreamBus) -> Vec<Event> {
+        let mut stream = bus.js.get_stream(bus.events_stream()).await.unwrap();
+        let state = stream.info().await.unwrap().state.clone();
+        let mut out = Vec::new();
+        for seq in state.first_sequence.max(1)..=state.last_sequence {
+            let m = stream.get_raw_message(seq).await.unwrap();
+            out.push(Event::decode(m.payload.as_ref()).unwrap());
+        }
+        out
+    }
+
+    fn ids(events: &[Event]) -> Vec<&str> {
+        events.iter().map(|e| e.id.as_str()).collect()
+    }
+
+    #[tokio::test]
+    async fn a_round_in_flight_is_stored_in_its_order_and_a_failure_spares_each_subjects_order() {
+        let Some(nats) = servers::TestNats::start().await else {
+            return;
+        };
+        let namespace = format!("t{}", uuid::Uuid::new_v4().simple());
+        let bus = JetStreamBus::connect(nats.url(), &namespace).await.unwrap();
+
+        // 600 events over 7 subjects: runs of up to 7 in flight.
+        let round: Vec<Event> = (0..600).map(|i| about(&(i % 7).to_string())).collect();
+        let published = bus.publish_all(&round).await;
+        assert!(published.all_of(600), "{published:?}");
+        assert_eq!(published.held, (0..600).collect::<Vec<_>>());
+        // Again: the stream drops what it already holds.
+        assert!(bus.publish_all(&round).await.all_of(600));
+        assert_eq!(ids(&stored(&bus).await), ids(&round), "the stream's order");
+
+        // The stream refuses an event too large for it, after the events
+        // beside it in flight were sent.
+        let mut stream = bus.js.get_stream(bus.events_stream()).await.unwrap();
+        let mut config = stream.info().await.unwrap().config.clone();
+        config.max_message_size = 1024;
+        bus.js.update_stream(config).await.unwrap();
+        let mut refused = about("x");
+        refused.source = "x".repeat(2048);
+        let round = [about("v"), refused, about("w"), about("x"), about("y")];
+        let published = bus.publish_all(&round).await;
+        assert_eq!(published.held, [0, 2], "held beside the refused event");
+        assert!(published.failure.is_some());
+        let after: Vec<Event> = stored(&bus).await.split_off(600);
+        assert_eq!(
+            ids(&after),
+            [round[0].id.as_str(), round[2].id.as_str()],
+            "nothing of the refused event's subject after it"
+        );
+        bus.delete().await.unwrap();
+    }
+
     #[tokio::test]
     async fn a_leased_consumer_takes_batches_in_order_and_a_new_leader_waits_for_held_events() {
         let Some(database) = TestDb::postgres().await else {
@@ -657,7 +808,7 @@ mod tests {
         let spec = ConsumerSpec::new("log", &[]).in_order();
         let applied = Arc::new(Mutex::new(Vec::<Vec<usize>>::new()));
         let events: Vec<Event> = (0..1000).map(numbered).collect();
-        assert_eq!(first.publish_all(&events[..600]).await.0, 600);
+        assert!(first.publish_all(&events[..600]).await.all_of(600));
 
         // The first replica leads; it stops short of event 300, holding
         // what it has been given from there on.
@@ -698,7 +849,7 @@ mod tests {
             .await
             .unwrap();
         // Newer events, which must not overtake those it held.
-        assert_eq!(second.publish_all(&events[600..]).await.0, 400);
+        assert!(second.publish_all(&events[600..]).await.all_of(400));
         until("every event applied", || distinct(&applied) == 1000).await;
 
         let batches = applied.lock().unwrap().clone();

@@ -13,7 +13,7 @@ use futures_util::future::{BoxFuture, join_all};
 use tokio::sync::broadcast;
 
 use super::bus::{
-    BatchHandler, BusError, ConsumerSpec, DeadLetter, EventBus, Handler, WATCH_CAPACITY,
+    BatchHandler, BusError, ConsumerSpec, DeadLetter, EventBus, Handler, Published, WATCH_CAPACITY,
 };
 
 /// How many dead letters it keeps in memory.
@@ -161,7 +161,7 @@ impl EventBus for MemoryBus {
         .boxed()
     }
 
-    fn publish_all<'a>(&'a self, events: &'a [Event]) -> BoxFuture<'a, (usize, Option<BusError>)> {
+    fn publish_all<'a>(&'a self, events: &'a [Event]) -> BoxFuture<'a, Published> {
         async move {
             let consumers: Vec<Arc<Consumer>> = self.consumers.read().expect("consumers").clone();
             join_all(consumers.iter().map(|c| self.deliver(c, events))).await;
@@ -169,7 +169,7 @@ impl EventBus for MemoryBus {
                 // Nobody listening is fine.
                 let _ = self.live.send(event.clone());
             }
-            (events.len(), None)
+            Published::first(events.len(), None)
         }
         .boxed()
     }
@@ -337,7 +337,7 @@ mod tests {
             named("x", "cogov.test.v1.Other"),
             named("b", "cogov.test.v1.Wanted"),
         ];
-        assert_eq!(bus.publish_all(&round).await.0, 3);
+        assert!(bus.publish_all(&round).await.all_of(3));
         assert_eq!(*calls.lock().unwrap(), vec![vec!["a", "b"]]);
 
         calls.lock().unwrap().clear();
@@ -346,7 +346,7 @@ mod tests {
             named("poison", "cogov.test.v1.Wanted"),
             named("d", "cogov.test.v1.Wanted"),
         ];
-        assert_eq!(bus.publish_all(&round).await.0, 3);
+        assert!(bus.publish_all(&round).await.all_of(3));
         let mut expected = vec![vec!["c", "poison", "d"], vec!["c"]];
         expected.extend(std::iter::repeat_n(vec!["poison"], 5));
         expected.push(vec!["d"]);

@@ -17,7 +17,7 @@ pub mod notices;
 pub mod outbox;
 pub mod relay;
 
-pub use bus::{BatchHandler, Bus, ConsumerSpec, DeadLetter, EventBus, Handler};
+pub use bus::{BatchHandler, Bus, ConsumerSpec, DeadLetter, EventBus, Handler, Published};
 pub use cogov_proto::common::Event;
 pub use outbox::NewEvent;
 

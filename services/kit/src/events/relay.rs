@@ -1,5 +1,6 @@
-//! The relay: publishes a service's outbox rows in order and marks them
-//! sent only after the bus acknowledged them.
+//! The relay: publishes a service's outbox rows in order (each subject's
+//! strictly, see [`EventBus::publish_all`](super::bus::EventBus::publish_all))
+//! and marks them sent only after the bus acknowledged them.
 
 use std::time::Duration;
 
@@ -40,10 +41,12 @@ pub async fn publish_pending(db: &Db, bus: &Bus, now: DateTime<Utc>) -> Result<u
             Ok(event)
         })
         .collect::<Result<Vec<Event>>>()?;
-    // In order; on a failure the rest are tried again next round.
-    let (published, failure) = bus.publish_all(&events).await;
-    let sent: Vec<i64> = rows[..published].iter().map(|row| row.seq).collect();
-    // By exact seq: on PostgreSQL a lower seq may commit after a higher one.
+    // Those not held are tried again next round, each still before every
+    // later event of its subject.
+    let published = bus.publish_all(&events).await;
+    let sent: Vec<i64> = published.held.iter().map(|&i| rows[i].seq).collect();
+    // By exact seq: on PostgreSQL a lower seq may commit after a higher
+    // one, and the bus may hold a round's later events but not an earlier.
     if !sent.is_empty() {
         Entity::update_many()
             .col_expr(Column::PublishTime, Expr::value(now))
@@ -51,7 +54,7 @@ pub async fn publish_pending(db: &Db, bus: &Bus, now: DateTime<Utc>) -> Result<u
             .exec(db.write())
             .await?;
     }
-    match failure {
+    match published.failure {
         Some(e) => Err(Error::Unavailable(e.to_string())),
         None => Ok(sent.len()),
     }
@@ -109,5 +112,84 @@ async fn publish_forever(db: &Db, bus: &Bus, clock: &Clock) {
                 Err(e) => tracing::warn!(error = %e, "pruning the outbox failed"),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use cogov_proto::organizations::PersonChanged;
+    use futures_util::FutureExt;
+    use futures_util::future::BoxFuture;
+    use sea_orm_migration::{MigrationTrait, SchemaManager};
+    use tokio::sync::broadcast;
+
+    use super::*;
+    use crate::db::{DbConfig, open};
+    use crate::events::bus::{BusError, ConsumerSpec, DeadLetter, EventBus, Handler, Published};
+    use crate::events::outbox::{self, NewEvent};
+
+    /// A bus that holds the events of a round whose subjects it is told,
+    /// and refuses the others.
+    #[derive(Debug)]
+    struct Holding(&'static [&'static str]);
+
+    impl EventBus for Holding {
+        fn publish<'a>(&'a self, _: &'a Event) -> BoxFuture<'a, Result<(), BusError>> {
+            unreachable!("the relay publishes rounds")
+        }
+
+        fn publish_all<'a>(&'a self, events: &'a [Event]) -> BoxFuture<'a, Published> {
+            let held = (0..events.len())
+                .filter(|&i| self.0.contains(&events[i].subject.as_str()))
+                .collect();
+            async move {
+                Published {
+                    held,
+                    failure: Some(BusError("refused".into())),
+                }
+            }
+            .boxed()
+        }
+
+        fn consume(&self, _: ConsumerSpec, _: Handler) -> BoxFuture<'_, Result<(), BusError>> {
+            unreachable!("nothing consumes")
+        }
+
+        fn watch(&self) -> broadcast::Receiver<Event> {
+            broadcast::channel(1).1
+        }
+
+        fn dead_letters(&self, _: usize) -> BoxFuture<'_, Result<Vec<DeadLetter>, BusError>> {
+            async { Ok(Vec::new()) }.boxed()
+        }
+    }
+
+    #[tokio::test]
+    async fn only_the_rows_the_bus_holds_are_marked_sent_wherever_they_are_in_the_round() {
+        let db = open(&DbConfig::new("sqlite::memory:")).await.unwrap();
+        outbox::Migration
+            .up(&SchemaManager::new(db.write()))
+            .await
+            .unwrap();
+        let now = Utc::now();
+        for subject in ["persons/a", "persons/b", "persons/c", "persons/d"] {
+            let event = NewEvent::of(&PersonChanged::default(), subject);
+            outbox::append(db.write(), "organizations", event, now)
+                .await
+                .unwrap();
+        }
+        let bus: Bus = Arc::new(Holding(&["persons/b", "persons/d"]));
+        let failed = publish_pending(&db, &bus, now).await;
+        assert!(matches!(failed, Err(Error::Unavailable(_))), "{failed:?}");
+
+        let rows = Entity::find()
+            .order_by_asc(Column::Seq)
+            .all(db.read())
+            .await
+            .unwrap();
+        let sent: Vec<bool> = rows.iter().map(|r| r.publish_time.is_some()).collect();
+        assert_eq!(sent, [false, true, false, true]);
     }
 }
