@@ -10,7 +10,8 @@ use crate::support::*;
 
 both!(
     rates_on_a_hand_computed_set,
-    writes_in_one_courtyard_keep_its_day_counts
+    writes_in_one_courtyard_keep_its_day_counts,
+    the_day_counts_shards_migration_rebuilds_a_history_either_way
 );
 
 /// Takes an issue through to RESOLVED with `c` (staff).
@@ -307,5 +308,41 @@ async fn writes_in_one_courtyard_keep_its_day_counts(env: Env) {
     }
     let racers = (0..16).map(|_| acknowledged(&env, &w.a1, "clutter_piling"));
     futures_util::future::join_all(racers).await;
+    day_counts_agree_with_the_issues(&env).await;
+}
+
+/// `m0006` on a database with a history, undone and done again: each
+/// time the day counts are rebuilt from the issues, in the table's shape
+/// of that step, and writes go on after it.
+async fn the_day_counts_shards_migration_rebuilds_a_history_either_way(env: Env) {
+    use cogov_issues::migration::Migrator;
+    use sea_orm::ConnectionTrait;
+    use sea_orm_migration::MigratorTrait;
+
+    let w = World::build(&env).await;
+    let racers = (0..8).map(|_| acknowledged(&env, &w.a1, "clutter_piling"));
+    futures_util::future::join_all(racers).await;
+    let db = env.svc.ctx.db.write();
+    let shard = "SELECT shard FROM issue_day_counts";
+
+    Migrator::down(db, Some(1)).await.unwrap();
+    assert!(
+        db.execute_unprepared(shard).await.is_err(),
+        "undone, the day counts have no shard"
+    );
+    let reported = "SELECT SUM(reported) AS n FROM issue_day_counts";
+    let kept = db.query_one_raw(sea_orm::Statement::from_string(
+        db.get_database_backend(),
+        reported,
+    ));
+    let kept: i64 = kept.await.unwrap().unwrap().try_get("", "n").unwrap();
+    assert!(kept >= 8, "{kept} reports counted in the old shape");
+
+    Migrator::up(db, None).await.unwrap();
+    db.execute_unprepared(shard).await.unwrap();
+    env.admin()
+        .report_issue(report(&w.a1, "clutter_piling"))
+        .await
+        .unwrap();
     day_counts_agree_with_the_issues(&env).await;
 }
