@@ -526,7 +526,8 @@ impl EventBus for JetStreamBus {
                         }
                     }
                 }
-                // Awaited together, so each waits its own timeout at most.
+                // Awaited together, so each waits its own timeout at most;
+                // the answers come in the run's order, so `held` ascends.
                 for (i, answer) in join_all(acks).await {
                     match answer {
                         Ok(_) => held.push(i),
@@ -536,7 +537,6 @@ impl EventBus for JetStreamBus {
                     }
                 }
                 if failure.is_some() {
-                    held.sort_unstable();
                     return Published { held, failure };
                 }
             }
