@@ -5,6 +5,7 @@
 
 use chrono::{DateTime, Utc};
 use cogov_kit::events::{self, Bus, ConsumerSpec, Event, inbox};
+use cogov_kit::write::Write;
 use cogov_kit::{Error, Result, names};
 use cogov_proto::deliberation::*;
 use cogov_proto::issues::{
@@ -13,7 +14,7 @@ use cogov_proto::issues::{
 };
 use prost::Name;
 use sea_orm::ActiveValue::Set;
-use sea_orm::{ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use crate::entity::{action_items, councils};
 use crate::topics::NewTopic;
@@ -155,7 +156,7 @@ async fn follow_issue(
 }
 
 async fn update_item(
-    txn: &DatabaseTransaction,
+    txn: &Write,
     row: action_items::Model,
     issue: &IssueSummary,
     now: DateTime<Utc>,

@@ -16,12 +16,12 @@ use cogov_kit::listing::{self, ListQuery, Spec};
 use cogov_kit::paging::SortKey;
 use cogov_kit::store::Versioned;
 use cogov_kit::validate::{Check, read_id, required};
+use cogov_kit::write::Write;
 use cogov_kit::{Error, Result, convert, etag, names};
 use cogov_proto::deliberation::*;
 use sea_orm::ActiveValue::Set;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
-    QuerySelect,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect,
 };
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -400,7 +400,7 @@ pub async fn create(
 }
 
 /// Replaces every ballot's voter with its anonymous key, for good.
-async fn anonymise(txn: &DatabaseTransaction, poll: &Model) -> Result<()> {
+async fn anonymise(txn: &Write, poll: &Model) -> Result<()> {
     for b in ballots::Entity::find()
         .filter(ballots::Column::PollId.eq(poll.id))
         .all(txn)

@@ -13,12 +13,12 @@ use cogov_kit::listing::{self, ListQuery, Spec};
 use cogov_kit::paging::SortKey;
 use cogov_kit::store::Versioned;
 use cogov_kit::validate::{Check, read_id, required};
+use cogov_kit::write::Write;
 use cogov_kit::{Error, Result, convert, etag, names};
 use cogov_proto::deliberation::*;
 use sea_orm::ActiveValue::Set;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
-    QuerySelect,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect,
 };
 use uuid::Uuid;
 
@@ -110,11 +110,7 @@ pub async fn visible<C: ConnectionTrait>(
 /// Brings a resolution's state (and its topic's) in line with its action
 /// items: all done or cancelled → IMPLEMENTED; any under way →
 /// IMPLEMENTING (the topic too); none started → ADOPTED.
-pub async fn follow_items(
-    txn: &DatabaseTransaction,
-    id: Uuid,
-    now: chrono::DateTime<chrono::Utc>,
-) -> Result<()> {
+pub async fn follow_items(txn: &Write, id: Uuid, now: chrono::DateTime<chrono::Utc>) -> Result<()> {
     let row = Entity::find_by_id(id)
         .one(txn)
         .await?

@@ -15,14 +15,14 @@ use cogov_kit::paging::SortKey;
 use cogov_kit::scope::Scope;
 use cogov_kit::store::Versioned;
 use cogov_kit::validate::{Check, read_id, required};
-use cogov_kit::write::Defers;
+use cogov_kit::write::{Defers, Write};
 use cogov_kit::{Error, Result, convert, etag, names};
 use cogov_proto::deliberation::*;
 use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, JoinType,
-    PaginatorTrait, QueryFilter, QuerySelect,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, JoinType, PaginatorTrait,
+    QueryFilter, QuerySelect,
 };
 use uuid::Uuid;
 
@@ -106,7 +106,7 @@ pub async fn visible_named<C: ConnectionTrait>(
 
 /// Moves a topic by `action` inside `txn`, or says why it cannot.
 pub async fn advance(
-    txn: &DatabaseTransaction,
+    txn: &Write,
     row: &Model,
     action: Action,
     close_reason: Option<String>,

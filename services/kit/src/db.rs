@@ -104,12 +104,15 @@ impl Db {
     /// serves, so that no remote lookup can happen inside it
     /// ([`crate::write`]).
     /// On SQLite it is a turn in a batch other requests' writes share (the
-    /// batch's transaction or a savepoint in it: [`crate::group_commit`]);
-    /// its commit returns once the batch has committed.
+    /// batch's transaction or a savepoint in it: [`crate::group_commit`]),
+    /// taken at the write's first statement that must run at once, or at
+    /// its commit; its commit returns once the batch has committed.
     pub async fn begin_write(&self) -> Result<crate::write::Write, DbErr> {
-        use sea_orm::TransactionTrait;
+        use sea_orm::{ConnectionTrait, TransactionTrait};
         Ok(match &self.group {
-            Some(group) => crate::write::Write::in_group(group.turn().await?),
+            Some(group) => {
+                crate::write::Write::in_group(group.clone(), self.write.support_returning())
+            }
             None => crate::write::Write::new(self.write.begin().await?),
         })
     }

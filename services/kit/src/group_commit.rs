@@ -18,6 +18,10 @@
 //! release of its savepoint and the next write's savepoint — goes as one
 //! call, and an undone write's savepoint is left open for the next write.
 //!
+//! A write asks for its turn at its first statement that must run at once,
+//! or at its commit ([`crate::write::Write`]): what it prepares before
+//! keeps nobody waiting.
+//!
 //! PostgreSQL does not go through here: its writes run concurrently on
 //! several connections and the server groups their WAL flushes itself.
 
@@ -395,12 +399,12 @@ pub(crate) mod tests {
             let db = db.clone();
             writers.push(tokio::spawn(async move {
                 let w = db.begin_write().await.unwrap();
-                insert(&*w, v).await.unwrap();
+                insert(&w, v).await.unwrap();
                 match v % 10 {
                     // Fails on a duplicate key after writing: rolls back alone.
                     3 => {
-                        insert(&*w, v + 1000).await.unwrap();
-                        assert!(insert(&*w, v).await.is_err());
+                        insert(&w, v + 1000).await.unwrap();
+                        assert!(insert(&w, v).await.is_err());
                         w.rollback().await.unwrap();
                         false
                     }
@@ -446,13 +450,13 @@ pub(crate) mod tests {
     async fn the_first_write_of_a_batch_rolling_back_takes_nobody_with_it() {
         let (_file, db) = with_table().await;
         let first = db.begin_write().await.unwrap();
-        insert(&*first, 1).await.unwrap();
+        insert(&first, 1).await.unwrap();
         let queued: Vec<_> = (2..6i64)
             .map(|v| {
                 let db = db.clone();
                 tokio::spawn(async move {
                     let w = db.begin_write().await.unwrap();
-                    insert(&*w, v).await.unwrap();
+                    insert(&w, v).await.unwrap();
                     w.commit().await.unwrap();
                 })
             })
@@ -464,10 +468,10 @@ pub(crate) mod tests {
         }
         assert_eq!(count(&db).await, 4, "the four queued writes, not the first");
         let dropped = db.begin_write().await.unwrap();
-        insert(&*dropped, 1).await.unwrap();
+        insert(&dropped, 1).await.unwrap();
         drop(dropped);
         let after = db.begin_write().await.unwrap();
-        insert(&*after, 6).await.unwrap();
+        insert(&after, 6).await.unwrap();
         after.commit().await.unwrap();
         assert_eq!(count(&db).await, 5, "a dropped first write is undone too");
     }
@@ -478,12 +482,13 @@ pub(crate) mod tests {
         let sleep = |ms| tokio::time::sleep(std::time::Duration::from_millis(ms));
         // While a write holds the writer, three queue up for the next batch.
         let before = db.begin_write().await.unwrap();
+        rows_in(&before).await;
         // The next batch's first write writes row 1 and hands it on at once.
         let first = {
             let db = db.clone();
             tokio::spawn(async move {
                 let w = db.begin_write().await.unwrap();
-                insert(&*w, 1).await.unwrap();
+                insert(&w, 1).await.unwrap();
                 w.commit().await.unwrap();
             })
         };
@@ -514,7 +519,7 @@ pub(crate) mod tests {
             let db = db.clone();
             tokio::spawn(async move {
                 let w = db.begin_write().await.unwrap();
-                insert(&*w, 3).await.unwrap();
+                insert(&w, 3).await.unwrap();
                 tokio::time::sleep(std::time::Duration::from_millis(200)).await;
                 w.commit().await.unwrap();
             })
@@ -535,16 +540,63 @@ pub(crate) mod tests {
         assert_eq!(count(&db).await, 2);
     }
 
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_write_takes_its_turn_at_its_first_statement_run_at_once_or_at_its_commit() {
+        use crate::write::Defers;
+        let (_file, db) = with_table().await;
+        let holder = db.begin_write().await.unwrap();
+        insert(&holder, 1).await.unwrap();
+        assert!(holder.has_turn());
+        // Begun and its rows made while another write holds the turn.
+        let deferring = db.begin_write().await.unwrap();
+        assert!(!deferring.has_turn());
+        deferring
+            .defer(Statement::from_string(
+                DbBackend::Sqlite,
+                "INSERT INTO t (v) VALUES (2)",
+            ))
+            .await
+            .unwrap();
+        let reading = db.begin_write().await.unwrap();
+        let (committed, read) = (
+            tokio::spawn(deferring.commit()),
+            tokio::spawn(async move {
+                let seen = rows_in(&reading).await;
+                reading.commit().await.unwrap();
+                seen
+            }),
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        assert!(
+            !committed.is_finished() && !read.is_finished(),
+            "both wait for the holder's turn to end"
+        );
+        // One that read nothing and stores nothing waits for nobody.
+        let empty = db.begin_write().await.unwrap();
+        tokio::time::timeout(std::time::Duration::from_millis(50), empty.commit())
+            .await
+            .expect("an empty write commits at once")
+            .unwrap();
+        holder.commit().await.unwrap();
+        committed.await.unwrap().unwrap();
+        let seen = read.await.unwrap();
+        assert!(
+            (1..=2).contains(&seen),
+            "the read ran in its turn, after the holder's: {seen}"
+        );
+        assert_eq!(count(&db).await, 2);
+    }
+
     #[tokio::test]
     async fn a_write_that_never_gets_its_turn_gives_up_without_writing() {
         let (_file, db) = with_table().await;
         let holder = db.begin_write().await.unwrap();
-        insert(&*holder, 1).await.unwrap();
+        insert(&holder, 1).await.unwrap();
         // Only the waiter's timer is left to run: it fires at once.
         tokio::time::pause();
         let waiter = {
             let db = db.clone();
-            tokio::spawn(async move { db.begin_write().await.map(drop) })
+            tokio::spawn(async move { insert(&db.begin_write().await?, 2).await })
         };
         let refused = waiter.await.unwrap().unwrap_err();
         assert!(
@@ -554,7 +606,7 @@ pub(crate) mod tests {
         tokio::time::resume();
         holder.commit().await.unwrap();
         let next = db.begin_write().await.unwrap();
-        insert(&*next, 2).await.unwrap();
+        insert(&next, 2).await.unwrap();
         next.commit().await.unwrap();
         assert_eq!(count(&db).await, 2);
     }

@@ -321,12 +321,23 @@ mod tests {
         };
         let key = Arc::new(Key::new("Test", "r-1", &caller, &request));
         let now = chrono::Utc::now();
+        // A write holds the writer while the others queue up, so that
+        // they share the next batch, and are quick enough to share it.
         let (go, wait) = tokio::sync::oneshot::channel::<()>();
+        let blocker = {
+            let db = db.clone();
+            tokio::spawn(async move {
+                let w = db.begin_write().await.unwrap();
+                crate::group_commit::tests::rows_in(&w).await;
+                wait.await.unwrap();
+                w.commit().await.unwrap();
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(30)).await;
         let first = {
             let (db, key) = (db.clone(), key.clone());
             tokio::spawn(async move {
                 create(&db, &key, now, async |txn| {
-                    wait.await.unwrap();
                     txn.execute_unprepared("INSERT INTO t (v) VALUES (1)")
                         .await?;
                     Ok(prost_types::Timestamp {
@@ -340,14 +351,15 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(30)).await;
         let retry = {
             let (db, key) = (db.clone(), key.clone());
-            tokio::spawn(async move {
+            // In a request's scope, as every handler runs.
+            tokio::spawn(crate::write::scope(async move {
                 // It runs (nothing looks the id up first) and fails, as a
                 // retry does on what the first call wrote.
                 create(&db, &key, now, async |_| {
                     Err::<prost_types::Timestamp, _>(Error::Internal("already done".into()))
                 })
                 .await
-            })
+            }))
         };
         tokio::time::sleep(Duration::from_millis(30)).await;
         // A third write, queued behind the retry, keeps the batch open.
@@ -356,6 +368,7 @@ mod tests {
             let db = db.clone();
             tokio::spawn(async move {
                 let w = db.begin_write().await.unwrap();
+                crate::group_commit::tests::rows_in(&w).await;
                 ended.await.unwrap();
                 w.commit().await.unwrap();
             })
@@ -372,6 +385,7 @@ mod tests {
         assert_eq!(replayed.seconds, 1, "the first call's response");
         assert_eq!(first.await.unwrap().unwrap().seconds, 1);
         holder.await.unwrap();
+        blocker.await.unwrap();
         let stored = crate::group_commit::tests::count(&db).await;
         assert_eq!(stored, 1, "written once");
     }

@@ -320,7 +320,7 @@ mod tests {
         edit.apply(&FIELDS, &mask(&["theme"]), &("".into(), "lanterns".into()));
         let saved = edit.save_held(&write).await.unwrap();
         assert_eq!((saved.theme.as_str(), saved.revision), ("lanterns", 2));
-        let seen = places::Entity::find_by_id(row.id).one(&*write).await;
+        let seen = places::Entity::find_by_id(row.id).one(&write).await;
         assert_eq!(seen.unwrap().unwrap(), row, "not written before the commit");
         write.commit().await.unwrap();
         let stored = places::Entity::find_by_id(row.id).one(conn).await;

@@ -8,6 +8,12 @@
 //! [`Directory`](crate::directory::Directory) refuses to run while one is:
 //! whatever a write needs from elsewhere is resolved before it begins.
 //!
+//! On SQLite a write takes its turn on the one connection only when it
+//! first needs the database at once — a read, a statement it does not
+//! defer — or at its commit: a write that reads nothing (a report, say)
+//! builds its rows while other writes have their turns, and holds its own
+//! for the one call that stores them.
+//!
 //! The count lives in a task-local scope that `rpcs!` opens around every
 //! handler ([`scope`]); work outside one (event consumers, timers) is not
 //! counted. The scope also holds the answer of a request whose write ended
@@ -15,7 +21,6 @@
 
 use std::cell::{Cell, RefCell};
 use std::future::Future;
-use std::ops::Deref;
 use std::sync::Mutex;
 
 use sea_orm::{
@@ -25,7 +30,8 @@ use sea_orm::{
 };
 
 use crate::error::{Error, Result};
-use crate::group_commit::{Committed, Turn};
+use crate::group_commit::{Committed, GroupCommit, Turn};
+use tokio::sync::OnceCell;
 
 tokio::task_local! {
     static REQUEST: Request;
@@ -78,10 +84,12 @@ pub fn refuse_inside(what: &str) -> Result<()> {
 }
 
 /// An open write transaction, counted for its request until it commits,
-/// rolls back or is dropped. Use it as the `DatabaseTransaction` it holds.
+/// rolls back or is dropped. Use it as a connection: it is one.
 #[derive(Debug)]
 pub struct Write {
     open: Option<Open>,
+    backend: DbBackend,
+    returning: bool,
     counted: bool,
     /// Statements put off until the commit ([`Defers::defer`]).
     deferred: Mutex<Vec<Statement>>,
@@ -93,25 +101,59 @@ pub struct Write {
 #[derive(Debug)]
 enum Open {
     Alone(DatabaseTransaction),
-    Grouped(Turn),
+    /// The turn is taken when the write first needs the database at once
+    /// (a read, a statement not deferred) or at its commit: what the write
+    /// does before — checks, building its rows and deferring them — keeps
+    /// no other write waiting, since the writes of a database take their
+    /// turns one after another.
+    Grouped {
+        group: GroupCommit,
+        turn: OnceCell<Turn>,
+    },
 }
 
 impl Write {
     pub(crate) fn new(txn: DatabaseTransaction) -> Write {
-        Self::counting(Open::Alone(txn))
+        let (backend, returning) = (txn.get_database_backend(), txn.support_returning());
+        Self::counting(Open::Alone(txn), backend, returning)
     }
 
-    pub(crate) fn in_group(turn: Turn) -> Write {
-        Self::counting(Open::Grouped(turn))
+    /// A write in `group`, on SQLite; `returning` as the write connection.
+    pub(crate) fn in_group(group: GroupCommit, returning: bool) -> Write {
+        let turn = OnceCell::new();
+        Self::counting(Open::Grouped { group, turn }, DbBackend::Sqlite, returning)
     }
 
-    fn counting(open: Open) -> Write {
+    fn counting(open: Open, backend: DbBackend, returning: bool) -> Write {
         let counted = REQUEST.try_with(|r| r.open.set(r.open.get() + 1)).is_ok();
         Write {
             open: Some(open),
+            backend,
+            returning,
             counted,
             deferred: Mutex::default(),
             turns: Mutex::default(),
+        }
+    }
+
+    /// Where the write's statements run now: its transaction, or its turn
+    /// in the group's, waited for if not yet taken.
+    async fn txn(&self) -> std::result::Result<&DatabaseTransaction, DbErr> {
+        match self.open.as_ref().expect("open until committed") {
+            Open::Alone(txn) => Ok(txn),
+            Open::Grouped { group, turn } => {
+                let turn = turn.get_or_try_init(|| group.turn()).await?;
+                Ok(turn.txn())
+            }
+        }
+    }
+
+    /// Whether the write holds its turn in a group commit now (always, for
+    /// a write that is not in one).
+    pub fn has_turn(&self) -> bool {
+        match &self.open {
+            Some(Open::Grouped { turn, .. }) => turn.initialized(),
+            _ => true,
         }
     }
 
@@ -141,7 +183,15 @@ impl Write {
                 txn.commit().await
             }
             // The deferred statements go with the turn's end, in one call.
-            Open::Grouped(turn) => turn.commit(deferred).await,
+            Open::Grouped { group, turn } => {
+                let turn = match turn.into_inner() {
+                    Some(turn) => turn,
+                    // Nothing read, nothing to write: nothing to wait for.
+                    None if deferred.is_empty() => return Ok(()),
+                    None => group.turn().await?,
+                };
+                turn.commit(deferred).await
+            }
         }
     }
 
@@ -149,8 +199,11 @@ impl Write {
     pub async fn rollback(mut self) -> std::result::Result<(), DbErr> {
         match self.open.take().expect("open until rolled back") {
             Open::Alone(txn) => txn.rollback().await,
-            Open::Grouped(turn) => {
-                answer_after(turn.rollback());
+            Open::Grouped { turn, .. } => {
+                // A write that never had its turn read nothing of anyone's.
+                if let Some(turn) = turn.into_inner() {
+                    answer_after(turn.rollback());
+                }
                 Ok(())
             }
         }
@@ -160,7 +213,9 @@ impl Write {
 impl Drop for Write {
     fn drop(&mut self) {
         // Dropped open: undone, as a rollback.
-        if let Some(Open::Grouped(turn)) = self.open.take() {
+        if let Some(Open::Grouped { turn, .. }) = self.open.take()
+            && let Some(turn) = turn.into_inner()
+        {
             answer_after(turn.rollback());
         }
         if self.counted {
@@ -169,38 +224,28 @@ impl Drop for Write {
     }
 }
 
-impl Deref for Write {
-    type Target = DatabaseTransaction;
-    fn deref(&self) -> &DatabaseTransaction {
-        match self.open.as_ref().expect("open until committed") {
-            Open::Alone(txn) => txn,
-            Open::Grouped(turn) => turn.txn(),
-        }
-    }
-}
-
 #[tonic::async_trait]
 impl ConnectionTrait for Write {
     fn get_database_backend(&self) -> DbBackend {
-        (**self).get_database_backend()
+        self.backend
     }
     async fn execute_raw(&self, stmt: Statement) -> std::result::Result<ExecResult, DbErr> {
-        (**self).execute_raw(stmt).await
+        self.txn().await?.execute_raw(stmt).await
     }
     async fn execute_unprepared(&self, sql: &str) -> std::result::Result<ExecResult, DbErr> {
-        (**self).execute_unprepared(sql).await
+        self.txn().await?.execute_unprepared(sql).await
     }
     async fn query_one_raw(
         &self,
         stmt: Statement,
     ) -> std::result::Result<Option<QueryResult>, DbErr> {
-        (**self).query_one_raw(stmt).await
+        self.txn().await?.query_one_raw(stmt).await
     }
     async fn query_all_raw(&self, stmt: Statement) -> std::result::Result<Vec<QueryResult>, DbErr> {
-        (**self).query_all_raw(stmt).await
+        self.txn().await?.query_all_raw(stmt).await
     }
     fn support_returning(&self) -> bool {
-        (**self).support_returning()
+        self.returning
     }
 }
 

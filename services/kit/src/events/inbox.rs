@@ -9,7 +9,7 @@ use cogov_proto::common::Event;
 use futures_util::FutureExt;
 use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{DatabaseTransaction, DbErr, EntityTrait};
+use sea_orm::{DbErr, EntityTrait};
 use sea_orm_migration::prelude::{
     ColumnDef, Index, MigrationName, MigrationTrait, SchemaManager, Table,
 };
@@ -19,6 +19,7 @@ use uuid::Uuid;
 use super::bus::{BatchHandler, Handler};
 use crate::db::Db;
 use crate::error::{Error, Result};
+use crate::write::Write;
 
 /// The inbox table, one per consuming service database.
 pub mod entity {
@@ -104,7 +105,7 @@ pub async fn apply<F>(
     effect: F,
 ) -> Result<Applied>
 where
-    F: AsyncFnOnce(&DatabaseTransaction) -> Result<()>,
+    F: AsyncFnOnce(&Write) -> Result<()>,
 {
     let id = Uuid::parse_str(&event.id)
         .map_err(|_| Error::Internal(format!("event id {:?} is not a UUID", event.id)))?;
