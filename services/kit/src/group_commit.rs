@@ -380,6 +380,25 @@ pub(crate) mod tests {
         row.try_get("", "n").unwrap()
     }
 
+    /// A write that takes its turn and holds it until told (through the
+    /// sender), then commits.
+    pub(crate) fn holding_turn(
+        db: &crate::db::Db,
+    ) -> (
+        tokio::sync::oneshot::Sender<()>,
+        tokio::task::JoinHandle<()>,
+    ) {
+        let (release, released) = tokio::sync::oneshot::channel::<()>();
+        let db = db.clone();
+        let held = tokio::spawn(async move {
+            let w = db.begin_write().await.unwrap();
+            rows_in(&w).await;
+            released.await.unwrap();
+            w.commit().await.unwrap();
+        });
+        (release, held)
+    }
+
     async fn insert(w: &impl ConnectionTrait, v: i64) -> Result<(), sea_orm::DbErr> {
         w.execute_raw(Statement::from_sql_and_values(
             DbBackend::Sqlite,

@@ -323,16 +323,7 @@ mod tests {
         let now = chrono::Utc::now();
         // A write holds the writer while the others queue up, so that
         // they share the next batch, and are quick enough to share it.
-        let (go, wait) = tokio::sync::oneshot::channel::<()>();
-        let blocker = {
-            let db = db.clone();
-            tokio::spawn(async move {
-                let w = db.begin_write().await.unwrap();
-                crate::group_commit::tests::rows_in(&w).await;
-                wait.await.unwrap();
-                w.commit().await.unwrap();
-            })
-        };
+        let (go, blocker) = crate::group_commit::tests::holding_turn(&db);
         tokio::time::sleep(Duration::from_millis(30)).await;
         let first = {
             let (db, key) = (db.clone(), key.clone());
@@ -363,16 +354,7 @@ mod tests {
         };
         tokio::time::sleep(Duration::from_millis(30)).await;
         // A third write, queued behind the retry, keeps the batch open.
-        let (end, ended) = tokio::sync::oneshot::channel::<()>();
-        let holder = {
-            let db = db.clone();
-            tokio::spawn(async move {
-                let w = db.begin_write().await.unwrap();
-                crate::group_commit::tests::rows_in(&w).await;
-                ended.await.unwrap();
-                w.commit().await.unwrap();
-            })
-        };
+        let (end, holder) = crate::group_commit::tests::holding_turn(&db);
         tokio::time::sleep(Duration::from_millis(30)).await;
         go.send(()).unwrap();
         tokio::time::sleep(Duration::from_millis(200)).await;
