@@ -101,6 +101,18 @@ pub async fn detect<C: Defers>(
     issue: &issues::Model,
     now: DateTime<Utc>,
 ) -> Result<Option<Uuid>> {
+    // Reports of the pair take turns from here to their commits (on
+    // PostgreSQL): each counts the ones before it, and they gather into
+    // one cluster, not one each.
+    let turn = crate::turns::take(
+        conn.get_database_backend(),
+        crate::turns::Purpose::Clusters,
+        issue.courtyard_id,
+        &issue.sub_item_id,
+    );
+    if let Some(turn) = turn {
+        conn.execute_raw(turn).await?;
+    }
     let since = now - Duration::days(settings.cluster_window_days);
     // The pair's open cluster comes along with the newest issues: on
     // SQLite every statement of a write is a round trip that the

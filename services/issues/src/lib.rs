@@ -25,6 +25,7 @@ pub mod taxonomy_cache;
 pub mod taxonomy_seed;
 pub mod timeline;
 pub mod transitions;
+pub mod turns;
 pub mod two_nos;
 
 use cogov_kit::auth::Authenticator;

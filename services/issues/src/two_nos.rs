@@ -16,8 +16,8 @@ use cogov_proto::issues::*;
 use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, QueryTrait, Select, Statement,
+    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, QueryTrait, Select,
 };
 use uuid::Uuid;
 
@@ -162,31 +162,20 @@ pub async fn reported<C: Defers>(
 }
 
 /// Makes the writes that store one courtyard's status take turns until
-/// they commit, so that each counts the others' issues as committed. On
-/// PostgreSQL two such writes would otherwise each count the other's issue
-/// as it was before (READ COMMITTED) and store a stale status; a
-/// transaction-scoped advisory lock also covers a courtyard that has no
-/// status row yet. On SQLite every write takes its turn already.
+/// they commit, so that each counts the others' issues as committed
+/// ([`crate::turns`]).
 async fn take_turn<C: ConnectionTrait>(conn: &C, courtyard: Uuid) -> Result<()> {
-    if conn.get_database_backend() != DbBackend::Postgres {
-        return Ok(());
+    let turn = crate::turns::take(
+        conn.get_database_backend(),
+        crate::turns::Purpose::TwoNos,
+        courtyard,
+        "",
+    );
+    if let Some(turn) = turn {
+        conn.execute_raw(turn).await?;
     }
-    // The first key names the purpose (other advisory locks use the
-    // one-key form); courtyards whose ids fold to the same second key
-    // merely take turns too.
-    let (high, low) = courtyard.as_u64_pair();
-    let folded = (high ^ low) as u32 ^ ((high ^ low) >> 32) as u32;
-    conn.execute_raw(Statement::from_sql_and_values(
-        DbBackend::Postgres,
-        "SELECT pg_advisory_xact_lock($1, $2)",
-        [TWO_NOS_LOCK.into(), (folded as i32).into()],
-    ))
-    .await?;
     Ok(())
 }
-
-/// The first key of the two-nos advisory locks ("2NOS").
-const TWO_NOS_LOCK: i32 = 0x324E_4F53;
 
 /// Stores whether `courtyard` meets the goal, and tells of a change.
 async fn store<C: Defers>(

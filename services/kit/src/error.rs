@@ -100,6 +100,12 @@ pub enum Error {
     #[error("unavailable: {0}")]
     Unavailable(String),
 
+    /// The write met a concurrent one in a way the database resolved by
+    /// undoing it (a deadlock, a serialization failure): nothing changed,
+    /// and the caller may retry, with the same request_id.
+    #[error("conflict: {0}")]
+    Conflict(String),
+
     /// A bug or an unexpected failure. Details are logged, not returned.
     #[error("internal error: {0}")]
     Internal(String),
@@ -191,6 +197,7 @@ impl Error {
             Error::Unauthenticated { reason, .. } => *reason,
             Error::ResourceExhausted { .. } => ErrorReason::RateLimited,
             Error::Unavailable(_) => ErrorReason::BackendUnavailable,
+            Error::Conflict(_) => ErrorReason::WriteConflict,
             Error::Internal(_) => ErrorReason::Internal,
         }
     }
@@ -204,7 +211,7 @@ impl Error {
             Error::NotFound { .. } => Code::NotFound,
             Error::AlreadyExists { .. } => Code::AlreadyExists,
             Error::FailedPrecondition { .. } => Code::FailedPrecondition,
-            Error::EtagMismatch { .. } => Code::Aborted,
+            Error::EtagMismatch { .. } | Error::Conflict(_) => Code::Aborted,
             Error::PermissionDenied { .. } => Code::PermissionDenied,
             Error::Unauthenticated { .. } => Code::Unauthenticated,
             Error::ResourceExhausted { .. } => Code::ResourceExhausted,
@@ -272,12 +279,17 @@ impl From<Error> for Status {
                 tracing::warn!(error = %cause, "backend unavailable");
                 details.set_retry_info(Some(Duration::from_secs(1)));
             }
+            Error::Conflict(cause) => {
+                tracing::warn!(error = %cause, "write undone in a conflict");
+                details.set_retry_info(Some(Duration::from_millis(50)));
+            }
             Error::PermissionDenied { .. } | Error::Unauthenticated { .. } => {}
         }
         details.set_error_info(err.reason(), ERROR_DOMAIN, metadata);
         let message = match &err {
             Error::Internal(_) => "internal error".to_owned(),
             Error::Unavailable(_) => "a backend is unavailable; retry later".to_owned(),
+            Error::Conflict(_) => "the write met a concurrent one and was undone; retry".to_owned(),
             other => other.to_string(),
         };
         Status::with_error_details(code, message, details)
@@ -296,6 +308,14 @@ impl From<sea_orm::DbErr> for Error {
                 Sqlx::Io(_) | Sqlx::PoolTimedOut | Sqlx::PoolClosed | Sqlx::WorkerCrashed
             )
         };
+        // PostgreSQL undid the transaction to end a conflict with another
+        // (class 40: serialization_failure, deadlock_detected): whole
+        // again, it may succeed.
+        let undone = |e: &Sqlx| {
+            e.as_database_error()
+                .and_then(|d| d.code())
+                .is_some_and(|code| matches!(&*code, "40001" | "40P01"))
+        };
         match &err {
             DbErr::ConnectionAcquire(_) | DbErr::Conn(RuntimeErr::SqlxError(_)) => {
                 Error::Unavailable(err.to_string())
@@ -304,6 +324,11 @@ impl From<sea_orm::DbErr> for Error {
                 if lost(e) =>
             {
                 Error::Unavailable(err.to_string())
+            }
+            DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e))
+                if undone(e) =>
+            {
+                Error::Conflict(err.to_string())
             }
             _ => Error::Internal(err.to_string()),
         }
@@ -364,6 +389,58 @@ mod tests {
         }
         let constraint = DbErr::Exec(RuntimeErr::Internal("constraint".into()));
         assert!(matches!(Error::from(constraint), Error::Internal(_)));
+    }
+
+    /// What PostgreSQL says when it undoes a transaction to end a conflict.
+    #[derive(Debug)]
+    struct Undone(&'static str);
+
+    impl std::fmt::Display for Undone {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "undone ({})", self.0)
+        }
+    }
+
+    impl std::error::Error for Undone {}
+
+    impl sea_orm::sqlx::error::DatabaseError for Undone {
+        fn message(&self) -> &str {
+            "deadlock detected"
+        }
+        fn code(&self) -> Option<std::borrow::Cow<'_, str>> {
+            Some(self.0.into())
+        }
+        fn as_error(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
+            self
+        }
+        fn as_error_mut(&mut self) -> &mut (dyn std::error::Error + Send + Sync + 'static) {
+            self
+        }
+        fn into_error(self: Box<Self>) -> Box<dyn std::error::Error + Send + Sync + 'static> {
+            self
+        }
+        fn kind(&self) -> sea_orm::sqlx::error::ErrorKind {
+            sea_orm::sqlx::error::ErrorKind::Other
+        }
+    }
+
+    #[test]
+    fn a_write_the_database_undid_is_a_conflict_to_retry() {
+        use sea_orm::sqlx::Error as Sqlx;
+        use sea_orm::{DbErr, RuntimeErr};
+        let undone = |code| Sqlx::Database(Box::new(Undone(code)));
+        for code in ["40P01", "40001"] {
+            let err = Error::from(DbErr::Query(RuntimeErr::SqlxError(undone(code).into())));
+            assert!(matches!(err, Error::Conflict(_)), "{code}: {err:?}");
+            let status = Status::from(err);
+            assert_eq!(status.code(), Code::Aborted);
+            let details = status.get_error_details();
+            assert_eq!(details.error_info().unwrap().reason, "WRITE_CONFLICT");
+            assert!(details.retry_info().is_some());
+            assert!(!status.message().contains("deadlock"));
+        }
+        let unique = DbErr::Exec(RuntimeErr::SqlxError(undone("23505").into()));
+        assert!(matches!(Error::from(unique), Error::Internal(_)));
     }
 
     #[test]

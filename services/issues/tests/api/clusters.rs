@@ -9,6 +9,46 @@ use crate::support::*;
 
 both!(three_reports_make_a_cluster);
 
+both!(reports_at_once_gather_into_one_cluster);
+
+/// Reports of one pair sent at once each count the ones before them (on
+/// SQLite the writer's turns order them, on PostgreSQL the pair's advisory
+/// lock): one cluster gathers them all.
+async fn reports_at_once_gather_into_one_cluster(env: Env) {
+    let w = World::build(&env).await;
+    let reports = (0..12).map(|_| {
+        let mut c = env.admin();
+        let request = report(&w.a1, "ebike_parking_charging");
+        tokio::spawn(async move { c.report_issue(request).await.unwrap().into_inner() })
+    });
+    let mut reported = Vec::new();
+    for r in reports.collect::<Vec<_>>() {
+        reported.push(r.await.unwrap());
+    }
+    let clusters: std::collections::BTreeSet<_> = reported
+        .iter()
+        .filter(|i| !i.cluster.is_empty())
+        .map(|i| i.cluster.clone())
+        .collect();
+    assert_eq!(clusters.len(), 1, "{clusters:?}");
+    let cluster = env
+        .admin()
+        .get_issue_cluster(GetIssueClusterRequest {
+            name: clusters.first().unwrap().clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let mut names: Vec<_> = reported.iter().map(|i| i.name.clone()).collect();
+    names.sort();
+    assert_eq!(cluster.issues, names, "every report is in it");
+    let first_answered = reported.iter().filter(|i| i.cluster.is_empty()).count();
+    assert!(
+        first_answered < 3,
+        "{first_answered} reports answered without the cluster"
+    );
+}
+
 async fn three_reports_make_a_cluster(env: Env) {
     let w = World::build(&env).await;
     let mut c = env.admin();
@@ -31,12 +71,19 @@ async fn three_reports_make_a_cluster(env: Env) {
         "two reports are not yet a pattern"
     );
     env.clock.advance(chrono::Duration::days(10));
+    let third_request = report(&w.a1, "ebike_parking_charging");
     let third = c
-        .report_issue(report(&w.a1, "ebike_parking_charging"))
+        .report_issue(third_request.clone())
         .await
         .unwrap()
         .into_inner();
     assert!(!third.cluster.is_empty());
+    let retried = c.report_issue(third_request).await.unwrap().into_inner();
+    assert_eq!(
+        (retried.name, retried.cluster),
+        (third.name.clone(), third.cluster.clone()),
+        "a retry answers with the issue and its cluster"
+    );
 
     let cluster = c
         .get_issue_cluster(GetIssueClusterRequest {
