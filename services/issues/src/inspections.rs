@@ -109,7 +109,8 @@ pub async fn create(
         }
         .insert(txn)
         .await?;
-        two_nos::recompute(txn, courtyard, place.community, now).await?;
+        let turn = two_nos::take_turn(txn, courtyard).await?;
+        two_nos::recompute(txn, &turn, place.community, now).await?;
         Ok(to_proto(&row))
     })
     .await

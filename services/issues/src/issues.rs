@@ -704,7 +704,8 @@ pub async fn report(
         )
         .await?;
         if item.two_nos {
-            two_nos::reported(txn, row.courtyard_id, row.community_id, now).await?;
+            let turn = two_nos::take_turn(txn, row.courtyard_id).await?;
+            two_nos::reported(txn, &turn, row.community_id, now).await?;
         }
         // A new issue has no parties, and the cluster is the only column
         // that may have changed since the insert.
@@ -916,6 +917,12 @@ pub async fn update(
     };
     edit.apply(&FIELDS, &mask, &Input { sent: i, checked });
     let (row, am) = edit.into_parts();
+    // Before the issue is locked ([`two_nos::take_turn`]).
+    let two_nos = if two_nos_touched {
+        Some(two_nos::take_turn(&txn, row.courtyard_id).await?)
+    } else {
+        None
+    };
     let saved = save(&txn, &row, am).await?;
     let paths: Vec<&str> = mask.paths().collect();
     timeline::record(
@@ -925,8 +932,8 @@ pub async fn update(
             .with_text(format!("edited {}", paths.join(", "))),
     )
     .await?;
-    if two_nos_touched {
-        two_nos::recompute(&txn, saved.courtyard_id, saved.community_id, now).await?;
+    if let Some(turn) = &two_nos {
+        two_nos::recompute(&txn, turn, saved.community_id, now).await?;
     }
     txn.commit().await?;
     // Rendered from a reader once committed, so that the write holds the

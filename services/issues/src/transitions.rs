@@ -69,9 +69,10 @@ struct Step<'a> {
     /// The issue at its next revision (etag checked, revision and update
     /// time moved on).
     next: rows::ActiveModel,
-    /// Whether its sub-item counts toward the two-nos goal (a step never
-    /// changes the sub-item).
-    counts: bool,
+    /// The turn at the courtyard's two-nos status, taken before the step
+    /// locks anything when its sub-item counts toward the goal (a step
+    /// never changes the sub-item).
+    two_nos: Option<two_nos::Turn>,
     /// Whether parties are summoned to it once the step commits: read
     /// with the issue, kept by [`Step::summon`] and [`Step::dismiss_parties`],
     /// so that an answer about an issue without parties does not look.
@@ -92,6 +93,11 @@ impl<'a> Step<'a> {
         let (row, next) = store::VERSIONED
             .edit(read.row, etag_in, &name(id), now)?
             .into_parts();
+        let two_nos = if read.counts {
+            Some(two_nos::take_turn(&txn, row.courtyard_id).await?)
+        } else {
+            None
+        };
         Ok(Step {
             db: &svc.ctx.db,
             scope,
@@ -100,7 +106,7 @@ impl<'a> Step<'a> {
             txn,
             row,
             next,
-            counts: read.counts,
+            two_nos,
             has_parties: read.has_parties,
         })
     }
@@ -161,7 +167,7 @@ impl<'a> Step<'a> {
     async fn finish(self, am: rows::ActiveModel, entries: Vec<Entry>) -> Result<Issue> {
         let id = self.row.id;
         // The two-nos recount reads the issue back.
-        let saved = if self.counts {
+        let saved = if self.two_nos.is_some() {
             store::save(&self.txn, &self.row, am).await?
         } else {
             store::save_held(&self.txn, &self.row, am).await?
@@ -169,8 +175,8 @@ impl<'a> Step<'a> {
         for entry in entries {
             timeline::record(&self.txn, id, entry).await?;
         }
-        if self.counts {
-            two_nos::recompute(&self.txn, saved.courtyard_id, saved.community_id, self.now).await?;
+        if let Some(turn) = &self.two_nos {
+            two_nos::recompute(&self.txn, turn, saved.community_id, self.now).await?;
         }
         events::state_changed(&self.txn, &self.row, &saved, self.now).await?;
         // Read once, for the notices and for the answer's `followed`.
@@ -207,16 +213,18 @@ impl<'a> Step<'a> {
     }
 }
 
-/// Recomputes the courtyard's two-nos status if the issue's sub-item counts.
-async fn refresh_two_nos<C: Defers>(conn: &C, m: &Model, now: DateTime<Utc>) -> Result<()> {
+/// The turn at the courtyard's two-nos status if the issue's sub-item
+/// counts toward the goal ([`two_nos::take_turn`]: before the issue is
+/// saved).
+async fn two_nos_turn<C: Defers>(conn: &C, m: &Model) -> Result<Option<two_nos::Turn>> {
     let counts = sub_items::Entity::find_by_id(m.sub_item_id.clone())
         .one(conn)
         .await?
         .is_some_and(|s| s.two_nos);
-    if counts {
-        two_nos::recompute(conn, m.courtyard_id, m.community_id, now).await?;
+    if !counts {
+        return Ok(None);
     }
-    Ok(())
+    Ok(Some(two_nos::take_turn(conn, m.courtyard_id).await?))
 }
 
 fn check_note(c: &mut Check, field: &str, note: &str, required: bool) {
@@ -747,6 +755,7 @@ pub async fn close_unconfirmed(svc: &Issues) -> Result<u64> {
         };
         let row_id = row.id;
         let txn = svc.ctx.db.begin_write().await?;
+        let turn = two_nos_turn(&txn, &row).await?;
         let (row, mut am) = store::VERSIONED
             .edit(row, "", &name(row_id), now)?
             .into_parts();
@@ -766,7 +775,9 @@ pub async fn close_unconfirmed(svc: &Issues) -> Result<u64> {
                     ),
                 )
                 .await?;
-                refresh_two_nos(&txn, &saved, now).await?;
+                if let Some(turn) = &turn {
+                    two_nos::recompute(&txn, turn, saved.community_id, now).await?;
+                }
                 events::state_changed(&txn, &row, &saved, now).await?;
                 let followers = crate::follows::followers_of(&txn, row.id).await?;
                 events::tell_of_state_change(&txn, &row, &saved, None, followers, now).await?;

@@ -4,6 +4,11 @@
 //! or lock the same issues in another order. A transaction-scoped advisory
 //! lock makes them take turns until they commit; it also covers what has
 //! no row yet. On SQLite every write takes its turn anyway.
+//!
+//! Writes take them in one order, so that no two wait for each other in
+//! a cycle: a pair's clusters turn (a report), then the courtyard's
+//! two-nos turn, then any issue's row lock (a save, the commit's gathering
+//! into a cluster).
 
 use sea_orm::{DbBackend, Statement};
 use uuid::Uuid;

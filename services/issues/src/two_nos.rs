@@ -136,35 +136,23 @@ async fn met_now<C: ConnectionTrait>(conn: &C, courtyard: Uuid) -> Result<bool> 
     Ok(!failing.is_empty() && !failing.contains(&true))
 }
 
-/// Recomputes and stores a courtyard's status; returns whether it is met.
-pub async fn recompute<C: Defers>(
-    conn: &C,
+/// A write's turn at one courtyard's two-nos status, held to its commit.
+/// Only [`take_turn`] makes one, so the status is stored only by a write
+/// that took its turn first.
+#[derive(Debug)]
+pub struct Turn {
     courtyard: Uuid,
-    community: Uuid,
-    now: DateTime<Utc>,
-) -> Result<bool> {
-    take_turn(conn, courtyard).await?;
-    let met = met_now(conn, courtyard).await?;
-    store(conn, courtyard, community, met, now).await?;
-    Ok(met)
 }
 
-/// After a new two-nos issue: the courtyard has an open one now, so it
-/// does not meet the goal, whatever its history (nothing to count).
-pub async fn reported<C: Defers>(
-    conn: &C,
-    courtyard: Uuid,
-    community: Uuid,
-    now: DateTime<Utc>,
-) -> Result<()> {
-    take_turn(conn, courtyard).await?;
-    store(conn, courtyard, community, false, now).await
-}
-
-/// Makes the writes that store one courtyard's status take turns until
-/// they commit, so that each counts the others' issues as committed
-/// ([`crate::turns`]).
-async fn take_turn<C: ConnectionTrait>(conn: &C, courtyard: Uuid) -> Result<()> {
+/// Takes the turn at `courtyard`'s status: the writes that store it take
+/// turns until they commit, so that each counts the others' issues as
+/// committed ([`crate::turns`]).
+///
+/// A write takes it before it locks any issue (before it saves one): a
+/// report holds the turn while its commit gathers issues into a cluster,
+/// so a step that held an issue while it waited for the turn would close
+/// a cycle of waits.
+pub async fn take_turn<C: ConnectionTrait>(conn: &C, courtyard: Uuid) -> Result<Turn> {
     let turn = crate::turns::take(
         conn.get_database_backend(),
         crate::turns::Purpose::TwoNos,
@@ -174,7 +162,31 @@ async fn take_turn<C: ConnectionTrait>(conn: &C, courtyard: Uuid) -> Result<()> 
     if let Some(turn) = turn {
         conn.execute_raw(turn).await?;
     }
-    Ok(())
+    Ok(Turn { courtyard })
+}
+
+/// Recomputes and stores the status of the courtyard `turn` is at;
+/// returns whether it is met.
+pub async fn recompute<C: Defers>(
+    conn: &C,
+    turn: &Turn,
+    community: Uuid,
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    let met = met_now(conn, turn.courtyard).await?;
+    store(conn, turn.courtyard, community, met, now).await?;
+    Ok(met)
+}
+
+/// After a new two-nos issue: the courtyard has an open one now, so it
+/// does not meet the goal, whatever its history (nothing to count).
+pub async fn reported<C: Defers>(
+    conn: &C,
+    turn: &Turn,
+    community: Uuid,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    store(conn, turn.courtyard, community, false, now).await
 }
 
 /// Stores whether `courtyard` meets the goal, and tells of a change.

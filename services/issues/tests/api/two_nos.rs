@@ -8,6 +8,7 @@ use crate::support::*;
 
 both!(two_nos_follows_issues_and_inspections);
 both!(the_last_open_issues_resolved_at_once_restore_the_goal);
+both!(reports_and_steps_at_once_all_land);
 
 fn inspection(
     courtyard: &str,
@@ -235,5 +236,58 @@ async fn the_last_open_issues_resolved_at_once_restore_the_goal(env: Env) {
             [w.a1.as_str()],
             "round {round}: stored as met"
         );
+    }
+}
+
+/// In each courtyard, two reports of a two-nos sub-item, then at once the
+/// third, which gathers the two into a cluster at its commit, and their
+/// acknowledgements, which save them; each stores the courtyard's status.
+/// Each takes the courtyard's two-nos turn before it locks any issue, so
+/// none waits for another in a cycle (on PostgreSQL that was a deadlock,
+/// and a failed write, in about one of ten such courtyards).
+async fn reports_and_steps_at_once_all_land(env: Env) {
+    let worlds = [
+        World::build(&env).await,
+        World::build(&env).await,
+        World::build(&env).await,
+    ];
+    let courtyards: Vec<&String> = worlds.iter().flat_map(|w| [&w.a1, &w.a2, &w.b1]).collect();
+    let mut c = env.admin();
+    let mut at_once = Vec::new();
+    for &courtyard in &courtyards {
+        for sub_item in ["chaotic_parking", "clutter_piling"] {
+            for _ in 0..2 {
+                let before = c
+                    .report_issue(report(courtyard, sub_item))
+                    .await
+                    .unwrap()
+                    .into_inner();
+                let mut c = env.admin();
+                at_once.push(Box::pin(async move {
+                    c.acknowledge_issue(AcknowledgeIssueRequest {
+                        name: before.name,
+                        ..Default::default()
+                    })
+                    .await
+                    .map(|_| ())
+                })
+                    as std::pin::Pin<Box<dyn Future<Output = _> + Send>>);
+            }
+            let mut c = env.admin();
+            at_once.push(Box::pin(async move {
+                c.report_issue(report(courtyard, sub_item))
+                    .await
+                    .map(|_| ())
+            }));
+        }
+    }
+    let outcomes = futures_util::future::join_all(at_once).await;
+    let failed: Vec<_> = outcomes.iter().filter_map(|o| o.as_ref().err()).collect();
+    assert!(failed.is_empty(), "{failed:?}");
+    for courtyard in courtyards {
+        let now = status(&mut c, courtyard).await;
+        let open: Vec<i32> = now.items.iter().map(|i| i.open_issue_count).collect();
+        assert_eq!(open, [3, 3], "{courtyard}");
+        assert!(!now.met);
     }
 }
