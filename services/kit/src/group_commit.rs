@@ -30,8 +30,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use sea_orm::{
-    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, Statement,
-    TransactionTrait,
+    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, QueryResult,
+    Statement, TransactionTrait,
 };
 use tokio::sync::{mpsc, oneshot};
 
@@ -137,10 +137,17 @@ impl Turn {
     }
 
     /// Ends the turn keeping the write: runs `deferred` (joined into one
-    /// statement, or none) together with the savepoints' change, and waits
-    /// for the batch's commit.
-    pub(crate) async fn commit(mut self, deferred: Vec<Statement>) -> Result<(), DbErr> {
+    /// statement, or none), then `reading`, together with the savepoints'
+    /// change, and waits for the batch's commit. Returns what `reading`
+    /// read.
+    pub(crate) async fn commit(
+        mut self,
+        deferred: Vec<Statement>,
+        reading: Option<Statement>,
+    ) -> Result<Vec<QueryResult>, DbErr> {
         let mut end = deferred;
+        let read = reading.is_some();
+        end.extend(reading);
         end.push(Statement::from_string(
             DbBackend::Sqlite,
             if self.guarded {
@@ -149,19 +156,21 @@ impl Turn {
                 SAVEPOINT.to_owned()
             },
         ));
-        let end = crate::write::joined(end).expect("at least the savepoint");
-        if let Err(e) = self.txn().execute_raw(end).await {
-            // Undone, as a rollback: its answer, an error, waits for the
-            // batch like any undone write's.
-            crate::write::answer_after(self.rollback());
-            return Err(e);
-        }
+        let rows = match crate::write::run_joined(self.txn(), end, read).await {
+            Ok(rows) => rows,
+            Err(e) => {
+                // Undone, as a rollback: its answer, an error, waits for
+                // the batch like any undone write's.
+                crate::write::answer_after(self.rollback());
+                return Err(e);
+            }
+        };
         let committed = self.committed.take().expect("once");
         if !self.hand_back(true) {
             return Err(gone("the database's writer stopped before committing"));
         }
         match committed.await {
-            Ok(Ok(())) => Ok(()),
+            Ok(Ok(())) => Ok(rows),
             Ok(Err(e)) => Err(DbErr::Custom(format!("the group commit failed: {e}"))),
             Err(_) => Err(gone("the database's writer stopped before committing")),
         }

@@ -21,7 +21,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::future::Future;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use sea_orm::{
     ActiveModelBehavior, ActiveModelTrait, ConnectionTrait, DatabaseConnection,
@@ -93,6 +93,9 @@ pub struct Write {
     counted: bool,
     /// Statements put off until the commit ([`Defers::defer`]).
     deferred: Mutex<Vec<Statement>>,
+    /// The query run last at the commit, and where its rows go
+    /// ([`Defers::read_at_commit`]).
+    reading: Mutex<Option<(Statement, AtCommit)>>,
     /// Turns at hot rows, given up when the write ends ([`Write::keep_turn`]).
     turns: Mutex<Vec<crate::hot_rows::Turn>>,
 }
@@ -132,6 +135,7 @@ impl Write {
             returning,
             counted,
             deferred: Mutex::default(),
+            reading: Mutex::default(),
             turns: Mutex::default(),
         }
     }
@@ -167,32 +171,43 @@ impl Write {
     /// Commits; in a group, returns once the group has committed.
     pub async fn commit(mut self) -> std::result::Result<(), DbErr> {
         let deferred = std::mem::take(&mut *self.deferred.lock().expect("not poisoned"));
-        match self.open.take().expect("open until committed") {
+        let (reading, at_commit) = self.reading.lock().expect("not poisoned").take().unzip();
+        let rows = match self.open.take().expect("open until committed") {
             Open::Alone(txn) => {
                 // A deferred statement that fails fails the write: dropped
                 // here, it is undone.
-                if txn.get_database_backend() == DbBackend::Sqlite {
-                    if let Some(one) = joined(deferred) {
-                        txn.execute_raw(one).await?;
-                    }
+                let rows = if txn.get_database_backend() == DbBackend::Sqlite {
+                    let mut end = deferred;
+                    let read = reading.is_some();
+                    end.extend(reading);
+                    run_joined(&txn, end, read).await?
                 } else {
                     for statement in deferred {
                         txn.execute_raw(statement).await?;
                     }
-                }
-                txn.commit().await
+                    match reading {
+                        Some(reading) => txn.query_all_raw(reading).await?,
+                        None => Vec::new(),
+                    }
+                };
+                txn.commit().await?;
+                rows
             }
             // The deferred statements go with the turn's end, in one call.
             Open::Grouped { group, turn } => {
                 let turn = match turn.into_inner() {
                     Some(turn) => turn,
                     // Nothing read, nothing to write: nothing to wait for.
-                    None if deferred.is_empty() => return Ok(()),
+                    None if deferred.is_empty() && reading.is_none() => return Ok(()),
                     None => group.turn().await?,
                 };
-                turn.commit(deferred).await
+                turn.commit(deferred, reading).await?
             }
+        };
+        if let Some(at_commit) = at_commit {
+            let _ = at_commit.rows.set(rows);
         }
+        Ok(())
     }
 
     /// Rolls back.
@@ -265,6 +280,36 @@ pub trait Defers: ConnectionTrait {
     async fn defer(&self, statement: Statement) -> std::result::Result<(), DbErr> {
         self.execute_raw(statement).await.map(drop)
     }
+
+    /// Runs `query` last at the commit, after the deferred statements, and
+    /// keeps its rows in `into` once the write has committed: what the
+    /// write's own statements settle there (a row one of them chose) comes
+    /// back without a read while the write holds its turn. A connection
+    /// that defers nothing runs it now. One per write.
+    async fn read_at_commit(
+        &self,
+        query: Statement,
+        into: &AtCommit,
+    ) -> std::result::Result<(), DbErr> {
+        let rows = self.query_all_raw(query).await?;
+        let _ = into.rows.set(rows);
+        Ok(())
+    }
+}
+
+/// The rows a write's query at its commit read ([`Defers::read_at_commit`]).
+#[derive(Debug, Clone, Default)]
+pub struct AtCommit {
+    rows: Arc<OnceLock<Vec<QueryResult>>>,
+}
+
+impl AtCommit {
+    /// The rows, once the write has committed; `None` before, and for a
+    /// write that did not commit (a retry that answers with the first
+    /// call's response, say).
+    pub fn rows(&self) -> Option<&[QueryResult]> {
+        self.rows.get().map(Vec::as_slice)
+    }
 }
 
 #[tonic::async_trait]
@@ -276,6 +321,19 @@ impl Defers for Write {
         // only, not for the rest of the write. Held from the statement on,
         // they made a courtyard's writes queue one behind the other.
         self.deferred.lock().expect("not poisoned").push(statement);
+        Ok(())
+    }
+
+    async fn read_at_commit(
+        &self,
+        query: Statement,
+        into: &AtCommit,
+    ) -> std::result::Result<(), DbErr> {
+        let mut reading = self.reading.lock().expect("not poisoned");
+        if reading.is_some() {
+            return Err(DbErr::Custom("one read at a write's commit".into()));
+        }
+        *reading = Some((query, into.clone()));
         Ok(())
     }
 }
@@ -310,6 +368,20 @@ where
 impl Defers for DatabaseTransaction {}
 
 impl Defers for DatabaseConnection {}
+
+/// Runs `statements` joined into one call on SQLite, and returns the rows
+/// of the one among them that reads (the last, if `read`).
+pub(crate) async fn run_joined(
+    txn: &DatabaseTransaction,
+    statements: Vec<Statement>,
+    read: bool,
+) -> std::result::Result<Vec<QueryResult>, DbErr> {
+    match joined(statements) {
+        Some(one) if read => txn.query_all_raw(one).await,
+        Some(one) => txn.execute_raw(one).await.map(|_| Vec::new()),
+        None => Ok(Vec::new()),
+    }
+}
 
 /// `statements` as one: SQLite runs `;`-separated statements in one call,
 /// binding each one's `?` parameters from the values in turn.
@@ -376,6 +448,47 @@ mod tests {
             .unwrap();
         let values: Vec<i64> = rows.iter().map(|r| r.try_get("", "v").unwrap()).collect();
         assert_eq!(values, [1, 20], "inserted, then the second updated");
+    }
+
+    /// A query at the commit runs after the write's deferred statements, in
+    /// the same call on SQLite, and its rows are there once the write has
+    /// committed; a write that fails keeps none.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_query_at_the_commit_reads_what_the_write_stored() {
+        let (_file, db) = with_table().await;
+        let counting = || Statement::from_string(DbBackend::Sqlite, "SELECT COUNT(*) AS n FROM t");
+        let read = |at: &AtCommit| -> Option<i64> {
+            at.rows()
+                .map(|rows| rows[0].try_get::<i64>("", "n").unwrap())
+        };
+        let kept = AtCommit::default();
+        let w = db.begin_write().await.unwrap();
+        w.defer(insert(1)).await.unwrap();
+        w.defer(insert(2)).await.unwrap();
+        w.read_at_commit(counting(), &kept).await.unwrap();
+        assert!(
+            w.read_at_commit(counting(), &kept).await.is_err(),
+            "one per write"
+        );
+        assert!(!w.has_turn(), "deferred, it waits for no turn");
+        assert_eq!(read(&kept), None, "nothing before the commit");
+        w.commit().await.unwrap();
+        assert_eq!(read(&kept), Some(2), "both inserts, then the count");
+
+        let refused = AtCommit::default();
+        let w = db.begin_write().await.unwrap();
+        w.defer(insert(3)).await.unwrap();
+        // Row 1 is there already: the primary key refuses it.
+        w.defer(insert(1)).await.unwrap();
+        w.read_at_commit(counting(), &refused).await.unwrap();
+        assert!(w.commit().await.is_err());
+        assert_eq!(read(&refused), None, "undone, it read nothing");
+        assert_eq!(count(&db).await, 2);
+
+        // Outside a group (a connection that defers nothing) it runs now.
+        let now = AtCommit::default();
+        db.write().read_at_commit(counting(), &now).await.unwrap();
+        assert_eq!(read(&now), Some(2));
     }
 
     /// A deferred statement that fails fails its write's commit and undoes
@@ -454,7 +567,20 @@ mod tests {
         tokio::time::timeout(std::time::Duration::from_secs(5), second)
             .await
             .expect("the second write does not wait for the first");
+        let at_commit = AtCommit::default();
+        first
+            .read_at_commit(
+                Statement::from_string(backend, "SELECT n FROM counts"),
+                &at_commit,
+            )
+            .await
+            .unwrap();
         first.commit().await.unwrap();
+        let read: i32 = at_commit.rows().unwrap()[0].try_get("", "n").unwrap();
+        assert_eq!(
+            read, 2,
+            "the query at the commit ran after the deferred add"
+        );
         let n: i32 = db
             .read()
             .query_one_raw(Statement::from_string(backend, "SELECT n FROM counts"))
