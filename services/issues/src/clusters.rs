@@ -8,14 +8,14 @@ use cogov_kit::listing::{self, ListQuery, Spec};
 use cogov_kit::paging::SortKey;
 use cogov_kit::store::Versioned;
 use cogov_kit::validate::Check;
-use cogov_kit::write::Defers;
+use cogov_kit::write::{AtCommit, Defers};
 use cogov_kit::{Error, Result, convert, etag, names};
 use cogov_proto::issues::*;
 use sea_orm::ActiveValue::Set;
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, Order, Query, SelectStatement};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, QueryTrait,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, QueryFilter,
+    QueryOrder, QueryResult, QuerySelect, QueryTrait, Statement,
 };
 use uuid::Uuid;
 
@@ -95,6 +95,10 @@ pub fn newest_related(
 /// one, or a new one). It reads at most `cluster_threshold` issues, however
 /// many the courtyard has had: the newest ones, which are the ones a new
 /// cluster gathers (an open cluster already holds the older ones).
+///
+/// This is the check on PostgreSQL, where a read in a write keeps no other
+/// write waiting and every deferred statement is a round trip of its own;
+/// SQLite's is [`gather_at_commit`].
 pub async fn detect<C: Defers>(
     conn: &C,
     settings: &Settings,
@@ -184,6 +188,142 @@ pub async fn detect<C: Defers>(
     )
     .await?;
     Ok(Some(cluster))
+}
+
+/// [`detect`] on SQLite, where a write's reads hold the database's one
+/// writer: the check as two statements deferred to the write's commit — a
+/// new cluster unless the pair has an open one, then the issue and the
+/// newest others join the pair's open cluster, both only if the pair has
+/// enough reports — and the issue's cluster read last in the same call, into
+/// `at_commit` ([`cluster_in`]). The report then reads nothing while it
+/// writes and holds its turn for that one call. Writes on SQLite take turns,
+/// so each report counts the ones before it.
+pub async fn gather_at_commit<C: Defers>(
+    conn: &C,
+    settings: &Settings,
+    issue: &issues::Model,
+    now: DateTime<Utc>,
+    at_commit: &AtCommit,
+) -> Result<()> {
+    let [open_one, join, read] = gathering(conn.get_database_backend(), settings, issue, now)?;
+    conn.defer(open_one).await?;
+    conn.defer(join).await?;
+    conn.read_at_commit(read, at_commit).await?;
+    Ok(())
+}
+
+/// [`gather_at_commit`]'s statements: a new cluster unless the pair has an
+/// open one, the issue and the newest others joining it, and the issue's
+/// cluster read back.
+pub fn gathering(
+    backend: DbBackend,
+    settings: &Settings,
+    issue: &issues::Model,
+    now: DateTime<Utc>,
+) -> Result<[Statement; 3]> {
+    let since = now - Duration::days(settings.cluster_window_days);
+    let others_wanted = settings.cluster_threshold.saturating_sub(1);
+    // The newest other issues that would make the pattern with this one.
+    let others = newest_related(issue.courtyard_id, &issue.sub_item_id, since, others_wanted)
+        .filter(issues::Column::Id.ne(issue.id))
+        .into_query();
+    let counted = Query::select()
+        .expr(Expr::col(Asterisk).count())
+        .from_subquery(others.clone(), Alias::new("others"))
+        .to_owned();
+    let enough = Expr::expr(Expr::SubQuery(None, Box::new(counted.into())))
+        .gte(i64::try_from(others_wanted).unwrap_or(i64::MAX));
+    let open = |mut select: SelectStatement| {
+        select
+            .from(Entity)
+            .and_where(Column::CourtyardId.eq(issue.courtyard_id))
+            .and_where(Column::SubItemId.eq(issue.sub_item_id.clone()))
+            .and_where(Column::State.is_in([
+                ClusterState::Detected as i32,
+                ClusterState::Escalated as i32,
+            ]))
+            .to_owned()
+    };
+    let new_cluster = Query::select()
+        .exprs([
+            Expr::value(names::new_id()),
+            Expr::value(issue.courtyard_id),
+            Expr::value(issue.community_id),
+            Expr::value(issue.sub_item_id.clone()),
+            Expr::value(ClusterState::Detected as i32),
+            Expr::value(Option::<Uuid>::None),
+            Expr::value(Option::<Uuid>::None),
+            Expr::value(String::new()),
+            Expr::value(1),
+            Expr::value(now),
+            Expr::value(now),
+        ])
+        .and_where(enough.clone())
+        .and_where(Expr::exists(open(Query::select().expr(Expr::value(1)).to_owned())).not())
+        .to_owned();
+    let insert = Query::insert()
+        .into_table(Entity)
+        .columns([
+            Column::Id,
+            Column::CourtyardId,
+            Column::CommunityId,
+            Column::SubItemId,
+            Column::State,
+            Column::EscalatedTo,
+            Column::TopicId,
+            Column::Note,
+            Column::Revision,
+            Column::CreateTime,
+            Column::UpdateTime,
+        ])
+        .select_from(new_cluster)
+        .map_err(|e| Error::Internal(format!("the cluster's INSERT: {e}")))?
+        .to_owned();
+    let newest_open = open(Query::select().column(Column::Id).to_owned())
+        .order_by(Column::Id, Order::Desc)
+        .limit(1)
+        .to_owned();
+    let join = issues::Entity::update_many()
+        .col_expr(
+            issues::Column::ClusterId,
+            Expr::SubQuery(None, Box::new(newest_open.into())),
+        )
+        .filter(
+            Condition::any()
+                .add(issues::Column::Id.eq(issue.id))
+                .add(issues::Column::Id.in_subquery(others)),
+        )
+        // Not by the index of clusters, which SQLite would otherwise walk
+        // (`+` keeps it from the column's index): nearly every issue has
+        // none, so it leads to a courtyard's whole history, where the ids
+        // lead to a few rows.
+        .filter(Expr::cust(r#"+"cluster_id" IS NULL"#))
+        .filter(enough)
+        .build(backend);
+    let read = issues::Entity::find_by_id(issue.id)
+        .select_only()
+        .column(issues::Column::ClusterId)
+        .build(backend);
+    Ok([backend.build(&insert), join, read])
+}
+
+/// The cluster [`gather_at_commit`]'s query at the commit read.
+pub fn cluster_in(rows: &[QueryResult]) -> Result<Option<Uuid>> {
+    match rows.first() {
+        Some(row) => Ok(row.try_get::<Option<Uuid>>("", "cluster_id")?),
+        None => Ok(None),
+    }
+}
+
+/// The cluster `issue` is in, if any, as `conn` sees it.
+pub async fn cluster_of<C: ConnectionTrait>(conn: &C, issue: Uuid) -> Result<Option<Uuid>> {
+    let cluster: Option<Option<Uuid>> = issues::Entity::find_by_id(issue)
+        .select_only()
+        .column(issues::Column::ClusterId)
+        .into_tuple()
+        .one(conn)
+        .await?;
+    Ok(cluster.flatten())
 }
 
 fn visible(scope: &Scope) -> sea_orm::sea_query::Condition {

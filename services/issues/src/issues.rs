@@ -12,7 +12,7 @@ use cogov_kit::paging::SortKey;
 use cogov_kit::privacy::mask_phone;
 use cogov_kit::store::Versioned;
 use cogov_kit::validate::Check;
-use cogov_kit::write::{Defers, insert_whole};
+use cogov_kit::write::{AtCommit, Defers, insert_whole};
 use cogov_kit::{Error, Result, convert, etag, names};
 use cogov_proto::common::{ContactDetails, GeoPoint};
 use cogov_proto::issues::*;
@@ -635,7 +635,12 @@ pub async fn report(
     };
     let author = principal.describe();
     let settings = svc.settings.clone();
-    idempotency::create(&svc.ctx.db, &key, now, async move |txn| {
+    // On SQLite the cluster is settled by the write's commit, and read
+    // there ([`clusters::gather_at_commit`]).
+    let at_commit = (svc.ctx.db.write().get_database_backend() == sea_orm::DbBackend::Sqlite)
+        .then(AtCommit::default);
+    let settled = at_commit.clone();
+    let mut reported = idempotency::create(&svc.ctx.db, &key, now, async move |txn| {
         let id = names::new_id();
         let row = rows::ActiveModel {
             id: Set(id),
@@ -693,7 +698,13 @@ pub async fn report(
             Entry::transition(IssueState::Unspecified, IssueState::Reported, &author, now),
         )
         .await?;
-        let cluster = clusters::detect(txn, &settings, &row, now).await?;
+        let cluster = match &settled {
+            Some(at_commit) => {
+                clusters::gather_at_commit(txn, &settings, &row, now, at_commit).await?;
+                None
+            }
+            None => clusters::detect(txn, &settings, &row, now).await?,
+        };
         events::reported(
             txn,
             &Model {
@@ -715,7 +726,20 @@ pub async fn report(
         };
         Ok(to_proto(&row, &[], scope, now))
     })
-    .await
+    .await?;
+    if let Some(at_commit) = at_commit {
+        let cluster = match at_commit.rows() {
+            Some(rows) => clusters::cluster_in(rows)?,
+            // A retry, answered with the first call's response: its
+            // cluster as it is now.
+            None => match names::parse(COLLECTION, &reported.name) {
+                Some(id) => clusters::cluster_of(svc.ctx.db.read(), id).await?,
+                None => None,
+            },
+        };
+        reported.cluster = opt_name("clusters", cluster);
+    }
+    Ok(reported)
 }
 
 /// GetIssue.

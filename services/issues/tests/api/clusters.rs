@@ -11,6 +11,53 @@ both!(three_reports_make_a_cluster);
 
 both!(reports_at_once_gather_into_one_cluster);
 
+both!(gathering_at_the_commit_reads_a_few_rows_whatever_the_history);
+
+/// On SQLite a report gathers its cluster at its commit: the UPDATE finds
+/// the issue and the newest others by id, not by walking the issues with
+/// no cluster (nearly all of a street's history).
+async fn gathering_at_the_commit_reads_a_few_rows_whatever_the_history(env: Env) {
+    use sea_orm::{ConnectionTrait, DbBackend, EntityTrait};
+    let db = env.svc.ctx.db.read();
+    if db.get_database_backend() != DbBackend::Sqlite {
+        return;
+    }
+    let w = World::build(&env).await;
+    let reported = env
+        .admin()
+        .report_issue(report(&w.a1, "ebike_parking_charging"))
+        .await
+        .unwrap()
+        .into_inner();
+    let id = reported.name.trim_start_matches("issues/").parse().unwrap();
+    let issue = cogov_issues::entity::issues::Entity::find_by_id::<uuid::Uuid>(id)
+        .one(db)
+        .await
+        .unwrap()
+        .unwrap();
+    let [_, join, _] = cogov_issues::clusters::gathering(
+        DbBackend::Sqlite,
+        &env.svc.settings,
+        &issue,
+        env.clock.now(),
+    )
+    .unwrap();
+    let explain = sea_orm::Statement {
+        sql: format!("EXPLAIN QUERY PLAN {}", join.sql),
+        ..join
+    };
+    let plan: Vec<String> = db
+        .query_all_raw(explain)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.try_get("", "detail").unwrap())
+        .collect();
+    let plan = plan.join("\n");
+    assert!(!plan.contains("ix_issues_cluster"), "{plan}");
+    assert!(plan.contains("(id=?)"), "{plan}");
+}
+
 /// Reports of one pair sent at once each count the ones before them (on
 /// SQLite the writer's turns order them, on PostgreSQL the pair's advisory
 /// lock): one cluster gathers them all.
