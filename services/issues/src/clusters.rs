@@ -118,9 +118,8 @@ pub async fn detect<C: Defers>(
         conn.execute_raw(turn).await?;
     }
     let since = now - Duration::days(settings.cluster_window_days);
-    // The pair's open cluster comes along with the newest issues: on
-    // SQLite every statement of a write is a round trip that the
-    // database's other writes wait behind.
+    // The pair's open cluster comes along with the newest issues: one
+    // round trip, not two.
     let open_cluster = Entity::find()
         .select_only()
         .column(Column::Id)
@@ -300,14 +299,23 @@ pub fn gathering(
         .filter(Expr::cust(r#"+"cluster_id" IS NULL"#))
         .filter(enough)
         .build(backend);
-    let read = issues::Entity::find_by_id(issue.id)
-        .select_only()
-        .column(issues::Column::ClusterId)
-        .build(backend);
-    Ok([backend.build(&insert), join, read])
+    Ok([
+        backend.build(&insert),
+        join,
+        cluster_query(backend, issue.id),
+    ])
 }
 
-/// The cluster [`gather_at_commit`]'s query at the commit read.
+/// The query of the cluster `issue` is in ([`cluster_in`] reads its rows).
+fn cluster_query(backend: DbBackend, issue: Uuid) -> Statement {
+    issues::Entity::find_by_id(issue)
+        .select_only()
+        .column(issues::Column::ClusterId)
+        .build(backend)
+}
+
+/// The cluster read by [`cluster_query`]'s rows (none: the issue is in
+/// none).
 pub fn cluster_in(rows: &[QueryResult]) -> Result<Option<Uuid>> {
     match rows.first() {
         Some(row) => Ok(row.try_get::<Option<Uuid>>("", "cluster_id")?),
@@ -317,13 +325,8 @@ pub fn cluster_in(rows: &[QueryResult]) -> Result<Option<Uuid>> {
 
 /// The cluster `issue` is in, if any, as `conn` sees it.
 pub async fn cluster_of<C: ConnectionTrait>(conn: &C, issue: Uuid) -> Result<Option<Uuid>> {
-    let cluster: Option<Option<Uuid>> = issues::Entity::find_by_id(issue)
-        .select_only()
-        .column(issues::Column::ClusterId)
-        .into_tuple()
-        .one(conn)
-        .await?;
-    Ok(cluster.flatten())
+    let query = cluster_query(conn.get_database_backend(), issue);
+    cluster_in(&conn.query_all_raw(query).await?)
 }
 
 fn visible(scope: &Scope) -> sea_orm::sea_query::Condition {
