@@ -127,9 +127,10 @@ impl Db {
         }
     }
 
-    /// The commits SQLite's writes made and the writes they carried, since
-    /// the start; `None` where writes commit one by one (PostgreSQL).
-    pub fn group_commits(&self) -> Option<(u64, u64)> {
+    /// What SQLite's group commits did since the start (commits, the
+    /// writes they carried, the calls that ended them); `None` where
+    /// writes commit one by one (PostgreSQL).
+    pub fn group_commits(&self) -> Option<crate::group_commit::GroupCommits> {
         self.group.as_ref().map(GroupCommit::counts)
     }
 

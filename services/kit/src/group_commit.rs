@@ -20,7 +20,12 @@
 //!
 //! A write asks for its turn at its first statement that must run at once,
 //! or at its commit ([`crate::write::Write`]): what it prepares before
-//! keeps nobody waiting.
+//! keeps nobody waiting. A write that reads nothing before its commit (a
+//! report, a vote) is not lent the transaction at all: it hands its end to
+//! the writer, which runs it itself, and runs the ends of such writes
+//! waiting with the same statements in one call ([`End`]). A burst of one
+//! kind of write then pays one trip to the connection's thread for several
+//! writes, and no hand-over of the transaction for any.
 //!
 //! PostgreSQL does not go through here: its writes run concurrently on
 //! several connections and the server groups their WAL flushes itself.
@@ -59,16 +64,64 @@ pub(crate) struct GroupCommit {
     counts: Arc<Counts>,
 }
 
-/// Commits made and writes they carried, since the start (for metrics).
+/// Commits made, writes they carried, and calls that ended the writes the
+/// writer ran itself, since the start (for metrics).
 #[derive(Debug, Default)]
 struct Counts {
     batches: AtomicU64,
     writes: AtomicU64,
+    ends: AtomicU64,
+    end_calls: AtomicU64,
 }
 
-/// A write waiting for its turn.
-struct Ticket {
-    turn: oneshot::Sender<Result<Turn, DbErr>>,
+/// What a database's group commits did since the start.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct GroupCommits {
+    /// Commits made.
+    pub commits: u64,
+    /// Writes they carried.
+    pub writes: u64,
+    /// Writes that read nothing before their end, which the writer ran.
+    pub ends: u64,
+    /// The calls those ends took (fewer than `ends` where they were joined).
+    pub end_calls: u64,
+}
+
+/// At most this many writes' ends run in one call: a joined call is a
+/// statement of its own in the connection's cache, so its sizes are few
+/// (1, 2, 4 or 8 ends).
+const MAX_JOINED: usize = 8;
+
+/// What each joined write's statements are followed by when they read:
+/// the row that tells where one write's rows end and the next one's begin.
+const END_MARK: &str = "SELECT 1 AS cogov_write_end";
+const END_MARK_COLUMN: &str = "cogov_write_end";
+
+/// A write waiting in the queue.
+enum Ticket {
+    /// It needs the transaction before its end (it reads first): lent.
+    Turn(oneshot::Sender<Result<Turn, DbErr>>),
+    /// It read nothing: its end, which the writer runs.
+    End(End),
+}
+
+impl Ticket {
+    /// Whether its write gave up waiting.
+    fn abandoned(&self) -> bool {
+        match self {
+            Ticket::Turn(turn) => turn.is_closed(),
+            Ticket::End(end) => end.answer.is_closed(),
+        }
+    }
+}
+
+/// The end of a write that read nothing before it: its deferred
+/// statements, then its query at the commit if it has one, and where the
+/// outcome goes.
+struct End {
+    statements: Vec<Statement>,
+    reads: bool,
+    answer: oneshot::Sender<(Result<Vec<QueryResult>, DbErr>, Committed)>,
 }
 
 /// A write's turn in a batch: the batch's transaction, lent until the
@@ -105,19 +158,67 @@ impl GroupCommit {
         GroupCommit { queue, counts }
     }
 
-    /// Commits made and the writes they carried, since the start.
-    pub(crate) fn counts(&self) -> (u64, u64) {
-        (
-            self.counts.batches.load(Ordering::Relaxed),
-            self.counts.writes.load(Ordering::Relaxed),
-        )
+    /// What the group commits did since the start.
+    pub(crate) fn counts(&self) -> GroupCommits {
+        let load = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        GroupCommits {
+            commits: load(&self.counts.batches),
+            writes: load(&self.counts.writes),
+            ends: load(&self.counts.ends),
+            end_calls: load(&self.counts.end_calls),
+        }
+    }
+
+    /// Ends a write that has not had its turn (it read nothing): the writer
+    /// runs `deferred`, then `reading`, in its batch, and this returns what
+    /// `reading` read once the batch has committed. An end the writer has
+    /// taken is kept even if this gives up waiting meanwhile (a request id
+    /// answers the retry), as an answer lost on the way would be.
+    pub(crate) async fn end(
+        &self,
+        deferred: Vec<Statement>,
+        reading: Option<Statement>,
+    ) -> Result<Vec<QueryResult>, DbErr> {
+        let reads = reading.is_some();
+        let mut statements = deferred;
+        statements.extend(reading);
+        let (answer, answered) = oneshot::channel();
+        self.queue
+            .send(Ticket::End(End {
+                statements,
+                reads,
+                answer,
+            }))
+            .map_err(|_| gone("the database's writer has stopped"))?;
+        let (ran, committed) = match tokio::time::timeout(TURN_TIMEOUT, answered).await {
+            Ok(Ok(outcome)) => outcome,
+            Ok(Err(_)) => return Err(gone("the database's writer has stopped")),
+            // Dropping `answered` tells the writer to pass this one over.
+            Err(_) => {
+                return Err(DbErr::ConnectionAcquire(
+                    sea_orm::error::ConnAcquireErr::Timeout,
+                ));
+            }
+        };
+        let rows = match ran {
+            Ok(rows) => rows,
+            Err(e) => {
+                crate::write::answer_after(committed);
+                return Err(e);
+            }
+        };
+        match committed.await {
+            Ok(Ok(())) => Ok(rows),
+            Ok(Err(e)) => Err(DbErr::Custom(format!("the group commit failed: {e}"))),
+            Err(_) => Err(gone("the database's writer stopped before committing")),
+        }
     }
 
     /// Waits for a turn in a batch.
     pub(crate) async fn turn(&self) -> Result<Turn, DbErr> {
         let (turn, granted) = oneshot::channel();
         self.queue
-            .send(Ticket { turn })
+            .send(Ticket::Turn(turn))
             .map_err(|_| gone("the database's writer has stopped"))?;
         match tokio::time::timeout(TURN_TIMEOUT, granted).await {
             Ok(Ok(turn)) => turn,
@@ -203,6 +304,24 @@ impl Drop for Turn {
     }
 }
 
+fn is_mark(row: &QueryResult) -> bool {
+    row.try_get::<i64>("", END_MARK_COLUMN).is_ok()
+}
+
+/// The rows of a call, split at the marks into each reading write's.
+fn split_at_marks(rows: Vec<QueryResult>) -> Vec<Vec<QueryResult>> {
+    let mut each = Vec::new();
+    let mut current = Vec::new();
+    for row in rows {
+        if is_mark(&row) {
+            each.push(std::mem::take(&mut current));
+        } else {
+            current.push(row);
+        }
+    }
+    each
+}
+
 impl std::fmt::Debug for Turn {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Turn")
@@ -219,15 +338,23 @@ async fn run(
     mut waiting: mpsc::UnboundedReceiver<Ticket>,
     counts: Arc<Counts>,
 ) {
-    while let Some(first) = waiting.recv().await {
-        if first.turn.is_closed() {
-            // Gave up waiting.
+    // A ticket taken from the queue for a batch that had no room left.
+    let mut carried: Option<Ticket> = None;
+    loop {
+        let first = match carried.take() {
+            Some(ticket) => ticket,
+            None => match waiting.recv().await {
+                Some(ticket) => ticket,
+                None => break,
+            },
+        };
+        if first.abandoned() {
             continue;
         }
         let txn = match write.begin().await {
             Ok(txn) => txn,
             Err(e) => {
-                let _ = first.turn.send(Err(e));
+                refuse(first, e);
                 continue;
             }
         };
@@ -240,7 +367,16 @@ async fn run(
         };
         let mut next = Some(first);
         while let Some(ticket) = next.take() {
-            batch = match batch.lend(ticket).await {
+            let lent = match ticket {
+                Ticket::Turn(turn) => batch.lend(turn).await,
+                Ticket::End(end) => {
+                    let room = MAX_BATCH.saturating_sub(batch.members.len()).max(1);
+                    let (ends, after) = same_ends(end, &mut waiting, room);
+                    next = after;
+                    batch.end(ends, &counts).await
+                }
+            };
+            batch = match lent {
                 Lent::Going(batch) => batch,
                 Lent::Empty => break,
                 Lent::Lost(members, why) => {
@@ -251,7 +387,10 @@ async fn run(
                     break;
                 }
             };
-            if batch.members.len() < MAX_BATCH && started.elapsed() < MAX_BATCH_AGE {
+            let room = batch.members.len() < MAX_BATCH && started.elapsed() < MAX_BATCH_AGE;
+            if !room {
+                carried = next.take();
+            } else if next.is_none() {
                 next = waiting.try_recv().ok();
             }
             if next.is_none() {
@@ -259,7 +398,51 @@ async fn run(
                 break;
             }
         }
+        // A batch that ended otherwise leaves its next ticket for the next.
+        carried = carried.or(next);
     }
+}
+
+/// Tells a write that its batch could not begin.
+fn refuse(ticket: Ticket, e: DbErr) {
+    match ticket {
+        Ticket::Turn(turn) => {
+            let _ = turn.send(Err(e));
+        }
+        Ticket::End(end) => {
+            let (over, committed) = oneshot::channel();
+            drop(over);
+            let _ = end.answer.send((Err(e), committed));
+        }
+    }
+}
+
+/// `first` and the ends queued right behind it that run the same
+/// statements, at most `room`; and the ticket after them, if one was
+/// taken from the queue.
+fn same_ends(
+    first: End,
+    waiting: &mut mpsc::UnboundedReceiver<Ticket>,
+    room: usize,
+) -> (Vec<End>, Option<Ticket>) {
+    let mut ends = vec![first];
+    while ends.len() < room.min(MAX_JOINED) {
+        match waiting.try_recv() {
+            Ok(Ticket::End(end)) if same_sql(&end, &ends[0]) => ends.push(end),
+            Ok(other) => return (ends, Some(other)),
+            Err(_) => break,
+        }
+    }
+    (ends, None)
+}
+
+fn same_sql(a: &End, b: &End) -> bool {
+    a.reads == b.reads
+        && a.statements.len() == b.statements.len()
+        && a.statements
+            .iter()
+            .zip(&b.statements)
+            .all(|(x, y)| x.sql == y.sql)
 }
 
 /// A batch under way.
@@ -287,8 +470,8 @@ enum Lent {
 impl Batch {
     /// Lends the batch to a write until it ends, and undoes the write if
     /// it did not keep it.
-    async fn lend(mut self, ticket: Ticket) -> Lent {
-        if ticket.turn.is_closed() {
+    async fn lend(mut self, ticket: oneshot::Sender<Result<Turn, DbErr>>) -> Lent {
+        if ticket.is_closed() {
             return Lent::Going(self);
         }
         let (back, returned) = oneshot::channel();
@@ -300,7 +483,7 @@ impl Batch {
             committed: Some(committed),
         };
         // Refused, the turn comes back dropped: undone, as any other.
-        let _ = ticket.turn.send(Ok(turn));
+        let _ = ticket.send(Ok(turn));
         let Ok(Returned { txn, kept }) = returned.await else {
             // The transaction was dropped with the turn: rolled back.
             self.members.push(commits);
@@ -327,6 +510,130 @@ impl Batch {
                 Lent::Lost(self.members, e.to_string())
             }
         }
+    }
+
+    /// Runs the ends of writes that read nothing, all of the same
+    /// statements, in one call; should any statement fail, the call is
+    /// undone and each end runs alone, so that the failing write fails
+    /// alone.
+    async fn end(mut self, ends: Vec<End>, counts: &Counts) -> Lent {
+        let mut ends: Vec<End> = ends.into_iter().filter(|e| !e.answer.is_closed()).collect();
+        while !ends.is_empty() {
+            // Calls of a few sizes (1, 2, 4, 8 ends): each is a statement
+            // the connection keeps prepared.
+            let rest = ends.split_off(1 << ends.len().ilog2());
+            let call = std::mem::replace(&mut ends, rest);
+            self = match self.end_together(call, counts).await {
+                Lent::Going(batch) => batch,
+                other => return other,
+            };
+        }
+        Lent::Going(self)
+    }
+
+    /// [`Batch::end`] of ends that run in one call.
+    async fn end_together(mut self, ends: Vec<End>, counts: &Counts) -> Lent {
+        let outcome = self.run_guarded(&ends).await;
+        counts.end_calls.fetch_add(1, Ordering::Relaxed);
+        match outcome {
+            Ok(rows) => {
+                let mut each = split_at_marks(rows).into_iter();
+                for end in ends {
+                    let rows = if end.reads {
+                        each.next().unwrap_or_default()
+                    } else {
+                        Vec::new()
+                    };
+                    self = self.kept(end, rows, counts);
+                }
+                Lent::Going(self)
+            }
+            Err(e) => {
+                // Undone (its savepoint stays open for what follows).
+                if let Err(undo) = self.txn.execute_unprepared(UNDO).await {
+                    return self.lost_with(ends, undo);
+                }
+                if ends.len() == 1 {
+                    let end = ends.into_iter().next().expect("one");
+                    let (commits, committed) = oneshot::channel();
+                    self.members.push(commits);
+                    let _ = end.answer.send((Err(e), committed));
+                    return Lent::Going(self);
+                }
+                // Then each alone, to find the one that failed.
+                for end in ends {
+                    self = match Box::pin(self.end_together(vec![end], counts)).await {
+                        Lent::Going(batch) => batch,
+                        other => return other,
+                    };
+                }
+                Lent::Going(self)
+            }
+        }
+    }
+
+    /// Runs `ends` inside the savepoint that guards the write under way,
+    /// then releases it and opens the next one's, all in one call. Where
+    /// the writes read, each one's rows are followed by a mark
+    /// ([`END_MARK`]).
+    async fn run_guarded(&mut self, ends: &[End]) -> Result<Vec<QueryResult>, DbErr> {
+        let mut sql = String::new();
+        let mut values = Vec::new();
+        if !self.guarded {
+            // The batch's first write: guarded too, so that undoing it
+            // leaves the batch going.
+            sql.push_str(SAVEPOINT);
+            sql.push_str(";\n");
+            self.guarded = true;
+        }
+        let reads = ends.iter().any(|e| e.reads);
+        for end in ends {
+            for statement in &end.statements {
+                sql.push_str(&statement.sql);
+                sql.push_str(";\n");
+                values.extend(statement.values.iter().flat_map(|v| v.0.iter().cloned()));
+            }
+            if end.reads {
+                sql.push_str(END_MARK);
+                sql.push_str(";\n");
+            }
+        }
+        sql.push_str(RELEASE);
+        sql.push_str(";\n");
+        sql.push_str(SAVEPOINT);
+        let statement = Statement {
+            sql,
+            values: Some(sea_orm::Values(values)),
+            db_backend: DbBackend::Sqlite,
+        };
+        if reads {
+            self.txn.query_all_raw(statement).await
+        } else {
+            self.txn.execute_raw(statement).await.map(|_| Vec::new())
+        }
+    }
+
+    /// Tells a write its end is kept: it answers once the batch commits.
+    fn kept(mut self, end: End, rows: Vec<QueryResult>, counts: &Counts) -> Batch {
+        let (commits, committed) = oneshot::channel();
+        self.members.push(commits);
+        self.carried += 1;
+        counts.ends.fetch_add(1, Ordering::Relaxed);
+        let _ = end.answer.send((Ok(rows), committed));
+        self
+    }
+
+    /// The batch, lost with `ends` that had not been answered.
+    fn lost_with(mut self, ends: Vec<End>, e: DbErr) -> Lent {
+        for end in ends {
+            let (commits, committed) = oneshot::channel();
+            self.members.push(commits);
+            let _ = end.answer.send((
+                Err(DbErr::Custom(format!("the write batch was lost: {e}"))),
+                committed,
+            ));
+        }
+        Lent::Lost(self.members, e.to_string())
     }
 
     /// Commits the batch and tells every member.
@@ -465,12 +772,93 @@ pub(crate) mod tests {
         }
         assert_eq!(committed, 160);
         assert_eq!(count(&db).await, 160, "exactly the committed writes");
-        let (batches, writes) = db.group_commits().unwrap();
-        let (batches, writes) = (batches - before.0, writes - before.1);
+        let after = db.group_commits().unwrap();
+        let (batches, writes) = (after.commits - before.commits, after.writes - before.writes);
         assert_eq!(writes, 160);
         assert!(
             batches < 160,
             "{batches} commits for 160 concurrent writes: none shared"
+        );
+    }
+
+    /// Writes that read nothing before their end: the writer runs the ends
+    /// of those queued with the same statements in one call, each write
+    /// reading back its own rows, and one that fails there fails alone.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn ends_of_the_same_statements_share_a_call_and_a_failing_one_fails_alone() {
+        use crate::write::{AtCommit, Defers};
+        let (_file, db) = with_table().await;
+        // Taken already: the write of it below fails on the duplicate key.
+        let taken = 3;
+        insert(db.write(), taken + 1000).await.unwrap();
+        let before = db.group_commits().unwrap();
+        // A write holds the turn while the others queue their ends.
+        let holder = db.begin_write().await.unwrap();
+        rows_in(&holder).await;
+        let mut writers = Vec::new();
+        for v in 0..40i64 {
+            let db = db.clone();
+            writers.push(tokio::spawn(async move {
+                let w = db.begin_write().await.unwrap();
+                let stored = if v == taken {
+                    v + 1000
+                } else {
+                    v + 1000 * (v % 2)
+                };
+                w.defer(Statement::from_sql_and_values(
+                    DbBackend::Sqlite,
+                    "INSERT INTO t (v) VALUES (?)",
+                    [stored.into()],
+                ))
+                .await
+                .unwrap();
+                let read = AtCommit::default();
+                w.read_at_commit(
+                    Statement::from_sql_and_values(
+                        DbBackend::Sqlite,
+                        "SELECT v, v * 10 AS tenfold FROM t WHERE v = ? OR v = -1",
+                        [stored.into()],
+                    ),
+                    &read,
+                )
+                .await
+                .unwrap();
+                let ended = w.commit().await;
+                (
+                    v,
+                    stored,
+                    ended.map(|()| {
+                        read.rows()
+                            .expect("committed")
+                            .iter()
+                            .map(|r| r.try_get::<i64>("", "tenfold").unwrap())
+                            .collect::<Vec<_>>()
+                    }),
+                )
+            }));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        holder.commit().await.unwrap();
+        for w in writers {
+            let (v, stored, ended) = w.await.unwrap();
+            if v == taken {
+                assert!(ended.is_err(), "the duplicate key fails its write");
+            } else {
+                assert_eq!(
+                    ended.unwrap(),
+                    vec![stored * 10],
+                    "write {v} reads its own row"
+                );
+            }
+        }
+        assert_eq!(count(&db).await, 40, "the taken row and 39 written");
+        let after = db.group_commits().unwrap();
+        let (ends, calls) = (after.ends - before.ends, after.end_calls - before.end_calls);
+        assert_eq!(ends, 39, "every kept end counted once");
+        // Five calls of eight, one of which failed and ran again as eight.
+        assert!(
+            calls <= 16,
+            "{calls} calls for 40 queued ends of the same statements"
         );
     }
 

@@ -40,6 +40,7 @@ pub mod write;
 pub mod testing;
 
 pub use error::{Error, ErrorReason, Result};
+pub use group_commit::GroupCommits;
 
 /// What a service's handlers need from the kit.
 #[derive(Debug, Clone)]

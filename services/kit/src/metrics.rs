@@ -65,6 +65,8 @@ struct Inner {
     outbox_relaying: Family<RoleLabels, Gauge>,
     group_commits: Family<RoleLabels, Counter>,
     group_commit_writes: Family<RoleLabels, Counter>,
+    group_commit_ends: Family<RoleLabels, Counter>,
+    group_commit_end_calls: Family<RoleLabels, Counter>,
     webhooks: WebhookFamilies,
 }
 
@@ -160,6 +162,8 @@ impl Default for Metrics {
         let outbox_relaying = Family::<RoleLabels, Gauge>::default();
         let group_commits = Family::<RoleLabels, Counter>::default();
         let group_commit_writes = Family::<RoleLabels, Counter>::default();
+        let group_commit_ends = Family::<RoleLabels, Counter>::default();
+        let group_commit_end_calls = Family::<RoleLabels, Counter>::default();
         let webhooks = WebhookFamilies::default();
         registry.register(
             "webhook_attempts",
@@ -221,6 +225,16 @@ impl Default for Metrics {
             "Writes those group commits carried (divided by the commits: writes a commit)",
             group_commit_writes.clone(),
         );
+        registry.register(
+            "db_group_commit_ends",
+            "Grouped writes that read nothing before their end, which the writer ran itself",
+            group_commit_ends.clone(),
+        );
+        registry.register(
+            "db_group_commit_end_calls",
+            "Calls to SQLite those ends took (ends of the same statements share one)",
+            group_commit_end_calls.clone(),
+        );
         Self(Arc::new(Inner {
             registry,
             calls,
@@ -232,6 +246,8 @@ impl Default for Metrics {
             outbox_relaying,
             group_commits,
             group_commit_writes,
+            group_commit_ends,
+            group_commit_end_calls,
             webhooks,
         }))
     }
@@ -294,18 +310,19 @@ impl Metrics {
                 role: role.to_owned(),
             };
             let mut every = tokio::time::interval(Duration::from_secs(5));
-            let mut grouped = (0, 0);
+            let mut grouped = crate::GroupCommits::default();
             loop {
                 every.tick().await;
-                if let Some((commits, writes)) = db.group_commits() {
+                if let Some(now) = db.group_commits() {
                     let m = &metrics.0;
-                    m.group_commits
-                        .get_or_create(&labels)
-                        .inc_by(commits - grouped.0);
-                    m.group_commit_writes
-                        .get_or_create(&labels)
-                        .inc_by(writes - grouped.1);
-                    grouped = (commits, writes);
+                    let add = |family: &Family<RoleLabels, Counter>, to: u64, from: u64| {
+                        family.get_or_create(&labels).inc_by(to - from);
+                    };
+                    add(&m.group_commits, now.commits, grouped.commits);
+                    add(&m.group_commit_writes, now.writes, grouped.writes);
+                    add(&m.group_commit_ends, now.ends, grouped.ends);
+                    add(&m.group_commit_end_calls, now.end_calls, grouped.end_calls);
+                    grouped = now;
                 }
                 let (size, idle) = db.pool_status();
                 metrics.0.pool_size.get_or_create(&labels).set(size.into());

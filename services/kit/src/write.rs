@@ -195,13 +195,13 @@ impl Write {
             }
             // The deferred statements go with the turn's end, in one call.
             Open::Grouped { group, turn } => {
-                let turn = match turn.into_inner() {
-                    Some(turn) => turn,
+                match turn.into_inner() {
+                    Some(turn) => turn.commit(deferred, reading).await?,
                     // Nothing read, nothing to write: nothing to wait for.
                     None if deferred.is_empty() && reading.is_none() => return Ok(()),
-                    None => group.turn().await?,
-                };
-                turn.commit(deferred, reading).await?
+                    // Read nothing: the writer runs its end.
+                    None => group.end(deferred, reading).await?,
+                }
             }
         };
         if let Some(at_commit) = at_commit {
@@ -285,7 +285,9 @@ pub trait Defers: ConnectionTrait {
     /// keeps its rows in `into` once the write has committed: what the
     /// write's own statements settle there (a row one of them chose) comes
     /// back without a read while the write holds its turn. A connection
-    /// that defers nothing runs it now. One per write.
+    /// that defers nothing runs it now. One per write; its rows may not
+    /// have a column `cogov_write_end`, which marks where a write's rows
+    /// end in a call shared with others ([`crate::group_commit`]).
     async fn read_at_commit(
         &self,
         query: Statement,
