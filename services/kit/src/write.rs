@@ -11,8 +11,9 @@
 //! On SQLite a write takes its turn on the one connection only when it
 //! first needs the database at once — a read, a statement it does not
 //! defer — or at its commit: a write that reads nothing (a report, say)
-//! builds its rows while other writes have their turns, and holds its own
-//! for the one call that stores them.
+//! builds its rows while other writes have their turns, then hands them to
+//! the writer, which stores them in one call, shared with other such writes
+//! of the same statements ([`crate::group_commit`]).
 //!
 //! The count lives in a task-local scope that `rpcs!` opens around every
 //! handler ([`scope`]); work outside one (event consumers, timers) is not
