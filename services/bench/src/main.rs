@@ -946,10 +946,7 @@ async fn jetstream_figures(url: &str, postgres: Option<&str>, args: &Args) {
 fn main() {
     let args = Args::parse();
     GROUP_COMMIT.store(args.group_commit, std::sync::atomic::Ordering::Relaxed);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let runtime = cogov_kit::runtime::multi_thread().expect("starting the tokio runtime");
     runtime.block_on(async {
         if args.app_only {
             app_pages().await;

@@ -85,10 +85,7 @@ struct ServeCommand {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("starting the tokio runtime");
+    let runtime = cogov_kit::runtime::multi_thread().expect("starting the tokio runtime");
     let service = match &cli.command {
         Command::Serve(c) => format!("cogov-{}", c.role.name()),
         _ => "cogov".to_owned(),

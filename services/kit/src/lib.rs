@@ -28,6 +28,7 @@ pub mod paging;
 pub mod phone;
 pub mod privacy;
 pub mod rpcs;
+pub mod runtime;
 pub mod schema;
 pub mod scope;
 pub mod server;
