@@ -106,10 +106,11 @@ pub struct Write {
 enum Open {
     Alone(DatabaseTransaction),
     /// The turn is taken when the write first needs the database at once
-    /// (a read, a statement not deferred) or at its commit: what the write
-    /// does before — checks, building its rows and deferring them — keeps
-    /// no other write waiting, since the writes of a database take their
-    /// turns one after another.
+    /// (a read, a statement not deferred); a write that never does hands
+    /// its end to the writer at its commit ([`GroupCommit::end`]). What the
+    /// write does before — checks, building its rows and deferring them —
+    /// keeps no other write waiting, since the writes of a database take
+    /// their turns one after another.
     Grouped {
         group: GroupCommit,
         turn: OnceCell<Turn>,
