@@ -555,9 +555,7 @@ impl Batch {
                 }
                 if ends.len() == 1 {
                     let end = ends.into_iter().next().expect("one");
-                    let (commits, committed) = oneshot::channel();
-                    self.members.push(commits);
-                    let _ = end.answer.send((Err(e), committed));
+                    self.answer(end, Err(e));
                     return Lent::Going(self);
                 }
                 // Then each alone, to find the one that failed.
@@ -615,25 +613,27 @@ impl Batch {
 
     /// Tells a write its end is kept: it answers once the batch commits.
     fn kept(mut self, end: End, rows: Vec<QueryResult>, counts: &Counts) -> Batch {
-        let (commits, committed) = oneshot::channel();
-        self.members.push(commits);
         self.carried += 1;
         counts.ends.fetch_add(1, Ordering::Relaxed);
-        let _ = end.answer.send((Ok(rows), committed));
+        self.answer(end, Ok(rows));
         self
     }
 
     /// The batch, lost with `ends` that had not been answered.
     fn lost_with(mut self, ends: Vec<End>, e: DbErr) -> Lent {
         for end in ends {
-            let (commits, committed) = oneshot::channel();
-            self.members.push(commits);
-            let _ = end.answer.send((
-                Err(DbErr::Custom(format!("the write batch was lost: {e}"))),
-                committed,
-            ));
+            let lost = DbErr::Custom(format!("the write batch was lost: {e}"));
+            self.answer(end, Err(lost));
         }
         Lent::Lost(self.members, e.to_string())
+    }
+
+    /// Tells a write how its end went; kept or not, it hears of the
+    /// batch's commit as a member.
+    fn answer(&mut self, end: End, outcome: Result<Vec<QueryResult>, DbErr>) {
+        let (commits, committed) = oneshot::channel();
+        self.members.push(commits);
+        let _ = end.answer.send((outcome, committed));
     }
 
     /// Commits the batch and tells every member.
