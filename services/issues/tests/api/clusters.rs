@@ -13,6 +13,52 @@ both!(reports_at_once_gather_into_one_cluster);
 
 both!(gathering_at_the_commit_reads_a_few_rows_whatever_the_history);
 
+both!(the_cluster_index_holds_only_the_clustered_issues);
+
+/// The index of issues by cluster serves a lookup by cluster, and never a
+/// search for the issues outside any (nearly all of them), which a
+/// report's gathering has: PostgreSQL, its statistics stale in a burst of
+/// reports, walked them all where the primary key finds a few.
+async fn the_cluster_index_holds_only_the_clustered_issues(env: Env) {
+    use cogov_issues::entity::issues::{Column, Entity};
+    use sea_orm::{
+        ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QuerySelect, QueryTrait,
+        TransactionTrait,
+    };
+    let db = env.svc.ctx.db.read();
+    let backend = db.get_database_backend();
+    let txn = db.begin().await.unwrap();
+    if backend == DbBackend::Postgres {
+        // Any index that could serve the search would now be chosen.
+        txn.execute_unprepared("SET LOCAL enable_seqscan = off")
+            .await
+            .unwrap();
+    }
+    let plan = async |filter: sea_orm::sea_query::SimpleExpr| -> String {
+        let mut query = Entity::find()
+            .select_only()
+            .column(Column::Id)
+            .filter(filter)
+            .build(backend);
+        let (explain, column) = match backend {
+            DbBackend::Postgres => ("EXPLAIN", "QUERY PLAN"),
+            _ => ("EXPLAIN QUERY PLAN", "detail"),
+        };
+        query.sql = format!("{explain} {}", query.sql);
+        let rows = txn.query_all_raw(query).await.unwrap();
+        let lines: Vec<String> = rows
+            .iter()
+            .map(|r| r.try_get("", column).unwrap())
+            .collect();
+        lines.join("\n")
+    };
+    let one = plan(Column::ClusterId.eq(uuid::Uuid::now_v7())).await;
+    assert!(one.contains("ix_issues_cluster"), "{one}");
+    let outside = plan(Column::ClusterId.is_null()).await;
+    assert!(!outside.contains("ix_issues_cluster"), "{outside}");
+    txn.rollback().await.unwrap();
+}
+
 /// On SQLite a report gathers its cluster at its commit: the UPDATE finds
 /// the issue and the newest others by id, not by walking the issues with
 /// no cluster (nearly all of a street's history).
