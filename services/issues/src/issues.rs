@@ -126,11 +126,24 @@ fn derive(am: &mut rows::ActiveModel) {
 /// waits for the commit with the write's other deferred statements (one
 /// round trip less on SQLite's writer): what follows in the write must not
 /// read it back. A row relying on column defaults is inserted at once.
+///
+/// The day counts go first: they read nothing of the row, and on
+/// PostgreSQL the plain INSERTs deferred after them (the row, its
+/// timeline entry, its event, the request id's record) then join them in
+/// one call (`cogov_kit::write`).
 pub(crate) async fn insert<C: Defers>(conn: &C, mut am: rows::ActiveModel) -> Result<Model> {
     derive(&mut am);
-    let row = insert_whole(conn, am).await?;
-    day_counts::record(conn, None, &row).await?;
-    Ok(row)
+    match sea_orm::TryIntoModel::try_into_model(am.clone()) {
+        Ok(whole) => {
+            day_counts::record(conn, None, &whole).await?;
+            Ok(insert_whole(conn, am).await?)
+        }
+        Err(_) => {
+            let row = insert_whole(conn, am).await?;
+            day_counts::record(conn, None, &row).await?;
+            Ok(row)
+        }
+    }
 }
 
 /// Saves `am`, the changed `before`, if its revision is unchanged; keeps

@@ -30,6 +30,8 @@ use sea_orm::{
     QueryTrait, Statement, TryIntoModel, Values,
 };
 
+mod postgres;
+
 use crate::error::{Error, Result};
 use crate::group_commit::{Committed, GroupCommit, Turn};
 use tokio::sync::OnceCell;
@@ -184,6 +186,10 @@ impl Write {
                     end.extend(reading);
                     run_joined(&txn, end, read).await?
                 } else {
+                    let deferred = match txn.get_database_backend() {
+                        DbBackend::Postgres => postgres::joined(deferred),
+                        _ => deferred,
+                    };
                     for statement in deferred {
                         txn.execute_raw(statement).await?;
                     }
@@ -319,11 +325,12 @@ impl AtCommit {
 #[tonic::async_trait]
 impl Defers for Write {
     async fn defer(&self, statement: Statement) -> std::result::Result<(), DbErr> {
-        // On PostgreSQL each still makes its own round trip, but just
-        // before the COMMIT: the row locks they take (a day's counts, which
-        // every write in a courtyard updates) are then held for the commit
-        // only, not for the rest of the write. Held from the statement on,
-        // they made a courtyard's writes queue one behind the other.
+        // On PostgreSQL they run just before the COMMIT, in as few calls
+        // as they can be joined into ([`postgres::joined`]): the row locks
+        // they take (a day's counts, which every write in a courtyard
+        // updates) are then held for the commit only, not for the rest of
+        // the write. Held from the statement on, they made a courtyard's
+        // writes queue one behind the other.
         self.deferred.lock().expect("not poisoned").push(statement);
         Ok(())
     }
@@ -594,6 +601,125 @@ mod tests {
             .try_get("", "n")
             .unwrap();
         assert_eq!(n, 2, "both counted");
+        db.close().await.unwrap();
+        drop(test_db);
+    }
+
+    /// On PostgreSQL a write's deferred statements go in fewer calls, the
+    /// plain INSERTs joined to the statement before them
+    /// ([`postgres::joined`]), and store what they would one after
+    /// another: a row referring to one inserted in the same call, an
+    /// UPDATE that finds a row inserted before it, a failing INSERT that
+    /// undoes the whole write.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn on_postgres_deferred_inserts_join_the_statement_before_them() {
+        let Some(test_db) = crate::testing::TestDb::postgres().await else {
+            return;
+        };
+        let db = open(&DbConfig::new(test_db.url.clone())).await.unwrap();
+        let backend = DbBackend::Postgres;
+        // Each row keeps the start of the statement that stored it: rows
+        // stored by one call share it.
+        db.write()
+            .execute_unprepared(
+                "CREATE TABLE parent (id INT PRIMARY KEY, n INT NOT NULL, \
+                   at TEXT NOT NULL DEFAULT statement_timestamp()::text); \
+                 CREATE TABLE child (id INT PRIMARY KEY, parent_id INT NOT NULL REFERENCES parent, \
+                   at TEXT NOT NULL DEFAULT statement_timestamp()::text); \
+                 CREATE TABLE log (seq BIGSERIAL PRIMARY KEY, v INT NOT NULL, \
+                   at TEXT NOT NULL DEFAULT statement_timestamp()::text); \
+                 CREATE TABLE counts (day TEXT, shard INT, n INT NOT NULL, PRIMARY KEY (day, shard))",
+            )
+            .await
+            .unwrap();
+        let statement = |sql: &str, values: Vec<sea_orm::Value>| {
+            Statement::from_sql_and_values(backend, sql, values)
+        };
+        // A day's count on a free shard, as the issues' day counts.
+        let count = || {
+            statement(
+                "WITH free AS (SELECT shard FROM counts WHERE day = $1 \
+                   ORDER BY shard LIMIT 1 FOR UPDATE SKIP LOCKED), \
+                 added AS (UPDATE counts c SET n = c.n + $2 FROM free \
+                   WHERE c.day = $1 AND c.shard = free.shard RETURNING 1) \
+                 INSERT INTO counts (day, shard, n) SELECT $1, 0, $2 \
+                 WHERE NOT EXISTS (SELECT 1 FROM added) \
+                 ON CONFLICT (day, shard) DO UPDATE SET n = counts.n + excluded.n",
+                vec!["2026-12-08".into(), 1.into()],
+            )
+        };
+        let log = |v: i32| statement("INSERT INTO log (v) VALUES ($1)", vec![v.into()]);
+        let parent = || {
+            statement(
+                "INSERT INTO parent (id, n) VALUES ($1, $2)",
+                vec![1.into(), 0.into()],
+            )
+        };
+        let w = db.begin_write().await.unwrap();
+        for s in [
+            count(),
+            parent(),
+            statement(
+                "INSERT INTO child (id, parent_id) VALUES ($1, $2)",
+                vec![10.into(), 1.into()],
+            ),
+            log(1),
+            statement(
+                "UPDATE parent SET n = n + $1 WHERE id = $2",
+                vec![1.into(), 1.into()],
+            ),
+            log(2),
+        ] {
+            w.defer(s).await.unwrap();
+        }
+        w.commit().await.unwrap();
+
+        let read = async |sql: &str| -> Vec<(String, i64)> {
+            db.read()
+                .query_all_raw(Statement::from_string(backend, sql))
+                .await
+                .unwrap()
+                .iter()
+                .map(|r| (r.try_get("", "at").unwrap(), r.try_get("", "n").unwrap()))
+                .collect()
+        };
+        let parents = read("SELECT at, n::bigint AS n FROM parent").await;
+        let children = read("SELECT at, parent_id::bigint AS n FROM child").await;
+        let logs = read("SELECT at, v::bigint AS n FROM log ORDER BY seq").await;
+        assert_eq!(
+            parents[0].1, 1,
+            "the UPDATE found the row inserted before it"
+        );
+        assert_eq!(children[0].1, 1);
+        assert_eq!(
+            logs.iter().map(|l| l.1).collect::<Vec<_>>(),
+            [1, 2],
+            "in order"
+        );
+        let first_call = &parents[0].0;
+        assert_eq!(&children[0].0, first_call, "joined to the count");
+        assert_eq!(&logs[0].0, first_call, "joined to the count");
+        assert_ne!(&logs[1].0, first_call, "joined to the UPDATE, a call later");
+        let counted = read("SELECT '' AS at, SUM(n)::bigint AS n FROM counts").await;
+        assert_eq!(counted[0].1, 1);
+
+        // A joined INSERT that fails undoes its whole write, and fails it
+        // as it would alone.
+        let w = db.begin_write().await.unwrap();
+        for s in [count(), log(3), parent()] {
+            w.defer(s).await.unwrap();
+        }
+        let refused = w.commit().await.unwrap_err();
+        assert!(
+            matches!(
+                refused.sql_err(),
+                Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+            ),
+            "{refused}"
+        );
+        assert_eq!(read("SELECT at, v::bigint AS n FROM log").await.len(), 2);
+        let counted = read("SELECT '' AS at, SUM(n)::bigint AS n FROM counts").await;
+        assert_eq!(counted[0].1, 1, "the count undone with it");
         db.close().await.unwrap();
         drop(test_db);
     }
