@@ -18,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(Initial),
             Box::new(ActionItemIssueRevision),
             Box::new(PollVoters),
+            Box::new(cogov_kit::events::outbox::Unpublished),
         ]
     }
 }
@@ -688,7 +689,8 @@ mod tests {
         .await
         .unwrap();
 
-        Migrator::up(&db, None).await.unwrap();
+        // `PollVoters` alone, which the `down` below undoes.
+        Migrator::up(&db, Some(1)).await.unwrap();
         // In id order, as `all` gives them.
         let moved = crate::polls::voters::all(&db, poll).await.unwrap();
         let mut expected = voters.to_vec();

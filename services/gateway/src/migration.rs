@@ -20,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(crate::residents::migration::Migration),
             Box::new(crate::residents::migration::ErasureRequests),
             Box::new(crate::webhooks::Migration),
+            Box::new(cogov_kit::events::outbox::Unpublished),
         ]
     }
 }

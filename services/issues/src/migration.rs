@@ -23,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(OpenByPlace),
             Box::new(ShardedDayCounts),
             Box::new(ClusteredOnly),
+            Box::new(cogov_kit::events::outbox::Unpublished),
         ]
     }
 }

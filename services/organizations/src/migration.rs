@@ -18,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(Initial),
             Box::new(ResidentIdentity),
             Box::new(ErasablePhones),
+            Box::new(cogov_kit::events::outbox::Unpublished),
         ]
     }
 }

@@ -16,6 +16,7 @@ impl MigratorTrait for Migrator {
             Box::new(cogov_kit::events::inbox::Migration),
             Box::new(Initial),
             Box::new(crate::reminders::Migration),
+            Box::new(cogov_kit::events::outbox::Unpublished),
         ]
     }
 }
